@@ -1,0 +1,3 @@
+using Umcg.Cli;
+
+return Demo.Run(Console.Out);

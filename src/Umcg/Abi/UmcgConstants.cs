@@ -1,0 +1,29 @@
+namespace Umcg.Abi;
+
+/// <summary>Sizes, masks and the <c>next_tid</c> bits of the UMCG ABI.</summary>
+public static class UmcgConstants
+{
+    /// <summary>Size of <see cref="UmcgTask"/> in bytes.</summary>
+    public const int TaskSize = 64;
+
+    /// <summary>Required alignment of a <see cref="UmcgTask"/>; a misaligned block is refused with EINVAL.</summary>
+    public const int TaskAlign = 64;
+
+    /// <summary>Bits 0–7 of <see cref="UmcgTask.State"/>: the <see cref="TaskState"/>.</summary>
+    public const uint StateMask = 0x00ff;
+
+    /// <summary>Bits 8–15 of <see cref="UmcgTask.State"/>: the <see cref="TaskFlags"/>.</summary>
+    public const uint FlagsMask = 0xff00;
+
+    /// <summary>Bits 16–31 of <see cref="UmcgTask.State"/> belong to user space; the kernel half preserves them.</summary>
+    public const uint UserMask = 0xffff_0000;
+
+    /// <summary>
+    /// Set in a server's <see cref="UmcgTask.NextTid"/> once the worker it names has been woken: the server
+    /// always knows which worker it runs, and a worker is never woken twice.
+    /// </summary>
+    public const uint TidRunning = 0x8000_0000;
+
+    /// <summary>The TID part of <see cref="UmcgTask.NextTid"/> (Linux TIDs fit 30 bits).</summary>
+    public const uint TidMask = 0x3fff_ffff;
+}

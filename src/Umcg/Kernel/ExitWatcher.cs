@@ -1,0 +1,49 @@
+namespace Umcg.Kernel;
+
+/// <summary>
+/// Notices tasks whose threads ended without unregistering (the kernel's <c>umcg_handle_exit</c>) and cleans
+/// them up, so that no control block stays referenced and no server waits for a worker that is gone.
+/// </summary>
+/// <remarks>
+/// A stock kernel gives user space no thread-exit callback, so one background thread per kernel half polls
+/// the registered threads' liveness. It sleeps on an event while no task is registered, so an idle process
+/// pays nothing.
+/// </remarks>
+internal sealed class ExitWatcher
+{
+    private static readonly TimeSpan s_pollInterval = TimeSpan.FromMilliseconds(20);
+
+    private readonly UmcgKernel _kernel;
+    private readonly AutoResetEvent _tasksAppeared = new(false);
+    private int _started;
+
+    public ExitWatcher(UmcgKernel kernel) => _kernel = kernel;
+
+    /// <summary>Called on every registration: starts the watcher thread the first time, wakes it if idle.</summary>
+    public void Watch()
+    {
+        if (Volatile.Read(ref _started) == 0 && Interlocked.Exchange(ref _started, 1) == 0)
+        {
+            var thread = new Thread(Run) { IsBackground = true, Name = "umcg exit watcher" };
+            thread.UnsafeStart();
+        }
+
+        _tasksAppeared.Set();
+    }
+
+    private void Run()
+    {
+        while (true)
+        {
+            if (_kernel.TaskCount == 0)
+            {
+                _tasksAppeared.WaitOne();
+                continue;
+            }
+
+            // This is the poll interval of a background watcher, not synchronisation.
+            _tasksAppeared.WaitOne(s_pollInterval);
+            _kernel.ReapExited();
+        }
+    }
+}

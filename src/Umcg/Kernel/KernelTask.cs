@@ -1,0 +1,58 @@
+using Umcg.Abi;
+
+namespace Umcg.Kernel;
+
+/// <summary>
+/// The kernel half's record of one registered task (the emulation's <c>task_struct</c> fields for UMCG).
+/// Everything here is written by the kernel half only; user code sees the task through its
+/// <see cref="UmcgTask"/> block.
+/// </summary>
+internal sealed unsafe class KernelTask
+{
+    public KernelTask(UmcgKernel kernel, int tid, TaskBlock owner, ClockId clock, bool isWorker, Thread thread)
+    {
+        Kernel = kernel;
+        Tid = tid;
+        Owner = owner;
+        Block = owner.Task;
+        Clock = clock;
+        IsWorker = isWorker;
+        Thread = thread;
+    }
+
+    public UmcgKernel Kernel { get; }
+
+    public int Tid { get; }
+
+    /// <summary>The block this task registered. The kernel half only ever dereferences blocks reached through a record.</summary>
+    public UmcgTask* Block { get; }
+
+    public TaskBlock Owner { get; }
+
+    public ClockId Clock { get; }
+
+    public bool IsWorker { get; }
+
+    /// <summary>The managed thread, so that the exit watcher can tell a thread that ended without unregistering.</summary>
+    public Thread Thread { get; }
+
+    /// <summary>A server: the one CPU its affinity allows, or -1. A worker: the CPU it last pinned itself to, or -1.</summary>
+    public int Cpu { get; set; } = -1;
+
+    /// <summary>Set once the record left the table (unregistered, reaped or killed); never cleared.</summary>
+    public volatile bool Gone;
+
+    /// <summary>Why the kernel half removed a task that broke the protocol (null otherwise).</summary>
+    public string? KillReason { get; set; }
+
+    /// <summary>How many times this task was kicked (diagnostics).</summary>
+    public long Kicks;
+
+    public uint* StateWord => &Block->State;
+
+    public uint* NextTidWord => &Block->NextTid;
+
+    public TaskState State => (TaskState)(Volatile.Read(ref Block->State) & UmcgConstants.StateMask);
+
+    public override string ToString() => $"{(IsWorker ? "worker" : "server")} {Tid}";
+}

@@ -1,0 +1,184 @@
+using Umcg.Abi;
+using Umcg.Kernel.Native;
+
+namespace Umcg.Kernel;
+
+// Ctl: register and unregister the calling thread.
+public sealed unsafe partial class UmcgKernel
+{
+    private const CtlFlags KnownCtlFlags = CtlFlags.Register | CtlFlags.Unregister | CtlFlags.Worker;
+
+    /// <summary>Registers or unregisters the calling thread as a UMCG server or worker.</summary>
+    /// <param name="flags"><see cref="CtlFlags.Register"/> or <see cref="CtlFlags.Unregister"/>, with <see cref="CtlFlags.Worker"/> for a worker.</param>
+    /// <param name="self">The task's control block (see <see cref="TaskBlock"/>); 64-byte aligned.</param>
+    /// <param name="clock">The clock for timestamps and timeouts: REALTIME, MONOTONIC, BOOTTIME or TAI.</param>
+    /// <returns>
+    /// <list type="bullet">
+    /// <item>Ok. A server returns at once; a worker returns only once a server has run it (it goes BLOCKED →
+    /// RUNNABLE, is queued on its server's runnable list, wakes the server, and waits for RUNNING).</item>
+    /// <item>EINVAL: misaligned or null block, unknown flags, unknown clock, registering twice, reserved
+    /// fields or next_tid not zero, wrong initial state (a server must be RUNNING, a worker BLOCKED);
+    /// unregistering with a block that is not the caller's.</item>
+    /// <item>EFAULT: the block is not a live <see cref="TaskBlock"/>.</item>
+    /// <item>ESRCH: a worker's server_tid is not a registered server, or a server's is not its own TID.</item>
+    /// <item>EAGAIN: unregistering while not RUNNING. EBUSY: a server unregistering while a worker runs for it.</item>
+    /// </list>
+    /// </returns>
+    public Errno Ctl(CtlFlags flags, UmcgTask* self, ClockId clock)
+    {
+        if ((nuint)self % UmcgConstants.TaskAlign != 0)
+        {
+            return Errno.EINVAL;
+        }
+
+        if ((flags & ~KnownCtlFlags) != 0)
+        {
+            return Errno.EINVAL;
+        }
+
+        if ((flags & CtlFlags.Unregister) != 0)
+        {
+            return (flags & CtlFlags.Register) != 0 ? Errno.EINVAL : Unregister(flags, self);
+        }
+
+        if ((flags & CtlFlags.Register) == 0)
+        {
+            return Errno.EINVAL;
+        }
+
+        if (!KernelClock.IsSupported(clock))
+        {
+            return Errno.EINVAL;
+        }
+
+        // Registered here or with another kernel half: a thread is one task at a time.
+        if (t_current is not null || self == null)
+        {
+            return Errno.EINVAL;
+        }
+
+        if (!TaskBlock.TryResolve(self, out var owner) || owner is null)
+        {
+            return Errno.EFAULT;
+        }
+
+        if (owner.IsRegistered)
+        {
+            return Errno.EINVAL;
+        }
+
+        UmcgTask snapshot = *self;
+        if (snapshot.NextTid != 0 || snapshot.Hole != 0 || snapshot.Zero0 != 0 || snapshot.Zero1 != 0 || snapshot.Zero2 != 0)
+        {
+            return Errno.EINVAL;
+        }
+
+        bool worker = (flags & CtlFlags.Worker) != 0;
+        int tid = CurrentTid;
+        if (worker)
+        {
+            if (!_tasks.TryGet(snapshot.ServerTid, out var server) || server.IsWorker || server.Tid != (int)snapshot.ServerTid)
+            {
+                return Errno.ESRCH;
+            }
+        }
+        else if (snapshot.ServerTid != (uint)tid)
+        {
+            return Errno.ESRCH;
+        }
+
+        uint initial = snapshot.State & (UmcgConstants.StateMask | UmcgConstants.FlagsMask);
+        if (initial != (uint)(worker ? TaskState.Blocked : TaskState.Running))
+        {
+            return Errno.EINVAL;
+        }
+
+        var task = new KernelTask(this, tid, owner, clock, worker, Thread.CurrentThread);
+        if (!_tasks.TryAdd(task))
+        {
+            return Errno.EINVAL;
+        }
+
+        owner.AddRegistration();
+        t_current = task;
+        _exitWatcher.Watch();
+        LastKillReason = null;
+
+        if (!worker)
+        {
+            // A server pinned to a single CPU lends it to the workers it runs (see FollowServerCpu).
+            if (OperatingSystem.IsLinux() && LinuxSyscalls.GetAffinity(0) is [int only])
+            {
+                task.Cpu = only;
+            }
+
+            return Errno.Ok;
+        }
+
+        // A new worker is a worker that just stopped blocking: the same path as leaving a blocking region.
+        return Unblock(task);
+    }
+
+    private Errno Unregister(CtlFlags flags, UmcgTask* self)
+    {
+        var task = Current;
+        if (task is null || self == null || self != task.Block)
+        {
+            return Errno.EINVAL;
+        }
+
+        if ((flags & CtlFlags.Worker) != 0 && !task.IsWorker)
+        {
+            return Errno.EINVAL;
+        }
+
+        if (!task.IsWorker)
+        {
+            uint slot = Volatile.Read(ref *task.NextTidWord);
+            if ((slot & TidRunning) != 0 && _tasks.TryGet(slot, out var running) && running.State == TaskState.Running)
+            {
+                return Errno.EBUSY;
+            }
+
+            var r = UpdateState(task, TaskState.Running, TaskState.None);
+            if (r == Errno.Ok)
+            {
+                Forget(task);
+            }
+
+            return r;
+        }
+
+        if (ResolveServer(task, out var server) != Errno.Ok)
+        {
+            // The server is gone: nobody to hand the CPU to, but the worker may still leave.
+            var gone = UpdateState(task, TaskState.Running, TaskState.None);
+            if (gone == Errno.Ok)
+            {
+                Forget(task);
+            }
+
+            return gone;
+        }
+
+        var result = UpdateState(task, TaskState.Running, TaskState.None);
+        if (result != Errno.Ok)
+        {
+            return result;
+        }
+
+        // Hand the CPU on: to next_tid if the worker named one, else back to the server.
+        uint nextTid = Volatile.Read(ref *task.NextTidWord) & UmcgConstants.TidMask;
+        bool handedOff = nextTid != 0
+            && _tasks.TryGet(nextTid, out var next)
+            && next.IsWorker
+            && HandOff(task, server, next) == Errno.Ok;
+        if (!handedOff && ReleaseSlot(task, server))
+        {
+            WakeServer(server);
+        }
+
+        Forget(task);
+        return Errno.Ok;
+    }
+}

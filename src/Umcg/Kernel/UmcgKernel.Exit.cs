@@ -1,0 +1,35 @@
+namespace Umcg.Kernel;
+
+// Thread exit without unregister (the kernel's umcg_handle_exit).
+public sealed partial class UmcgKernel
+{
+    /// <summary>
+    /// Cleans up every task whose thread has ended without unregistering: the record leaves the table (its
+    /// control block may be freed), and a worker's server is woken if the worker was running for it.
+    /// Runs by itself on the exit watcher; callable directly.
+    /// </summary>
+    /// <returns>How many tasks were cleaned up.</returns>
+    public int ReapExited()
+    {
+        int reaped = 0;
+        foreach (var task in _tasks.Snapshot())
+        {
+            if (task.Thread.IsAlive || task.Gone)
+            {
+                continue;
+            }
+
+            // A dead thread cannot be on a runnable list (it would be asleep in Wait, not dead), so only its
+            // server's slot can still name it.
+            if (task.IsWorker)
+            {
+                ReleaseAndWakeServer(task);
+            }
+
+            Forget(task);
+            reaped++;
+        }
+
+        return reaped;
+    }
+}

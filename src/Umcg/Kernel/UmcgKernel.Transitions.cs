@@ -1,0 +1,235 @@
+using Umcg.Abi;
+using Umcg.Kernel.Native;
+
+namespace Umcg.Kernel;
+
+// The building blocks every call is made of: a state transition, a wake, an enqueue on a runnable list,
+// and the server's running slot (its next_tid with TID_RUNNING).
+public sealed unsafe partial class UmcgKernel
+{
+    private const uint TidRunning = UmcgConstants.TidRunning;
+
+    /// <summary>
+    /// CAS the task's state from <paramref name="from"/> to <paramref name="to"/>, keeping the user bits and
+    /// clearing TF_PREEMPT and TF_COND_WAIT; stamps blocked_ts/runnable_ts. EAGAIN if the state is not
+    /// <paramref name="from"/>.
+    /// </summary>
+    private static Errno UpdateState(KernelTask task, TaskState from, TaskState to)
+    {
+        // Read the clock before the CAS, as the kernel does: the stamp is "no later than" the transition.
+        long now = to >= TaskState.Runnable ? KernelClock.Now(task.Clock) : 0;
+        uint* word = task.StateWord;
+        uint old = Volatile.Read(ref *word);
+        while (true)
+        {
+            if ((old & UmcgConstants.StateMask) != (uint)from)
+            {
+                return Errno.EAGAIN;
+            }
+
+            uint updated = (old & ~(UmcgConstants.StateMask | (uint)TaskFlags.Preempt | (uint)TaskFlags.CondWait)) | (uint)to;
+
+            // Full fence: a waker's CAS here orders everything it wrote before (a server's slot, a list
+            // push) ahead of the sleeper's re-read of its state.
+            uint seen = Interlocked.CompareExchange(ref *word, updated, old);
+            if (seen == old)
+            {
+                break;
+            }
+
+            old = seen;
+        }
+
+        if (to == TaskState.Blocked)
+        {
+            Volatile.Write(ref task.Block->BlockedTs, (ulong)now);
+        }
+        else if (to == TaskState.Runnable)
+        {
+            Volatile.Write(ref task.Block->RunnableTs, (ulong)now);
+        }
+
+        return Errno.Ok;
+    }
+
+    /// <summary>RUNNABLE → RUNNING, then wake the sleeper. EAGAIN if it was not RUNNABLE (never woken twice).</summary>
+    private Errno WakeTask(KernelTask task)
+    {
+        var r = UpdateState(task, TaskState.Runnable, TaskState.Running);
+        if (r == Errno.Ok)
+        {
+            // The state changed before the wake: a sleeper that has not parked yet sees RUNNING and never parks.
+            Parker.Unpark(task.StateWord);
+        }
+
+        return r;
+    }
+
+    /// <summary>Wakes a server; a server that is not RUNNABLE is already running (or timed out) and will look anyway.</summary>
+    private void WakeServer(KernelTask server) => WakeTask(server);
+
+    /// <summary>Resolves the server a worker names, through the task table. ESRCH unless it is a registered server.</summary>
+    private Errno ResolveServer(KernelTask worker, out KernelTask server)
+    {
+        uint serverTid = Volatile.Read(ref worker.Block->ServerTid);
+        if (_tasks.TryGet(serverTid, out server) && !server.IsWorker && server.Tid == (int)(serverTid & UmcgConstants.TidMask))
+        {
+            return Errno.Ok;
+        }
+
+        server = null!;
+        return Errno.ESRCH;
+    }
+
+    /// <summary>
+    /// Pushes the worker's block on the server's runnable list: a lock-free LIFO whose head is the server's
+    /// runnable_workers_ptr and whose links are the workers' own runnable_workers_ptr.
+    /// </summary>
+    /// <remarks>
+    /// The worker must already be RUNNABLE (user space removes an entry from the list before it changes the
+    /// entry's state). The kernel half never dereferences the old head: it only stores it as our link.
+    /// </remarks>
+    private static void Enqueue(KernelTask worker, KernelTask server)
+    {
+        ulong* head = &server.Block->RunnableWorkersPtr;
+        ulong self = (ulong)worker.Block;
+        ulong first = Volatile.Read(ref *head);
+        while (true)
+        {
+            // The link must be visible before the block is: the CAS below publishes both (full fence).
+            Volatile.Write(ref worker.Block->RunnableWorkersPtr, first);
+            ulong seen = Interlocked.CompareExchange(ref *head, self, first);
+            if (seen == first)
+            {
+                return;
+            }
+
+            first = seen;
+        }
+    }
+
+    /// <summary>
+    /// The worker stops running for its server: clear the server's slot if it names this worker. Returns
+    /// whether it did (false: the slot names another task, e.g. user space moved the worker).
+    /// </summary>
+    private static bool ReleaseSlot(KernelTask worker, KernelTask server)
+    {
+        uint mine = (uint)worker.Tid | TidRunning;
+
+        // CAS, not a store: only the task the slot names may clear it, so a late release by a worker that
+        // was already replaced cannot wipe out the server's knowledge of its new worker.
+        return Interlocked.CompareExchange(ref *server.NextTidWord, 0, mine) == mine;
+    }
+
+    /// <summary>
+    /// Switch the server's slot from <paramref name="worker"/> to <paramref name="next"/> and wake
+    /// <paramref name="next"/>: the direct worker→worker handoff. On failure nothing has changed.
+    /// </summary>
+    private Errno HandOff(KernelTask worker, KernelTask server, KernelTask next)
+    {
+        uint mine = (uint)worker.Tid | TidRunning;
+        uint theirs = (uint)next.Tid | TidRunning;
+
+        // Slot first, wake second: once next runs it may block at once and release the slot, and it can
+        // only release a slot that already names it.
+        if (Interlocked.CompareExchange(ref *server.NextTidWord, theirs, mine) != mine)
+        {
+            return Errno.EINVAL;
+        }
+
+        var r = WakeTask(next);
+        if (r != Errno.Ok)
+        {
+            Interlocked.CompareExchange(ref *server.NextTidWord, mine, theirs);
+        }
+
+        return r;
+    }
+
+    /// <summary>Sleeps until the caller's state is RUNNING. EINVAL if it becomes neither RUNNABLE nor RUNNING.</summary>
+    private Errno SleepUntilRunning(KernelTask self, long deadlineNs)
+    {
+        uint* word = self.StateWord;
+        while (true)
+        {
+            uint seen = Volatile.Read(ref *word);
+            uint state = seen & UmcgConstants.StateMask;
+            if (state == (uint)TaskState.Running)
+            {
+                return Errno.Ok;
+            }
+
+            if (state != (uint)TaskState.Runnable)
+            {
+                return Errno.EINVAL;
+            }
+
+            if (Parker.Park(word, seen, deadlineNs, self.Clock) == Parking.ParkResult.TimedOut)
+            {
+                // A wake may have raced the timeout: running wins.
+                return (Volatile.Read(ref *word) & UmcgConstants.StateMask) == (uint)TaskState.Running ? Errno.Ok : Errno.ETIMEDOUT;
+            }
+        }
+    }
+
+    /// <summary>
+    /// The worker now runs for its server: keep it on the server's CPU, as the kernel's WF_CURRENT_CPU wake
+    /// would. A syscall only when the server's CPU differs from the one the worker last pinned itself to.
+    /// </summary>
+    private void FollowServerCpu(KernelTask worker)
+    {
+        if (!OperatingSystem.IsLinux() || ResolveServer(worker, out var server) != Errno.Ok)
+        {
+            return;
+        }
+
+        int cpu = server.Cpu;
+        if (cpu >= 0 && worker.Cpu != cpu && LinuxSyscalls.PinToCpu(0, cpu) == 0)
+        {
+            worker.Cpu = cpu;
+        }
+    }
+
+    /// <summary>A running or blocked worker stops running for good: release its server's slot and wake the server.</summary>
+    private void ReleaseAndWakeServer(KernelTask worker)
+    {
+        if (ResolveServer(worker, out var server) == Errno.Ok && ReleaseSlot(worker, server))
+        {
+            WakeServer(server);
+        }
+    }
+
+    /// <summary>Removes a task from the table; its block is no longer referenced by the kernel half.</summary>
+    private void Forget(KernelTask task)
+    {
+        if (task.Gone)
+        {
+            return;
+        }
+
+        task.Gone = true;
+        _tasks.Remove(task);
+        task.Owner.RemoveRegistration();
+        if (ReferenceEquals(t_current, task))
+        {
+            t_current = null;
+        }
+    }
+
+    /// <summary>
+    /// A protocol violation that a kernel would answer with SIGKILL: the task is unregistered, its server is
+    /// freed to run others, and the reason is kept for the exception the scheduling layer raises.
+    /// </summary>
+    private Errno Kill(KernelTask task, Errno error, string reason)
+    {
+        task.KillReason = reason;
+        LastKillReason = $"UMCG task {task.Tid} was removed: {reason} ({error}).";
+        if (task.IsWorker)
+        {
+            ReleaseAndWakeServer(task);
+        }
+
+        Forget(task);
+        return error;
+    }
+}
