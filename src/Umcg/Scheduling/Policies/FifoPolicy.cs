@@ -1,0 +1,46 @@
+namespace Umcg.Scheduling.Policies;
+
+/// <summary>
+/// First in, first out: workers run in the order they became runnable. With a time slice it is round robin;
+/// without one (the default) a worker runs until it blocks or yields.
+/// </summary>
+/// <param name="timeSlice">Round-robin slice while others wait, or null for none.</param>
+public sealed class FifoPolicy(TimeSpan? timeSlice = null) : IRunQueuePolicy
+{
+    private readonly WorkerQueue _queue = new();
+
+    /// <inheritdoc />
+    public int Count => _queue.Count;
+
+    /// <inheritdoc />
+    public void Enqueue(WorkerThread worker) => _queue.Enqueue(worker);
+
+    /// <inheritdoc />
+    public WorkerThread? Dequeue() => _queue.Dequeue();
+
+    /// <inheritdoc />
+    public bool Remove(WorkerThread worker) => _queue.Remove(worker);
+
+    /// <inheritdoc />
+    public WorkerThread? Steal()
+    {
+        var w = _queue.LastMigratable();
+        if (w is not null)
+        {
+            _queue.Remove(w);
+        }
+
+        return w;
+    }
+
+    /// <inheritdoc />
+    public bool ShouldPreempt(WorkerThread running) => false;
+
+    /// <inheritdoc />
+    public TimeSpan? TimeSlice(WorkerThread running) => _queue.Count > 0 ? timeSlice : null;
+
+    /// <inheritdoc />
+    public void Charge(WorkerThread worker, long ranNs)
+    {
+    }
+}

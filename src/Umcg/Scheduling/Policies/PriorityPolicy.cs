@@ -1,0 +1,113 @@
+using System.Numerics;
+
+namespace Umcg.Scheduling.Policies;
+
+/// <summary>
+/// Strict priority: the highest <see cref="WorkerThread.Priority"/> runs first, FIFO within a level. A worker
+/// of higher priority that becomes runnable preempts a lower one at its next safepoint; equal priorities
+/// share the CPU round robin with the time slice.
+/// </summary>
+/// <param name="timeSlice">Round-robin slice among equal priorities (default 4 ms).</param>
+public sealed class PriorityPolicy(TimeSpan? timeSlice = null) : IRunQueuePolicy
+{
+    /// <summary>Number of priority levels: priorities 0 (lowest) to 31 (highest).</summary>
+    public const int Levels = 32;
+
+    private readonly WorkerQueue[] _levels = CreateLevels();
+    private readonly TimeSpan _timeSlice = timeSlice ?? TimeSpan.FromMilliseconds(4);
+
+    // Bit p set ⇔ level p is not empty: the highest set bit is the level to run.
+    private uint _nonEmpty;
+
+    /// <inheritdoc />
+    public int Count { get; private set; }
+
+    private static WorkerQueue[] CreateLevels()
+    {
+        var levels = new WorkerQueue[Levels];
+        for (int i = 0; i < Levels; i++)
+        {
+            levels[i] = new WorkerQueue();
+        }
+
+        return levels;
+    }
+
+    private static int LevelOf(WorkerThread worker) => Math.Clamp(worker.Priority, 0, Levels - 1);
+
+    private int HighestQueued => _nonEmpty == 0 ? -1 : 31 - BitOperations.LeadingZeroCount(_nonEmpty);
+
+    /// <inheritdoc />
+    public void Enqueue(WorkerThread worker)
+    {
+        int level = LevelOf(worker);
+        _levels[level].Enqueue(worker);
+        _nonEmpty |= 1u << level;
+        Count++;
+    }
+
+    /// <inheritdoc />
+    public WorkerThread? Dequeue()
+    {
+        int level = HighestQueued;
+        if (level < 0)
+        {
+            return null;
+        }
+
+        var w = _levels[level].Dequeue()!;
+        Removed(level);
+        return w;
+    }
+
+    /// <inheritdoc />
+    public bool Remove(WorkerThread worker)
+    {
+        int level = LevelOf(worker);
+        if (!_levels[level].Remove(worker))
+        {
+            return false;
+        }
+
+        Removed(level);
+        return true;
+    }
+
+    /// <inheritdoc />
+    public WorkerThread? Steal()
+    {
+        // Take from the lowest non-empty level: the work this server would run last.
+        for (int level = 0; level < Levels; level++)
+        {
+            var w = _levels[level].LastMigratable();
+            if (w is not null)
+            {
+                _levels[level].Remove(w);
+                Removed(level);
+                return w;
+            }
+        }
+
+        return null;
+    }
+
+    /// <inheritdoc />
+    public bool ShouldPreempt(WorkerThread running) => HighestQueued > LevelOf(running);
+
+    /// <inheritdoc />
+    public TimeSpan? TimeSlice(WorkerThread running) => HighestQueued >= LevelOf(running) ? _timeSlice : null;
+
+    /// <inheritdoc />
+    public void Charge(WorkerThread worker, long ranNs)
+    {
+    }
+
+    private void Removed(int level)
+    {
+        Count--;
+        if (_levels[level].Count == 0)
+        {
+            _nonEmpty &= ~(1u << level);
+        }
+    }
+}

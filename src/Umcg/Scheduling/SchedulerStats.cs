@@ -1,0 +1,48 @@
+namespace Umcg.Scheduling;
+
+/// <summary>Running totals of what a scheduler did. Reads are racy snapshots, good for reports and tests.</summary>
+public sealed class SchedulerStats
+{
+    private long _spawned;
+    private long _reused;
+    private long _completed;
+    private long _directSwitches;
+    private long _blocks;
+    private long _yields;
+    private long _faults;
+
+    /// <summary>Bodies spawned.</summary>
+    public long Spawned => Volatile.Read(ref _spawned);
+
+    /// <summary>Bodies that ran on a reused worker thread.</summary>
+    public long ReusedThreads => Volatile.Read(ref _reused);
+
+    /// <summary>Bodies finished (in any way).</summary>
+    public long Completed => Volatile.Read(ref _completed);
+
+    /// <summary>Worker→worker switches through next_tid (no trip through the server).</summary>
+    public long DirectSwitches => Volatile.Read(ref _directSwitches);
+
+    /// <summary>Blocking regions entered by workers.</summary>
+    public long Blocks => Volatile.Read(ref _blocks);
+
+    /// <summary>Explicit yields.</summary>
+    public long Yields => Volatile.Read(ref _yields);
+
+    /// <summary>Scheduler-level errors (see <see cref="UmcgScheduler.Faults"/>).</summary>
+    public long Faults => Volatile.Read(ref _faults);
+
+    internal void CountSpawn() => Interlocked.Increment(ref _spawned);
+
+    internal void CountReuse() => Interlocked.Increment(ref _reused);
+
+    internal void CountCompletion() => Interlocked.Increment(ref _completed);
+
+    internal void CountDirectSwitch() => Interlocked.Increment(ref _directSwitches);
+
+    internal void CountBlock() => Interlocked.Increment(ref _blocks);
+
+    internal void CountYield() => Interlocked.Increment(ref _yields);
+
+    internal void CountFault() => Interlocked.Increment(ref _faults);
+}

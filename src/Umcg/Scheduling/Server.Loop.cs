@@ -1,0 +1,296 @@
+using Umcg.Abi;
+using Umcg.Kernel;
+
+namespace Umcg.Scheduling;
+
+// The server loop: the canonical loop of the UMCG_TF_COND_WAIT comment, with a policy, timers, preemption
+// and balancing added at the marked steps.
+internal sealed unsafe partial class Server
+{
+    private readonly List<int> _drained = [];
+
+    private void Loop()
+    {
+        try
+        {
+            PinSelf();
+            Tid = UmcgKernel.CurrentTid;
+            Self->ServerTid = (uint)Tid;
+            Self->State = (uint)TaskState.Running;
+            UmcgProtocolException.ThrowIfFailed(Kernel.Ctl(CtlFlags.Register, Self, ClockId.Monotonic), "register server");
+        }
+#pragma warning disable CA1031 // Reported to the thread that starts the scheduler.
+        catch (Exception e)
+        {
+            _startFailure = e;
+            _registered.Set();
+            return;
+        }
+#pragma warning restore CA1031
+
+        _registered.Set();
+        try
+        {
+            Serve();
+        }
+#pragma warning disable CA1031 // A broken server is reported; the scheduler surfaces it on shutdown.
+        catch (Exception e)
+        {
+            _scheduler.ReportFault(e);
+        }
+#pragma warning restore CA1031
+        finally
+        {
+            Kernel.Ctl(CtlFlags.Unregister, Self, ClockId.Monotonic);
+        }
+    }
+
+    private void Serve()
+    {
+        while (true)
+        {
+            // 1. RUNNABLE|COND_WAIT first: a wake from here on turns our Wait into EAGAIN instead of being lost.
+            StateWord.PrepareWait(Self);
+
+            // 2. Take everything that became runnable: the kernel half's list (one exchange), then user space's inbox.
+            long now = KernelClock.Now(ClockId.Monotonic);
+            DrainRunnableList(now);
+            while (_inbox.TryDequeue(out var ready))
+            {
+                Enqueue(ready);
+            }
+
+            // 3. Timers: parked workers whose deadline passed become runnable.
+            _timers.FireDue(now, Enqueue);
+
+            // 4. Run something if nothing runs for us; otherwise see whether the running worker must give way.
+            uint slot = Volatile.Read(ref Self->NextTid);
+            WorkerThread? running = null;
+            if ((slot & UmcgConstants.TidRunning) != 0)
+            {
+                _scheduler.TryGetWorker((int)(slot & UmcgConstants.TidMask), out running);
+                if (running is not null)
+                {
+                    MaybePreempt(running, now);
+                }
+            }
+            else if (!IsPendingPick(slot))
+            {
+                var next = PickNext();
+                Volatile.Write(ref Self->NextTid, next is null ? 0u : (uint)next.Tid);
+                if (next is not null)
+                {
+                    Counters.Switches++;
+                    running = next;
+                }
+            }
+            else
+            {
+                _scheduler.TryGetWorker((int)slot, out running);
+            }
+
+            // 5. Balancing: runnable work we cannot run now goes to an idle server.
+            if (_scheduler.Options.Balance && running is not null)
+            {
+                OfferToIdleServers();
+            }
+
+            bool nothing = Volatile.Read(ref Self->NextTid) == 0;
+            if (nothing && _stopping && _scheduler.WorkerThreadCount == 0)
+            {
+                Interlocked.Exchange(ref Self->State, (uint)TaskState.Running);
+                return;
+            }
+
+            // 6. Sleep until a worker gives the CPU back, something becomes runnable, or the nearest deadline.
+            _idle = nothing;
+            var r = Kernel.Wait(0, NextDeadline(running));
+            _idle = false;
+            switch (r)
+            {
+                case Errno.Ok:
+                case Errno.EAGAIN: // woken before we slept, or the pick was no longer RUNNABLE: look again
+                    break;
+                case Errno.ETIMEDOUT:
+                    Counters.TimerWakes++;
+                    break;
+                default:
+                    // The picked worker is gone (ESRCH) or not ours (EINVAL): drop the pick and go on.
+                    Volatile.Write(ref Self->NextTid, 0);
+                    _scheduler.ReportFault(new UmcgProtocolException("server wait", r));
+                    break;
+            }
+        }
+    }
+
+    private void DrainRunnableList(long now)
+    {
+        _drained.Clear();
+        var r = RunnableList.Drain(Kernel, Self, _drained);
+        if (r != Errno.Ok)
+        {
+            _scheduler.ReportFault(new UmcgProtocolException("drain runnable list", r));
+        }
+
+        // The list is LIFO: walk it backwards so that arrival order is kept.
+        for (int i = _drained.Count - 1; i >= 0; i--)
+        {
+            if (!_scheduler.TryGetWorker(_drained[i], out var worker))
+            {
+                continue;
+            }
+
+            if (worker.TryHoldParked(out long seq))
+            {
+                // Parked: held aside until unparked; a deadline arms a timer.
+                long deadline = worker.ParkDeadlineNs;
+                if (deadline > 0)
+                {
+                    if (deadline <= now && worker.TryTimeOut(seq))
+                    {
+                        Enqueue(worker);
+                    }
+                    else
+                    {
+                        _timers.Add(worker, seq, deadline);
+                    }
+                }
+
+                continue;
+            }
+
+            Enqueue(worker);
+        }
+    }
+
+    /// <summary>A pick written on an earlier loop whose Wait returned EAGAIN: keep it if it is still RUNNABLE.</summary>
+    private bool IsPendingPick(uint slot)
+    {
+        if (slot == 0)
+        {
+            return false;
+        }
+
+        var block = Kernel.BlockOf((int)slot);
+        if (block != null && StateWord.StateOf(block) == TaskState.Runnable)
+        {
+            return true;
+        }
+
+        Volatile.Write(ref Self->NextTid, 0);
+        return false;
+    }
+
+    private WorkerThread? PickNext()
+    {
+        WorkerThread? next;
+        lock (_queueLock)
+        {
+            next = _policy.Dequeue();
+            QueueLength = _policy.Count;
+        }
+
+        if (next is null && _scheduler.Options.Balance)
+        {
+            next = StealFromBusyServer();
+        }
+
+        return next;
+    }
+
+    private void MaybePreempt(WorkerThread running, long now)
+    {
+        bool preempt;
+        long sliceEnd = 0;
+        lock (_queueLock)
+        {
+            preempt = _policy.ShouldPreempt(running);
+            if (!preempt && _policy.TimeSlice(running) is { } slice)
+            {
+                sliceEnd = running.RunStartNs + (long)slice.TotalNanoseconds;
+                preempt = now >= sliceEnd;
+            }
+        }
+
+        // Flag once; the kick makes the worker act on it at its next safepoint.
+        var block = running.Block.Task;
+        if (preempt && (StateWord.FlagsOf(block) & TaskFlags.Preempt) == 0 && StateWord.RequestPreempt(block))
+        {
+            Kernel.Kick(0, running.Tid);
+            Counters.Preemptions++;
+        }
+    }
+
+    private long NextDeadline(WorkerThread? running)
+    {
+        long deadline = _timers.NextDeadline;
+        if (running is not null)
+        {
+            TimeSpan? slice;
+            lock (_queueLock)
+            {
+                slice = _policy.TimeSlice(running);
+            }
+
+            if (slice is { } s)
+            {
+                long sliceEnd = Volatile.Read(ref running.RunStartNs) + (long)s.TotalNanoseconds;
+                deadline = deadline == 0 ? sliceEnd : Math.Min(deadline, sliceEnd);
+            }
+        }
+
+        return deadline;
+    }
+
+    /// <summary>Hands queued workers to idle servers while we are busy: the SMP wake-to-remote-idle.</summary>
+    private void OfferToIdleServers()
+    {
+        foreach (var other in _scheduler.Servers)
+        {
+            if (QueueLength == 0)
+            {
+                return;
+            }
+
+            if (ReferenceEquals(other, this) || !other.IsIdle)
+            {
+                continue;
+            }
+
+            WorkerThread? w;
+            lock (_queueLock)
+            {
+                w = _policy.Steal();
+                QueueLength = _policy.Count;
+            }
+
+            if (w is null)
+            {
+                return;
+            }
+
+            w.MoveTo(other);
+            other._inbox.Enqueue(w);
+            other.Wake();
+            Counters.HandedOver++;
+        }
+    }
+
+    /// <summary>Nothing to run here: take a worker a busy server cannot run now.</summary>
+    private WorkerThread? StealFromBusyServer()
+    {
+        var servers = _scheduler.Servers;
+        for (int i = 1; i < servers.Length; i++)
+        {
+            var victim = servers[(Index + i) % servers.Length];
+            var w = victim.TryStealFor(this);
+            if (w is not null)
+            {
+                Counters.Steals++;
+                return w;
+            }
+        }
+
+        return null;
+    }
+}

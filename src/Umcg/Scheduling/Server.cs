@@ -1,0 +1,203 @@
+using System.Collections.Concurrent;
+using Umcg.Abi;
+using Umcg.Kernel;
+using Umcg.Kernel.Native;
+using Umcg.Scheduling.Policies;
+
+namespace Umcg.Scheduling;
+
+/// <summary>
+/// One server: an OS thread pinned to a CPU, registered as a UMCG server, running the canonical server loop
+/// over its run-queue policy (see Server.Loop.cs). Other threads reach it only through its run-queue lock,
+/// its inbox and <see cref="Wake"/>.
+/// </summary>
+internal sealed unsafe partial class Server
+{
+    private readonly UmcgScheduler _scheduler;
+    private readonly IRunQueuePolicy _policy;
+    private readonly TaskBlock _block;
+    private readonly Thread _thread;
+    private readonly ManualResetEventSlim _registered = new();
+    private readonly TimerHeap _timers = new();
+
+    // Workers made runnable by user space (unparked, or handed over by another server): the server moves
+    // them to its run queue on its next loop. Producers call Wake() after enqueuing.
+    private readonly ConcurrentQueue<WorkerThread> _inbox = new();
+
+    // Guards _policy. Taken by the server loop, by workers of this server switching directly to a queued
+    // worker, and by other servers stealing or handing over work. Never held across a kernel-half call.
+    private readonly Lock _queueLock = new();
+
+    private Exception? _startFailure;
+    private volatile bool _stopping;
+
+    // True while the loop sleeps with no worker to run: other servers hand work to idle servers first.
+    private volatile bool _idle;
+
+    public Server(UmcgScheduler scheduler, int index, int cpu)
+    {
+        _scheduler = scheduler;
+        Index = index;
+        Cpu = cpu;
+        _policy = scheduler.Options.Policy();
+        _block = TaskBlock.Allocate();
+        _thread = new Thread(Loop) { IsBackground = true, Name = $"{scheduler.Options.Name} server {index}" };
+    }
+
+    public int Index { get; }
+
+    /// <summary>The CPU the server is pinned to, or -1.</summary>
+    public int Cpu { get; }
+
+    public int Tid { get; private set; }
+
+    public bool IsIdle => _idle;
+
+    /// <summary>Queued runnable workers (approximate outside the lock).</summary>
+    public int QueueLength { get; private set; }
+
+    public ServerCounters Counters { get; } = new();
+
+    private UmcgKernel Kernel => _scheduler.Kernel;
+
+    private UmcgTask* Self => _block.Task;
+
+    public void Start()
+    {
+        _thread.UnsafeStart();
+        _registered.Wait();
+        if (_startFailure is not null)
+        {
+            throw new UmcgProtocolException($"server {Index} could not start", _startFailure);
+        }
+    }
+
+    /// <summary>Asks the loop to leave once no worker thread of the scheduler is left.</summary>
+    public void Stop()
+    {
+        _stopping = true;
+        Wake();
+    }
+
+    public bool Join(TimeSpan timeout) => _thread.Join(timeout);
+
+    public void FreeBlock()
+    {
+        if (!_block.IsRegistered)
+        {
+            _block.Dispose();
+        }
+    }
+
+    /// <summary>
+    /// Wakes the server if it sleeps in Wait: what the kernel half does for a worker that unblocks, done by user
+    /// space for work it made runnable itself (the RFC's missing wake-to-remote-idle).
+    /// </summary>
+    /// <remarks>
+    /// CAS the server's state RUNNABLE → RUNNING, then Kick it: the kick makes the sleeping server re-check its
+    /// state and return from Wait. A server that has set RUNNABLE|COND_WAIT but not yet called Wait gets EAGAIN
+    /// from Wait and loops; a RUNNING server will see the work on its next loop (the producer's inbox
+    /// enqueue is ordered before this read of the state by the enqueue's interlocked operation).
+    /// </remarks>
+    public void Wake()
+    {
+        uint* state = &Self->State;
+        uint s = Volatile.Read(ref *state);
+        if ((s & UmcgConstants.StateMask) != (uint)TaskState.Runnable)
+        {
+            return;
+        }
+
+        uint running = (s & UmcgConstants.UserMask) | (uint)TaskState.Running;
+        if (Interlocked.CompareExchange(ref *state, running, s) == s)
+        {
+            Kernel.Kick(0, Tid);
+            Interlocked.Increment(ref Counters.RemoteWakes);
+        }
+    }
+
+    /// <summary>
+    /// A worker of this server became runnable through user space (unparked): straight into the run queue if
+    /// the caller is this server's running worker (the server will pick it when the caller stops), else
+    /// through the inbox with a wake.
+    /// </summary>
+    public void MakeReady(WorkerThread worker)
+    {
+        var caller = WorkerThread.Current;
+        if (caller is not null && ReferenceEquals(caller.Server, this) && Kernel.IsWorkerThread)
+        {
+            Enqueue(worker);
+            return;
+        }
+
+        _inbox.Enqueue(worker);
+        Wake();
+    }
+
+    /// <summary>Removes a queued worker for a direct switch by the running worker. False if it is not queued here.</summary>
+    public bool TryTakeForSwitch(WorkerThread target)
+    {
+        lock (_queueLock)
+        {
+            if (!_policy.Remove(target))
+            {
+                return false;
+            }
+
+            QueueLength = _policy.Count;
+            return true;
+        }
+    }
+
+    /// <summary>Removes the worker this server would run next, for a direct switch by its running worker.</summary>
+    public WorkerThread? TakeNextForSwitch()
+    {
+        lock (_queueLock)
+        {
+            var w = _policy.Dequeue();
+            QueueLength = _policy.Count;
+            return w;
+        }
+    }
+
+    private void Enqueue(WorkerThread worker)
+    {
+        lock (_queueLock)
+        {
+            _policy.Charge(worker, Interlocked.Exchange(ref worker.UnchargedNs, 0));
+            _policy.Enqueue(worker);
+            QueueLength = _policy.Count;
+        }
+    }
+
+    /// <summary>Another server takes a worker from this one (it must have more than it can run now).</summary>
+    public WorkerThread? TryStealFor(Server thief)
+    {
+        lock (_queueLock)
+        {
+            bool busy = (Volatile.Read(ref Self->NextTid) & UmcgConstants.TidRunning) != 0;
+            if (_policy.Count == 0 || (!busy && _policy.Count < 2))
+            {
+                return null;
+            }
+
+            var w = _policy.Steal();
+            if (w is not null)
+            {
+                QueueLength = _policy.Count;
+                w.MoveTo(thief);
+            }
+
+            return w;
+        }
+    }
+
+    /// <summary>Pins the server thread, if asked.</summary>
+    private void PinSelf()
+    {
+        if (Cpu >= 0 && OperatingSystem.IsLinux())
+        {
+            LinuxSyscalls.PinToCpu(0, Cpu);
+        }
+    }
+}

@@ -1,0 +1,313 @@
+using System.Collections.Concurrent;
+using Umcg.Kernel;
+using Umcg.Kernel.Native;
+
+namespace Umcg.Scheduling;
+
+/// <summary>
+/// An M:N scheduler: N servers (one pinned OS thread per CPU) run M workers (OS threads running ordinary
+/// synchronous code), at most one worker per server at a time. A worker that blocks — in a
+/// <see cref="Worker.Blocking"/> region or a worker-aware primitive — hands its CPU to the next runnable
+/// worker; idle servers take work from busy ones.
+/// </summary>
+/// <example>
+/// <code>
+/// await using var scheduler = new UmcgScheduler();
+/// var handle = scheduler.Spawn(() =&gt; Compute(42));
+/// int result = await handle;
+/// </code>
+/// </example>
+public sealed partial class UmcgScheduler : IDisposable, IAsyncDisposable
+{
+    private readonly ConcurrentDictionary<int, WorkerThread> _workersByTid = new();
+    private readonly Lock _poolLock = new();
+    private readonly Dictionary<int, Stack<WorkerThread>> _idle = [];
+    private readonly ConcurrentQueue<Exception> _faults = new();
+    private readonly TaskCompletionSource _drained = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource _threadsGone = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    private int _idleCount;
+    private int _placement;
+
+    // Bodies spawned and not yet completed, plus one while the scheduler accepts work (so it can't reach 0 early).
+    private int _outstanding = 1;
+    private int _workerThreads;
+    private volatile bool _accepting = true;
+    private volatile bool _cancelUnstarted;
+    private Task? _shutdown;
+
+    /// <summary>Starts the servers.</summary>
+    /// <exception cref="PlatformNotSupportedException">Not Linux.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">A non-positive server count.</exception>
+    public UmcgScheduler(UmcgSchedulerOptions? options = null)
+    {
+        Options = options ?? new UmcgSchedulerOptions();
+        if (Options.Servers is <= 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(options), Options.Servers, "A scheduler needs at least one server.");
+        }
+
+        if (Options.MaxIdleWorkers < 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(options), Options.MaxIdleWorkers, "MaxIdleWorkers cannot be negative.");
+        }
+
+        Kernel = Options.Kernel ?? UmcgKernel.Default;
+        int[] cpus = OperatingSystem.IsLinux() ? LinuxSyscalls.GetAffinity(0) : [];
+        int count = Options.Servers ?? Math.Max(1, cpus.Length == 0 ? Environment.ProcessorCount : cpus.Length);
+        Servers = new Server[count];
+        for (int i = 0; i < count; i++)
+        {
+            int cpu = Options.PinServers && cpus.Length > 0 ? cpus[i % cpus.Length] : -1;
+            Servers[i] = new Server(this, i, cpu);
+        }
+
+        foreach (var server in Servers)
+        {
+            server.Start();
+        }
+
+        TaskScheduler = new UmcgTaskScheduler(this);
+        SynchronizationContext = new UmcgSynchronizationContext(this);
+    }
+
+    /// <summary>The settings this scheduler runs with.</summary>
+    public UmcgSchedulerOptions Options { get; }
+
+    /// <summary>The kernel half the scheduler runs on.</summary>
+    public UmcgKernel Kernel { get; }
+
+    /// <summary>How many servers run.</summary>
+    public int ServerCount => Servers.Length;
+
+    /// <summary>A <see cref="System.Threading.Tasks.TaskScheduler"/> whose tasks run on this scheduler's workers.</summary>
+    public TaskScheduler TaskScheduler { get; }
+
+    /// <summary>A <see cref="System.Threading.SynchronizationContext"/> that posts to this scheduler's workers (current inside every body).</summary>
+    public SynchronizationContext SynchronizationContext { get; }
+
+    /// <summary>Counters of what the scheduler did so far.</summary>
+    public SchedulerStats Stats { get; } = new();
+
+    internal Server[] Servers { get; }
+
+    internal int WorkerThreadCount => Volatile.Read(ref _workerThreads);
+
+    /// <summary>Runs <paramref name="body"/> on a worker.</summary>
+    /// <exception cref="InvalidOperationException">The scheduler is shutting down.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">A server index in <paramref name="options"/> names no server, or a negative stack size.</exception>
+    public WorkerHandle Spawn(Action body, WorkerOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(body);
+        var item = new ActionWorkItem(body, Validate(options));
+        Dispatch(item);
+        return item.Handle;
+    }
+
+    /// <summary>Runs <paramref name="body"/> on a worker and keeps its result.</summary>
+    /// <exception cref="InvalidOperationException">The scheduler is shutting down.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">A server index in <paramref name="options"/> names no server, or a negative stack size.</exception>
+    public WorkerHandle<T> Spawn<T>(Func<T> body, WorkerOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(body);
+        var item = new FuncWorkItem<T>(body, Validate(options));
+        Dispatch(item);
+        return (WorkerHandle<T>)item.Handle;
+    }
+
+    private WorkerOptions Validate(WorkerOptions? options)
+    {
+        options ??= WorkerOptions.Default;
+        foreach (int? index in (int?[])[options.ServerAffinity, options.PreferredServer])
+        {
+            if (index is int s && (s < 0 || s >= Servers.Length))
+            {
+                throw new ArgumentOutOfRangeException(nameof(options), s, $"A server index must name one of the {Servers.Length} servers.");
+            }
+        }
+
+        if (options.StackSize < 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(options), options.StackSize, "StackSize cannot be negative.");
+        }
+
+        return options;
+    }
+
+    private void Dispatch(WorkItem item)
+    {
+        // Checked and counted under the pool lock, so that shutdown, which clears _accepting under the same
+        // lock, never sees the outstanding count reach zero while a body is being dispatched.
+        lock (_poolLock)
+        {
+            if (!_accepting)
+            {
+                throw new InvalidOperationException("The scheduler is shutting down and accepts no new work.");
+            }
+
+            Interlocked.Increment(ref _outstanding);
+        }
+
+        Stats.CountSpawn();
+        var server = (item.Options.ServerAffinity ?? item.Options.PreferredServer) is int index ? Servers[index] : PlaceNew();
+        int stack = item.Options.StackSize;
+
+        WorkerThread? worker = null;
+        lock (_poolLock)
+        {
+            if (_idle.TryGetValue(stack, out var pool) && pool.Count > 0)
+            {
+                worker = pool.Pop();
+                _idleCount--;
+            }
+        }
+
+        if (worker is not null)
+        {
+            // Idle workers wait BLOCKED, so moving them to another server is allowed: the kernel half reads
+            // server_tid when the worker leaves its blocking region.
+            worker.MoveTo(server);
+            worker.Assign(item);
+            worker.Release(exit: false);
+            Stats.CountReuse();
+            return;
+        }
+
+        worker = new WorkerThread(this, server, stack);
+        worker.Assign(item);
+        Interlocked.Increment(ref _workerThreads);
+        worker.Start();
+    }
+
+    /// <summary>Where a new body goes: an idle server first, else the shortest run queue (round robin among equals).</summary>
+    private Server PlaceNew()
+    {
+        int start = (int)((uint)Interlocked.Increment(ref _placement) % (uint)Servers.Length);
+        Server best = Servers[start];
+        for (int i = 0; i < Servers.Length; i++)
+        {
+            var s = Servers[(start + i) % Servers.Length];
+            if (s.IsIdle)
+            {
+                return s;
+            }
+
+            if (s.QueueLength < best.QueueLength)
+            {
+                best = s;
+            }
+        }
+
+        return best;
+    }
+
+    internal bool TryGetWorker(int tid, out WorkerThread worker) => _workersByTid.TryGetValue(tid, out worker!);
+
+    internal void OnWorkerThreadStarting(WorkerThread worker) => _workersByTid[worker.Tid] = worker;
+
+    internal void OnWorkerThreadFailedToRegister(WorkerThread worker, Exception error)
+    {
+        ReportFault(error);
+        if (worker.Item is { } item)
+        {
+            Abandon(item, error);
+        }
+
+        OnWorkerThreadExited(worker);
+    }
+
+    internal void OnWorkerThreadExited(WorkerThread worker)
+    {
+        _workersByTid.TryRemove(new KeyValuePair<int, WorkerThread>(worker.Tid, worker));
+        if (Interlocked.Decrement(ref _workerThreads) == 0 && !_accepting)
+        {
+            _threadsGone.TrySetResult();
+        }
+    }
+
+    /// <summary>Runs one body on the calling worker thread, with this scheduler's synchronization context. See <see cref="Finish"/>.</summary>
+    /// <returns>False if the body was not run (shutdown canceled bodies that had not started).</returns>
+    internal bool RunItem(WorkerThread worker, WorkItem item)
+    {
+        if (_cancelUnstarted)
+        {
+            return false;
+        }
+
+        var previous = SynchronizationContext.Current;
+        SynchronizationContext.SetSynchronizationContext(SynchronizationContext);
+        try
+        {
+            item.Run();
+        }
+        finally
+        {
+            SynchronizationContext.SetSynchronizationContext(previous);
+            worker.BlockingDepth = 0;
+        }
+
+        return true;
+    }
+
+    /// <summary>Completes a body's handle (after its thread went back to the pool) and counts it done.</summary>
+    internal void Finish(WorkItem item, bool ran)
+    {
+        if (ran)
+        {
+            item.Publish();
+        }
+        else
+        {
+            item.Cancel();
+        }
+
+        OnItemDone();
+    }
+
+    /// <summary>A body that will never run on its thread (the thread broke): its handle fails, the count goes on.</summary>
+    internal void Abandon(WorkItem item, Exception error)
+    {
+        item.Fail(error);
+        OnItemDone();
+    }
+
+    private void OnItemDone()
+    {
+        Stats.CountCompletion();
+        if (Interlocked.Decrement(ref _outstanding) == 0)
+        {
+            _drained.TrySetResult();
+        }
+    }
+
+    /// <summary>A finished worker thread (already BLOCKED) offers itself for reuse. False: it should exit.</summary>
+    internal bool ReturnToPool(WorkerThread worker)
+    {
+        lock (_poolLock)
+        {
+            if (!_accepting || _idleCount >= Options.MaxIdleWorkers)
+            {
+                return false;
+            }
+
+            if (!_idle.TryGetValue(worker.StackSize, out var pool))
+            {
+                pool = new Stack<WorkerThread>();
+                _idle[worker.StackSize] = pool;
+            }
+
+            pool.Push(worker);
+            _idleCount++;
+            return true;
+        }
+    }
+
+    internal void ReportFault(Exception error)
+    {
+        _faults.Enqueue(error);
+        Stats.CountFault();
+    }
+
+    /// <summary>Errors the scheduler itself met (not exceptions of bodies: those are on their handles).</summary>
+    public IReadOnlyCollection<Exception> Faults => _faults;
+}

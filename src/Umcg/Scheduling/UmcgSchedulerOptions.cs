@@ -1,0 +1,31 @@
+using Umcg.Kernel;
+using Umcg.Scheduling.Policies;
+
+namespace Umcg.Scheduling;
+
+/// <summary>Settings of a <see cref="UmcgScheduler"/>.</summary>
+public sealed record UmcgSchedulerOptions
+{
+    /// <summary>
+    /// How many servers (one OS thread each). Null: one per CPU the process may run on.
+    /// </summary>
+    public int? Servers { get; init; }
+
+    /// <summary>Pin server <c>i</c> to the <c>i</c>-th CPU of the process's affinity (workers follow their server). Default true.</summary>
+    public bool PinServers { get; init; } = true;
+
+    /// <summary>Creates one run-queue policy per server. Default: <see cref="FifoPolicy"/>.</summary>
+    public Func<IRunQueuePolicy> Policy { get; init; } = () => new FifoPolicy();
+
+    /// <summary>The kernel half to run on. Default: <see cref="UmcgKernel.Default"/> (futex parking).</summary>
+    public UmcgKernel? Kernel { get; init; }
+
+    /// <summary>How many finished worker threads are kept blocked for reuse. Default 1024.</summary>
+    public int MaxIdleWorkers { get; init; } = 1024;
+
+    /// <summary>Let idle servers take runnable workers from busy ones. Default true.</summary>
+    public bool Balance { get; init; } = true;
+
+    /// <summary>A name prefix for the scheduler's threads.</summary>
+    public string Name { get; init; } = "umcg";
+}

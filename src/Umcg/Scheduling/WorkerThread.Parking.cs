@@ -1,0 +1,127 @@
+using Umcg.Abi;
+
+namespace Umcg.Scheduling;
+
+// Parking: a worker that waits for something user space will signal (a mutex, a condition, a timer) gives
+// its CPU back and is held aside by its server until unparked or timed out.
+public sealed unsafe partial class WorkerThread
+{
+    // The park word: (sequence << 8) | ParkState. One word, so that a timer armed for one park can never
+    // time out a later park of the same worker: its CAS expects the old sequence.
+    private long _park;
+
+    internal static class ParkState
+    {
+        public const int Running = 0;   // not parked
+        public const int Parking = 1;   // set by the worker before it yields; its server has not seen it yet
+        public const int Parked = 2;    // the server holds it aside (and may have armed a timer)
+        public const int Unparked = 3;  // signalled: it goes (or went) to a run queue
+        public const int TimedOut = 4;  // its deadline passed first
+    }
+
+    /// <summary>The deadline of the current park (monotonic ns), 0 for none. Written by the worker before it yields.</summary>
+    internal long ParkDeadlineNs;
+
+    internal static int StateOf(long park) => (int)(park & 0xff);
+
+    internal long ParkWord => Volatile.Read(ref _park);
+
+    /// <summary>
+    /// Parks the calling worker (this thread) until <see cref="Unpark"/> or the deadline: it yields its CPU,
+    /// optionally straight to <paramref name="handOffTo"/> (removed from the run queue by the caller).
+    /// </summary>
+    /// <returns>True if unparked, false if the deadline passed.</returns>
+    internal bool Park(long deadlineNs, WorkerThread? handOffTo = null)
+    {
+        long seq = (_park >> 8) + 1;
+        ParkDeadlineNs = deadlineNs;
+
+        // Publish "parking" before we leave the CPU: an Unpark from now on flips it to Unparked and the
+        // server's drain (ordered after our runnable-list push) sees that and queues us at once.
+        Volatile.Write(ref _park, (seq << 8) | ParkState.Parking);
+        Yield(handOffTo);
+        long outcome = Interlocked.Exchange(ref _park, seq << 8 | ParkState.Running);
+        return StateOf(outcome) == ParkState.Unparked;
+    }
+
+    /// <summary>Makes a parked (or parking) worker runnable. False if it was not parked or was already woken.</summary>
+    internal bool Unpark()
+    {
+        while (true)
+        {
+            long park = Volatile.Read(ref _park);
+            long seq = park & ~0xffL;
+            switch (StateOf(park))
+            {
+                case ParkState.Parking:
+                    // Its server has not drained it yet; the drain will queue it.
+                    if (Interlocked.CompareExchange(ref _park, seq | ParkState.Unparked, park) == park)
+                    {
+                        return true;
+                    }
+
+                    break;
+                case ParkState.Parked:
+                    if (Interlocked.CompareExchange(ref _park, seq | ParkState.Unparked, park) == park)
+                    {
+                        Server.MakeReady(this);
+                        return true;
+                    }
+
+                    break;
+                default:
+                    return false;
+            }
+        }
+    }
+
+    /// <summary>
+    /// On its server, when the worker arrives from the runnable list: a parking worker is held aside (true);
+    /// anything else goes to the run queue (false).
+    /// </summary>
+    internal bool TryHoldParked(out long seq)
+    {
+        long park = Volatile.Read(ref _park);
+        seq = park >> 8;
+        return StateOf(park) == ParkState.Parking
+            && Interlocked.CompareExchange(ref _park, (park & ~0xffL) | ParkState.Parked, park) == park;
+    }
+
+    /// <summary>On its server, when the park's deadline passes: true if this park was still waiting.</summary>
+    internal bool TryTimeOut(long seq)
+    {
+        long parked = (seq << 8) | ParkState.Parked;
+        return Interlocked.CompareExchange(ref _park, (seq << 8) | ParkState.TimedOut, parked) == parked;
+    }
+
+    /// <summary>Gives the CPU back (to <paramref name="handOffTo"/> or the server) and returns when run again.</summary>
+    internal void Yield(WorkerThread? handOffTo = null)
+    {
+        var task = Block.Task;
+        OnStopping();
+        while (!StateWord.PrepareWait(task))
+        {
+            // Not RUNNING: a detector marked us BLOCKED, or a preemption is pending. The safepoint settles it.
+            UmcgProtocolException.ThrowIfFailed(Kernel.NotifyResume(), "safepoint");
+        }
+
+        Volatile.Write(ref task->NextTid, handOffTo is null ? 0u : (uint)handOffTo.Tid);
+        var r = Kernel.Wait(0, 0);
+        if (r != Errno.Ok && handOffTo is not null)
+        {
+            // The handoff target was not RUNNABLE after all: give it back and go through the server instead.
+            Volatile.Write(ref task->NextTid, 0);
+            Server.MakeReady(handOffTo);
+            StateWord.PrepareWait(task);
+            r = Kernel.Wait(0, 0);
+        }
+
+        UmcgProtocolException.ThrowIfFailed(r, "wait");
+        if (handOffTo is not null)
+        {
+            Scheduler.Stats.CountDirectSwitch();
+        }
+
+        OnRunning();
+    }
+}

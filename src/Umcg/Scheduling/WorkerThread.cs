@@ -1,0 +1,230 @@
+using Umcg.Abi;
+using Umcg.Kernel;
+using Umcg.Scheduling.Policies;
+
+namespace Umcg.Scheduling;
+
+/// <summary>
+/// One OS thread registered as a UMCG worker, reused from body to body: what a run-queue policy orders. A
+/// finished worker thread waits for its next body inside a blocking region, off every server's CPU.
+/// </summary>
+/// <remarks>
+/// Properties read by policies (<see cref="Priority"/>, <see cref="Weight"/>, <see cref="VirtualRuntime"/>)
+/// are only changed under the owning server's run-queue lock or while the worker is not queued.
+/// </remarks>
+public sealed unsafe partial class WorkerThread
+{
+    [ThreadStatic]
+    private static WorkerThread? t_current;
+
+    private readonly SemaphoreSlim _assigned = new(0);
+    private volatile bool _exitRequested;
+
+    internal WorkerThread(UmcgScheduler scheduler, Server server, int stackSize)
+    {
+        Scheduler = scheduler;
+        Server = server;
+        StackSize = stackSize;
+        Block = TaskBlock.Allocate();
+        Thread = new Thread(ThreadMain, stackSize) { IsBackground = true, Name = $"{scheduler.Options.Name} worker" };
+    }
+
+    /// <summary>The worker thread the caller is, or null.</summary>
+    internal static WorkerThread? Current => t_current;
+
+    /// <summary>The worker's Linux TID.</summary>
+    public int Tid { get; private set; }
+
+    /// <summary>The current body's name, if it has one.</summary>
+    public string? Name => Item?.Options.Name;
+
+    /// <summary>The current body's priority (see <see cref="WorkerOptions.Priority"/>).</summary>
+    public int Priority { get; private set; }
+
+    /// <summary>The current body's weight (see <see cref="WorkerOptions.Weight"/>).</summary>
+    public int Weight { get; private set; } = 1024;
+
+    /// <summary>Policy-owned accounting: CPU time scaled by weight (see <see cref="Policies.FairSharePolicy"/>).</summary>
+    public long VirtualRuntime { get; set; }
+
+    /// <summary>When the worker last became RUNNABLE (kernel-half timestamp, ns, monotonic clock).</summary>
+    public long RunnableSinceNs => (long)Volatile.Read(ref Block.Task->RunnableTs);
+
+    /// <summary>Index of the server the worker belongs to now.</summary>
+    public int ServerIndex => Server.Index;
+
+    internal UmcgScheduler Scheduler { get; }
+
+    internal TaskBlock Block { get; }
+
+    internal Thread Thread { get; }
+
+    internal int StackSize { get; }
+
+    /// <summary>The server this worker belongs to; changed only together with the block's server_tid, while the worker is not running.</summary>
+    internal Server Server { get; set; }
+
+    /// <summary>Whether the current body may move between servers.</summary>
+    internal bool CanMigrate { get; private set; } = true;
+
+    internal WorkItem? Item { get; set; }
+
+    /// <summary>How deep the thread is in nested blocking regions; only the outermost one talks to the kernel half.</summary>
+    internal int BlockingDepth { get; set; }
+
+    internal int BlockingDepthForTests => BlockingDepth;
+
+    /// <summary>When the worker last started running (monotonic ns): the start of its time slice.</summary>
+    internal long RunStartNs;
+
+    /// <summary>CPU time run since the policy was last charged (ns); written by the worker, taken by its server.</summary>
+    internal long UnchargedNs;
+
+    // Intrusive links of WorkerQueue: O(1) removal when a worker is switched to directly or stolen.
+    internal WorkerThread? QueuePrev;
+    internal WorkerThread? QueueNext;
+    internal WorkerQueue? Queue;
+
+    internal UmcgKernel Kernel => Scheduler.Kernel;
+
+    internal void Start() => Thread.UnsafeStart();
+
+    /// <summary>Hands a body to this (new or idle) worker thread; it will run it on <see cref="Server"/>.</summary>
+    internal void Assign(WorkItem item)
+    {
+        Item = item;
+        Priority = item.Options.Priority;
+        Weight = Math.Max(1, item.Options.Weight);
+        CanMigrate = item.Options.ServerAffinity is null;
+    }
+
+    /// <summary>Moves a worker that is not running to <paramref name="server"/>: the kernel half queues it there next.</summary>
+    internal void MoveTo(Server server)
+    {
+        Server = server;
+        Volatile.Write(ref Block.Task->ServerTid, (uint)server.Tid);
+    }
+
+    /// <summary>Wakes an idle worker thread: with a body (after <see cref="Assign"/>), or to exit.</summary>
+    internal void Release(bool exit)
+    {
+        _exitRequested = exit;
+        _assigned.Release();
+    }
+
+    private void ThreadMain()
+    {
+        t_current = this;
+        Tid = UmcgKernel.CurrentTid;
+        var task = Block.Task;
+        task->ServerTid = (uint)Server.Tid;
+        task->State = (uint)TaskState.Blocked;
+        Scheduler.OnWorkerThreadStarting(this);
+
+        // Returns once a server runs us (the kernel half queues a new worker like one that just unblocked).
+        var r = Kernel.Ctl(CtlFlags.Register | CtlFlags.Worker, task, ClockId.Monotonic);
+        if (r != Errno.Ok)
+        {
+            Scheduler.OnWorkerThreadFailedToRegister(this, new UmcgProtocolException("register worker", r));
+            Block.Dispose();
+            return;
+        }
+
+        try
+        {
+            OnRunning();
+            RunBodies();
+        }
+#pragma warning disable CA1031 // A worker thread must never take the process down; the fault is reported.
+        catch (Exception e)
+        {
+            Scheduler.ReportFault(e);
+            if (Item is { } lost)
+            {
+                Item = null;
+                Scheduler.Abandon(lost, e);
+            }
+        }
+#pragma warning restore CA1031
+        finally
+        {
+            Leave();
+        }
+    }
+
+    /// <summary>Runs bodies until the scheduler no longer wants this thread.</summary>
+    private void RunBodies()
+    {
+        while (true)
+        {
+            var item = Item!;
+            bool ran = Scheduler.RunItem(this, item);
+            Item = null;
+
+            if (!Kernel.IsWorkerThread)
+            {
+                // The kernel half removed us for breaking the protocol: this thread is done.
+                Scheduler.Finish(item, ran);
+                return;
+            }
+
+            // Off the CPU first (so that no server counts us as running), then offer ourselves for reuse, and
+            // only then complete the handle, so that a caller who awaits it and spawns again finds us idle.
+            var r = Kernel.SysEnter();
+            bool pooled = r == Errno.Ok && Scheduler.ReturnToPool(this);
+            Scheduler.Finish(item, ran);
+            UmcgProtocolException.ThrowIfFailed(r, "block idle worker");
+            if (!pooled)
+            {
+                return;
+            }
+
+            _assigned.Wait();
+            UmcgProtocolException.ThrowIfFailed(Kernel.SysExit(), "wake idle worker");
+            OnRunning();
+            if (_exitRequested)
+            {
+                return;
+            }
+        }
+    }
+
+    /// <summary>Unregisters (which needs RUNNING: an idle worker leaving is still BLOCKED) and frees the block.</summary>
+    private void Leave()
+    {
+        if (Kernel.IsWorkerThread)
+        {
+            var task = Block.Task;
+            var r = StateWord.StateOf(task) == TaskState.Blocked ? Kernel.SysExit() : Errno.Ok;
+            if (r == Errno.Ok)
+            {
+                r = Kernel.Ctl(CtlFlags.Unregister | CtlFlags.Worker, task, ClockId.Monotonic);
+            }
+
+            if (r != Errno.Ok)
+            {
+                Scheduler.ReportFault(new UmcgProtocolException("unregister worker", r));
+            }
+        }
+
+        Scheduler.OnWorkerThreadExited(this);
+        if (!Block.IsRegistered)
+        {
+            Block.Dispose();
+        }
+    }
+
+    /// <summary>Called on the worker's own thread each time it starts running for a server.</summary>
+    internal void OnRunning() => RunStartNs = KernelClock.Now(ClockId.Monotonic);
+
+    /// <summary>Called on the worker's own thread each time it stops running: accrue the CPU time for the policy.</summary>
+    internal void OnStopping()
+    {
+        long now = KernelClock.Now(ClockId.Monotonic);
+        Interlocked.Add(ref UnchargedNs, now - RunStartNs);
+        RunStartNs = now;
+    }
+
+    /// <inheritdoc />
+    public override string ToString() => $"worker {Tid}{(Name is null ? "" : $" '{Name}'")} on server {Server.Index}";
+}

@@ -1,0 +1,27 @@
+using Umcg.Scheduling;
+using Umcg.Tests.Infrastructure;
+
+namespace Umcg.Tests.Scheduling;
+
+/// <summary>Helpers for scheduler tests: a scheduler on a fresh kernel half, and watchdog waits on handles.</summary>
+internal static class SchedulerFixture
+{
+    public static UmcgScheduler Create(string parker = "futex", int servers = 1, UmcgSchedulerOptions? options = null) =>
+        new((options ?? new UmcgSchedulerOptions()) with { Servers = servers, Kernel = Parkers.NewKernel(parker) });
+
+    /// <summary>Waits for <paramref name="handles"/> (whatever their outcome) under the watchdog.</summary>
+    public static void WaitAll(UmcgScheduler scheduler, params WorkerHandle[] handles)
+    {
+        var all = Task.WhenAll(handles.Select(h => h.Completion));
+        if (!((IAsyncResult)all).AsyncWaitHandle.WaitOne(Watchdog.Limit))
+        {
+            Watchdog.Fail(scheduler.Kernel, $"bodies did not finish ({handles.Count(h => !h.IsCompleted)} of {handles.Length} pending)");
+        }
+    }
+
+    public static void Shutdown(UmcgScheduler scheduler)
+    {
+        Watchdog.Wait(scheduler.Kernel, scheduler.ShutdownAsync(), "scheduler shutdown");
+        Assert.Empty(scheduler.Faults);
+    }
+}
