@@ -49,6 +49,26 @@ internal sealed unsafe partial class Server
     {
         while (true)
         {
+            try
+            {
+                if (!ServeOnce())
+                {
+                    return;
+                }
+            }
+#pragma warning disable CA1031 // A server that died would strand every worker it holds: report and go on.
+            catch (Exception e)
+            {
+                _scheduler.ReportFault(e);
+            }
+#pragma warning restore CA1031
+        }
+    }
+
+    /// <summary>One turn of the loop. False once the server should leave.</summary>
+    private bool ServeOnce()
+    {
+        {
             // 1. RUNNABLE|COND_WAIT first: a wake from here on turns our Wait into EAGAIN instead of being lost.
             StateWord.PrepareWait(Self);
 
@@ -99,7 +119,7 @@ internal sealed unsafe partial class Server
             if (nothing && _stopping && _scheduler.WorkerThreadCount == 0)
             {
                 Interlocked.Exchange(ref Self->State, (uint)TaskState.Running);
-                return;
+                return false;
             }
 
             // 6. Sleep until a worker gives the CPU back, something becomes runnable, or the nearest deadline.
@@ -120,6 +140,8 @@ internal sealed unsafe partial class Server
                     _scheduler.ReportFault(new UmcgProtocolException("server wait", r));
                     break;
             }
+
+            return true;
         }
     }
 

@@ -81,6 +81,8 @@ internal sealed unsafe partial class Server
 
     public bool Join(TimeSpan timeout) => _thread.Join(timeout);
 
+    public Thread Thread => _thread;
+
     public void FreeBlock()
     {
         if (!_block.IsRegistered)

@@ -74,6 +74,14 @@ public sealed partial class UmcgScheduler
             {
                 server.FreeBlock();
             }
+
+            while (_allBlocks.TryTake(out var block))
+            {
+                if (!block.IsRegistered)
+                {
+                    block.Dispose();
+                }
+            }
         }).ConfigureAwait(false);
     }
 

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using Umcg.Abi;
 using Umcg.Kernel;
 using Umcg.Kernel.Native;
 
@@ -23,6 +24,12 @@ public sealed partial class UmcgScheduler : IDisposable, IAsyncDisposable
     private readonly Lock _poolLock = new();
     private readonly Dictionary<int, Stack<WorkerThread>> _idle = [];
     private readonly ConcurrentQueue<Exception> _faults = new();
+
+    // Control blocks of exited worker threads. A server may still be looking at a worker it read from its
+    // slot a moment before the worker left, so blocks are recycled for new worker threads, never freed,
+    // until every server has stopped.
+    private readonly ConcurrentBag<TaskBlock> _spareBlocks = [];
+    private readonly ConcurrentBag<TaskBlock> _allBlocks = [];
     private readonly TaskCompletionSource _drained = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource _threadsGone = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
@@ -201,6 +208,28 @@ public sealed partial class UmcgScheduler : IDisposable, IAsyncDisposable
         return best;
     }
 
+    internal unsafe TaskBlock RentBlock()
+    {
+        if (_spareBlocks.TryTake(out var block))
+        {
+            // Zeroed again: Ctl refuses a block with stale reserved fields or next_tid.
+            *block.Task = default;
+            return block;
+        }
+
+        block = TaskBlock.Allocate();
+        _allBlocks.Add(block);
+        return block;
+    }
+
+    private void ReturnBlock(TaskBlock block)
+    {
+        if (!block.IsRegistered)
+        {
+            _spareBlocks.Add(block);
+        }
+    }
+
     internal bool TryGetWorker(int tid, out WorkerThread worker) => _workersByTid.TryGetValue(tid, out worker!);
 
     internal void OnWorkerThreadStarting(WorkerThread worker) => _workersByTid[worker.Tid] = worker;
@@ -219,6 +248,7 @@ public sealed partial class UmcgScheduler : IDisposable, IAsyncDisposable
     internal void OnWorkerThreadExited(WorkerThread worker)
     {
         _workersByTid.TryRemove(new KeyValuePair<int, WorkerThread>(worker.Tid, worker));
+        ReturnBlock(worker.Block);
         if (Interlocked.Decrement(ref _workerThreads) == 0 && !_accepting)
         {
             _threadsGone.TrySetResult();
@@ -310,4 +340,13 @@ public sealed partial class UmcgScheduler : IDisposable, IAsyncDisposable
 
     /// <summary>Errors the scheduler itself met (not exceptions of bodies: those are on their handles).</summary>
     public IReadOnlyCollection<Exception> Faults => _faults;
+
+    internal int QueuedForTests(int server) => Servers[server].QueueLength;
+
+    internal ServerCounters CountersForTests(int server) => Servers[server].Counters;
+
+    internal int WorkerThreadCountForTests => WorkerThreadCount;
+
+    /// <summary>Every thread the scheduler started and still knows (servers, and worker threads not yet exited).</summary>
+    internal IEnumerable<Thread> ThreadsForTests() => Servers.Select(s => s.Thread).Concat(_workersByTid.Values.Select(w => w.Thread));
 }

@@ -25,7 +25,7 @@ public sealed unsafe partial class WorkerThread
         Scheduler = scheduler;
         Server = server;
         StackSize = stackSize;
-        Block = TaskBlock.Allocate();
+        Block = scheduler.RentBlock();
         Thread = new Thread(ThreadMain, stackSize) { IsBackground = true, Name = $"{scheduler.Options.Name} worker" };
     }
 
@@ -126,7 +126,6 @@ public sealed unsafe partial class WorkerThread
         if (r != Errno.Ok)
         {
             Scheduler.OnWorkerThreadFailedToRegister(this, new UmcgProtocolException("register worker", r));
-            Block.Dispose();
             return;
         }
 
@@ -189,7 +188,7 @@ public sealed unsafe partial class WorkerThread
         }
     }
 
-    /// <summary>Unregisters (which needs RUNNING: an idle worker leaving is still BLOCKED) and frees the block.</summary>
+    /// <summary>Unregisters (which needs RUNNING: an idle worker leaving is still BLOCKED).</summary>
     private void Leave()
     {
         if (Kernel.IsWorkerThread)
@@ -208,10 +207,6 @@ public sealed unsafe partial class WorkerThread
         }
 
         Scheduler.OnWorkerThreadExited(this);
-        if (!Block.IsRegistered)
-        {
-            Block.Dispose();
-        }
     }
 
     /// <summary>Called on the worker's own thread each time it starts running for a server.</summary>

@@ -15,13 +15,15 @@ internal static class SchedulerFixture
         var all = Task.WhenAll(handles.Select(h => h.Completion));
         if (!((IAsyncResult)all).AsyncWaitHandle.WaitOne(Watchdog.Limit))
         {
-            Watchdog.Fail(scheduler.Kernel, $"bodies did not finish ({handles.Count(h => !h.IsCompleted)} of {handles.Length} pending)");
+            Watchdog.Fail(
+                scheduler.Kernel,
+                $"bodies did not finish ({handles.Count(h => !h.IsCompleted)} of {handles.Length} pending); faults: {string.Join(Environment.NewLine, scheduler.Faults)}");
         }
     }
 
     public static void Shutdown(UmcgScheduler scheduler)
     {
-        Watchdog.Wait(scheduler.Kernel, scheduler.ShutdownAsync(), "scheduler shutdown");
+        Watchdog.Wait(scheduler.Kernel, scheduler.ShutdownAsync(), $"scheduler shutdown; faults: {string.Join(Environment.NewLine, scheduler.Faults)}");
         Assert.Empty(scheduler.Faults);
     }
 }

@@ -1,0 +1,68 @@
+using Umcg.Scheduling;
+using Umcg.Tests.Infrastructure;
+
+namespace Umcg.Tests.Scheduling;
+
+public sealed class LifecycleTests
+{
+    [Theory]
+    [MemberData(nameof(Parkers.Both), MemberType = typeof(Parkers))]
+    public void Shutdown_drains_every_body_and_leaves_no_thread_behind(string parker)
+    {
+        var scheduler = SchedulerFixture.Create(parker, servers: 2);
+        int ran = 0;
+        var handles = Enumerable.Range(0, 50).Select(_ => scheduler.Spawn(() =>
+        {
+            Worker.Yield();
+            Interlocked.Increment(ref ran);
+        })).ToArray();
+
+        SchedulerFixture.Shutdown(scheduler);
+        Assert.All(handles, h => Assert.True(h.Completion.IsCompletedSuccessfully));
+        Assert.Equal(50, ran);
+        Assert.Equal(0, scheduler.WorkerThreadCountForTests);
+        Assert.Equal(0, scheduler.Kernel.TaskCount);
+        Assert.All(scheduler.ThreadsForTests(), t => Assert.False(t.IsAlive, $"{t.Name} is still alive"));
+    }
+
+    [Fact]
+    public void Canceling_shutdown_cancels_bodies_that_have_not_started()
+    {
+        var scheduler = SchedulerFixture.Create(servers: 1);
+        using var release = new ManualResetEventSlim();
+        using var holding = new ManualResetEventSlim();
+
+        // Holds the only server without a safepoint, so the rest stays queued.
+        var holder = scheduler.Spawn(() =>
+        {
+            holding.Set();
+            while (!release.IsSet)
+            {
+                Thread.SpinWait(100);
+            }
+        });
+        holding.Wait();
+        var queued = Enumerable.Range(0, 5).Select(_ => scheduler.Spawn(() => { })).ToArray();
+
+        using var cts = new CancellationTokenSource();
+        var shutdown = scheduler.ShutdownAsync(cts.Token);
+        cts.Cancel();
+        release.Set();
+        Watchdog.Wait(scheduler.Kernel, shutdown, "shutdown");
+
+        Assert.True(holder.Completion.IsCompletedSuccessfully);
+        Assert.All(queued, h => Assert.True(h.Completion.IsCanceled));
+        Assert.Empty(scheduler.Faults);
+    }
+
+    [Fact]
+    public void Disposing_from_a_worker_is_refused()
+    {
+        var scheduler = SchedulerFixture.Create(servers: 1);
+        var h = scheduler.Spawn(scheduler.Dispose);
+        SchedulerFixture.WaitAll(scheduler, h);
+        Assert.Throws<InvalidOperationException>(h.Join);
+        scheduler.Dispose();
+        scheduler.Dispose(); // idempotent
+    }
+}

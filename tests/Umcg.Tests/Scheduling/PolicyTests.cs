@@ -1,0 +1,125 @@
+using System.Collections.Concurrent;
+using Umcg.Scheduling;
+using Umcg.Scheduling.Policies;
+using Umcg.Tests.Infrastructure;
+
+namespace Umcg.Tests.Scheduling;
+
+public sealed class PolicyTests
+{
+    private static UmcgSchedulerOptions With(Func<IRunQueuePolicy> policy) => new() { Policy = policy };
+
+    [Fact]
+    public void Strict_priority_runs_a_high_priority_worker_ahead_of_queued_low_priority_ones()
+    {
+        var scheduler = SchedulerFixture.Create(servers: 1, options: With(() => new PriorityPolicy()));
+        var order = new ConcurrentQueue<string>();
+        using var queued = new ManualResetEventSlim();
+
+        // The gate holds the only server (spinning in user code, no safepoint) until every other body has
+        // been queued behind it.
+        using var gateRunning = new ManualResetEventSlim();
+        var gate = scheduler.Spawn(() =>
+        {
+            gateRunning.Set();
+            while (!queued.IsSet)
+            {
+                Thread.SpinWait(100);
+            }
+        }, new WorkerOptions { Priority = 10 });
+        gateRunning.Wait();
+
+        var low = Enumerable.Range(0, 5)
+            .Select(i => scheduler.Spawn(() => order.Enqueue($"low{i}"), new WorkerOptions { Priority = 1 }))
+            .ToArray();
+        var high = scheduler.Spawn(() => order.Enqueue("high"), new WorkerOptions { Priority = 5 });
+        Watchdog.Until(() => scheduler.QueuedForTests(0) == 6, scheduler.Kernel, "all bodies queued");
+        queued.Set();
+
+        SchedulerFixture.WaitAll(scheduler, [gate, high, .. low]);
+        Assert.Equal(["high", "low0", "low1", "low2", "low3", "low4"], order);
+        SchedulerFixture.Shutdown(scheduler);
+    }
+
+    [Fact]
+    public void A_cpu_bound_low_priority_worker_calling_safepoints_is_preempted_for_a_high_priority_one()
+    {
+        var scheduler = SchedulerFixture.Create(servers: 1, options: With(() => new PriorityPolicy()));
+        int highRan = 0;
+        int lowIterationsAfterHighRan = -1;
+        using var lowRunning = new ManualResetEventSlim();
+
+        // Without preemption this never ends: one server, and the low worker spins until the high one ran.
+        var low = scheduler.Spawn(() =>
+        {
+            lowRunning.Set();
+            while (Volatile.Read(ref highRan) == 0)
+            {
+                Worker.Safepoint();
+            }
+
+            lowIterationsAfterHighRan = 0;
+        }, new WorkerOptions { Priority = 0 });
+        lowRunning.Wait();
+        var high = scheduler.Spawn(() => Volatile.Write(ref highRan, 1), new WorkerOptions { Priority = 20 });
+
+        SchedulerFixture.WaitAll(scheduler, low, high);
+        Assert.Equal(0, lowIterationsAfterHighRan);
+        Assert.True(scheduler.CountersForTests(0).Preemptions >= 1);
+        SchedulerFixture.Shutdown(scheduler);
+    }
+
+    [Fact]
+    public void A_time_slice_preempts_a_cpu_bound_worker_at_its_safepoints()
+    {
+        var scheduler = SchedulerFixture.Create(servers: 1, options: With(() => new FifoPolicy(TimeSpan.FromMilliseconds(1))));
+        int other = 0;
+        using var firstRunning = new ManualResetEventSlim();
+        var first = scheduler.Spawn(() =>
+        {
+            firstRunning.Set();
+            while (Volatile.Read(ref other) == 0)
+            {
+                Worker.Safepoint();
+            }
+        });
+        firstRunning.Wait();
+        var second = scheduler.Spawn(() => Volatile.Write(ref other, 1));
+        SchedulerFixture.WaitAll(scheduler, first, second);
+        Assert.True(scheduler.CountersForTests(0).Preemptions >= 1);
+        SchedulerFixture.Shutdown(scheduler);
+    }
+
+    [Fact]
+    public void Fair_share_divides_the_cpu_by_weight()
+    {
+        var scheduler = SchedulerFixture.Create(servers: 1, options: With(() => new FairSharePolicy(TimeSpan.FromMilliseconds(1))));
+        long heavy = 0;
+        long light = 0;
+        int stop = 0;
+        using var bothStarted = new CountdownEvent(2);
+
+        void Spin(ref long counter)
+        {
+            bothStarted.Signal();
+            while (Volatile.Read(ref stop) == 0)
+            {
+                counter++;
+                Worker.Safepoint();
+            }
+        }
+
+        var h = scheduler.Spawn(() => Spin(ref heavy), new WorkerOptions { Weight = 3072 });
+        var l = scheduler.Spawn(() => Spin(ref light), new WorkerOptions { Weight = 1024 });
+
+        // Let them share the CPU until the light one has done a fixed amount of work, counted in iterations.
+        Watchdog.Until(() => bothStarted.IsSet && Volatile.Read(ref light) > 2_000_000, scheduler.Kernel, "light worker progress");
+        Volatile.Write(ref stop, 1);
+        SchedulerFixture.WaitAll(scheduler, h, l);
+
+        // Weight 3:1. Iterations are a noisy proxy for CPU time, so only the direction and a loose ratio are checked.
+        double ratio = (double)heavy / light;
+        Assert.True(ratio > 1.5, $"heavy/light = {ratio:F2} (heavy {heavy}, light {light})");
+        SchedulerFixture.Shutdown(scheduler);
+    }
+}
