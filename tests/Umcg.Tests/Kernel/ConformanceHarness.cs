@@ -202,14 +202,43 @@ internal sealed unsafe class Rig
         worker.Post(() => Kernel.Ctl(CtlFlags.Register | CtlFlags.Worker, worker.Task, clock));
 
     /// <summary>A worker registered with <paramref name="server"/>, RUNNABLE and queued on its list (not running).</summary>
+    /// <remarks>The server must be RUNNING and idle: it sleeps in Wait until the worker's registration wakes it.</remarks>
     public (Party Worker, Task<Errno> Registration) QueuedWorker(Party server, ClockId clock = ClockId.Monotonic, ushort userBits = 0)
     {
         var w = NewWorkerParty(server.Tid, userBits);
-        var registration = BeginRegisterWorker(w, clock);
-        Until(() => w.State == TaskState.Runnable && Kernel.BlockOf(w.Tid) == w.Task, $"worker {w.Tid} queued");
+        var registration = QueueWithServerAsleep(server, () => BeginRegisterWorker(w, clock), $"worker {w.Tid} queued");
+        Assert.Equal(TaskState.Runnable, w.State);
         Assert.False(registration.IsCompleted, "a worker's registration returned before a server ran it");
         return (w, registration);
     }
+
+    /// <summary>
+    /// Starts something that queues a worker on <paramref name="server"/>'s list and wakes the server (a
+    /// registration, leaving a blocking region, a safepoint), with the server asleep in Wait meanwhile, and
+    /// returns once that wake has arrived: by then the worker is on the list and done with its server. The
+    /// server must be RUNNING and idle; it is RUNNING again afterwards.
+    /// </summary>
+    public Task<T> QueueWithServerAsleep<T>(Party server, Func<Task<T>> start, string what)
+    {
+        Assert.Equal(TaskState.Running, server.State);
+        var sleep = server.Post(() =>
+        {
+            Assert.True(StateWord.PrepareWait(server.Task), "server was not RUNNING before Wait");
+            return Kernel.Wait(0, 0);
+        });
+
+        // RUNNABLE from here on: a wake now either ends the sleep or makes the Wait return EAGAIN.
+        Until(() => server.State == TaskState.Runnable, "server about to sleep");
+        var started = start();
+        var r = server.Result(sleep, what);
+        Assert.True(r is Errno.Ok or Errno.EAGAIN, $"server's Wait: {r}");
+        Assert.Equal(TaskState.Running, server.State);
+        return started;
+    }
+
+    /// <summary>The worker leaves its blocking region (it is queued, its idle server woken); completes once it runs again.</summary>
+    public Task<Errno> BeginSysExit(Party server, Party worker) =>
+        QueueWithServerAsleep(server, () => worker.Post(() => Kernel.SysExit()), $"worker {worker.Tid} unblocked");
 
     /// <summary>
     /// The server's half of the canonical loop, once: RUNNABLE|COND_WAIT, drain the runnable list (into
@@ -221,7 +250,18 @@ internal sealed unsafe class Rig
         var list = drained ?? [];
         Assert.Equal(Errno.Ok, RunnableList.Drain(Kernel, server.Task, list));
         Volatile.Write(ref server.Task->NextTid, (uint)nextTid);
-        return Kernel.Wait(0, 0);
+        var r = Kernel.Wait(0, 0);
+
+        // Woken between PrepareWait and Wait (a late wake from a worker that queued itself earlier): the
+        // named worker was not started. Go round again, as the canonical loop does.
+        for (int i = 0; i < 1000 && r == Errno.EAGAIN && StateWord.StateOf(server.Task) == TaskState.Running && server.Task->NextTid == (uint)nextTid; i++)
+        {
+            Assert.True(StateWord.PrepareWait(server.Task));
+            Assert.Equal(Errno.Ok, RunnableList.Drain(Kernel, server.Task, list));
+            r = Kernel.Wait(0, 0);
+        }
+
+        return r;
     });
 
     /// <summary>

@@ -488,8 +488,7 @@ public sealed unsafe class CtlConformanceTests
         Assert.Equal(Errno.Ok, w.Call(() => rig.Kernel.SysEnter()));
         Assert.Equal((uint)TaskState.Blocked | ((uint)WorkerBits << 16), w.Word);
         Assert.Equal(Errno.Ok, server.Result(serverWait, "server woken by the block"));
-        var exit = w.Post(() => rig.Kernel.SysExit());
-        rig.Until(() => w.State == TaskState.Runnable, "worker unblocked");
+        var exit = rig.BeginSysExit(server, w);
         Assert.Equal((uint)TaskState.Runnable | ((uint)WorkerBits << 16), w.Word);
         serverWait = rig.BeginServe(server, w.Tid);
         Assert.Equal(Errno.Ok, w.Result(exit, "worker run after unblocking"));
@@ -628,8 +627,7 @@ public sealed unsafe class CtlConformanceTests
         Assert.Equal(0ul, server.ListHead);
 
         // It leaves the region normally, is run again, and unregisters.
-        var exit = w.Post(() => rig.Kernel.SysExit());
-        rig.Until(() => w.State == TaskState.Runnable, "worker unblocked");
+        var exit = rig.BeginSysExit(server, w);
         serverWait = rig.BeginServe(server, w.Tid);
         Assert.Equal(Errno.Ok, w.Result(exit, "worker run after unblocking"));
         rig.Finish(w, server, serverWait);

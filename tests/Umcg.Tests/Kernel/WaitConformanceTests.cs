@@ -166,8 +166,7 @@ public sealed unsafe class WaitConformanceTests
         Assert.Equal(TaskState.Blocked, w1.State);
 
         // Everything still works: w1's safepoint unblocks it; the server runs w2, then w1.
-        var resume = w1.Post(() => rig.Kernel.NotifyResume());
-        rig.Until(() => w1.State == TaskState.Runnable, "w1 unblocked at its safepoint");
+        var resume = rig.QueueWithServerAsleep(server, () => w1.Post(() => rig.Kernel.NotifyResume()), "w1 unblocked at its safepoint");
         serverWait = rig.BeginServe(server, w2.Tid);
         Assert.Equal(Errno.Ok, w2.Result(registration2, "w2 run"));
         rig.Finish(w2, server, serverWait);
