@@ -22,6 +22,8 @@ public sealed unsafe partial class UmcgKernel
     /// <item>EFAULT: the block is not a live <see cref="TaskBlock"/>.</item>
     /// <item>ESRCH: a worker's server_tid is not a registered server, or a server's is not its own TID.</item>
     /// <item>EAGAIN: unregistering while not RUNNING. EBUSY: a server unregistering while a worker runs for it.</item>
+    /// <item>A worker that unregisters hands the CPU to its next_tid if that names a RUNNABLE worker of the same
+    /// server; any other next_tid is ignored and the server is woken instead (unregister never fails on it).</item>
     /// </list>
     /// </returns>
     public Errno Ctl(CtlFlags flags, UmcgTask* self, ClockId clock)
@@ -167,11 +169,15 @@ public sealed unsafe partial class UmcgKernel
             return result;
         }
 
-        // Hand the CPU on: to next_tid if the worker named one, else back to the server.
+        // Hand the CPU on: to next_tid if it names a RUNNABLE worker of the same server (as in Wait), else back
+        // to the server. A worker of another server must not take this server's slot: it would run for a server
+        // it does not belong to, and this server would sleep on a slot nobody releases.
         uint nextTid = Volatile.Read(ref *task.NextTidWord) & UmcgConstants.TidMask;
         bool handedOff = nextTid != 0
             && _tasks.TryGet(nextTid, out var next)
+            && next != task
             && next.IsWorker
+            && Volatile.Read(ref next.Block->ServerTid) == (uint)server.Tid
             && HandOff(task, server, next) == Errno.Ok;
         if (!handedOff && ReleaseSlot(task, server))
         {

@@ -27,9 +27,14 @@ public sealed unsafe partial class UmcgKernel
     public Errno Wait(uint flags, long absTimeoutNs)
     {
         var self = Current;
-        if (self is null || flags != 0)
+        if (self is null)
         {
             return Errno.EINVAL;
+        }
+
+        if (flags != 0)
+        {
+            return Refuse(self, Errno.EINVAL);
         }
 
         return self.IsWorker ? WorkerWait(self, absTimeoutNs) : ServerWait(self, absTimeoutNs);
@@ -39,13 +44,13 @@ public sealed unsafe partial class UmcgKernel
     {
         if (absTimeoutNs != 0)
         {
-            return Errno.ERANGE;
+            return Refuse(self, Errno.ERANGE);
         }
 
         var r = ResolveServer(self, out var server);
         if (r != Errno.Ok)
         {
-            return r;
+            return Refuse(self, r);
         }
 
         // Resolve next before any side effect, so that an error leaves everything as it was.
@@ -55,12 +60,12 @@ public sealed unsafe partial class UmcgKernel
         {
             if (!_tasks.TryGet(nextTid, out next))
             {
-                return Errno.ESRCH;
+                return Refuse(self, Errno.ESRCH);
             }
 
             if (next == self || !next.IsWorker || Volatile.Read(ref next.Block->ServerTid) != (uint)server.Tid)
             {
-                return Errno.EINVAL;
+                return Refuse(self, Errno.EINVAL);
             }
         }
 
@@ -132,6 +137,17 @@ public sealed unsafe partial class UmcgKernel
         }
 
         return r;
+    }
+
+    /// <summary>
+    /// An error found before any side effect: a caller that had set RUNNABLE (with or without TF_COND_WAIT) is
+    /// RUNNING again, as the contract of <see cref="Wait"/> promises for every error; nothing else changes.
+    /// </summary>
+    private static Errno Refuse(KernelTask self, Errno error)
+    {
+        // EAGAIN from here just means the caller was not RUNNABLE (still RUNNING, or BLOCKED): leave it so.
+        UpdateState(self, TaskState.Runnable, TaskState.Running);
+        return error;
     }
 
     /// <summary>The server runs the worker its next_tid names: mark the slot, then wake the worker.</summary>

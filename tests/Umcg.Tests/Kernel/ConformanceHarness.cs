@@ -1,0 +1,405 @@
+using System.Collections.Concurrent;
+using System.Runtime.InteropServices;
+using Umcg.Abi;
+using Umcg.Kernel;
+using Umcg.Tests.Infrastructure;
+
+namespace Umcg.Tests.Kernel;
+
+/// <summary>
+/// A dedicated thread that runs the calls posted to it, one after another. Every kernel-half call acts on
+/// the calling thread's own registration, so each task of a conformance test is one of these, driven step
+/// by step from the test thread. Results come back through tasks that are awaited under the watchdog.
+/// </summary>
+internal sealed class TaskThread
+{
+    private readonly BlockingCollection<Action> _work = [];
+    private readonly UmcgKernel _kernel;
+
+    public TaskThread(UmcgKernel kernel, string name)
+    {
+        _kernel = kernel;
+        var started = new TaskCompletionSource<int>(TaskCreationOptions.RunContinuationsAsynchronously);
+        Thread = new Thread(() =>
+        {
+            started.SetResult(UmcgKernel.CurrentTid);
+            foreach (var action in _work.GetConsumingEnumerable())
+            {
+                action();
+            }
+        })
+        { IsBackground = true, Name = name };
+        Thread.Start();
+        Tid = Result(started.Task, $"{name} to start");
+    }
+
+    public Thread Thread { get; }
+
+    public int Tid { get; }
+
+    /// <summary>Queues <paramref name="call"/> on the thread; the task completes when it returns.</summary>
+    public Task<T> Post<T>(Func<T> call)
+    {
+        var done = new TaskCompletionSource<T>(TaskCreationOptions.RunContinuationsAsynchronously);
+        _work.Add(() =>
+        {
+            try
+            {
+                done.SetResult(call());
+            }
+            catch (Exception e)
+            {
+                done.SetException(e);
+            }
+        });
+        return done.Task;
+    }
+
+    /// <summary>Runs <paramref name="call"/> on the thread and waits for it (under the watchdog).</summary>
+    public T Call<T>(Func<T> call) => Result(Post(call), $"a call on '{Thread.Name}'");
+
+    public void Call(Action call) => Call(() =>
+    {
+        call();
+        return 0;
+    });
+
+    /// <summary>The result of a posted call, waited for under the watchdog.</summary>
+    public T Result<T>(Task<T> task, string what)
+    {
+        Watchdog.Wait(_kernel, task, what);
+        return task.GetAwaiter().GetResult();
+    }
+
+    /// <summary>Ends the thread (without touching its registration) and joins it.</summary>
+    public void Exit()
+    {
+        _work.CompleteAdding();
+        Watchdog.Join(_kernel, Thread);
+    }
+}
+
+/// <summary>A task thread with its control block.</summary>
+internal sealed unsafe class Party
+{
+    public Party(UmcgKernel kernel, string name)
+    {
+        Kernel = kernel;
+        Thread = new TaskThread(kernel, name);
+        Block = TaskBlock.Allocate();
+    }
+
+    public UmcgKernel Kernel { get; }
+
+    public TaskThread Thread { get; }
+
+    public TaskBlock Block { get; }
+
+    public UmcgTask* Task => Block.Task;
+
+    public int Tid => Thread.Tid;
+
+    public uint Word => Volatile.Read(ref Task->State);
+
+    public TaskState State => (TaskState)(Word & UmcgConstants.StateMask);
+
+    public TaskFlags Flags => (TaskFlags)(Word & UmcgConstants.FlagsMask);
+
+    public uint NextTid => Volatile.Read(ref Task->NextTid);
+
+    public ulong ListHead => Volatile.Read(ref Task->RunnableWorkersPtr);
+
+    /// <summary>Whether this party's thread is registered with its kernel (asked on that thread).</summary>
+    public bool IsRegisteredThread => Thread.Call(() => Kernel.IsRegisteredThread);
+
+    public T Call<T>(Func<T> call) => Thread.Call(call);
+
+    public Task<T> Post<T>(Func<T> call) => Thread.Post(call);
+
+    public T Result<T>(Task<T> task, string what) => Thread.Result(task, what);
+
+    /// <summary>The 64 bytes of the control block: what "nothing changed" compares.</summary>
+    public byte[] Bytes() => new ReadOnlySpan<byte>(Task, UmcgConstants.TaskSize).ToArray();
+
+    public Errno Unregister(CtlFlags extra = CtlFlags.None) => Call(() => Kernel.Ctl(CtlFlags.Unregister | extra, Task, ClockId.Monotonic));
+
+    /// <summary>The state word's user bits (16–31).</summary>
+    public uint UserBits => Word >> 16;
+
+    public override string ToString() => $"{Thread.Thread.Name} tid={Tid} word=0x{Word:x8} next=0x{NextTid:x8}";
+}
+
+/// <summary>
+/// One conformance test's world: a fresh kernel half over the named parker, plus helpers that bring up
+/// servers and workers on their own threads and drive them step by step.
+/// </summary>
+internal sealed unsafe class Rig
+{
+    /// <summary>A TID no thread can have: above every pid_max Linux allows, inside the TID mask.</summary>
+    public const int NoSuchTid = (int)UmcgConstants.TidMask;
+
+    /// <summary>The four clocks Ctl accepts.</summary>
+    public static readonly ClockId[] Clocks = [ClockId.Realtime, ClockId.Monotonic, ClockId.Boottime, ClockId.Tai];
+
+    private int _names;
+
+    public Rig(string parker)
+    {
+        Parker = parker;
+        Kernel = Parkers.NewKernel(parker);
+    }
+
+    public string Parker { get; }
+
+    public UmcgKernel Kernel { get; }
+
+    /// <summary>Every (parker, clock) pair: tests whose behaviour depends on the registered clock.</summary>
+    public static TheoryData<string, ClockId> BothParkersEachClock()
+    {
+        var data = new TheoryData<string, ClockId>();
+        foreach (string parker in Parkers.Both)
+        {
+            foreach (var clock in Clocks)
+            {
+                data.Add(parker, clock);
+            }
+        }
+
+        return data;
+    }
+
+    /// <summary>A thread and a zeroed block, not registered.</summary>
+    public Party NewParty(string role) => new(Kernel, $"{role} {Interlocked.Increment(ref _names)}");
+
+    /// <summary>A thread with a block set up as a server would set it (RUNNING, server_tid = own TID), not yet registered.</summary>
+    public Party NewServerParty(ushort userBits = 0)
+    {
+        var p = NewParty("server");
+        p.Task->ServerTid = (uint)p.Tid;
+        p.Task->State = (uint)TaskState.Running | ((uint)userBits << 16);
+        return p;
+    }
+
+    /// <summary>A registered server (asserted), RUNNING and idle on its own thread.</summary>
+    public Party Server(ClockId clock = ClockId.Monotonic, ushort userBits = 0)
+    {
+        var p = NewServerParty(userBits);
+        Assert.Equal(Errno.Ok, p.Call(() => Kernel.Ctl(CtlFlags.Register, p.Task, clock)));
+        return p;
+    }
+
+    /// <summary>A thread with a block set up as a worker of <paramref name="serverTid"/> (BLOCKED), not yet registered.</summary>
+    public Party NewWorkerParty(int serverTid, ushort userBits = 0)
+    {
+        var p = NewParty("worker");
+        p.Task->ServerTid = (uint)serverTid;
+        p.Task->State = (uint)TaskState.Blocked | ((uint)userBits << 16);
+        return p;
+    }
+
+    /// <summary>Posts the worker's registration; it completes only once a server runs the worker.</summary>
+    public Task<Errno> BeginRegisterWorker(Party worker, ClockId clock = ClockId.Monotonic) =>
+        worker.Post(() => Kernel.Ctl(CtlFlags.Register | CtlFlags.Worker, worker.Task, clock));
+
+    /// <summary>A worker registered with <paramref name="server"/>, RUNNABLE and queued on its list (not running).</summary>
+    /// <remarks>The server must be RUNNING and idle: it sleeps in Wait until the worker's registration wakes it.</remarks>
+    public (Party Worker, Task<Errno> Registration) QueuedWorker(Party server, ClockId clock = ClockId.Monotonic, ushort userBits = 0)
+    {
+        var w = NewWorkerParty(server.Tid, userBits);
+        var registration = QueueWithServerAsleep(server, () => BeginRegisterWorker(w, clock), $"worker {w.Tid} queued");
+        Assert.Equal(TaskState.Runnable, w.State);
+        Assert.False(registration.IsCompleted, "a worker's registration returned before a server ran it");
+        return (w, registration);
+    }
+
+    /// <summary>
+    /// Starts something that queues a worker on <paramref name="server"/>'s list and wakes the server (a
+    /// registration, leaving a blocking region, a safepoint), with the server asleep in Wait meanwhile, and
+    /// returns once that wake has arrived: by then the worker is on the list and done with its server. The
+    /// server must be RUNNING and idle; it is RUNNING again afterwards.
+    /// </summary>
+    public Task<T> QueueWithServerAsleep<T>(Party server, Func<Task<T>> start, string what)
+    {
+        Assert.Equal(TaskState.Running, server.State);
+        var sleep = server.Post(() =>
+        {
+            Assert.True(StateWord.PrepareWait(server.Task), "server was not RUNNING before Wait");
+            return Kernel.Wait(0, 0);
+        });
+
+        // RUNNABLE from here on: a wake now either ends the sleep or makes the Wait return EAGAIN.
+        Until(() => server.State == TaskState.Runnable, "server about to sleep");
+        var started = start();
+        var r = server.Result(sleep, what);
+        Assert.True(r is Errno.Ok or Errno.EAGAIN, $"server's Wait: {r}");
+        Assert.Equal(TaskState.Running, server.State);
+        return started;
+    }
+
+    /// <summary>The worker leaves its blocking region (it is queued, its idle server woken); completes once it runs again.</summary>
+    public Task<Errno> BeginSysExit(Party server, Party worker) =>
+        QueueWithServerAsleep(server, () => worker.Post(() => Kernel.SysExit()), $"worker {worker.Tid} unblocked");
+
+    /// <summary>
+    /// The server's half of the canonical loop, once: RUNNABLE|COND_WAIT, drain the runnable list (into
+    /// <paramref name="drained"/> if given), name <paramref name="nextTid"/>, Wait without a deadline.
+    /// </summary>
+    public Task<Errno> BeginServe(Party server, int nextTid, List<int>? drained = null) => server.Post(() =>
+    {
+        Assert.True(StateWord.PrepareWait(server.Task), "server was not RUNNING before Wait");
+        var list = drained ?? [];
+        Assert.Equal(Errno.Ok, RunnableList.Drain(Kernel, server.Task, list));
+        Volatile.Write(ref server.Task->NextTid, (uint)nextTid);
+        var r = Kernel.Wait(0, 0);
+
+        // Woken between PrepareWait and Wait (a late wake from a worker that queued itself earlier): the
+        // named worker was not started. Go round again, as the canonical loop does.
+        for (int i = 0; i < 1000 && r == Errno.EAGAIN && StateWord.StateOf(server.Task) == TaskState.Running && server.Task->NextTid == (uint)nextTid; i++)
+        {
+            Assert.True(StateWord.PrepareWait(server.Task));
+            Assert.Equal(Errno.Ok, RunnableList.Drain(Kernel, server.Task, list));
+            r = Kernel.Wait(0, 0);
+        }
+
+        return r;
+    });
+
+    /// <summary>
+    /// A server running one worker: the server asleep in Wait with next_tid = worker|TID_RUNNING, the worker
+    /// RUNNING on its thread. Returns the server's pending Wait, which completes once the worker stops running.
+    /// </summary>
+    public (Party Worker, Task<Errno> ServerWait) RunningWorker(Party server, ClockId clock = ClockId.Monotonic, ushort userBits = 0)
+    {
+        var (w, registration) = QueuedWorker(server, clock, userBits);
+        var serverWait = BeginServe(server, w.Tid);
+        Assert.Equal(Errno.Ok, w.Result(registration, "worker registration"));
+        AssertRunningFor(server, w);
+        return (w, serverWait);
+    }
+
+    /// <summary>
+    /// A worker running while its server is awake: the server starts it from a Wait whose deadline has already
+    /// passed, so the Wait returns ETIMEDOUT with the server RUNNING and next_tid = worker|TID_RUNNING.
+    /// </summary>
+    public Party RunningWorkerServerAwake(Party server, ClockId clock = ClockId.Monotonic)
+    {
+        var (w, registration) = QueuedWorker(server, clock);
+        Assert.Equal(Errno.ETIMEDOUT, StartAndTimeOut(server, w.Tid));
+        Assert.Equal(Errno.Ok, w.Result(registration, "worker registration"));
+        Assert.Equal(TaskState.Running, w.State);
+        Assert.Equal(TaskState.Running, server.State);
+        Assert.Equal((uint)w.Tid | UmcgConstants.TidRunning, server.NextTid);
+        return w;
+    }
+
+    /// <summary>The server names <paramref name="nextTid"/> and Waits with a deadline that has already passed.</summary>
+    public Errno StartAndTimeOut(Party server, int nextTid) => server.Call(() =>
+    {
+        Assert.True(StateWord.PrepareWait(server.Task), "server was not RUNNING before Wait");
+        Assert.Equal(Errno.Ok, RunnableList.Drain(Kernel, server.Task, []));
+        Volatile.Write(ref server.Task->NextTid, (uint)nextTid);
+        return Kernel.Wait(0, 1);
+    });
+
+    /// <summary>A second (or later) worker that is RUNNABLE and queued while another already runs for the server.</summary>
+    public Party ExtraQueuedWorker(Party server, out Task<Errno> registration)
+    {
+        (var w, registration) = QueuedWorker(server);
+        return w;
+    }
+
+    public void AssertRunningFor(Party server, Party worker)
+    {
+        Assert.Equal(TaskState.Running, worker.State);
+        Assert.Equal((uint)worker.Tid | UmcgConstants.TidRunning, server.NextTid);
+        Assert.Equal(TaskState.Runnable, server.State);
+    }
+
+    /// <summary>The worker gives the CPU back to its server (next_tid 0): RUNNABLE|COND_WAIT, Wait. Returns the pending Wait.</summary>
+    public Task<Errno> BeginYield(Party worker, int nextTid = 0) => worker.Post(() =>
+    {
+        Volatile.Write(ref worker.Task->NextTid, (uint)nextTid);
+        Assert.True(StateWord.PrepareWait(worker.Task), "worker was not RUNNING before Wait");
+        return Kernel.Wait(0, 0);
+    });
+
+    /// <summary>
+    /// Proves a server still works: a fresh worker registers, the server runs it, it unregisters, and the
+    /// server's Wait returns with its slot cleared. The server must be RUNNING and idle.
+    /// </summary>
+    public void AssertServerUsable(Party server)
+    {
+        Assert.Equal(TaskState.Running, server.State);
+        var (w, serverWait) = RunningWorker(server);
+        Assert.Equal(Errno.Ok, w.Unregister(CtlFlags.Worker));
+        Assert.Equal(Errno.Ok, server.Result(serverWait, "server woken by the unregistering worker"));
+        Assert.Equal(TaskState.Running, server.State);
+        Assert.Equal(0u, server.NextTid);
+        Retire(w);
+    }
+
+    /// <summary>Ends a party whose task is no longer registered, and frees its block.</summary>
+    public void Retire(Party p)
+    {
+        Assert.False(p.IsRegisteredThread, $"{p} is still registered");
+        p.Thread.Exit();
+        Assert.False(p.Block.IsRegistered);
+        p.Block.Dispose();
+    }
+
+    /// <summary>Unregisters a RUNNING server (asserted), then retires it.</summary>
+    public void Stop(Party server)
+    {
+        Assert.Equal(Errno.Ok, server.Unregister());
+        Assert.Equal(TaskState.None, server.State);
+        Retire(server);
+    }
+
+    /// <summary>Unregisters a RUNNING worker (asserted) and waits for the server's Wait it ends, then retires it.</summary>
+    public void Finish(Party worker, Party server, Task<Errno> serverWait)
+    {
+        Assert.Equal(Errno.Ok, worker.Unregister(CtlFlags.Worker));
+        Assert.Equal(Errno.Ok, server.Result(serverWait, "server woken by the unregistering worker"));
+        Retire(worker);
+    }
+
+    public void Until(Func<bool> condition, string what) => Watchdog.Until(condition, Kernel, what);
+
+    /// <summary>Runs <paramref name="call"/> on a fresh thread that is not a UMCG task, and ends the thread.</summary>
+    public T OnFreshThread<T>(Func<T> call)
+    {
+        var t = new TaskThread(Kernel, $"plain {Interlocked.Increment(ref _names)}");
+        try
+        {
+            return t.Call(call);
+        }
+        finally
+        {
+            t.Exit();
+        }
+    }
+}
+
+/// <summary>Native memory the test owns: never a <see cref="TaskBlock"/>, so the kernel half must refuse it.</summary>
+internal sealed unsafe class ForeignMemory : IDisposable
+{
+    public ForeignMemory(int size = 4096)
+    {
+        Base = (byte*)NativeMemory.AlignedAlloc((nuint)size, UmcgConstants.TaskAlign);
+        NativeMemory.Clear(Base, (nuint)size);
+    }
+
+    public byte* Base { get; private set; }
+
+    /// <summary>An aligned block-sized slot inside the allocation.</summary>
+    public UmcgTask* Slot(int index) => (UmcgTask*)(Base + (index * UmcgConstants.TaskSize));
+
+    public void Dispose()
+    {
+        if (Base != null)
+        {
+            NativeMemory.AlignedFree(Base);
+            Base = null;
+        }
+    }
+}

@@ -1,0 +1,731 @@
+using Umcg.Abi;
+using Umcg.Kernel;
+using Umcg.Tests.Infrastructure;
+
+namespace Umcg.Tests.Kernel;
+
+/// <summary>
+/// Conformance of Ctl's error paths: each asserts the exact errno and that nothing else changed (the block's
+/// bytes, the task table, the thread's registration), and that the tasks involved still work afterwards.
+/// </summary>
+public sealed unsafe class CtlConformanceTests
+{
+    private const CtlFlags RegisterWorker = CtlFlags.Register | CtlFlags.Worker;
+
+    /// <summary>A register attempt that must fail with <paramref name="expected"/> and leave everything as it was.</summary>
+    private static void AssertRegisterRefused(Rig rig, Party p, CtlFlags flags, UmcgTask* block, ClockId clock, Errno expected)
+    {
+        byte[] before = new ReadOnlySpan<byte>(block, UmcgConstants.TaskSize).ToArray();
+        int count = rig.Kernel.TaskCount;
+        Assert.Equal(expected, p.Call(() => rig.Kernel.Ctl(flags, block, clock)));
+        Assert.Equal(before, new ReadOnlySpan<byte>(block, UmcgConstants.TaskSize).ToArray());
+        Assert.Equal(count, rig.Kernel.TaskCount);
+        Assert.Equal(0, rig.Kernel.TidOfBlock((ulong)block));
+        Assert.False(p.IsRegisteredThread);
+    }
+
+    [Theory]
+    [MemberData(nameof(Parkers.Both), MemberType = typeof(Parkers))]
+    public void Register_with_a_misaligned_block_is_EINVAL(string parker)
+    {
+        var rig = new Rig(parker);
+        var p = rig.NewServerParty();
+        byte[] before = p.Bytes();
+        foreach (int offset in new[] { 1, 8, 32, 63 })
+        {
+            var misaligned = (UmcgTask*)((byte*)p.Task + offset);
+            Assert.Equal(Errno.EINVAL, p.Call(() => rig.Kernel.Ctl(CtlFlags.Register, misaligned, ClockId.Monotonic)));
+            Assert.Equal(Errno.EINVAL, p.Call(() => rig.Kernel.Ctl(RegisterWorker, misaligned, ClockId.Monotonic)));
+            Assert.Equal(Errno.EINVAL, p.Call(() => rig.Kernel.Ctl(CtlFlags.Unregister, misaligned, ClockId.Monotonic)));
+        }
+
+        Assert.Equal(before, p.Bytes());
+        Assert.Equal(0, rig.Kernel.TaskCount);
+        Assert.False(p.Block.IsRegistered);
+        Assert.False(p.IsRegisteredThread);
+
+        // The same thread and block register normally afterwards.
+        Assert.Equal(Errno.Ok, p.Call(() => rig.Kernel.Ctl(CtlFlags.Register, p.Task, ClockId.Monotonic)));
+        rig.AssertServerUsable(p);
+        rig.Stop(p);
+    }
+
+    [Theory]
+    [MemberData(nameof(Parkers.Both), MemberType = typeof(Parkers))]
+    public void Register_with_unknown_flags_is_EINVAL(string parker)
+    {
+        var rig = new Rig(parker);
+        var p = rig.NewServerParty();
+        foreach (uint bad in new uint[] { 0x4, 0x8, 0x100, 0x2_0000, 0x8000_0000 })
+        {
+            AssertRegisterRefused(rig, p, CtlFlags.Register | (CtlFlags)bad, p.Task, ClockId.Monotonic, Errno.EINVAL);
+            AssertRegisterRefused(rig, p, RegisterWorker | (CtlFlags)bad, p.Task, ClockId.Monotonic, Errno.EINVAL);
+            AssertRegisterRefused(rig, p, (CtlFlags)bad, p.Task, ClockId.Monotonic, Errno.EINVAL);
+        }
+
+        Assert.Equal(Errno.Ok, p.Call(() => rig.Kernel.Ctl(CtlFlags.Register, p.Task, ClockId.Monotonic)));
+
+        // A registered task's unregister with an unknown flag is refused too, and it stays registered.
+        byte[] before = p.Bytes();
+        Assert.Equal(Errno.EINVAL, p.Call(() => rig.Kernel.Ctl(CtlFlags.Unregister | (CtlFlags)0x4, p.Task, ClockId.Monotonic)));
+        Assert.Equal(before, p.Bytes());
+        Assert.True(p.IsRegisteredThread);
+        rig.AssertServerUsable(p);
+        rig.Stop(p);
+    }
+
+    [Theory]
+    [MemberData(nameof(Parkers.Both), MemberType = typeof(Parkers))]
+    public void Register_and_Unregister_together_is_EINVAL(string parker)
+    {
+        var rig = new Rig(parker);
+        var p = rig.NewServerParty();
+        AssertRegisterRefused(rig, p, CtlFlags.Register | CtlFlags.Unregister, p.Task, ClockId.Monotonic, Errno.EINVAL);
+        AssertRegisterRefused(rig, p, CtlFlags.Register | CtlFlags.Unregister | CtlFlags.Worker, p.Task, ClockId.Monotonic, Errno.EINVAL);
+
+        // From a registered task: refused, and the task stays registered and RUNNING.
+        Assert.Equal(Errno.Ok, p.Call(() => rig.Kernel.Ctl(CtlFlags.Register, p.Task, ClockId.Monotonic)));
+        byte[] before = p.Bytes();
+        Assert.Equal(Errno.EINVAL, p.Call(() => rig.Kernel.Ctl(CtlFlags.Register | CtlFlags.Unregister, p.Task, ClockId.Monotonic)));
+        Assert.Equal(before, p.Bytes());
+        Assert.Equal(1, rig.Kernel.TaskCount);
+        Assert.True(p.IsRegisteredThread);
+        rig.AssertServerUsable(p);
+        rig.Stop(p);
+    }
+
+    [Theory]
+    [MemberData(nameof(Parkers.Both), MemberType = typeof(Parkers))]
+    public void Neither_Register_nor_Unregister_is_EINVAL(string parker)
+    {
+        var rig = new Rig(parker);
+        var server = rig.NewServerParty();
+        AssertRegisterRefused(rig, server, CtlFlags.None, server.Task, ClockId.Monotonic, Errno.EINVAL);
+        AssertRegisterRefused(rig, server, CtlFlags.Worker, server.Task, ClockId.Monotonic, Errno.EINVAL);
+        Assert.Equal(Errno.Ok, server.Call(() => rig.Kernel.Ctl(CtlFlags.Register, server.Task, ClockId.Monotonic)));
+        var w = rig.NewWorkerParty(server.Tid);
+        AssertRegisterRefused(rig, w, CtlFlags.Worker, w.Task, ClockId.Monotonic, Errno.EINVAL);
+        Assert.Equal(0ul, server.ListHead);
+        rig.AssertServerUsable(server);
+        rig.Stop(server);
+    }
+
+    [Theory]
+    [MemberData(nameof(Parkers.Both), MemberType = typeof(Parkers))]
+    public void Register_with_an_unknown_clock_is_EINVAL(string parker)
+    {
+        var rig = new Rig(parker);
+        var server = rig.NewServerParty();
+        foreach (int clock in new[] { -1, 2, 3, 4, 5, 6, 8, 9, 10, 12, 100, int.MaxValue })
+        {
+            AssertRegisterRefused(rig, server, CtlFlags.Register, server.Task, (ClockId)clock, Errno.EINVAL);
+        }
+
+        Assert.Equal(Errno.Ok, server.Call(() => rig.Kernel.Ctl(CtlFlags.Register, server.Task, ClockId.Monotonic)));
+        var w = rig.NewWorkerParty(server.Tid);
+        foreach (int clock in new[] { -1, 2, 3, 4, 5, 6, 8, 9, 10, 12, 100, int.MaxValue })
+        {
+            AssertRegisterRefused(rig, w, RegisterWorker, w.Task, (ClockId)clock, Errno.EINVAL);
+        }
+
+        Assert.Equal(0ul, server.ListHead);
+        rig.AssertServerUsable(server);
+        rig.Stop(server);
+    }
+
+    [Theory]
+    [MemberData(nameof(Rig.BothParkersEachClock), MemberType = typeof(Rig))]
+    public void Register_accepts_each_valid_clock(string parker, ClockId clock)
+    {
+        var rig = new Rig(parker);
+        long before = KernelClock.Now(clock);
+        var server = rig.Server(clock);
+        var (w, serverWait) = rig.RunningWorker(server, clock);
+        long after = KernelClock.Now(clock);
+
+        // The worker's registration went BLOCKED -> RUNNABLE: runnable_ts is on its registered clock.
+        ulong stamp = Volatile.Read(ref w.Task->RunnableTs);
+        Assert.InRange((long)stamp, before, after);
+        Assert.Equal(2, rig.Kernel.TaskCount);
+        rig.Finish(w, server, serverWait);
+        rig.Stop(server);
+    }
+
+    [Theory]
+    [MemberData(nameof(Parkers.Both), MemberType = typeof(Parkers))]
+    public void Register_with_a_null_block_is_EINVAL(string parker)
+    {
+        var rig = new Rig(parker);
+        var server = rig.Server();
+        var p = rig.NewParty("plain");
+        Assert.Equal(Errno.EINVAL, p.Call(() => rig.Kernel.Ctl(CtlFlags.Register, null, ClockId.Monotonic)));
+        Assert.Equal(Errno.EINVAL, p.Call(() => rig.Kernel.Ctl(RegisterWorker, null, ClockId.Monotonic)));
+        Assert.Equal(1, rig.Kernel.TaskCount);
+        Assert.False(p.IsRegisteredThread);
+        Assert.Equal(0ul, server.ListHead);
+        rig.AssertServerUsable(server);
+        rig.Stop(server);
+        rig.Retire(p);
+    }
+
+    [Theory]
+    [MemberData(nameof(Parkers.Both), MemberType = typeof(Parkers))]
+    public void Registering_twice_is_EINVAL(string parker)
+    {
+        var rig = new Rig(parker);
+        var server = rig.Server();
+        byte[] before = server.Bytes();
+
+        // Again with the same block, as a server or a worker.
+        Assert.Equal(Errno.EINVAL, server.Call(() => rig.Kernel.Ctl(CtlFlags.Register, server.Task, ClockId.Monotonic)));
+        Assert.Equal(Errno.EINVAL, server.Call(() => rig.Kernel.Ctl(RegisterWorker, server.Task, ClockId.Monotonic)));
+
+        // Again with a second, valid-looking block.
+        using var second = TaskBlock.Allocate();
+        second.Task->ServerTid = (uint)server.Tid;
+        second.Task->State = (uint)TaskState.Running;
+        Assert.Equal(Errno.EINVAL, server.Call(() => rig.Kernel.Ctl(CtlFlags.Register, second.Task, ClockId.Monotonic)));
+
+        // Again, with another kernel half: a thread is one task at a time.
+        var other = Parkers.NewKernel(parker);
+        Assert.Equal(Errno.EINVAL, server.Call(() => other.Ctl(CtlFlags.Register, second.Task, ClockId.Monotonic)));
+        Assert.Equal(0, other.TaskCount);
+
+        Assert.Equal(before, server.Bytes());
+        Assert.False(second.IsRegistered);
+        Assert.Equal(1, rig.Kernel.TaskCount);
+        Assert.Equal(server.Tid, rig.Kernel.TidOfBlock(server.Block.Address));
+        rig.AssertServerUsable(server);
+        rig.Stop(server);
+    }
+
+    [Theory]
+    [MemberData(nameof(Parkers.Both), MemberType = typeof(Parkers))]
+    public void Register_with_a_disposed_block_is_EFAULT(string parker)
+    {
+        var rig = new Rig(parker);
+        var server = rig.Server();
+        var p = rig.NewParty("plain");
+        var freed = TaskBlock.Allocate();
+        var address = freed.Task;
+        freed.Dispose();
+        Assert.False(TaskBlock.TryResolve(address, out _));
+
+        // The kernel half must refuse the address without reading it: it is freed memory.
+        Assert.Equal(Errno.EFAULT, p.Call(() => rig.Kernel.Ctl(CtlFlags.Register, address, ClockId.Monotonic)));
+        Assert.Equal(Errno.EFAULT, p.Call(() => rig.Kernel.Ctl(RegisterWorker, address, ClockId.Monotonic)));
+        Assert.Equal(1, rig.Kernel.TaskCount);
+        Assert.Equal(0, rig.Kernel.TidOfBlock((ulong)address));
+        Assert.False(p.IsRegisteredThread);
+        Assert.Equal(0ul, server.ListHead);
+        rig.AssertServerUsable(server);
+        rig.Stop(server);
+        rig.Retire(p);
+    }
+
+    [Theory]
+    [MemberData(nameof(Parkers.Both), MemberType = typeof(Parkers))]
+    public void Register_with_foreign_native_memory_is_EFAULT(string parker)
+    {
+        var rig = new Rig(parker);
+        var server = rig.Server();
+        var p = rig.NewParty("plain");
+        using var foreign = new ForeignMemory();
+
+        // Aligned, laid out exactly as a valid server and a valid worker would be, but not a TaskBlock.
+        var asServer = foreign.Slot(1);
+        asServer->ServerTid = (uint)p.Tid;
+        asServer->State = (uint)TaskState.Running;
+        var asWorker = foreign.Slot(2);
+        asWorker->ServerTid = (uint)server.Tid;
+        asWorker->State = (uint)TaskState.Blocked;
+
+        AssertRegisterRefused(rig, p, CtlFlags.Register, asServer, ClockId.Monotonic, Errno.EFAULT);
+        AssertRegisterRefused(rig, p, RegisterWorker, asWorker, ClockId.Monotonic, Errno.EFAULT);
+        Assert.Equal(0ul, server.ListHead);
+        rig.AssertServerUsable(server);
+        rig.Stop(server);
+        rig.Retire(p);
+    }
+
+    [Theory]
+    [MemberData(nameof(Parkers.Both), MemberType = typeof(Parkers))]
+    public void Register_with_a_block_registered_by_another_thread_is_EINVAL(string parker)
+    {
+        var rig = new Rig(parker);
+        var server = rig.Server();
+        var (w, serverWait) = rig.RunningWorker(server);
+        var p = rig.NewParty("plain");
+        byte[] serverBefore = server.Bytes();
+        byte[] workerBefore = w.Bytes();
+
+        // Another thread tries to take over the server's and the worker's blocks, with this and another kernel half.
+        var other = Parkers.NewKernel(parker);
+        foreach (var kernel in new[] { rig.Kernel, other })
+        {
+            foreach (var block in new[] { server.Block, w.Block })
+            {
+                Assert.Equal(Errno.EINVAL, p.Call(() => kernel.Ctl(CtlFlags.Register, block.Task, ClockId.Monotonic)));
+                Assert.Equal(Errno.EINVAL, p.Call(() => kernel.Ctl(RegisterWorker, block.Task, ClockId.Monotonic)));
+            }
+        }
+
+        Assert.Equal(serverBefore, server.Bytes());
+        Assert.Equal(workerBefore, w.Bytes());
+        Assert.Equal(2, rig.Kernel.TaskCount);
+        Assert.Equal(0, other.TaskCount);
+        Assert.Equal(server.Tid, rig.Kernel.TidOfBlock(server.Block.Address));
+        Assert.Equal(w.Tid, rig.Kernel.TidOfBlock(w.Block.Address));
+        Assert.False(p.IsRegisteredThread);
+
+        rig.Finish(w, server, serverWait);
+        rig.AssertServerUsable(server);
+        rig.Stop(server);
+        rig.Retire(p);
+    }
+
+    [Theory]
+    [MemberData(nameof(Parkers.Both), MemberType = typeof(Parkers))]
+    public void Register_with_nonzero_next_tid_or_reserved_fields_is_EINVAL(string parker)
+    {
+        var rig = new Rig(parker);
+        var server = rig.Server();
+        var fields = new (string Name, Action<Party> Scribble)[]
+        {
+            ("next_tid", p => p.Task->NextTid = 1),
+            ("next_tid TID_RUNNING", p => p.Task->NextTid = UmcgConstants.TidRunning),
+            ("hole", p => p.Task->Hole = 1),
+            ("zero[0]", p => p.Task->Zero0 = 1),
+            ("zero[1]", p => p.Task->Zero1 = 1UL << 63),
+            ("zero[2]", p => p.Task->Zero2 = 0x100),
+        };
+        foreach (var (name, scribble) in fields)
+        {
+            var s = rig.NewServerParty();
+            scribble(s);
+            AssertRegisterRefused(rig, s, CtlFlags.Register, s.Task, ClockId.Monotonic, Errno.EINVAL);
+            rig.Retire(s);
+
+            var w = rig.NewWorkerParty(server.Tid);
+            scribble(w);
+            AssertRegisterRefused(rig, w, RegisterWorker, w.Task, ClockId.Monotonic, Errno.EINVAL);
+            Assert.True(server.ListHead == 0, $"a worker with a nonzero {name} was queued");
+            rig.Retire(w);
+        }
+
+        rig.AssertServerUsable(server);
+        rig.Stop(server);
+    }
+
+    [Theory]
+    [MemberData(nameof(Parkers.Both), MemberType = typeof(Parkers))]
+    public void Register_worker_whose_server_tid_is_not_a_server_is_ESRCH(string parker)
+    {
+        var rig = new Rig(parker);
+        var server = rig.Server();
+        var (running, serverWait) = rig.RunningWorker(server);
+        var other = Parkers.NewKernel(parker);
+        var foreignServer = new Party(other, "server of another kernel");
+        foreignServer.Task->ServerTid = (uint)foreignServer.Tid;
+        foreignServer.Task->State = (uint)TaskState.Running;
+        Assert.Equal(Errno.Ok, foreignServer.Call(() => other.Ctl(CtlFlags.Register, foreignServer.Task, ClockId.Monotonic)));
+        var plain = rig.NewParty("plain");
+
+        var bogus = new (string Name, uint ServerTid)[]
+        {
+            ("zero", 0),
+            ("a TID no thread has", (uint)Rig.NoSuchTid),
+            ("a thread of this process that is not a UMCG task", (uint)plain.Tid),
+            ("a thread of another process (init)", 1),
+            ("a worker", (uint)running.Tid),
+            ("a server of another kernel half", (uint)foreignServer.Tid),
+            ("a server with TID_RUNNING set", (uint)server.Tid | UmcgConstants.TidRunning),
+            ("a server with bit 30 set", (uint)server.Tid | 0x4000_0000),
+        };
+        byte[] serverBefore = server.Bytes();
+        byte[] runningBefore = running.Bytes();
+        foreach (var (name, serverTid) in bogus)
+        {
+            var w = rig.NewWorkerParty(0);
+            w.Task->ServerTid = serverTid;
+            AssertRegisterRefused(rig, w, RegisterWorker, w.Task, ClockId.Monotonic, Errno.ESRCH);
+            Assert.True(Volatile.Read(ref w.Task->RunnableTs) == 0, $"server_tid = {name}: the worker was stamped RUNNABLE");
+            rig.Retire(w);
+        }
+
+        // Nobody was queued or woken: the server still sleeps running the same worker; the foreign server is untouched.
+        Assert.Equal(serverBefore, server.Bytes());
+        Assert.Equal(runningBefore, running.Bytes());
+        Assert.Equal(0ul, foreignServer.ListHead);
+        Assert.False(serverWait.IsCompleted);
+
+        rig.Finish(running, server, serverWait);
+        rig.AssertServerUsable(server);
+        rig.Stop(server);
+        Assert.Equal(Errno.Ok, foreignServer.Unregister());
+        rig.Retire(foreignServer);
+        rig.Retire(plain);
+    }
+
+    [Theory]
+    [MemberData(nameof(Parkers.Both), MemberType = typeof(Parkers))]
+    public void Register_server_whose_server_tid_is_not_its_own_is_ESRCH(string parker)
+    {
+        var rig = new Rig(parker);
+        var server = rig.Server();
+        var p = rig.NewServerParty();
+        foreach (uint serverTid in new[] { 0u, (uint)server.Tid, (uint)p.Tid | UmcgConstants.TidRunning, 1u, (uint)Rig.NoSuchTid })
+        {
+            p.Task->ServerTid = serverTid;
+            AssertRegisterRefused(rig, p, CtlFlags.Register, p.Task, ClockId.Monotonic, Errno.ESRCH);
+        }
+
+        p.Task->ServerTid = (uint)p.Tid;
+        Assert.Equal(Errno.Ok, p.Call(() => rig.Kernel.Ctl(CtlFlags.Register, p.Task, ClockId.Monotonic)));
+        rig.AssertServerUsable(p);
+        rig.AssertServerUsable(server);
+        rig.Stop(p);
+        rig.Stop(server);
+    }
+
+    [Theory]
+    [MemberData(nameof(Parkers.Both), MemberType = typeof(Parkers))]
+    public void Register_server_in_a_wrong_initial_state_is_EINVAL(string parker)
+    {
+        var rig = new Rig(parker);
+        var p = rig.NewServerParty();
+        uint[] wrong =
+        [
+            (uint)TaskState.None,
+            (uint)TaskState.Runnable,
+            (uint)TaskState.Blocked,
+            4,
+            0xff,
+            (uint)TaskState.Running | (uint)TaskFlags.Preempt,
+            (uint)TaskState.Running | (uint)TaskFlags.CondWait,
+            (uint)TaskState.Running | 0x8000,
+            (uint)TaskState.Runnable | (uint)TaskFlags.CondWait,
+        ];
+        foreach (uint state in wrong)
+        {
+            p.Task->State = state | 0xabcd_0000;
+            AssertRegisterRefused(rig, p, CtlFlags.Register, p.Task, ClockId.Monotonic, Errno.EINVAL);
+        }
+
+        // RUNNING with user bits is the right state: user bits are user space's own.
+        p.Task->State = (uint)TaskState.Running | 0xabcd_0000;
+        Assert.Equal(Errno.Ok, p.Call(() => rig.Kernel.Ctl(CtlFlags.Register, p.Task, ClockId.Monotonic)));
+        Assert.Equal(0xabcdu, p.UserBits);
+        rig.AssertServerUsable(p);
+        rig.Stop(p);
+    }
+
+    [Theory]
+    [MemberData(nameof(Parkers.Both), MemberType = typeof(Parkers))]
+    public void Register_worker_in_a_wrong_initial_state_is_EINVAL(string parker)
+    {
+        var rig = new Rig(parker);
+        var server = rig.Server();
+        uint[] wrong =
+        [
+            (uint)TaskState.None,
+            (uint)TaskState.Running,
+            (uint)TaskState.Runnable,
+            4,
+            (uint)TaskState.Blocked | (uint)TaskFlags.Preempt,
+            (uint)TaskState.Blocked | (uint)TaskFlags.CondWait,
+            (uint)TaskState.Blocked | 0x1000,
+        ];
+        foreach (uint state in wrong)
+        {
+            var w = rig.NewWorkerParty(server.Tid);
+            w.Task->State = state | 0x1234_0000;
+            AssertRegisterRefused(rig, w, RegisterWorker, w.Task, ClockId.Monotonic, Errno.EINVAL);
+            Assert.Equal(0ul, server.ListHead);
+            rig.Retire(w);
+        }
+
+        rig.AssertServerUsable(server);
+        rig.Stop(server);
+    }
+
+    [Theory]
+    [MemberData(nameof(Parkers.Both), MemberType = typeof(Parkers))]
+    public void User_bits_are_preserved_across_every_transition(string parker)
+    {
+        const ushort ServerBits = 0x5a5a;
+        const ushort WorkerBits = 0xc3e1;
+        var rig = new Rig(parker);
+        var server = rig.Server(userBits: ServerBits);
+        Assert.Equal(ServerBits, server.UserBits);
+
+        // Server: RUNNING -> RUNNABLE (Wait) -> RUNNING on timeout.
+        Assert.Equal(Errno.ETIMEDOUT, server.Call(() =>
+        {
+            StateWord.PrepareWait(server.Task);
+            return rig.Kernel.Wait(0, KernelClock.Now(ClockId.Monotonic) - 1);
+        }));
+        Assert.Equal((uint)TaskState.Running | ((uint)ServerBits << 16), server.Word);
+
+        // Worker registration: BLOCKED -> RUNNABLE (queued) -> RUNNING.
+        var (w, registration) = rig.QueuedWorker(server, userBits: WorkerBits);
+        Assert.Equal((uint)TaskState.Runnable | ((uint)WorkerBits << 16), w.Word);
+        var serverWait = rig.BeginServe(server, w.Tid);
+        Assert.Equal(Errno.Ok, w.Result(registration, "registration"));
+        Assert.Equal((uint)TaskState.Running | ((uint)WorkerBits << 16), w.Word);
+        Assert.Equal((uint)TaskState.Runnable | ((uint)ServerBits << 16), server.Word);
+
+        // Worker yields: RUNNING -> RUNNABLE -> (server woken: RUNNABLE -> RUNNING).
+        var yield = rig.BeginYield(w);
+        Assert.Equal(Errno.Ok, server.Result(serverWait, "server woken by the yield"));
+        Assert.Equal((uint)TaskState.Running | ((uint)ServerBits << 16), server.Word);
+        Assert.Equal((uint)TaskState.Runnable | ((uint)WorkerBits << 16), w.Word);
+        serverWait = rig.BeginServe(server, w.Tid);
+        Assert.Equal(Errno.Ok, w.Result(yield, "worker run again"));
+        Assert.Equal((uint)TaskState.Running | ((uint)WorkerBits << 16), w.Word);
+
+        // Blocking region: RUNNING -> BLOCKED -> RUNNABLE -> RUNNING.
+        Assert.Equal(Errno.Ok, w.Call(() => rig.Kernel.SysEnter()));
+        Assert.Equal((uint)TaskState.Blocked | ((uint)WorkerBits << 16), w.Word);
+        Assert.Equal(Errno.Ok, server.Result(serverWait, "server woken by the block"));
+        var exit = rig.BeginSysExit(server, w);
+        Assert.Equal((uint)TaskState.Runnable | ((uint)WorkerBits << 16), w.Word);
+        serverWait = rig.BeginServe(server, w.Tid);
+        Assert.Equal(Errno.Ok, w.Result(exit, "worker run after unblocking"));
+        Assert.Equal((uint)TaskState.Running | ((uint)WorkerBits << 16), w.Word);
+
+        // Preemption: RUNNING|PREEMPT -> RUNNABLE -> RUNNING.
+        Assert.True(StateWord.RequestPreempt(w.Task));
+        Assert.Equal(Errno.Ok, rig.Kernel.Kick(0, w.Tid));
+        var safepoint = w.Post(() => rig.Kernel.NotifyResume());
+        Assert.Equal(Errno.Ok, server.Result(serverWait, "server woken by the preemption"));
+        Assert.Equal((uint)TaskState.Runnable | ((uint)WorkerBits << 16), w.Word);
+        serverWait = rig.BeginServe(server, w.Tid);
+        Assert.Equal(Errno.Ok, w.Result(safepoint, "worker run after preemption"));
+        Assert.Equal((uint)TaskState.Running | ((uint)WorkerBits << 16), w.Word);
+
+        // Unregister: RUNNING -> NONE, for both.
+        Assert.Equal(Errno.Ok, w.Unregister(CtlFlags.Worker));
+        Assert.Equal((uint)TaskState.None | ((uint)WorkerBits << 16), w.Word);
+        Assert.Equal(Errno.Ok, server.Result(serverWait, "server woken by the unregistering worker"));
+        rig.Retire(w);
+        Assert.Equal(Errno.Ok, server.Unregister());
+        Assert.Equal((uint)TaskState.None | ((uint)ServerBits << 16), server.Word);
+        rig.Retire(server);
+    }
+    [Theory]
+    [MemberData(nameof(Parkers.Both), MemberType = typeof(Parkers))]
+    public void Unregister_when_not_registered_is_EINVAL(string parker)
+    {
+        var rig = new Rig(parker);
+        var server = rig.Server();
+        var p = rig.NewServerParty();
+        byte[] serverBefore = server.Bytes();
+        byte[] pBefore = p.Bytes();
+
+        // Its own never-registered block, a null block, and the block of a registered server.
+        foreach (var flags in new[] { CtlFlags.Unregister, CtlFlags.Unregister | CtlFlags.Worker })
+        {
+            Assert.Equal(Errno.EINVAL, p.Call(() => rig.Kernel.Ctl(flags, p.Task, ClockId.Monotonic)));
+            Assert.Equal(Errno.EINVAL, p.Call(() => rig.Kernel.Ctl(flags, null, ClockId.Monotonic)));
+            Assert.Equal(Errno.EINVAL, p.Call(() => rig.Kernel.Ctl(flags, server.Task, ClockId.Monotonic)));
+        }
+
+        // Registered with another kernel half: not a task of this one.
+        var other = Parkers.NewKernel(parker);
+        Assert.Equal(Errno.Ok, p.Call(() => other.Ctl(CtlFlags.Register, p.Task, ClockId.Monotonic)));
+        pBefore = p.Bytes();
+        Assert.Equal(Errno.EINVAL, p.Call(() => rig.Kernel.Ctl(CtlFlags.Unregister, p.Task, ClockId.Monotonic)));
+        Assert.Equal(pBefore, p.Bytes());
+        Assert.Equal(1, other.TaskCount);
+        Assert.Equal(Errno.Ok, p.Call(() => other.Ctl(CtlFlags.Unregister, p.Task, ClockId.Monotonic)));
+        Assert.Equal(0, other.TaskCount);
+
+        Assert.Equal(serverBefore, server.Bytes());
+        Assert.Equal(1, rig.Kernel.TaskCount);
+        rig.AssertServerUsable(server);
+        rig.Stop(server);
+        rig.Retire(p);
+    }
+
+    [Theory]
+    [MemberData(nameof(Parkers.Both), MemberType = typeof(Parkers))]
+    public void Unregister_with_a_wrong_block_is_EINVAL(string parker)
+    {
+        var rig = new Rig(parker);
+        var server = rig.Server();
+        var w = rig.RunningWorkerServerAwake(server);
+        using var spare = TaskBlock.Allocate();
+        using var foreign = new ForeignMemory();
+        byte[] serverBefore = server.Bytes();
+        byte[] workerBefore = w.Bytes();
+        UmcgTask*[] wrong = [null, spare.Task, foreign.Slot(1)];
+
+        foreach (var block in wrong)
+        {
+            Assert.Equal(Errno.EINVAL, server.Call(() => rig.Kernel.Ctl(CtlFlags.Unregister, block, ClockId.Monotonic)));
+            Assert.Equal(Errno.EINVAL, w.Call(() => rig.Kernel.Ctl(CtlFlags.Unregister | CtlFlags.Worker, block, ClockId.Monotonic)));
+        }
+
+        // Each other's blocks.
+        Assert.Equal(Errno.EINVAL, w.Call(() => rig.Kernel.Ctl(CtlFlags.Unregister | CtlFlags.Worker, server.Task, ClockId.Monotonic)));
+        Assert.Equal(Errno.EINVAL, w.Call(() => rig.Kernel.Ctl(CtlFlags.Unregister, server.Task, ClockId.Monotonic)));
+        Assert.Equal(Errno.EINVAL, server.Call(() => rig.Kernel.Ctl(CtlFlags.Unregister, w.Task, ClockId.Monotonic)));
+
+        Assert.Equal(serverBefore, server.Bytes());
+        Assert.Equal(workerBefore, w.Bytes());
+        Assert.Equal(2, rig.Kernel.TaskCount);
+        Assert.True(w.IsRegisteredThread);
+        Assert.False(spare.IsRegistered);
+
+        Assert.Equal(Errno.Ok, w.Unregister(CtlFlags.Worker));
+        Assert.Equal(0u, server.NextTid);
+        rig.Retire(w);
+        rig.AssertServerUsable(server);
+        rig.Stop(server);
+    }
+
+    [Theory]
+    [MemberData(nameof(Parkers.Both), MemberType = typeof(Parkers))]
+    public void Unregister_server_with_the_Worker_flag_is_EINVAL(string parker)
+    {
+        var rig = new Rig(parker);
+        var server = rig.Server();
+        byte[] before = server.Bytes();
+        Assert.Equal(Errno.EINVAL, server.Unregister(CtlFlags.Worker));
+        Assert.Equal(before, server.Bytes());
+        Assert.True(server.IsRegisteredThread);
+        Assert.Equal(1, rig.Kernel.TaskCount);
+        rig.AssertServerUsable(server);
+        rig.Stop(server);
+    }
+
+    [Theory]
+    [MemberData(nameof(Parkers.Both), MemberType = typeof(Parkers))]
+    public void Unregister_when_not_RUNNING_is_EAGAIN(string parker)
+    {
+        var rig = new Rig(parker);
+        var server = rig.Server(userBits: 0x77);
+
+        // A server that has set RUNNABLE|COND_WAIT (about to Wait) cannot leave.
+        Assert.True(server.Call(() => StateWord.PrepareWait(server.Task)));
+        byte[] before = server.Bytes();
+        Assert.Equal(Errno.EAGAIN, server.Unregister());
+        Assert.Equal(before, server.Bytes());
+        Assert.True(server.IsRegisteredThread);
+        Volatile.Write(ref server.Task->State, (uint)TaskState.Running | (0x77u << 16));
+
+        // A BLOCKED worker (inside a blocking region) cannot leave either.
+        var (w, serverWait) = rig.RunningWorker(server);
+        Assert.Equal(Errno.Ok, w.Call(() => rig.Kernel.SysEnter()));
+        Assert.Equal(Errno.Ok, server.Result(serverWait, "server woken by the block"));
+        before = w.Bytes();
+        Assert.Equal(Errno.EAGAIN, w.Unregister(CtlFlags.Worker));
+        Assert.Equal(before, w.Bytes());
+        Assert.True(w.IsRegisteredThread);
+        Assert.Equal(2, rig.Kernel.TaskCount);
+        Assert.Equal(0ul, server.ListHead);
+
+        // It leaves the region normally, is run again, and unregisters.
+        var exit = rig.BeginSysExit(server, w);
+        serverWait = rig.BeginServe(server, w.Tid);
+        Assert.Equal(Errno.Ok, w.Result(exit, "worker run after unblocking"));
+        rig.Finish(w, server, serverWait);
+        rig.AssertServerUsable(server);
+        rig.Stop(server);
+    }
+
+    [Theory]
+    [MemberData(nameof(Parkers.Both), MemberType = typeof(Parkers))]
+    public void Unregister_server_with_a_running_worker_is_EBUSY(string parker)
+    {
+        var rig = new Rig(parker);
+        var server = rig.Server();
+
+        // The server starts the worker, then its (already passed) deadline returns it to RUNNING: it runs, and
+        // so does its worker.
+        var w = rig.RunningWorkerServerAwake(server);
+
+        byte[] before = server.Bytes();
+        Assert.Equal(Errno.EBUSY, server.Unregister());
+        Assert.Equal(before, server.Bytes());
+        Assert.True(server.IsRegisteredThread);
+        Assert.Equal(TaskState.Running, w.State);
+
+        // Once the worker has left, the server may leave too.
+        Assert.Equal(Errno.Ok, w.Unregister(CtlFlags.Worker));
+        Assert.Equal(0u, server.NextTid);
+        rig.Retire(w);
+        rig.Stop(server);
+        Assert.Equal(0, rig.Kernel.TaskCount);
+    }
+
+    [Theory]
+    [MemberData(nameof(Parkers.Both), MemberType = typeof(Parkers))]
+    public void Unregister_worker_wakes_its_next_tid_or_else_its_server(string parker)
+    {
+        var rig = new Rig(parker);
+        var server = rig.Server();
+        var (w1, registration1) = rig.QueuedWorker(server);
+        var (w2, registration2) = rig.QueuedWorker(server);
+        var serverWait = rig.BeginServe(server, w1.Tid);
+        Assert.Equal(Errno.Ok, w1.Result(registration1, "w1 run"));
+
+        // w1 leaves naming w2: w2 runs in its place, the server keeps sleeping with the slot moved to w2.
+        Volatile.Write(ref w1.Task->NextTid, (uint)w2.Tid);
+        Assert.Equal(Errno.Ok, w1.Unregister(CtlFlags.Worker));
+        Assert.Equal(Errno.Ok, w2.Result(registration2, "w2 run by w1's handoff"));
+        rig.AssertRunningFor(server, w2);
+        Assert.False(serverWait.IsCompleted);
+        rig.Retire(w1);
+
+        // w2 leaves naming nobody: the server is woken with its slot cleared.
+        rig.Finish(w2, server, serverWait);
+        Assert.Equal(0u, server.NextTid);
+        Assert.Equal(TaskState.Running, server.State);
+        rig.Stop(server);
+    }
+
+    [Theory]
+    [MemberData(nameof(Parkers.Both), MemberType = typeof(Parkers))]
+    public void Unregister_worker_naming_a_worker_of_another_server_wakes_its_own_server(string parker)
+    {
+        var rig = new Rig(parker);
+        var s1 = rig.Server();
+        var s2 = rig.Server();
+        var (w1, serverWait) = rig.RunningWorker(s1);
+        var (w2, registration2) = rig.QueuedWorker(s2);
+
+        // next_tid may only hand the CPU to a worker of the same server: w2 belongs to s2 and is not run.
+        Volatile.Write(ref w1.Task->NextTid, (uint)w2.Tid);
+        Assert.Equal(Errno.Ok, w1.Unregister(CtlFlags.Worker));
+        Assert.Equal(Errno.Ok, s1.Result(serverWait, "s1 woken by its leaving worker"));
+        Assert.Equal(0u, s1.NextTid);
+        Assert.Equal(TaskState.Runnable, w2.State);
+        Assert.False(registration2.IsCompleted);
+        Assert.Equal(0u, s2.NextTid);
+        rig.Retire(w1);
+
+        // s2 runs its own worker as usual.
+        var serverWait2 = rig.BeginServe(s2, w2.Tid);
+        Assert.Equal(Errno.Ok, w2.Result(registration2, "w2 run by s2"));
+        rig.Finish(w2, s2, serverWait2);
+        rig.Stop(s1);
+        rig.Stop(s2);
+    }
+
+    [Theory]
+    [MemberData(nameof(Parkers.Both), MemberType = typeof(Parkers))]
+    public void Unregister_ignores_the_clock_argument(string parker)
+    {
+        var rig = new Rig(parker);
+        var server = rig.Server();
+        var (w, serverWait) = rig.RunningWorker(server);
+        Assert.Equal(Errno.Ok, w.Call(() => rig.Kernel.Ctl(CtlFlags.Unregister | CtlFlags.Worker, w.Task, (ClockId)12345)));
+        Assert.Equal(Errno.Ok, server.Result(serverWait, "server woken"));
+        rig.Retire(w);
+        Assert.Equal(Errno.Ok, server.Call(() => rig.Kernel.Ctl(CtlFlags.Unregister, server.Task, (ClockId)(-7))));
+        rig.Retire(server);
+        Assert.Equal(0, rig.Kernel.TaskCount);
+    }
+}

@@ -1,0 +1,476 @@
+using Umcg.Abi;
+using Umcg.Kernel;
+using Umcg.Tests.Infrastructure;
+
+namespace Umcg.Tests.Kernel;
+
+/// <summary>
+/// Conformance of Wait's error paths. The documented rule for every error: the caller is RUNNING again
+/// (TF_COND_WAIT cleared, user bits kept), nothing was queued and nobody was woken.
+/// </summary>
+public sealed unsafe class WaitConformanceTests
+{
+    /// <summary>A worker's Wait that must fail with <paramref name="expected"/>, leaving the rest as it was.</summary>
+    private static void AssertWorkerWaitRefused(Rig rig, Party server, Party w, uint flags, long timeout, uint nextTid, Errno expected)
+    {
+        uint serverWord = server.Word;
+        uint slot = server.NextTid;
+        ulong list = server.ListHead;
+        uint userBits = w.UserBits;
+        var r = w.Call(() =>
+        {
+            Volatile.Write(ref w.Task->NextTid, nextTid);
+            Assert.True(StateWord.PrepareWait(w.Task), "worker was not RUNNING before Wait");
+            return rig.Kernel.Wait(flags, timeout);
+        });
+        Assert.Equal(expected, r);
+        Assert.Equal((uint)TaskState.Running | (userBits << 16), w.Word);
+        Assert.Equal(nextTid, w.NextTid);
+        Assert.Equal(0ul, Volatile.Read(ref w.Task->RunnableWorkersPtr));
+        Assert.Equal(serverWord, server.Word);
+        Assert.Equal(slot, server.NextTid);
+        Assert.Equal(list, server.ListHead);
+        Assert.True(w.IsRegisteredThread);
+        Volatile.Write(ref w.Task->NextTid, 0);
+    }
+
+    /// <summary>A server's Wait that must fail with <paramref name="expected"/>, leaving the rest as it was.</summary>
+    private static void AssertServerWaitRefused(Rig rig, Party server, uint flags, uint nextTid, Errno expected)
+    {
+        uint userBits = server.UserBits;
+        ulong list = server.ListHead;
+        var r = server.Call(() =>
+        {
+            Volatile.Write(ref server.Task->NextTid, nextTid);
+            Assert.True(StateWord.PrepareWait(server.Task), "server was not RUNNING before Wait");
+            return rig.Kernel.Wait(flags, 0);
+        });
+        Assert.Equal(expected, r);
+        Assert.Equal((uint)TaskState.Running | (userBits << 16), server.Word);
+        Assert.Equal(nextTid, server.NextTid);
+        Assert.Equal(list, server.ListHead);
+        Assert.True(server.IsRegisteredThread);
+        Volatile.Write(ref server.Task->NextTid, 0);
+    }
+
+    [Theory]
+    [MemberData(nameof(Parkers.Both), MemberType = typeof(Parkers))]
+    public void Wait_when_not_registered_is_EINVAL(string parker)
+    {
+        var rig = new Rig(parker);
+        var server = rig.Server();
+        byte[] before = server.Bytes();
+        Assert.Equal(Errno.EINVAL, rig.OnFreshThread(() => rig.Kernel.Wait(0, 0)));
+        Assert.Equal(Errno.EINVAL, rig.OnFreshThread(() => rig.Kernel.Wait(1, 0)));
+        Assert.Equal(Errno.EINVAL, rig.OnFreshThread(() => rig.Kernel.Wait(0, KernelClock.Now(ClockId.Monotonic))));
+
+        // A task of another kernel half is not a task of this one.
+        var other = Parkers.NewKernel(parker);
+        var foreign = new Party(other, "server of another kernel");
+        foreign.Task->ServerTid = (uint)foreign.Tid;
+        foreign.Task->State = (uint)TaskState.Running;
+        Assert.Equal(Errno.Ok, foreign.Call(() => other.Ctl(CtlFlags.Register, foreign.Task, ClockId.Monotonic)));
+        Assert.True(foreign.Call(() => StateWord.PrepareWait(foreign.Task)));
+        Assert.Equal(Errno.EINVAL, foreign.Call(() => rig.Kernel.Wait(0, 0)));
+        Assert.Equal((uint)TaskState.Runnable | (uint)TaskFlags.CondWait, foreign.Word);
+        Volatile.Write(ref foreign.Task->State, (uint)TaskState.Running);
+        Assert.Equal(Errno.Ok, foreign.Call(() => other.Ctl(CtlFlags.Unregister, foreign.Task, ClockId.Monotonic)));
+        rig.Retire(foreign);
+
+        Assert.Equal(before, server.Bytes());
+        rig.AssertServerUsable(server);
+        rig.Stop(server);
+    }
+
+    [Theory]
+    [MemberData(nameof(Parkers.Both), MemberType = typeof(Parkers))]
+    public void Wait_with_flags_is_EINVAL(string parker)
+    {
+        var rig = new Rig(parker);
+        var server = rig.Server(userBits: 0x1111);
+        var (queued, registration) = rig.QueuedWorker(server);
+
+        // The server names a RUNNABLE worker, but the flags are refused before it is started.
+        foreach (uint flags in new uint[] { 1, 2, 0x100, 0x8000_0000 })
+        {
+            AssertServerWaitRefused(rig, server, flags, (uint)queued.Tid, Errno.EINVAL);
+            Assert.Equal(TaskState.Runnable, queued.State);
+        }
+
+        // A running worker: refused, still running, its server still asleep running it.
+        var serverWait = rig.BeginServe(server, queued.Tid);
+        Assert.Equal(Errno.Ok, queued.Result(registration, "worker run"));
+        foreach (uint flags in new uint[] { 1, 2, 0x100, 0x8000_0000 })
+        {
+            AssertWorkerWaitRefused(rig, server, queued, flags, 0, 0, Errno.EINVAL);
+        }
+
+        rig.AssertRunningFor(server, queued);
+        rig.Finish(queued, server, serverWait);
+        rig.AssertServerUsable(server);
+        rig.Stop(server);
+    }
+
+    [Theory]
+    [MemberData(nameof(Parkers.Both), MemberType = typeof(Parkers))]
+    public void Worker_Wait_with_a_timeout_is_ERANGE(string parker)
+    {
+        var rig = new Rig(parker);
+        var server = rig.Server();
+        var (w, serverWait) = rig.RunningWorker(server, userBits: 0x2222);
+        foreach (long timeout in new[] { 1L, -1L, KernelClock.Now(ClockId.Monotonic) + 1_000_000_000L, long.MaxValue })
+        {
+            AssertWorkerWaitRefused(rig, server, w, 0, timeout, 0, Errno.ERANGE);
+        }
+
+        rig.AssertRunningFor(server, w);
+        rig.Finish(w, server, serverWait);
+        rig.Stop(server);
+    }
+
+    [Theory]
+    [MemberData(nameof(Parkers.Both), MemberType = typeof(Parkers))]
+    public void Wait_when_not_RUNNABLE_is_EAGAIN(string parker)
+    {
+        var rig = new Rig(parker);
+        var server = rig.Server(userBits: 0x3333);
+        var (w1, registration1) = rig.QueuedWorker(server);
+        var (w2, registration2) = rig.QueuedWorker(server);
+
+        // A server that did not set RUNNABLE: its named worker is not started.
+        Volatile.Write(ref server.Task->NextTid, (uint)w1.Tid);
+        byte[] before = server.Bytes();
+        Assert.Equal(Errno.EAGAIN, server.Call(() => rig.Kernel.Wait(0, 0)));
+        Assert.Equal(before, server.Bytes());
+        Assert.Equal(TaskState.Runnable, w1.State);
+        Volatile.Write(ref server.Task->NextTid, 0);
+
+        // A worker that did not set RUNNABLE: not queued, its next_tid not consumed nor woken, its server still asleep.
+        var serverWait = rig.BeginServe(server, w1.Tid);
+        Assert.Equal(Errno.Ok, w1.Result(registration1, "w1 run"));
+        Volatile.Write(ref w1.Task->NextTid, (uint)w2.Tid);
+        before = w1.Bytes();
+        byte[] serverBefore = server.Bytes();
+        Assert.Equal(Errno.EAGAIN, w1.Call(() => rig.Kernel.Wait(0, 0)));
+        Assert.Equal(before, w1.Bytes());
+        Assert.Equal(serverBefore, server.Bytes());
+        Assert.Equal(TaskState.Runnable, w2.State);
+        Assert.False(registration2.IsCompleted);
+        rig.AssertRunningFor(server, w1);
+        Volatile.Write(ref w1.Task->NextTid, 0);
+
+        // A BLOCKED worker (a detector blocked it) gets EAGAIN too and stays BLOCKED.
+        Assert.Equal(Errno.Ok, rig.Kernel.MarkBlocked(w1.Tid));
+        Assert.Equal(Errno.Ok, server.Result(serverWait, "server woken by the block"));
+        Assert.Equal(Errno.EAGAIN, w1.Call(() => rig.Kernel.Wait(0, 0)));
+        Assert.Equal(TaskState.Blocked, w1.State);
+
+        // Everything still works: w1's safepoint unblocks it; the server runs w2, then w1.
+        var resume = rig.QueueWithServerAsleep(server, () => w1.Post(() => rig.Kernel.NotifyResume()), "w1 unblocked at its safepoint");
+        serverWait = rig.BeginServe(server, w2.Tid);
+        Assert.Equal(Errno.Ok, w2.Result(registration2, "w2 run"));
+        rig.Finish(w2, server, serverWait);
+        serverWait = rig.BeginServe(server, w1.Tid);
+        Assert.Equal(Errno.Ok, w1.Result(resume, "w1 run"));
+        rig.Finish(w1, server, serverWait);
+        Assert.Equal(0x3333u, server.UserBits);
+        rig.Stop(server);
+    }
+
+    [Theory]
+    [MemberData(nameof(Parkers.Both), MemberType = typeof(Parkers))]
+    public void Wait_clears_TF_COND_WAIT_on_success(string parker)
+    {
+        var rig = new Rig(parker);
+        var server = rig.Server(userBits: 0x4444);
+        var (w, serverWait) = rig.RunningWorker(server, userBits: 0x5555);
+
+        // The server sleeps RUNNABLE without COND_WAIT.
+        Assert.Equal((uint)TaskState.Runnable | (0x4444u << 16), server.Word);
+
+        // The worker yields: while it waits on the list it is RUNNABLE without COND_WAIT.
+        var yield = rig.BeginYield(w);
+        Assert.Equal(Errno.Ok, server.Result(serverWait, "server woken by the yield"));
+        Assert.Equal((uint)TaskState.Runnable | (0x5555u << 16), w.Word);
+        Assert.Equal((uint)TaskState.Running | (0x4444u << 16), server.Word);
+
+        serverWait = rig.BeginServe(server, w.Tid);
+        Assert.Equal(Errno.Ok, w.Result(yield, "worker run again"));
+        Assert.Equal((uint)TaskState.Running | (0x5555u << 16), w.Word);
+        rig.Finish(w, server, serverWait);
+        rig.Stop(server);
+    }
+
+    [Theory]
+    [MemberData(nameof(Parkers.Both), MemberType = typeof(Parkers))]
+    public void Wait_with_an_unknown_next_tid_is_ESRCH(string parker)
+    {
+        var rig = new Rig(parker);
+        var server = rig.Server();
+        var plain = rig.NewParty("plain");
+        var other = Parkers.NewKernel(parker);
+        var foreign = new Party(other, "server of another kernel");
+        foreign.Task->ServerTid = (uint)foreign.Tid;
+        foreign.Task->State = (uint)TaskState.Running;
+        Assert.Equal(Errno.Ok, foreign.Call(() => other.Ctl(CtlFlags.Register, foreign.Task, ClockId.Monotonic)));
+        uint[] unknown = [(uint)Rig.NoSuchTid, (uint)plain.Tid, 1, (uint)foreign.Tid];
+
+        foreach (uint tid in unknown)
+        {
+            AssertServerWaitRefused(rig, server, 0, tid, Errno.ESRCH);
+        }
+
+        var (w, serverWait) = rig.RunningWorker(server);
+        foreach (uint tid in unknown)
+        {
+            AssertWorkerWaitRefused(rig, server, w, 0, 0, tid, Errno.ESRCH);
+        }
+
+        rig.AssertRunningFor(server, w);
+        rig.Finish(w, server, serverWait);
+        rig.AssertServerUsable(server);
+        rig.Stop(server);
+        Assert.Equal(Errno.Ok, foreign.Call(() => other.Ctl(CtlFlags.Unregister, foreign.Task, ClockId.Monotonic)));
+        rig.Retire(foreign);
+        rig.Retire(plain);
+    }
+
+    [Theory]
+    [MemberData(nameof(Parkers.Both), MemberType = typeof(Parkers))]
+    public void Wait_with_a_next_tid_that_is_not_RUNNABLE_is_EAGAIN(string parker)
+    {
+        var rig = new Rig(parker);
+        var server = rig.Server();
+
+        // w2 runs, then blocks in a blocking region: BLOCKED.
+        var (w2, serverWait) = rig.RunningWorker(server);
+        Assert.Equal(Errno.Ok, w2.Call(() => rig.Kernel.SysEnter()));
+        Assert.Equal(Errno.Ok, server.Result(serverWait, "server woken by the block"));
+        Assert.Equal(TaskState.Blocked, w2.State);
+
+        // The server names the BLOCKED worker.
+        AssertServerWaitRefused(rig, server, 0, (uint)w2.Tid, Errno.EAGAIN);
+        Assert.Equal(TaskState.Blocked, w2.State);
+
+        // A running worker names it.
+        var (w1, serverWait1) = rig.RunningWorker(server);
+        AssertWorkerWaitRefused(rig, server, w1, 0, 0, (uint)w2.Tid, Errno.EAGAIN);
+        Assert.Equal(TaskState.Blocked, w2.State);
+        rig.AssertRunningFor(server, w1);
+
+        // w2 leaves its region: it queues and wakes the server (which still runs w1) ...
+        var exit = w2.Post(() => rig.Kernel.SysExit());
+        Assert.Equal(Errno.Ok, server.Result(serverWait1, "server woken by the unblocked worker"));
+        Assert.Equal(TaskState.Runnable, w2.State);
+        Assert.Equal((uint)w1.Tid | UmcgConstants.TidRunning, server.NextTid);
+        Assert.Equal(Errno.Ok, server.Call(() => RunnableList.Drain(rig.Kernel, server.Task, [])));
+
+        // ... and w1 can now switch to it directly.
+        var switched = rig.BeginYield(w1, w2.Tid);
+        Assert.Equal(Errno.Ok, w2.Result(exit, "w2 run by w1's switch"));
+        Assert.Equal((uint)w2.Tid | UmcgConstants.TidRunning, server.NextTid);
+        Assert.Equal(0u, w1.NextTid);
+        Assert.Equal(Errno.Ok, w2.Unregister(CtlFlags.Worker));
+        Assert.Equal(0u, server.NextTid);
+        rig.Retire(w2);
+        serverWait = rig.BeginServe(server, w1.Tid);
+        Assert.Equal(Errno.Ok, w1.Result(switched, "w1 run again"));
+        rig.Finish(w1, server, serverWait);
+        rig.Stop(server);
+    }
+
+    [Theory]
+    [MemberData(nameof(Parkers.Both), MemberType = typeof(Parkers))]
+    public void Worker_Wait_naming_itself_or_a_task_that_is_not_a_worker_of_its_server_is_EINVAL(string parker)
+    {
+        var rig = new Rig(parker);
+        var s1 = rig.Server();
+        var s2 = rig.Server();
+        var (other, otherRegistration) = rig.QueuedWorker(s2);
+        var (w, serverWait) = rig.RunningWorker(s1);
+
+        foreach (uint tid in new[] { (uint)w.Tid, (uint)s1.Tid, (uint)s2.Tid, (uint)other.Tid })
+        {
+            AssertWorkerWaitRefused(rig, s1, w, 0, 0, tid, Errno.EINVAL);
+        }
+
+        Assert.Equal(TaskState.Runnable, other.State);
+        Assert.False(otherRegistration.IsCompleted);
+        Assert.Equal(0u, s2.NextTid);
+        Assert.Equal(TaskState.Running, s2.State);
+
+        rig.AssertRunningFor(s1, w);
+        rig.Finish(w, s1, serverWait);
+        var serverWait2 = rig.BeginServe(s2, other.Tid);
+        Assert.Equal(Errno.Ok, other.Result(otherRegistration, "s2's worker run"));
+        rig.Finish(other, s2, serverWait2);
+        rig.Stop(s1);
+        rig.Stop(s2);
+    }
+
+    [Theory]
+    [MemberData(nameof(Parkers.Both), MemberType = typeof(Parkers))]
+    public void Server_Wait_naming_a_server_or_a_worker_of_another_server_is_EINVAL(string parker)
+    {
+        var rig = new Rig(parker);
+        var s1 = rig.Server();
+        var s2 = rig.Server();
+        var (other, otherRegistration) = rig.QueuedWorker(s2);
+        byte[] s2Before = s2.Bytes();
+
+        foreach (uint tid in new[] { (uint)s1.Tid, (uint)s2.Tid, (uint)other.Tid })
+        {
+            AssertServerWaitRefused(rig, s1, 0, tid, Errno.EINVAL);
+        }
+
+        Assert.Equal(TaskState.Runnable, other.State);
+        Assert.False(otherRegistration.IsCompleted);
+        Assert.Equal(s2Before, s2.Bytes());
+
+        rig.AssertServerUsable(s1);
+        var serverWait2 = rig.BeginServe(s2, other.Tid);
+        Assert.Equal(Errno.Ok, other.Result(otherRegistration, "s2's worker run"));
+        rig.Finish(other, s2, serverWait2);
+        rig.Stop(s1);
+        rig.Stop(s2);
+    }
+
+    [Theory]
+    [MemberData(nameof(Parkers.Both), MemberType = typeof(Parkers))]
+    public void Worker_Wait_whose_server_tid_names_no_server_is_ESRCH(string parker)
+    {
+        var rig = new Rig(parker);
+        var server = rig.Server();
+        var (w, serverWait) = rig.RunningWorker(server);
+
+        // user space scribbles server_tid while the worker runs: Wait refuses, and nothing is lost.
+        Volatile.Write(ref w.Task->ServerTid, (uint)Rig.NoSuchTid);
+        AssertWorkerWaitRefused(rig, server, w, 0, 0, 0, Errno.ESRCH);
+        Assert.True(w.IsRegisteredThread);
+        rig.AssertRunningFor(server, w);
+
+        Volatile.Write(ref w.Task->ServerTid, (uint)server.Tid);
+        rig.Finish(w, server, serverWait);
+        rig.Stop(server);
+    }
+
+    [Theory]
+    [MemberData(nameof(Rig.BothParkersEachClock), MemberType = typeof(Rig))]
+    public void Server_Wait_past_its_deadline_is_ETIMEDOUT_and_RUNNING(string parker, ClockId clock)
+    {
+        var rig = new Rig(parker);
+        var server = rig.Server(clock, userBits: 0x6666);
+
+        // A deadline shortly ahead and one already passed, both absolute on the server's registered clock.
+        foreach (long ahead in new[] { 2_000_000L, -1_000_000L })
+        {
+            var r = server.Call(() =>
+            {
+                Assert.True(StateWord.PrepareWait(server.Task));
+                return rig.Kernel.Wait(0, KernelClock.Now(clock) + ahead);
+            });
+            Assert.Equal(Errno.ETIMEDOUT, r);
+            Assert.Equal((uint)TaskState.Running | (0x6666u << 16), server.Word);
+            Assert.Equal(0u, server.NextTid);
+        }
+
+        // With a worker named: the worker is started and keeps running after the server's timeout.
+        var (w, registration) = rig.QueuedWorker(server, clock);
+        var timedOut = server.Call(() =>
+        {
+            Assert.True(StateWord.PrepareWait(server.Task));
+            Assert.Equal(Errno.Ok, RunnableList.Drain(rig.Kernel, server.Task, []));
+            Volatile.Write(ref server.Task->NextTid, (uint)w.Tid);
+            return rig.Kernel.Wait(0, KernelClock.Now(clock) + 2_000_000);
+        });
+        Assert.Equal(Errno.Ok, w.Result(registration, "worker run"));
+        Assert.Equal(Errno.ETIMEDOUT, timedOut);
+        Assert.Equal((uint)TaskState.Running | (0x6666u << 16), server.Word);
+        Assert.Equal((uint)w.Tid | UmcgConstants.TidRunning, server.NextTid);
+        Assert.Equal(TaskState.Running, w.State);
+
+        Assert.Equal(Errno.Ok, w.Unregister(CtlFlags.Worker));
+        Assert.Equal(0u, server.NextTid);
+        rig.Retire(w);
+        rig.AssertServerUsable(server);
+        rig.Stop(server);
+    }
+
+    [Theory]
+    [MemberData(nameof(Parkers.Both), MemberType = typeof(Parkers))]
+    public void Server_next_tid_gets_TID_RUNNING_and_its_worker_is_never_woken_twice(string parker)
+    {
+        var rig = new Rig(parker);
+        var server = rig.Server();
+        var (w, registration) = rig.QueuedWorker(server);
+
+        // Waking the worker marks the slot.
+        var serverWait = rig.BeginServe(server, w.Tid);
+        Assert.Equal(Errno.Ok, w.Result(registration, "worker run"));
+        Assert.Equal((uint)w.Tid | UmcgConstants.TidRunning, server.NextTid);
+
+        // A spurious wake (a kick) of the sleeping server does not start the worker again or end the Wait.
+        Assert.Equal(Errno.Ok, rig.Kernel.Kick(0, server.Tid));
+        rig.AssertRunningFor(server, w);
+
+        // The worker yields: the slot is cleared and the server woken; the worker waits on the list.
+        var yield = rig.BeginYield(w);
+        Assert.Equal(Errno.Ok, server.Result(serverWait, "server woken by the yield"));
+        Assert.Equal(0u, server.NextTid);
+        Assert.Equal(TaskState.Runnable, w.State);
+
+        // A slot that already carries TID_RUNNING is never woken again, even when its worker is RUNNABLE.
+        uint marked = (uint)w.Tid | UmcgConstants.TidRunning;
+        var r = server.Call(() =>
+        {
+            Assert.True(StateWord.PrepareWait(server.Task));
+            Volatile.Write(ref server.Task->NextTid, marked);
+            return rig.Kernel.Wait(0, 1);
+        });
+        Assert.Equal(Errno.ETIMEDOUT, r);
+        Assert.Equal(TaskState.Runnable, w.State);
+        Assert.False(yield.IsCompleted);
+        Assert.Equal(marked, server.NextTid);
+
+        // Named without the bit, it runs once.
+        serverWait = rig.BeginServe(server, w.Tid);
+        Assert.Equal(Errno.Ok, w.Result(yield, "worker run again"));
+        rig.AssertRunningFor(server, w);
+        rig.Finish(w, server, serverWait);
+        rig.Stop(server);
+    }
+
+    [Theory]
+    [MemberData(nameof(Parkers.Both), MemberType = typeof(Parkers))]
+    public void Worker_Wait_with_next_tid_switches_directly_and_consumes_next_tid(string parker)
+    {
+        var rig = new Rig(parker);
+        var server = rig.Server();
+        var w1 = rig.RunningWorkerServerAwake(server);
+        var (w2, registration2) = rig.QueuedWorker(server);
+
+        // The server takes w2 off its list (it will hand it to w1 rather than run it itself).
+        var drained = new List<int>();
+        Assert.Equal(Errno.Ok, server.Call(() => RunnableList.Drain(rig.Kernel, server.Task, drained)));
+        Assert.Equal([w2.Tid], drained);
+
+        // w1 switches to w2: the slot moves to w2, w1's next_tid is consumed, and w1 waits on the list.
+        var switched = rig.BeginYield(w1, w2.Tid);
+        Assert.Equal(Errno.Ok, w2.Result(registration2, "w2 run by the switch"));
+        Assert.Equal((uint)w2.Tid | UmcgConstants.TidRunning, server.NextTid);
+        Assert.Equal(TaskState.Running, w2.State);
+        rig.Until(() => w1.State == TaskState.Runnable && w1.NextTid == 0 && server.ListHead == w1.Block.Address, "w1 queued, next_tid consumed");
+        Assert.Equal(TaskState.Running, server.State);
+
+        // w2 leaves; the server finds w1 on its list and runs it again.
+        Assert.Equal(Errno.Ok, w2.Unregister(CtlFlags.Worker));
+        Assert.Equal(0u, server.NextTid);
+        rig.Retire(w2);
+        drained.Clear();
+        var serverWait = rig.BeginServe(server, w1.Tid, drained);
+        Assert.Equal(Errno.Ok, w1.Result(switched, "w1 run again"));
+        Assert.Equal([w1.Tid], drained);
+        rig.Finish(w1, server, serverWait);
+        rig.Stop(server);
+    }
+}
