@@ -8,16 +8,17 @@ namespace Umcg.Benchmarks;
 /// for the UMCG kernel half and for the ways .NET code hands off today, side by side in one run.
 /// </summary>
 /// <remarks>
-/// <para>Every participant of a case runs on the same CPU (<see cref="Cpu"/>): the UMCG server pins itself
-/// and the kernel half moves its workers there; the baselines pin both threads. So a handoff is a real
-/// switch on one CPU, never two threads spinning side by side on two.</para>
+/// <para><see cref="Placement.SameCpu"/> is the case the project's target is about: every participant on
+/// one CPU, so a handoff is a real switch on that CPU. <see cref="Placement.Unpinned"/> shows what the
+/// same code costs when the scheduler spreads the two sides over both CPUs.</para>
 /// <para>Threads are created and torn down outside the measured part (see <see cref="PingPong"/>); one
 /// invocation is <see cref="RoundTrips"/> round trips, and the partner's count of answers is checked after
 /// each one. The job is short on purpose: the machine this was written for has two cores and is noisy, so the
 /// figures are meant to be read as ratios to the raw futex floor measured in the same run.</para>
 /// </remarks>
-[SimpleJob(launchCount: 1, warmupCount: 3, iterationCount: 12)]
-[IterationTime(250)]
+[SimpleJob(launchCount: 1, warmupCount: 3, iterationCount: 15, id: "Short")]
+[IterationTime(500)]
+[MemoryDiagnoser]
 public class HandoffBenchmarks
 {
     /// <summary>Round trips per invocation.</summary>
@@ -25,8 +26,17 @@ public class HandoffBenchmarks
 
     private PingPong? _pair;
 
-    /// <summary>The CPU every participant is pinned to: the last one, which the benchmark host and the runtime's own threads use less.</summary>
-    public static int Cpu => Environment.ProcessorCount - 1;
+    /// <summary>Where the threads run.</summary>
+    [Params(Placement.SameCpu, Placement.Unpinned)]
+    public Placement Placement { get; set; }
+
+    private int? Cpu => CpuFor(Placement);
+
+    /// <summary>
+    /// The CPU every participant is pinned to for <paramref name="placement"/>, or null. The last CPU: the
+    /// benchmark host and the runtime's own threads tend to start on the first.
+    /// </summary>
+    public static int? CpuFor(Placement placement) => placement == Placement.SameCpu ? Environment.ProcessorCount - 1 : null;
 
     [GlobalSetup(Target = nameof(RawFutex))]
     public void SetUpFutex() => _pair = new FutexPingPong(Cpu).Start();
