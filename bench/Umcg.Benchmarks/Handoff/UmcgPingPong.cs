@@ -131,11 +131,14 @@ public abstract unsafe class UmcgPingPong : PingPong
     /// <summary>A protocol failure, with the kernel half's task dump.</summary>
     protected InvalidOperationException Failure(string what) => new($"{what}{Environment.NewLine}{Describe()}");
 
-    // Until the worker has registered, run once and released the slot. Its registration wakes the server
-    // too, possibly while it already runs, so Ok alone does not mean it gave the CPU back: the slot does.
+    // Until the worker has registered, run once and released the slot. The worker is named in next_tid only
+    // once it has shown up on the runnable list (before that it may not be registered: ESRCH). Its
+    // registration also wakes the server, possibly while it already runs, so Ok alone does not mean it gave
+    // the CPU back: the released slot does.
     private void Accept(int index)
     {
         var elapsed = Stopwatch.StartNew();
+        bool queued = false;
         while (true)
         {
             if (elapsed.Elapsed > StallLimit)
@@ -143,23 +146,24 @@ public abstract unsafe class UmcgPingPong : PingPong
                 throw Failure($"worker {index} was not accepted within {StallLimit.TotalSeconds:0} s");
             }
 
-            int tid = WorkerTid(index);
             StateWord.PrepareWait(_self);
             _drained.Clear();
             Check(RunnableList.Drain(Kernel, _self, _drained), "drain");
-            if ((Volatile.Read(ref _self->NextTid) & UmcgConstants.TidRunning) == 0)
+            int tid = WorkerTid(index);
+            queued |= tid != 0 && _drained.Contains(tid);
+            if (queued && (Volatile.Read(ref _self->NextTid) & UmcgConstants.TidRunning) == 0)
             {
                 Volatile.Write(ref _self->NextTid, (uint)tid);
             }
 
-            // EAGAIN: woken before Wait, or the worker is not RUNNABLE yet; ETIMEDOUT: not started yet.
+            // EAGAIN: woken between PrepareWait and Wait; ETIMEDOUT: the worker has not queued itself yet.
             var r = Kernel.Wait(0, KernelClock.DeadlineAfter(ClockId.Monotonic, TimeSpan.FromMilliseconds(1)));
             if (r is not (Errno.Ok or Errno.EAGAIN or Errno.ETIMEDOUT))
             {
                 throw Failure($"server wait while accepting worker {index}: {r}");
             }
 
-            if (r == Errno.Ok && tid != 0 && Volatile.Read(ref _self->NextTid) == 0)
+            if (queued && r == Errno.Ok && Volatile.Read(ref _self->NextTid) == 0)
             {
                 return;
             }
