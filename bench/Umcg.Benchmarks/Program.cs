@@ -1,3 +1,14 @@
 using BenchmarkDotNet.Running;
+using Umcg.Benchmarks.Handoff;
+
+// "--interleaved [SameCpu|Unpinned] [rounds]": the handoff cases interleaved in one process (see
+// InterleavedHandoff); anything else goes to BenchmarkDotNet.
+if (args is ["--interleaved", .. var rest])
+{
+    var placement = rest.Length > 0 ? Enum.Parse<Placement>(rest[0], ignoreCase: true) : Placement.SameCpu;
+    int rounds = rest.Length > 1 ? int.Parse(rest[1], System.Globalization.CultureInfo.InvariantCulture) : 40;
+    InterleavedHandoff.Run(placement, rounds);
+    return;
+}
 
 BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);

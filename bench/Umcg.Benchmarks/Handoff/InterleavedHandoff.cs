@@ -1,0 +1,87 @@
+using System.Diagnostics;
+using System.Globalization;
+
+namespace Umcg.Benchmarks.Handoff;
+
+/// <summary>
+/// The handoff cases in one process, one batch of each in turn, round after round: a cross-check of the
+/// BenchmarkDotNet ratios on a noisy machine.
+/// </summary>
+/// <remarks>
+/// BenchmarkDotNet measures one case after another, each in its own process, over a few minutes; on a shared
+/// machine the load drifts in that time and moves the cases against each other. Here neighbouring batches
+/// are milliseconds apart and see the same load, so the ratio of each batch to the raw futex batch of the
+/// same round is a steadier estimate than a ratio of means taken minutes apart.
+/// </remarks>
+public static class InterleavedHandoff
+{
+    private static readonly (string Name, Func<int?, PingPong> Create)[] s_cases =
+    [
+        (nameof(HandoffBenchmarks.RawFutex), cpu => new FutexPingPong(cpu)),
+        (nameof(HandoffBenchmarks.UmcgServerWorker), cpu => new UmcgRoundTrip(cpu)),
+        (nameof(HandoffBenchmarks.UmcgWorkerWorker), cpu => new UmcgWorkerSwitch(cpu)),
+        (nameof(HandoffBenchmarks.SemaphoreSlim), cpu => new SemaphoreSlimPingPong(cpu)),
+        (nameof(HandoffBenchmarks.MonitorWaitPulse), cpu => new MonitorPingPong(cpu)),
+        (nameof(HandoffBenchmarks.AutoResetEvent), cpu => new AutoResetEventPingPong(cpu)),
+    ];
+
+    /// <summary>Runs <paramref name="rounds"/> rounds and prints a Markdown table (per round trip; ratios to the raw futex batch of the same round).</summary>
+    public static void Run(Placement placement, int rounds)
+    {
+        int? cpu = HandoffBenchmarks.CpuFor(placement);
+        var pairs = s_cases.Select(c => c.Create(cpu).Start()).ToArray();
+        try
+        {
+            // Warm-up: let tiered compilation settle before anything is timed.
+            foreach (var pair in pairs)
+            {
+                for (int i = 0; i < 5; i++)
+                {
+                    pair.Run(HandoffBenchmarks.RoundTrips);
+                }
+            }
+
+            var perRoundTrip = pairs.Select(_ => new double[rounds]).ToArray();
+            for (int r = 0; r < rounds; r++)
+            {
+                for (int c = 0; c < pairs.Length; c++)
+                {
+                    long start = Stopwatch.GetTimestamp();
+                    pairs[c].Run(HandoffBenchmarks.RoundTrips);
+                    perRoundTrip[c][r] = Stopwatch.GetElapsedTime(start).TotalMicroseconds / HandoffBenchmarks.RoundTrips;
+                }
+            }
+
+            Print(placement, rounds, perRoundTrip);
+        }
+        finally
+        {
+            foreach (var pair in pairs)
+            {
+                pair.Dispose();
+            }
+        }
+    }
+
+    private static void Print(Placement placement, int rounds, double[][] perRoundTrip)
+    {
+        var inv = CultureInfo.InvariantCulture;
+        Console.WriteLine($"Interleaved, Placement={placement}, {rounds} rounds of {HandoffBenchmarks.RoundTrips} round trips per case");
+        Console.WriteLine();
+        Console.WriteLine("| Method | Median per round trip | Ratio (median) | Ratio (p25–p75) |");
+        Console.WriteLine("|---|---:|---:|---:|");
+        for (int c = 0; c < s_cases.Length; c++)
+        {
+            double[] ratios = [.. perRoundTrip[c].Zip(perRoundTrip[0], (mine, floor) => mine / floor).Order()];
+            double[] times = [.. perRoundTrip[c].Order()];
+            Console.WriteLine(string.Format(
+                inv,
+                "| {0} | {1:F3} us | {2:F2} | {3:F2}–{4:F2} |",
+                s_cases[c].Name,
+                times[rounds / 2],
+                ratios[rounds / 2],
+                ratios[rounds / 4],
+                ratios[3 * rounds / 4]));
+        }
+    }
+}
