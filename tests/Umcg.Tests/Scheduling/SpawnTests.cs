@@ -85,4 +85,26 @@ public sealed class SpawnTests
         Assert.Equal(Enumerable.Range(0, 10).Select(i => i % 2), handles.Select(h => h.Join()));
         SchedulerFixture.Shutdown(scheduler);
     }
+
+    [Fact]
+    public void Names_and_stack_sizes_are_kept_and_threads_are_reused_only_for_equal_stacks()
+    {
+        var scheduler = SchedulerFixture.Create(servers: 1);
+        var big = new WorkerOptions { Name = "big stack", StackSize = 4 << 20 };
+
+        // The stack size itself is the runtime's business; what the scheduler owes is to keep bodies on
+        // threads of the stack size they asked for, and to carry the name.
+        var first = scheduler.Spawn(() => (Worker.Current!.Tid, Worker.Current.Name), big);
+        SchedulerFixture.WaitAll(scheduler, first);
+        var plain = scheduler.Spawn(() => Worker.Current!.Tid);
+        SchedulerFixture.WaitAll(scheduler, plain);
+        var again = scheduler.Spawn(() => Worker.Current!.Tid, big);
+        SchedulerFixture.WaitAll(scheduler, again);
+
+        Assert.Equal("big stack", first.Join().Name);
+        Assert.Equal("big stack", first.Options.Name);
+        Assert.NotEqual(first.Join().Tid, plain.Join());   // a default-stack body never takes the big thread
+        Assert.Equal(first.Join().Tid, again.Join());      // an equal stack size does
+        SchedulerFixture.Shutdown(scheduler);
+    }
 }
