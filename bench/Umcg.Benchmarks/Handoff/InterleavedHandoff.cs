@@ -15,6 +15,8 @@ namespace Umcg.Benchmarks.Handoff;
 /// </remarks>
 public static class InterleavedHandoff
 {
+    private static readonly TimeSpan s_warmUp = TimeSpan.FromSeconds(2);
+
     private static readonly (string Name, Func<int?, PingPong> Create)[] s_cases =
     [
         (nameof(HandoffBenchmarks.RawFutex), cpu => new FutexPingPong(cpu)),
@@ -29,9 +31,9 @@ public static class InterleavedHandoff
     public static IEnumerable<string> CaseNames => s_cases.Select(c => c.Name);
 
     /// <summary>
-    /// Runs <paramref name="rounds"/> rounds (after 5 unmeasured ones) of <paramref name="names"/> (all cases if
-    /// empty) and prints a Markdown table: per round trip, with ratios to the first case's batch of the same
-    /// round. One case alone is what a profiler wants: 10,000 × (rounds + 5) of its round trips and nothing else.
+    /// Runs <paramref name="rounds"/> rounds (after two seconds of unmeasured ones) of <paramref name="names"/>
+    /// (all cases if empty) and prints a Markdown table: per round trip, with ratios to the first case's batch of
+    /// the same round. One case alone is what a profiler wants: its round trips and nothing else.
     /// </summary>
     public static void Run(Placement placement, int rounds, IReadOnlyCollection<string> names)
     {
@@ -46,10 +48,12 @@ public static class InterleavedHandoff
         var pairs = cases.Select(c => c.Create(cpu).Start()).ToArray();
         try
         {
-            // Warm-up: let tiered compilation settle before anything is timed.
-            foreach (var pair in pairs)
+            // Warm-up: tiered compilation promotes hot methods only after ~100 ms without new first-tier code, so
+            // a few batches are not enough for a case run alone; two seconds are, with margin.
+            long warmUpStart = Stopwatch.GetTimestamp();
+            while (Stopwatch.GetElapsedTime(warmUpStart) < s_warmUp)
             {
-                for (int i = 0; i < 5; i++)
+                foreach (var pair in pairs)
                 {
                     pair.Run(HandoffBenchmarks.RoundTrips);
                 }
