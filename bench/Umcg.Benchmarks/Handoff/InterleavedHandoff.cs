@@ -51,12 +51,15 @@ public static class InterleavedHandoff
             // Warm-up: tiered compilation promotes hot methods only after ~100 ms without new first-tier code, so
             // a few batches are not enough for a case run alone; two seconds are, with margin.
             long warmUpStart = Stopwatch.GetTimestamp();
+            int warmUpRounds = 0;
             while (Stopwatch.GetElapsedTime(warmUpStart) < s_warmUp)
             {
                 foreach (var pair in pairs)
                 {
                     pair.Run(HandoffBenchmarks.RoundTrips);
                 }
+
+                warmUpRounds++;
             }
 
             var perRoundTrip = pairs.Select(_ => new double[rounds]).ToArray();
@@ -71,6 +74,10 @@ public static class InterleavedHandoff
             }
 
             Print(placement, rounds, cases, perRoundTrip);
+
+            // For normalising a profiler's counts: everything each case ran, setup aside.
+            Console.WriteLine();
+            Console.WriteLine($"Round trips per case in all, warm-up included: {(long)(warmUpRounds + rounds) * HandoffBenchmarks.RoundTrips}");
         }
         finally
         {
