@@ -18,6 +18,7 @@ namespace Umcg.Benchmarks;
 /// </remarks>
 [SimpleJob(launchCount: 1, warmupCount: 3, iterationCount: 15, id: "Short")]
 [IterationTime(500)]
+[MedianColumn]
 [MemoryDiagnoser]
 public class HandoffBenchmarks
 {

@@ -15,6 +15,8 @@ namespace Umcg.Benchmarks.Handoff;
 /// </remarks>
 public static class InterleavedHandoff
 {
+    private static readonly TimeSpan s_warmUp = TimeSpan.FromSeconds(2);
+
     private static readonly (string Name, Func<int?, PingPong> Create)[] s_cases =
     [
         (nameof(HandoffBenchmarks.RawFutex), cpu => new FutexPingPong(cpu)),
@@ -25,20 +27,39 @@ public static class InterleavedHandoff
         (nameof(HandoffBenchmarks.AutoResetEvent), cpu => new AutoResetEventPingPong(cpu)),
     ];
 
-    /// <summary>Runs <paramref name="rounds"/> rounds and prints a Markdown table (per round trip; ratios to the raw futex batch of the same round).</summary>
-    public static void Run(Placement placement, int rounds)
+    /// <summary>The names of the cases, as <see cref="Run"/> accepts them.</summary>
+    public static IEnumerable<string> CaseNames => s_cases.Select(c => c.Name);
+
+    /// <summary>
+    /// Runs <paramref name="rounds"/> rounds (after two seconds of unmeasured ones) of <paramref name="names"/>
+    /// (all cases if empty) and prints a Markdown table: per round trip, with ratios to the first case's batch of
+    /// the same round. One case alone is what a profiler wants: its round trips and nothing else.
+    /// </summary>
+    public static void Run(Placement placement, int rounds, IReadOnlyCollection<string> names)
     {
+        ArgumentNullException.ThrowIfNull(names);
         int? cpu = HandoffBenchmarks.CpuFor(placement);
-        var pairs = s_cases.Select(c => c.Create(cpu).Start()).ToArray();
+        var cases = s_cases.Where(c => names.Count == 0 || names.Contains(c.Name, StringComparer.OrdinalIgnoreCase)).ToArray();
+        if (cases.Length == 0)
+        {
+            throw new ArgumentException($"No such case; the cases are: {string.Join(", ", CaseNames)}", nameof(names));
+        }
+
+        var pairs = cases.Select(c => c.Create(cpu).Start()).ToArray();
         try
         {
-            // Warm-up: let tiered compilation settle before anything is timed.
-            foreach (var pair in pairs)
+            // Warm-up: tiered compilation promotes hot methods only after ~100 ms without new first-tier code, so
+            // a few batches are not enough for a case run alone; two seconds are, with margin.
+            long warmUpStart = Stopwatch.GetTimestamp();
+            int warmUpRounds = 0;
+            while (Stopwatch.GetElapsedTime(warmUpStart) < s_warmUp)
             {
-                for (int i = 0; i < 5; i++)
+                foreach (var pair in pairs)
                 {
                     pair.Run(HandoffBenchmarks.RoundTrips);
                 }
+
+                warmUpRounds++;
             }
 
             var perRoundTrip = pairs.Select(_ => new double[rounds]).ToArray();
@@ -52,7 +73,11 @@ public static class InterleavedHandoff
                 }
             }
 
-            Print(placement, rounds, perRoundTrip);
+            Print(placement, rounds, cases, perRoundTrip);
+
+            // For normalising a profiler's counts: everything each case ran, setup aside.
+            Console.WriteLine();
+            Console.WriteLine($"Round trips per case in all, warm-up included: {(long)(warmUpRounds + rounds) * HandoffBenchmarks.RoundTrips}");
         }
         finally
         {
@@ -63,21 +88,21 @@ public static class InterleavedHandoff
         }
     }
 
-    private static void Print(Placement placement, int rounds, double[][] perRoundTrip)
+    private static void Print(Placement placement, int rounds, (string Name, Func<int?, PingPong> Create)[] cases, double[][] perRoundTrip)
     {
         var inv = CultureInfo.InvariantCulture;
         Console.WriteLine($"Interleaved, Placement={placement}, {rounds} rounds of {HandoffBenchmarks.RoundTrips} round trips per case");
         Console.WriteLine();
         Console.WriteLine("| Method | Median per round trip | Ratio (median) | Ratio (p25–p75) |");
         Console.WriteLine("|---|---:|---:|---:|");
-        for (int c = 0; c < s_cases.Length; c++)
+        for (int c = 0; c < cases.Length; c++)
         {
             double[] ratios = [.. perRoundTrip[c].Zip(perRoundTrip[0], (mine, floor) => mine / floor).Order()];
             double[] times = [.. perRoundTrip[c].Order()];
             Console.WriteLine(string.Format(
                 inv,
                 "| {0} | {1:F3} us | {2:F2} | {3:F2}–{4:F2} |",
-                s_cases[c].Name,
+                cases[c].Name,
                 times[rounds / 2],
                 ratios[rounds / 2],
                 ratios[rounds / 4],

@@ -80,7 +80,7 @@ public abstract class PingPong : IDisposable
 
         if (_error is not null)
         {
-            throw new InvalidOperationException($"{GetType().Name} failed in teardown.", _error);
+            throw new InvalidOperationException($"{GetType().Name} failed in teardown.{Report()}", _error);
         }
 
         Verify();
@@ -193,7 +193,7 @@ public abstract class PingPong : IDisposable
 
         if (_error is not null)
         {
-            throw new InvalidOperationException($"{GetType().Name} failed in {what}.", _error);
+            throw new InvalidOperationException($"{GetType().Name} failed in {what}.{Report()}", _error);
         }
     }
 

@@ -131,8 +131,8 @@ public abstract unsafe class UmcgPingPong : PingPong
     /// <summary>A protocol failure, with the kernel half's task dump.</summary>
     protected InvalidOperationException Failure(string what) => new($"{what}{Environment.NewLine}{Describe()}");
 
-    // Until the worker has registered, run once and released the slot. The worker is named in next_tid only
-    // once it has shown up on the runnable list (before that it may not be registered: ESRCH). Its
+    // Returns once the worker has registered, run once and released the slot. The worker is named in next_tid
+    // only after it has shown up on the runnable list (before that it may not be registered yet: ESRCH). Its
     // registration also wakes the server, possibly while it already runs, so Ok alone does not mean it gave
     // the CPU back: the released slot does.
     private void Accept(int index)
