@@ -193,9 +193,26 @@ public sealed unsafe partial class UmcgKernel
     /// <summary>A running or blocked worker stops running for good: release its server's slot and wake the server.</summary>
     private void ReleaseAndWakeServer(KernelTask worker)
     {
-        if (ResolveServer(worker, out var server) == Errno.Ok && ReleaseSlot(worker, server))
+        if (ResolveServer(worker, out var server) == Errno.Ok)
         {
-            WakeServer(server);
+            if (ReleaseSlot(worker, server))
+            {
+                WakeServer(server);
+            }
+
+            return;
+        }
+
+        // server_tid no longer names a server (user space scribbled it, which is why the worker is being
+        // removed): the server whose slot names this worker is still asleep waiting for it to stop running.
+        // Find it through the table, so that it is not left sleeping on a slot that nobody will release.
+        foreach (var candidate in _tasks.Snapshot())
+        {
+            if (!candidate.IsWorker && ReleaseSlot(worker, candidate))
+            {
+                WakeServer(candidate);
+                return;
+            }
         }
     }
 
