@@ -45,6 +45,14 @@ internal sealed unsafe class KernelTask
     /// <summary>Why the kernel half removed a task that broke the protocol (null otherwise).</summary>
     public string? KillReason { get; set; }
 
+    /// <summary>
+    /// 1 while the worker's block is on its server's runnable list (set by the push, cleared when
+    /// <see cref="RunnableList.Drain"/> takes the entry off), else 0. A worker woken directly through a
+    /// next_tid still has its entry on the list; pushing it a second time would overwrite its link and cut off
+    /// every entry behind it, so a worker already on the list is not pushed again.
+    /// </summary>
+    public int Queued;
+
     /// <summary>How many times this task was kicked (diagnostics).</summary>
     public long Kicks;
 

@@ -88,9 +88,18 @@ public sealed unsafe partial class UmcgKernel
     /// <remarks>
     /// The worker must already be RUNNABLE (user space removes an entry from the list before it changes the
     /// entry's state). The kernel half never dereferences the old head: it only stores it as our link.
+    /// A worker whose entry is still on the list (it was switched to directly, so no drain took it off) is
+    /// not pushed again: the entry is there, and the drain that takes it finds the worker RUNNABLE.
     /// </remarks>
     private static void Enqueue(KernelTask worker, KernelTask server)
     {
+        // Full fence: the state change to RUNNABLE before this is visible to a drain that clears the flag
+        // after we saw it set, so that drain's server sees the worker RUNNABLE.
+        if (Interlocked.Exchange(ref worker.Queued, 1) != 0)
+        {
+            return;
+        }
+
         ulong* head = &server.Block->RunnableWorkersPtr;
         ulong self = (ulong)worker.Block;
         ulong first = Volatile.Read(ref *head);
