@@ -473,4 +473,46 @@ public sealed unsafe class WaitConformanceTests
         rig.Finish(w1, server, serverWait);
         rig.Stop(server);
     }
+
+    [Theory]
+    [MemberData(nameof(Parkers.Both), MemberType = typeof(Parkers))]
+    public void Direct_switches_between_queued_workers_never_lose_another_queued_worker(string parker)
+    {
+        var rig = new Rig(parker);
+        var server = rig.Server();
+        var w1 = rig.RunningWorkerServerAwake(server);
+        var (w2, registration2) = rig.QueuedWorker(server);
+        var (x, registrationX) = rig.QueuedWorker(server);
+
+        // Nobody drains while w1 and w2 hand the CPU back and forth: each Wait queues the waiter again, while its
+        // earlier entry may still be on the list. x, queued first, must survive all of it.
+        var w1Wait = rig.BeginYield(w1, w2.Tid);
+        Assert.Equal(Errno.Ok, w2.Result(registration2, "w2 run by w1"));
+        var w2Wait = rig.BeginYield(w2, w1.Tid);
+        Assert.Equal(Errno.Ok, w1.Result(w1Wait, "w1 run by w2"));
+        w1Wait = rig.BeginYield(w1, w2.Tid);
+        Assert.Equal(Errno.Ok, w2.Result(w2Wait, "w2 run by w1 again"));
+        w2Wait = rig.BeginYield(w2, w1.Tid);
+        Assert.Equal(Errno.Ok, w1.Result(w1Wait, "w1 run by w2 again"));
+        Assert.Equal(TaskState.Running, w1.State);
+        Assert.Equal((uint)w1.Tid | UmcgConstants.TidRunning, server.NextTid);
+        Assert.Equal(TaskState.Running, server.State);
+        rig.Until(() => w2.State == TaskState.Runnable && server.ListHead != 0, "w2 waiting");
+
+        var drained = new List<int>();
+        Assert.Equal(Errno.Ok, server.Call(() => RunnableList.Drain(rig.Kernel, server.Task, drained)));
+        Assert.Contains(x.Tid, drained);
+        Assert.Contains(w2.Tid, drained);
+
+        // Everyone still runs to completion.
+        Assert.Equal(Errno.Ok, w1.Unregister(CtlFlags.Worker));
+        rig.Retire(w1);
+        var serverWait = rig.BeginServe(server, x.Tid);
+        Assert.Equal(Errno.Ok, x.Result(registrationX, "x run"));
+        rig.Finish(x, server, serverWait);
+        serverWait = rig.BeginServe(server, w2.Tid);
+        Assert.Equal(Errno.Ok, w2.Result(w2Wait, "w2 run"));
+        rig.Finish(w2, server, serverWait);
+        rig.Stop(server);
+    }
 }
