@@ -728,4 +728,20 @@ public sealed unsafe class CtlConformanceTests
         rig.Retire(server);
         Assert.Equal(0, rig.Kernel.TaskCount);
     }
+
+    [Theory]
+    [MemberData(nameof(Parkers.Both), MemberType = typeof(Parkers))]
+    public void Unregister_worker_without_the_Worker_flag_is_accepted(string parker)
+    {
+        var rig = new Rig(parker);
+        var server = rig.Server();
+        var (w, serverWait) = rig.RunningWorker(server);
+        Assert.Equal(Errno.Ok, w.Unregister());
+        Assert.Equal(TaskState.None, w.State);
+        Assert.Equal(Errno.Ok, server.Result(serverWait, "server woken by the unregistering worker"));
+        Assert.Equal(0u, server.NextTid);
+        Assert.Equal(1, rig.Kernel.TaskCount);
+        rig.Retire(w);
+        rig.Stop(server);
+    }
 }
