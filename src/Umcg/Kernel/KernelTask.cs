@@ -40,7 +40,12 @@ internal sealed unsafe class KernelTask
     public int Cpu { get; set; } = -1;
 
     /// <summary>Set once the record left the table (unregistered, reaped or killed); never cleared.</summary>
-    public volatile bool Gone;
+    public bool Gone => Volatile.Read(ref _gone) != 0;
+
+    private int _gone;
+
+    /// <summary>Marks the record gone; true only for the one caller that did (so it is forgotten exactly once).</summary>
+    public bool MarkGone() => Interlocked.Exchange(ref _gone, 1) == 0;
 
     /// <summary>Why the kernel half removed a task that broke the protocol (null otherwise).</summary>
     public string? KillReason { get; set; }

@@ -228,12 +228,13 @@ public sealed unsafe partial class UmcgKernel
     /// <summary>Removes a task from the table; its block is no longer referenced by the kernel half.</summary>
     private void Forget(KernelTask task)
     {
-        if (task.Gone)
+        // Exactly once: the exit watcher and a direct ReapExited may both get here for the same dead task, and
+        // a second RemoveRegistration would let the block be freed while a later registration still uses it.
+        if (!task.MarkGone())
         {
             return;
         }
 
-        task.Gone = true;
         _tasks.Remove(task);
         task.Owner.RemoveRegistration();
         if (ReferenceEquals(t_current, task))
