@@ -439,4 +439,54 @@ public sealed unsafe class HookConformanceTests
         Assert.False(server.Block.IsRegistered);
         server.Block.Dispose();
     }
+
+    [Theory]
+    [MemberData(nameof(Parkers.Both), MemberType = typeof(Parkers))]
+    public void Concurrent_reaping_forgets_each_exited_task_exactly_once(string parker)
+    {
+        const int Tasks = 32;
+        const int Rounds = 3;
+        for (int round = 0; round < Rounds; round++)
+        {
+            var rig = new Rig(parker);
+            var servers = new List<Party>();
+            for (int i = 0; i < Tasks; i++)
+            {
+                var s = rig.Server();
+                s.Thread.Exit();
+                servers.Add(s);
+            }
+
+            // Three reapers at once (the exit watcher may be a fourth).
+            using var start = new Barrier(3);
+            var reapers = Enumerable.Range(0, 3).Select(_ => new Thread(() =>
+            {
+                start.SignalAndWait();
+                rig.Kernel.ReapExited();
+            })).ToArray();
+            foreach (var t in reapers)
+            {
+                t.Start();
+            }
+
+            Watchdog.Join(rig.Kernel, reapers);
+            rig.Until(() => rig.Kernel.TaskCount == 0, "every exited task reaped");
+
+            // Each block was released exactly once: registering it again makes it registered, once.
+            var again = rig.NewParty("re-registers");
+            foreach (var s in servers)
+            {
+                Assert.False(s.Block.IsRegistered);
+                s.Task->ServerTid = (uint)again.Tid;
+                s.Task->State = (uint)TaskState.Running;
+                Assert.Equal(Errno.Ok, again.Call(() => rig.Kernel.Ctl(CtlFlags.Register, s.Task, ClockId.Monotonic)));
+                Assert.True(s.Block.IsRegistered, $"round {round}: block of task {s.Tid} released twice");
+                Assert.Equal(Errno.Ok, again.Call(() => rig.Kernel.Ctl(CtlFlags.Unregister, s.Task, ClockId.Monotonic)));
+                Assert.False(s.Block.IsRegistered);
+                s.Block.Dispose();
+            }
+
+            rig.Retire(again);
+        }
+    }
 }
