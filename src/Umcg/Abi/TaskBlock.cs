@@ -60,7 +60,9 @@ public sealed unsafe class TaskBlock : IDisposable
         return s_live.TryGetValue(start, out block);
     }
 
-    internal void AddRegistration() => Interlocked.Increment(ref _registrations);
+    /// <summary>Takes the block for one registration; false if a kernel half already references it.</summary>
+    /// <remarks>One atomic step, so two threads registering the same block at once cannot both succeed.</remarks>
+    internal bool TryClaim() => Interlocked.CompareExchange(ref _registrations, 1, 0) == 0;
 
     internal void RemoveRegistration() => Interlocked.Decrement(ref _registrations);
 

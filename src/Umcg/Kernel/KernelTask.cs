@@ -40,10 +40,23 @@ internal sealed unsafe class KernelTask
     public int Cpu { get; set; } = -1;
 
     /// <summary>Set once the record left the table (unregistered, reaped or killed); never cleared.</summary>
-    public volatile bool Gone;
+    public bool Gone => Volatile.Read(ref _gone) != 0;
+
+    private int _gone;
+
+    /// <summary>Marks the record gone; true only for the one caller that did (so it is forgotten exactly once).</summary>
+    public bool MarkGone() => Interlocked.Exchange(ref _gone, 1) == 0;
 
     /// <summary>Why the kernel half removed a task that broke the protocol (null otherwise).</summary>
     public string? KillReason { get; set; }
+
+    /// <summary>
+    /// 1 while the worker's block is on its server's runnable list (set by the push, cleared when
+    /// <see cref="RunnableList.Drain"/> takes the entry off), else 0. A worker woken directly through a
+    /// next_tid still has its entry on the list; pushing it a second time would overwrite its link and cut off
+    /// every entry behind it, so a worker already on the list is not pushed again.
+    /// </summary>
+    public int Queued;
 
     /// <summary>How many times this task was kicked (diagnostics).</summary>
     public long Kicks;

@@ -12,6 +12,10 @@ public static unsafe class RunnableList
     /// Takes every entry of <paramref name="server"/>'s runnable list and appends the TIDs of the workers it
     /// names to <paramref name="tids"/>, oldest push last (the list is LIFO).
     /// </summary>
+    /// <remarks>
+    /// This is the one way to take entries off a runnable list: it also tells the kernel half that each
+    /// worker it reports is off the list, so that the worker is pushed again the next time it queues.
+    /// </remarks>
     /// <returns>Ok, or EFAULT if an entry is not a live control block (the walk stops there; the rest is lost). Entries of tasks that were removed while queued are skipped.</returns>
     public static Errno Drain(UmcgKernel kernel, UmcgTask* server, List<int> tids)
     {
@@ -37,6 +41,15 @@ public static unsafe class RunnableList
             // A live block whose task was removed (killed while queued) is skipped, its link still followed.
             ulong next = Volatile.Read(ref block->RunnableWorkersPtr);
             Volatile.Write(ref block->RunnableWorkersPtr, 0);
+
+            // Off the list (link cleared first, so a new push's link is never wiped). Interlocked: a full
+            // fence, so the caller's later look at the worker's state sees a RUNNABLE set before a push that
+            // found the entry still here and skipped.
+            if (worker is not null)
+            {
+                Interlocked.Exchange(ref worker.Queued, 0);
+            }
+
             entry = next;
         }
 

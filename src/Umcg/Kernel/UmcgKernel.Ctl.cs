@@ -95,13 +95,20 @@ public sealed unsafe partial class UmcgKernel
             return Errno.EINVAL;
         }
 
-        var task = new KernelTask(this, tid, owner, clock, worker, Thread.CurrentThread);
-        if (!_tasks.TryAdd(task))
+        // Claim the block before publishing the task: the IsRegistered check above is only a fast path, and
+        // two threads (with this or another kernel half) may get here for the same block at once.
+        if (!owner.TryClaim())
         {
             return Errno.EINVAL;
         }
 
-        owner.AddRegistration();
+        var task = new KernelTask(this, tid, owner, clock, worker, Thread.CurrentThread);
+        if (!_tasks.TryAdd(task))
+        {
+            owner.RemoveRegistration();
+            return Errno.EINVAL;
+        }
+
         t_current = task;
         _exitWatcher.Watch();
         LastKillReason = null;

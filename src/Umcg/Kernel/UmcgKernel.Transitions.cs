@@ -88,9 +88,18 @@ public sealed unsafe partial class UmcgKernel
     /// <remarks>
     /// The worker must already be RUNNABLE (user space removes an entry from the list before it changes the
     /// entry's state). The kernel half never dereferences the old head: it only stores it as our link.
+    /// A worker whose entry is still on the list (it was switched to directly, so no drain took it off) is
+    /// not pushed again: the entry is there, and the drain that takes it finds the worker RUNNABLE.
     /// </remarks>
     private static void Enqueue(KernelTask worker, KernelTask server)
     {
+        // Full fence: the state change to RUNNABLE before this is visible to a drain that clears the flag
+        // after we saw it set, so that drain's server sees the worker RUNNABLE.
+        if (Interlocked.Exchange(ref worker.Queued, 1) != 0)
+        {
+            return;
+        }
+
         ulong* head = &server.Block->RunnableWorkersPtr;
         ulong self = (ulong)worker.Block;
         ulong first = Volatile.Read(ref *head);
@@ -193,21 +202,39 @@ public sealed unsafe partial class UmcgKernel
     /// <summary>A running or blocked worker stops running for good: release its server's slot and wake the server.</summary>
     private void ReleaseAndWakeServer(KernelTask worker)
     {
-        if (ResolveServer(worker, out var server) == Errno.Ok && ReleaseSlot(worker, server))
+        if (ResolveServer(worker, out var server) == Errno.Ok)
         {
-            WakeServer(server);
+            if (ReleaseSlot(worker, server))
+            {
+                WakeServer(server);
+            }
+
+            return;
+        }
+
+        // server_tid no longer names a server (user space scribbled it, which is why the worker is being
+        // removed): the server whose slot names this worker is still asleep waiting for it to stop running.
+        // Find it through the table, so that it is not left sleeping on a slot that nobody will release.
+        foreach (var candidate in _tasks.Snapshot())
+        {
+            if (!candidate.IsWorker && ReleaseSlot(worker, candidate))
+            {
+                WakeServer(candidate);
+                return;
+            }
         }
     }
 
     /// <summary>Removes a task from the table; its block is no longer referenced by the kernel half.</summary>
     private void Forget(KernelTask task)
     {
-        if (task.Gone)
+        // Exactly once: the exit watcher and a direct ReapExited may both get here for the same dead task, and
+        // a second RemoveRegistration would let the block be freed while a later registration still uses it.
+        if (!task.MarkGone())
         {
             return;
         }
 
-        task.Gone = true;
         _tasks.Remove(task);
         task.Owner.RemoveRegistration();
         if (ReferenceEquals(t_current, task))

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Globalization;
 using System.Runtime.InteropServices;
 using Umcg.Abi;
 using Umcg.Kernel;
@@ -402,4 +403,34 @@ internal sealed unsafe class ForeignMemory : IDisposable
             Base = null;
         }
     }
+}
+
+/// <summary>What Linux says about one thread of this process: whether it sleeps, and how often it went to sleep.</summary>
+internal static class ThreadProc
+{
+    /// <summary>The scheduler state letter of thread <paramref name="tid"/> (R, S, D, ...).</summary>
+    public static char State(int tid)
+    {
+        string stat = File.ReadAllText($"/proc/self/task/{tid}/stat");
+
+        // The command name may contain spaces and parentheses: the state follows the last ')'.
+        return stat[stat.LastIndexOf(')') + 2];
+    }
+
+    /// <summary>How many times thread <paramref name="tid"/> has given up the CPU to sleep.</summary>
+    public static long VoluntarySwitches(int tid)
+    {
+        foreach (string line in File.ReadLines($"/proc/self/task/{tid}/status"))
+        {
+            if (line.StartsWith("voluntary_ctxt_switches:", StringComparison.Ordinal))
+            {
+                return long.Parse(line.AsSpan("voluntary_ctxt_switches:".Length).Trim(), CultureInfo.InvariantCulture);
+            }
+        }
+
+        throw new InvalidOperationException($"no voluntary_ctxt_switches for thread {tid}");
+    }
+
+    /// <summary>Whether the thread is asleep in the kernel right now.</summary>
+    public static bool Sleeping(int tid) => State(tid) == 'S';
 }

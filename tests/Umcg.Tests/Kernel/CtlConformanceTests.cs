@@ -728,4 +728,67 @@ public sealed unsafe class CtlConformanceTests
         rig.Retire(server);
         Assert.Equal(0, rig.Kernel.TaskCount);
     }
+
+    [Theory]
+    [MemberData(nameof(Parkers.Both), MemberType = typeof(Parkers))]
+    public void Unregister_worker_without_the_Worker_flag_is_accepted(string parker)
+    {
+        var rig = new Rig(parker);
+        var server = rig.Server();
+        var (w, serverWait) = rig.RunningWorker(server);
+        Assert.Equal(Errno.Ok, w.Unregister());
+        Assert.Equal(TaskState.None, w.State);
+        Assert.Equal(Errno.Ok, server.Result(serverWait, "server woken by the unregistering worker"));
+        Assert.Equal(0u, server.NextTid);
+        Assert.Equal(1, rig.Kernel.TaskCount);
+        rig.Retire(w);
+        rig.Stop(server);
+    }
+
+    [Theory]
+    [MemberData(nameof(Parkers.Both), MemberType = typeof(Parkers))]
+    public void Registering_one_block_from_two_threads_at_once_succeeds_at_most_once(string parker)
+    {
+        const int Rounds = 300;
+        var rig = new Rig(parker);
+        var other = Parkers.NewKernel(parker);
+        var p1 = rig.NewParty("racer");
+        var p2 = new Party(other, "racer of another kernel");
+        for (int round = 0; round < Rounds; round++)
+        {
+            using var block = TaskBlock.Allocate();
+            block.Task->State = (uint)TaskState.Running;
+            using var start = new Barrier(2);
+
+            // Each racer names itself as the server (only one can be right), so both pass every other check.
+            Errno Race(Party p, UmcgKernel k)
+            {
+                start.SignalAndWait();
+                Interlocked.CompareExchange(ref block.Task->ServerTid, (uint)p.Tid, 0);
+                return k.Ctl(CtlFlags.Register, block.Task, ClockId.Monotonic);
+            }
+
+            var r1 = p1.Post(() => Race(p1, rig.Kernel));
+            var r2 = p2.Post(() => Race(p2, other));
+            Errno e1 = p1.Result(r1, "racer 1");
+            Errno e2 = p2.Result(r2, "racer 2");
+            int ok = (e1 == Errno.Ok ? 1 : 0) + (e2 == Errno.Ok ? 1 : 0);
+            Assert.True(ok <= 1, $"round {round}: both threads registered the same block");
+            Assert.Equal(ok == 1, block.IsRegistered);
+            if (e1 == Errno.Ok)
+            {
+                Assert.Equal(Errno.Ok, p1.Call(() => rig.Kernel.Ctl(CtlFlags.Unregister, block.Task, ClockId.Monotonic)));
+            }
+
+            if (e2 == Errno.Ok)
+            {
+                Assert.Equal(Errno.Ok, p2.Call(() => other.Ctl(CtlFlags.Unregister, block.Task, ClockId.Monotonic)));
+            }
+
+            Assert.False(block.IsRegistered);
+        }
+
+        rig.Retire(p1);
+        rig.Retire(p2);
+    }
 }

@@ -473,4 +473,143 @@ public sealed unsafe class WaitConformanceTests
         rig.Finish(w1, server, serverWait);
         rig.Stop(server);
     }
+
+    [Theory]
+    [MemberData(nameof(Parkers.Both), MemberType = typeof(Parkers))]
+    public void Direct_switches_between_queued_workers_never_lose_another_queued_worker(string parker)
+    {
+        var rig = new Rig(parker);
+        var server = rig.Server();
+        var w1 = rig.RunningWorkerServerAwake(server);
+        var (w2, registration2) = rig.QueuedWorker(server);
+        var (x, registrationX) = rig.QueuedWorker(server);
+
+        // Nobody drains while w1 and w2 hand the CPU back and forth: each Wait queues the waiter again, while its
+        // earlier entry may still be on the list. x, queued first, must survive all of it.
+        var w1Wait = rig.BeginYield(w1, w2.Tid);
+        Assert.Equal(Errno.Ok, w2.Result(registration2, "w2 run by w1"));
+        var w2Wait = rig.BeginYield(w2, w1.Tid);
+        Assert.Equal(Errno.Ok, w1.Result(w1Wait, "w1 run by w2"));
+        w1Wait = rig.BeginYield(w1, w2.Tid);
+        Assert.Equal(Errno.Ok, w2.Result(w2Wait, "w2 run by w1 again"));
+        w2Wait = rig.BeginYield(w2, w1.Tid);
+        Assert.Equal(Errno.Ok, w1.Result(w1Wait, "w1 run by w2 again"));
+        Assert.Equal(TaskState.Running, w1.State);
+        Assert.Equal((uint)w1.Tid | UmcgConstants.TidRunning, server.NextTid);
+        Assert.Equal(TaskState.Running, server.State);
+        rig.Until(() => w2.State == TaskState.Runnable && server.ListHead != 0, "w2 waiting");
+
+        var drained = new List<int>();
+        Assert.Equal(Errno.Ok, server.Call(() => RunnableList.Drain(rig.Kernel, server.Task, drained)));
+        Assert.Contains(x.Tid, drained);
+        Assert.Contains(w2.Tid, drained);
+
+        // Everyone still runs to completion.
+        Assert.Equal(Errno.Ok, w1.Unregister(CtlFlags.Worker));
+        rig.Retire(w1);
+        var serverWait = rig.BeginServe(server, x.Tid);
+        Assert.Equal(Errno.Ok, x.Result(registrationX, "x run"));
+        rig.Finish(x, server, serverWait);
+        serverWait = rig.BeginServe(server, w2.Tid);
+        Assert.Equal(Errno.Ok, w2.Result(w2Wait, "w2 run"));
+        rig.Finish(w2, server, serverWait);
+        rig.Stop(server);
+    }
+
+    [Theory]
+    [MemberData(nameof(Parkers.Both), MemberType = typeof(Parkers))]
+    public void Switch_to_a_worker_that_blocks_at_once_never_loses_the_servers_wakeup(string parker)
+    {
+        const int Rounds = 3000;
+        var rig = new Rig(parker);
+
+        // Server pinned to one CPU: the workers follow it there, so a wake tends to preempt the waker, which
+        // opens every window between a worker's steps as wide as it gets.
+        var server = rig.NewServerParty();
+        Assert.Equal(0, server.Call(() => Umcg.Kernel.Native.LinuxSyscalls.PinToCpu(0, 0)));
+        Assert.Equal(Errno.Ok, server.Call(() => rig.Kernel.Ctl(CtlFlags.Register, server.Task, ClockId.Monotonic)));
+        var a = rig.RunningWorkerServerAwake(server);
+        var (b, registrationB) = rig.QueuedWorker(server);
+        int done = 0;
+
+        // The canonical server loop, without a deadline: a lost wake-up hangs it (and the watchdog reports).
+        var loop = server.Post(() =>
+        {
+            var known = new List<int>();
+            var drained = new List<int>();
+            while (true)
+            {
+                Assert.True(StateWord.PrepareWait(server.Task));
+                drained.Clear();
+                Assert.Equal(Errno.Ok, RunnableList.Drain(rig.Kernel, server.Task, drained));
+                known.AddRange(drained);
+                if ((server.Task->NextTid & UmcgConstants.TidRunning) == 0)
+                {
+                    int pick = known.Find(t => rig.Kernel.BlockOf(t) is var blk && blk != null && StateWord.StateOf(blk) == TaskState.Runnable);
+                    known.RemoveAll(t => t == pick);
+                    if (pick == 0 && Volatile.Read(ref done) == 2)
+                    {
+                        Volatile.Write(ref server.Task->State, (uint)TaskState.Running);
+                        return Errno.Ok;
+                    }
+
+                    Volatile.Write(ref server.Task->NextTid, (uint)pick);
+                }
+
+                var r = rig.Kernel.Wait(0, 0);
+                if (r is not (Errno.Ok or Errno.EAGAIN))
+                {
+                    return r;
+                }
+            }
+        });
+
+        using var aRan = new SemaphoreSlim(0);
+
+        // b: blocks at once every time it runs, and leaves the region only after a has run again.
+        var bLoop = b.Post(() =>
+        {
+            Assert.Equal(Errno.Ok, registrationB.GetAwaiter().GetResult());
+            for (int i = 0; i < Rounds; i++)
+            {
+                Assert.Equal(Errno.Ok, rig.Kernel.SysEnter());
+                Assert.True(aRan.Wait(Watchdog.Limit), "a never ran again: its server missed a wake-up");
+                Assert.Equal(Errno.Ok, rig.Kernel.SysExit());
+            }
+
+            // Counted before leaving: the last worker to leave wakes the server, which must then see both done.
+            Interlocked.Increment(ref done);
+            Assert.Equal(Errno.Ok, rig.Kernel.Ctl(CtlFlags.Unregister | CtlFlags.Worker, b.Task, ClockId.Monotonic));
+            return Errno.Ok;
+        });
+
+        // a: hands the CPU straight to b (once b is RUNNABLE), and tells b when it runs again.
+        var aLoop = a.Post(() =>
+        {
+            for (int i = 0; i < Rounds; i++)
+            {
+                var spin = new SpinWait();
+                while (StateWord.StateOf(b.Task) != TaskState.Runnable)
+                {
+                    spin.SpinOnce();
+                }
+
+                Volatile.Write(ref a.Task->NextTid, (uint)b.Tid);
+                Assert.True(StateWord.PrepareWait(a.Task));
+                Assert.Equal(Errno.Ok, rig.Kernel.Wait(0, 0));
+                aRan.Release();
+            }
+
+            Interlocked.Increment(ref done);
+            Assert.Equal(Errno.Ok, rig.Kernel.Ctl(CtlFlags.Unregister | CtlFlags.Worker, a.Task, ClockId.Monotonic));
+            return Errno.Ok;
+        });
+
+        Assert.Equal(Errno.Ok, a.Result(aLoop, "a's switches"));
+        Assert.Equal(Errno.Ok, b.Result(bLoop, "b's blocking regions"));
+        Assert.Equal(Errno.Ok, server.Result(loop, "server loop"));
+        rig.Retire(a);
+        rig.Retire(b);
+        rig.Stop(server);
+    }
 }

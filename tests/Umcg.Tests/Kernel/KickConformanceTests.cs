@@ -1,0 +1,158 @@
+using Umcg.Abi;
+using Umcg.Tests.Infrastructure;
+
+namespace Umcg.Tests.Kernel;
+
+/// <summary>
+/// Conformance of Kick: ESRCH for anything that is not a task of this kernel half, EINVAL for flags, and a
+/// kick makes the target re-check its state (a sleeper sleeps again; a running worker acts at its next
+/// safepoint, since a running managed thread cannot be interrupted).
+/// </summary>
+public sealed unsafe class KickConformanceTests
+{
+    private static long KicksOf(Rig rig, int tid) => rig.Kernel.Tasks.TryGet((uint)tid, out var t) ? Interlocked.Read(ref t.Kicks) : -1;
+
+    [Theory]
+    [MemberData(nameof(Parkers.Both), MemberType = typeof(Parkers))]
+    public void Kick_of_a_tid_that_is_not_a_task_is_ESRCH(string parker)
+    {
+        var rig = new Rig(parker);
+        var server = rig.Server();
+        var plain = rig.NewParty("plain");
+        var other = Parkers.NewKernel(parker);
+        var foreign = new Party(other, "server of another kernel");
+        foreign.Task->ServerTid = (uint)foreign.Tid;
+        foreign.Task->State = (uint)TaskState.Running;
+        Assert.Equal(Errno.Ok, foreign.Call(() => other.Ctl(CtlFlags.Register, foreign.Task, ClockId.Monotonic)));
+        byte[] before = server.Bytes();
+
+        int[] notTasks =
+        [
+            0, -1, int.MinValue, Rig.NoSuchTid, plain.Tid, 1, foreign.Tid,
+            server.Tid | 0x4000_0000, (int)((uint)server.Tid | UmcgConstants.TidRunning),
+        ];
+        foreach (int tid in notTasks)
+        {
+            Assert.Equal(Errno.ESRCH, rig.Kernel.Kick(0, tid));
+
+            // ESRCH wins over bad flags, as in the RFC.
+            Assert.Equal(Errno.ESRCH, rig.Kernel.Kick(1, tid));
+        }
+
+        Assert.Equal(before, server.Bytes());
+        Assert.Equal(0, KicksOf(rig, server.Tid));
+        Assert.Equal((uint)TaskState.Running, foreign.Word);
+        rig.AssertServerUsable(server);
+        rig.Stop(server);
+        Assert.Equal(Errno.Ok, foreign.Call(() => other.Ctl(CtlFlags.Unregister, foreign.Task, ClockId.Monotonic)));
+        rig.Retire(foreign);
+        rig.Retire(plain);
+    }
+
+    [Theory]
+    [MemberData(nameof(Parkers.Both), MemberType = typeof(Parkers))]
+    public void Kick_with_flags_is_EINVAL(string parker)
+    {
+        var rig = new Rig(parker);
+        var server = rig.Server();
+        var (w, serverWait) = rig.RunningWorker(server);
+        byte[] serverBefore = server.Bytes();
+        byte[] workerBefore = w.Bytes();
+        foreach (uint flags in new uint[] { 1, 2, 0x100, 0x8000_0000 })
+        {
+            Assert.Equal(Errno.EINVAL, rig.Kernel.Kick(flags, server.Tid));
+            Assert.Equal(Errno.EINVAL, rig.Kernel.Kick(flags, w.Tid));
+        }
+
+        Assert.Equal(serverBefore, server.Bytes());
+        Assert.Equal(workerBefore, w.Bytes());
+        Assert.Equal(0, KicksOf(rig, server.Tid));
+        Assert.Equal(0, KicksOf(rig, w.Tid));
+        rig.AssertRunningFor(server, w);
+        rig.Finish(w, server, serverWait);
+        rig.Stop(server);
+    }
+
+    [Theory]
+    [MemberData(nameof(Parkers.Both), MemberType = typeof(Parkers))]
+    public void Kick_of_a_waiting_worker_makes_it_recheck_and_sleep_again(string parker)
+    {
+        var rig = new Rig(parker);
+        var server = rig.Server();
+        var (w, registration) = rig.QueuedWorker(server);
+        rig.Until(() => ThreadProc.Sleeping(w.Tid), "worker asleep");
+        long switches = ThreadProc.VoluntarySwitches(w.Tid);
+        uint word = w.Word;
+
+        Assert.Equal(Errno.Ok, rig.Kernel.Kick(0, w.Tid));
+        Assert.Equal(1, KicksOf(rig, w.Tid));
+
+        // It woke (it went to sleep once more since) and, still RUNNABLE, went back to sleep without running.
+        rig.Until(() => ThreadProc.VoluntarySwitches(w.Tid) > switches && ThreadProc.Sleeping(w.Tid), "worker woken and asleep again");
+        Assert.Equal(word, w.Word);
+        Assert.False(registration.IsCompleted);
+        Assert.Equal(w.Block.Address, server.ListHead);
+
+        var serverWait = rig.BeginServe(server, w.Tid);
+        Assert.Equal(Errno.Ok, w.Result(registration, "worker run"));
+        rig.Finish(w, server, serverWait);
+        rig.Stop(server);
+    }
+
+    [Theory]
+    [MemberData(nameof(Parkers.Both), MemberType = typeof(Parkers))]
+    public void Kick_of_a_waiting_server_makes_it_recheck_and_sleep_again(string parker)
+    {
+        var rig = new Rig(parker);
+        var server = rig.Server();
+        var (w, serverWait) = rig.RunningWorker(server);
+        rig.Until(() => ThreadProc.Sleeping(server.Tid), "server asleep");
+        long switches = ThreadProc.VoluntarySwitches(server.Tid);
+        byte[] before = server.Bytes();
+
+        Assert.Equal(Errno.Ok, rig.Kernel.Kick(0, server.Tid));
+        Assert.Equal(1, KicksOf(rig, server.Tid));
+        rig.Until(() => ThreadProc.VoluntarySwitches(server.Tid) > switches && ThreadProc.Sleeping(server.Tid), "server woken and asleep again");
+        Assert.Equal(before, server.Bytes());
+        Assert.False(serverWait.IsCompleted);
+        rig.AssertRunningFor(server, w);
+
+        rig.Finish(w, server, serverWait);
+        rig.Stop(server);
+    }
+
+    [Theory]
+    [MemberData(nameof(Parkers.Both), MemberType = typeof(Parkers))]
+    public void Kick_of_a_running_worker_acts_at_its_next_safepoint(string parker)
+    {
+        var rig = new Rig(parker);
+        var server = rig.Server();
+        var (w, serverWait) = rig.RunningWorker(server);
+
+        // Without TF_PREEMPT a kick changes nothing, now or at the safepoint.
+        byte[] before = w.Bytes();
+        Assert.Equal(Errno.Ok, rig.Kernel.Kick(0, w.Tid));
+        Assert.Equal(Errno.Ok, w.Call(() => rig.Kernel.NotifyResume()));
+        Assert.Equal(before, w.Bytes());
+        rig.AssertRunningFor(server, w);
+
+        // With TF_PREEMPT: the kick cannot interrupt the running thread; the worker stays RUNNING until its
+        // next safepoint, where it is preempted (queued, server woken) and waits to be run again.
+        Assert.True(StateWord.RequestPreempt(w.Task));
+        Assert.Equal(Errno.Ok, rig.Kernel.Kick(0, w.Tid));
+        Assert.Equal((uint)TaskState.Running | (uint)TaskFlags.Preempt, w.Word);
+        rig.AssertRunningFor(server, w);
+
+        var safepoint = w.Post(() => rig.Kernel.NotifyResume());
+        Assert.Equal(Errno.Ok, server.Result(serverWait, "server woken by the preemption"));
+        Assert.Equal((uint)TaskState.Runnable, w.Word);
+        Assert.Equal(0u, server.NextTid);
+        var drained = new List<int>();
+        serverWait = rig.BeginServe(server, w.Tid, drained);
+        Assert.Equal(Errno.Ok, w.Result(safepoint, "worker run after preemption"));
+        Assert.Equal([w.Tid], drained);
+        Assert.Equal((uint)TaskState.Running, w.Word);
+        rig.Finish(w, server, serverWait);
+        rig.Stop(server);
+    }
+}
