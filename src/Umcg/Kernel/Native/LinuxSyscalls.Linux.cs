@@ -38,7 +38,8 @@ internal static unsafe partial class LinuxSyscalls
     [LibraryImport(Libc, EntryPoint = "syscall", SetLastError = true)]
     private static partial long FutexSyscall(long number, uint* uaddr, int op, uint val, Timespec* timeout, uint* uaddr2, uint val3);
 
-    [LibraryImport(Libc, EntryPoint = "syscall", SetLastError = true)]
+    // No SetLastError: a wake's result is not looked at, and saving errno costs on every handoff.
+    [LibraryImport(Libc, EntryPoint = "syscall")]
     [SuppressGCTransition]
     private static partial long FutexWakeSyscall(long number, uint* uaddr, int op, int count, nint timeout, nint uaddr2, uint val3);
 
@@ -49,7 +50,8 @@ internal static unsafe partial class LinuxSyscalls
     [LibraryImport(Libc, EntryPoint = "syscall", SetLastError = true)]
     private static partial long Syscall3(long number, long a1, long a2, long a3);
 
-    [LibraryImport(Libc, EntryPoint = "clock_gettime", SetLastError = true)]
+    // No SetLastError: a failure is reported as -1 by ClockNow, and this runs on every transition.
+    [LibraryImport(Libc, EntryPoint = "clock_gettime")]
     [SuppressGCTransition]
     private static partial int ClockGettime(int clock, Timespec* ts);
 
