@@ -65,7 +65,7 @@ public static unsafe class RawWorker
     {
         var thread = new Thread(() =>
         {
-            using var block = TaskBlock.Allocate();
+            var block = TaskBlock.Allocate();
             try
             {
                 var task = block.Task;
@@ -92,6 +92,16 @@ public static unsafe class RawWorker
                 {
                     // Leave no server waiting on us.
                     kernel.Ctl(CtlFlags.Unregister | CtlFlags.Worker, block.Task, ClockId.Monotonic);
+                }
+            }
+            finally
+            {
+                // A thread that ends still registered (unregister: false) must not free its block: the kernel
+                // half references it until the task is reaped. Freeing it would throw on this thread and end
+                // the test process; the block is left to the reaper and leaks.
+                if (!block.IsRegistered)
+                {
+                    block.Dispose();
                 }
             }
         })

@@ -32,7 +32,10 @@ public static class Watchdog
     }
 
     /// <summary>Joins <paramref name="threads"/>; a thread that does not finish fails the test with a dump.</summary>
-    public static void Join(UmcgKernel kernel, params Thread[] threads)
+    public static void Join(UmcgKernel kernel, params Thread[] threads) => Join(kernel, null, threads);
+
+    /// <summary>As <see cref="Join(UmcgKernel, Thread[])"/>, adding <paramref name="describe"/>'s text (e.g. servers' queues) to a stall report.</summary>
+    public static void Join(UmcgKernel kernel, Func<string>? describe, params Thread[] threads)
     {
         var deadline = Stopwatch.StartNew();
         foreach (var t in threads)
@@ -40,7 +43,7 @@ public static class Watchdog
             var left = Limit - deadline.Elapsed;
             if (left < TimeSpan.Zero || !t.Join(left))
             {
-                Fail(kernel, $"thread '{t.Name}' did not finish");
+                Fail(kernel, describe is null ? $"thread '{t.Name}' did not finish" : $"thread '{t.Name}' did not finish{Environment.NewLine}{describe()}");
             }
         }
     }
@@ -54,6 +57,20 @@ public static class Watchdog
         }
     }
 
-    public static void Fail(UmcgKernel kernel, string why) =>
-        Assert.Fail($"{why}{Environment.NewLine}Tasks:{Environment.NewLine}{kernel.Dump()}");
+    public static void Fail(UmcgKernel kernel, string why)
+    {
+        string message = $"{why}{Environment.NewLine}Tasks:{Environment.NewLine}{kernel.Dump()}";
+        t_lastFailure = message;
+        Assert.Fail(message);
+    }
+
+    /// <summary>
+    /// The last watchdog failure raised on this thread, as a note to append to a later failure (a Dispose that
+    /// fails while that first failure unwinds would otherwise hide it); empty if there was none.
+    /// </summary>
+    public static string EarlierFailureNote() =>
+        t_lastFailure is { } earlier ? $"{Environment.NewLine}(earlier on this thread: {earlier})" : "";
+
+    [ThreadStatic]
+    private static string? t_lastFailure;
 }

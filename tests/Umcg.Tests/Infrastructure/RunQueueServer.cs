@@ -1,0 +1,362 @@
+using System.Collections.Concurrent;
+using Umcg.Abi;
+using Umcg.Kernel;
+
+namespace Umcg.Tests.Infrastructure;
+
+/// <summary>
+/// A server thread running the canonical server loop (as <see cref="RawServer"/>) whose run queue is shared
+/// with its workers, the way the RFC asks of next_tid users: whoever wakes a worker — the server, or a worker
+/// switching straight to it — first takes it off the runnable list and out of the run queue, so an entry is
+/// never woken while the kernel half may still push it.
+/// </summary>
+/// <remarks>
+/// <para>By default the loop waits without a deadline: a lost wakeup is then a stall that the watchdog reports
+/// with a dump, not a delay that a timeout hides. Dispose wakes the sleeping server the way a user-space waker
+/// would (RUNNABLE → RUNNING on its state word, then Kick).</para>
+/// <para>The loop also checks the protocol as it goes and records anything unexpected in <see cref="Errors"/>:
+/// an entry drained twice, or a queued worker that is not RUNNABLE when it is picked or claimed.</para>
+/// </remarks>
+public sealed unsafe class RunQueueServer : IDisposable
+{
+    private readonly UmcgKernel _kernel;
+    private readonly Thread _thread;
+    private readonly ManualResetEventSlim _registered = new();
+    private readonly ManualResetEventSlim _go = new();
+    private readonly int? _cpu;
+    private readonly TimeSpan? _waitSlice;
+    private readonly object _lock = new();
+    private readonly List<int> _queue = [];
+    private readonly List<int> _drained = [];
+    private volatile bool _stop;
+    private TaskBlock? _block;
+
+    /// <param name="kernel">The kernel half.</param>
+    /// <param name="run">Enter the loop at once (false: wait for <see cref="Run"/>).</param>
+    /// <param name="cpu">Pin the server to this CPU before it registers.</param>
+    /// <param name="name">The thread's name.</param>
+    /// <param name="waitSlice">A deadline for every Wait (null: none, so that only a wake ends a Wait).</param>
+    public RunQueueServer(UmcgKernel kernel, bool run = true, int? cpu = null, string name = "run-queue server", TimeSpan? waitSlice = null)
+    {
+        _kernel = kernel;
+        _cpu = cpu;
+        _waitSlice = waitSlice;
+        _thread = new Thread(Loop) { IsBackground = true, Name = name };
+        _thread.Start();
+        if (!_registered.Wait(Watchdog.Limit))
+        {
+            Watchdog.Fail(kernel, "server did not register");
+        }
+
+        if (Errors.TryPeek(out var e))
+        {
+            throw new InvalidOperationException("server failed to start", e);
+        }
+
+        if (run)
+        {
+            Run();
+        }
+    }
+
+    public int Tid { get; private set; }
+
+    public UmcgTask* Task => _block!.Task;
+
+    /// <summary>The one CPU the server's affinity allows once registered, or -1 (not pinned, or pinning refused).</summary>
+    public int Cpu { get; private set; } = -1;
+
+    /// <summary>Protocol breakage the loop saw (an empty queue means it saw nothing wrong).</summary>
+    public ConcurrentQueue<Exception> Errors { get; } = new();
+
+    /// <summary>Every worker the loop picked, in order.</summary>
+    public ConcurrentQueue<int> Started { get; } = new();
+
+    /// <summary>Waits that ended with Ok: the server was woken.</summary>
+    public long Wakeups;
+
+    /// <summary>Waits that ended with ETIMEDOUT.</summary>
+    public long Timeouts;
+
+    /// <summary>Waits that ended with EAGAIN: woken between PrepareWait and Wait.</summary>
+    public long Retries;
+
+    /// <summary>Lets a server created with run: false enter its loop.</summary>
+    public void Run() => _go.Set();
+
+    /// <summary>Whether <paramref name="tid"/> is queued to run on this server (on its runnable list or in its run queue).</summary>
+    public bool IsQueued(int tid)
+    {
+        lock (_lock)
+        {
+            DrainLocked();
+            return _queue.Contains(tid);
+        }
+    }
+
+    /// <summary>The TIDs in the run queue, oldest first (after taking the runnable list).</summary>
+    public int[] Queued()
+    {
+        lock (_lock)
+        {
+            DrainLocked();
+            return [.. _queue];
+        }
+    }
+
+    /// <summary>
+    /// Takes <paramref name="tid"/> out of the run queue so the caller may switch to it; false if it is not
+    /// queued. The caller must then wake it (switch to it) or the worker is lost.
+    /// </summary>
+    public bool TryClaim(int tid)
+    {
+        lock (_lock)
+        {
+            DrainLocked();
+            if (!_queue.Remove(tid))
+            {
+                return false;
+            }
+
+            CheckRunnable(tid, "claimed");
+            return true;
+        }
+    }
+
+    /// <summary>Takes a random queued worker out of the run queue so the caller may switch to it; false if none is queued.</summary>
+    public bool TryClaimAny(Random random, out int tid)
+    {
+        ArgumentNullException.ThrowIfNull(random);
+        lock (_lock)
+        {
+            DrainLocked();
+            if (_queue.Count == 0)
+            {
+                tid = 0;
+                return false;
+            }
+
+            int i = random.Next(_queue.Count);
+            tid = _queue[i];
+            _queue.RemoveAt(i);
+            CheckRunnable(tid, "claimed");
+            return true;
+        }
+    }
+
+    /// <summary>
+    /// For stall reports: the head of the runnable list (not taken: a stalled server left it there) and the run
+    /// queue, without draining anything.
+    /// </summary>
+    public string Describe()
+    {
+        ulong head = _block is null ? 0 : Volatile.Read(ref Task->RunnableWorkersPtr);
+        string queued;
+        lock (_lock)
+        {
+            queued = string.Join(",", _queue);
+        }
+
+        return $"server {Tid}: runnable list head {(head == 0 ? "empty" : $"0x{head:x} (tid {_kernel.TidOfBlock(head)})")}, run queue [{queued}], started {Started.Count}, wakeups {Interlocked.Read(ref Wakeups)}, timeouts {Interlocked.Read(ref Timeouts)}, retries {Interlocked.Read(ref Retries)}";
+    }
+
+    public void Dispose()
+    {
+        _stop = true;
+        _go.Set();
+        if (_block is not null && _thread.IsAlive)
+        {
+            Poke();
+        }
+
+        if (!_thread.Join(Watchdog.Limit))
+        {
+            Watchdog.Fail(_kernel, $"server '{_thread.Name}' did not stop{Watchdog.EarlierFailureNote()}");
+        }
+
+        // A server that failed to unregister keeps its block (the kernel half still references it); Errors says why.
+        if (_block is { IsRegistered: false })
+        {
+            _block.Dispose();
+        }
+
+        Assert.True(Errors.IsEmpty, string.Join(Environment.NewLine, Errors));
+    }
+
+    /// <summary>
+    /// Wakes the server if it sleeps in Wait: RUNNABLE → RUNNING on its state word, then Kick so that it
+    /// re-checks. One poke after <c>_stop</c> is set is enough: a server that is not RUNNABLE yet reads
+    /// <c>_stop</c> before it next decides to sleep.
+    /// </summary>
+    private void Poke()
+    {
+        var task = Task;
+        uint old = Volatile.Read(ref task->State);
+        while ((old & UmcgConstants.StateMask) == (uint)TaskState.Runnable)
+        {
+            uint updated = (old & UmcgConstants.UserMask) | (uint)TaskState.Running;
+            uint seen = Interlocked.CompareExchange(ref task->State, updated, old);
+            if (seen == old)
+            {
+                break;
+            }
+
+            old = seen;
+        }
+
+        _kernel.Kick(0, Tid);
+    }
+
+    private void Loop()
+    {
+        try
+        {
+            if (_cpu is int cpu)
+            {
+                Umcg.Kernel.Native.LinuxSyscalls.PinToCpu(0, cpu);
+            }
+
+            Tid = UmcgKernel.CurrentTid;
+            _block = TaskBlock.Allocate();
+            var self = _block.Task;
+            self->ServerTid = (uint)Tid;
+            self->State = (uint)TaskState.Running;
+            var r = _kernel.Ctl(CtlFlags.Register, self, ClockId.Monotonic);
+            if (r != Errno.Ok)
+            {
+                Errors.Enqueue(new InvalidOperationException($"server register: {r}"));
+                _registered.Set();
+                return;
+            }
+
+            Cpu = Umcg.Kernel.Native.LinuxSyscalls.GetAffinity(0) is [int only] ? only : -1;
+            _registered.Set();
+            _go.Wait();
+            ServeUntilStopped(self);
+
+            r = _kernel.Ctl(CtlFlags.Unregister, self, ClockId.Monotonic);
+            if (r != Errno.Ok)
+            {
+                Errors.Enqueue(new InvalidOperationException($"server unregister: {r}"));
+            }
+        }
+        catch (Exception e)
+        {
+            Errors.Enqueue(e);
+            _registered.Set();
+        }
+    }
+
+    private void ServeUntilStopped(UmcgTask* self)
+    {
+        while (true)
+        {
+            if (!StateWord.PrepareWait(self))
+            {
+                Errors.Enqueue(new InvalidOperationException($"server was {StateWord.StateOf(self)} at the top of its loop"));
+                return;
+            }
+
+            lock (_lock)
+            {
+                DrainLocked();
+                uint slot = Volatile.Read(ref self->NextTid);
+                if ((slot & UmcgConstants.TidRunning) == 0)
+                {
+                    if (slot != 0 && !IsRunnable(slot))
+                    {
+                        // A pick left by a Wait that returned EAGAIN: nobody else could wake it, it was off the queue.
+                        Errors.Enqueue(new InvalidOperationException($"pending pick {slot} is {StateOf(slot)}, not RUNNABLE"));
+                        slot = 0;
+                    }
+
+                    if (slot == 0 && _queue.Count > 0)
+                    {
+                        slot = (uint)_queue[0];
+                        _queue.RemoveAt(0);
+                        CheckRunnable((int)slot, "picked");
+                        Started.Enqueue((int)slot);
+                    }
+
+                    Volatile.Write(ref self->NextTid, slot);
+                    if (slot == 0 && _stop)
+                    {
+                        // Undo RUNNABLE|COND_WAIT: we are leaving the loop, not waiting.
+                        Interlocked.Exchange(ref self->State, (uint)TaskState.Running);
+                        return;
+                    }
+                }
+            }
+
+            long deadline = _waitSlice is TimeSpan slice ? KernelClock.DeadlineAfter(ClockId.Monotonic, slice) : 0;
+            var r = _kernel.Wait(0, deadline);
+            switch (r)
+            {
+                case Errno.Ok:
+                    Interlocked.Increment(ref Wakeups);
+                    break;
+                case Errno.ETIMEDOUT:
+                    Interlocked.Increment(ref Timeouts);
+                    break;
+                case Errno.EAGAIN:
+                    Interlocked.Increment(ref Retries);
+                    break;
+                default:
+                    Errors.Enqueue(new InvalidOperationException($"server wait: {r}"));
+                    Volatile.Write(ref self->NextTid, 0);
+                    break;
+            }
+
+            if (StateWord.StateOf(self) != TaskState.Running)
+            {
+                Errors.Enqueue(new InvalidOperationException($"server Wait returned {r} with the server {StateWord.StateOf(self)}"));
+                return;
+            }
+        }
+    }
+
+    // Caller holds _lock.
+    private void DrainLocked()
+    {
+        if (_block is null)
+        {
+            return;
+        }
+
+        _drained.Clear();
+        var r = RunnableList.Drain(_kernel, Task, _drained);
+        if (r != Errno.Ok)
+        {
+            Errors.Enqueue(new InvalidOperationException($"drain: {r}"));
+        }
+
+        // The list is LIFO: walk it backwards for arrival order.
+        for (int i = _drained.Count - 1; i >= 0; i--)
+        {
+            int tid = _drained[i];
+            if (_queue.Contains(tid))
+            {
+                Errors.Enqueue(new InvalidOperationException($"worker {tid} was on the runnable list while already in the run queue"));
+                continue;
+            }
+
+            _queue.Add(tid);
+        }
+    }
+
+    private void CheckRunnable(int tid, string what)
+    {
+        if (!IsRunnable((uint)tid))
+        {
+            Errors.Enqueue(new InvalidOperationException($"{what} worker {tid} is {StateOf((uint)tid)}, not RUNNABLE"));
+        }
+    }
+
+    private bool IsRunnable(uint tid) => StateOf(tid) == TaskState.Runnable;
+
+    private TaskState StateOf(uint tid)
+    {
+        var block = tid == 0 ? null : _kernel.BlockOf((int)(tid & UmcgConstants.TidMask));
+        return block == null ? TaskState.None : StateWord.StateOf(block);
+    }
+}
