@@ -180,13 +180,17 @@ public sealed unsafe partial class UmcgKernel
         // to the server. A worker of another server must not take this server's slot: it would run for a server
         // it does not belong to, and this server would sleep on a slot nobody releases.
         uint nextTid = Volatile.Read(ref *task.NextTidWord) & UmcgConstants.TidMask;
-        bool handedOff = nextTid != 0
+        if (nextTid != 0
             && _tasks.TryGet(nextTid, out var next)
             && next != task
             && next.IsWorker
             && Volatile.Read(ref next.Block->ServerTid) == (uint)server.Tid
-            && HandOff(task, server, next) == Errno.Ok;
-        if (!handedOff && ReleaseSlot(task, server))
+            && next.State == TaskState.Runnable
+            && MoveSlot(task, server, next))
+        {
+            StartSwitchedTo(next, server);
+        }
+        else if (ReleaseSlot(task, server))
         {
             WakeServer(server);
         }

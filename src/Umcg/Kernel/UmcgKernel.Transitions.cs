@@ -131,28 +131,31 @@ public sealed unsafe partial class UmcgKernel
     }
 
     /// <summary>
-    /// Switch the server's slot from <paramref name="worker"/> to <paramref name="next"/> and wake
-    /// <paramref name="next"/>: the direct worker→worker handoff. On failure nothing has changed.
+    /// The direct worker→worker handoff, step one: the server's slot moves from <paramref name="worker"/> to
+    /// <paramref name="next"/>. False if the slot does not name <paramref name="worker"/> as running.
     /// </summary>
-    private Errno HandOff(KernelTask worker, KernelTask server, KernelTask next)
+    /// <remarks>
+    /// Slot first, wake second (<see cref="StartSwitchedTo"/>): once next runs it may block at once and
+    /// release the slot, and it can only release a slot that already names it. While the slot names next,
+    /// nobody else wakes it: its server does not pick while the slot holds TID_RUNNING.
+    /// </remarks>
+    private static bool MoveSlot(KernelTask worker, KernelTask server, KernelTask next)
     {
         uint mine = (uint)worker.Tid | TidRunning;
         uint theirs = (uint)next.Tid | TidRunning;
+        return Interlocked.CompareExchange(ref *server.NextTidWord, theirs, mine) == mine;
+    }
 
-        // Slot first, wake second: once next runs it may block at once and release the slot, and it can
-        // only release a slot that already names it.
-        if (Interlocked.CompareExchange(ref *server.NextTidWord, theirs, mine) != mine)
+    /// <summary>
+    /// Step two: wake <paramref name="next"/>, which holds the slot now. If it is no longer RUNNABLE (its
+    /// block was scribbled), the slot goes back to the server, which is woken to run someone else.
+    /// </summary>
+    private void StartSwitchedTo(KernelTask next, KernelTask server)
+    {
+        if (WakeTask(next) != Errno.Ok && ReleaseSlot(next, server))
         {
-            return Errno.EINVAL;
+            WakeServer(server);
         }
-
-        var r = WakeTask(next);
-        if (r != Errno.Ok)
-        {
-            Interlocked.CompareExchange(ref *server.NextTidWord, mine, theirs);
-        }
-
-        return r;
     }
 
     /// <summary>Sleeps until the caller's state is RUNNING. EINVAL if it becomes neither RUNNABLE nor RUNNING.</summary>

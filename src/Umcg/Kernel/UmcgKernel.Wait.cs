@@ -78,26 +78,24 @@ public sealed unsafe partial class UmcgKernel
 
         if (next is not null)
         {
-            r = HandOff(self, server, next);
-            if (r != Errno.Ok)
+            // The RFC's order: queue ourselves before next can run. Once next runs it may give the CPU back at
+            // once, and the server's drain must then already find us on the list.
+            if (next.State != TaskState.Runnable)
             {
                 UpdateState(self, TaskState.Runnable, TaskState.Running);
-                return r;
+                return Errno.EAGAIN;
+            }
+
+            if (!MoveSlot(self, server, next))
+            {
+                UpdateState(self, TaskState.Runnable, TaskState.Running);
+                return Errno.EINVAL;
             }
 
             // Consumed: user space sees that the switch happened.
             Volatile.Write(ref *self.NextTidWord, 0);
             Enqueue(self, server);
-
-            // next runs from the moment it was woken: it may already have blocked, released the slot and woken
-            // the server, and the server may have drained its list before our push landed. Then that wake
-            // was spent and nobody would wake the server for us. So look at the slot after the push (the
-            // push is a full fence): while it still names a running worker, that worker's release will wake
-            // the server after our push; once it does not, wake the server ourselves (a spurious wake at worst).
-            if ((Volatile.Read(ref *server.NextTidWord) & TidRunning) == 0)
-            {
-                WakeServer(server);
-            }
+            StartSwitchedTo(next, server);
         }
         else
         {

@@ -1,22 +1,6 @@
-// Tests that fail because of kernel-half bugs, kept out of the build until the bugs are fixed.
-// To add them back: rename this file to PendingBugTests.cs (or move the tests into ScenarioTests/StressTests).
-//
-// Bug 1 (late push on a direct switch): UmcgKernel.WorkerWait, next_tid path, wakes the next worker
-// (HandOff) before it pushes the caller on its server's runnable list (Enqueue). The worker switched to runs
-// before the caller is queued; anything it does that wakes the server (yield, block, unregister) can let the
-// server take the list and go back to sleep before the push lands, and nothing wakes the server after it:
-// the caller stays RUNNABLE on the list forever (a lost wakeup). Tests 1-4 below.
-// Suggested fix: the RFC's order. Check next is RUNNABLE (EAGAIN, nothing changed), move the slot to next,
-// push the caller, and only then wake next. While the caller holds the slot nobody else may wake next, so the
-// wake cannot fail after the push; if it still does, release the slot and wake the server (the caller is
-// queued and is run again by it) rather than leave a RUNNING task on the list.
-//
-// Bug 2 (unregister hands off across servers): UmcgKernel.Unregister hands the CPU to next_tid without
-// checking that next_tid is a worker of the same server (Wait checks it and returns EINVAL). The other
-// server's worker is woken and the unregistering worker's server records it in its slot with TID_RUNNING;
-// that slot is never released again, so the server waits for a worker that does not run for it. Test 5.
-// Suggested fix: validate next_tid as Wait does (a worker of the same server, not the caller) before the
-// RUNNING -> NONE transition, and return EINVAL with nothing changed (or ignore it and wake the server).
+// Regression tests for two kernel-half bugs: a worker switching by next_tid must be queued before the
+// worker it switches to can run (else a server may drain, sleep, and never see it), and an unregistering
+// worker must not hand its server's slot to a worker of another server.
 
 using System.Collections.Concurrent;
 using Umcg.Abi;
@@ -25,11 +9,10 @@ using Xunit.Abstractions;
 
 namespace Umcg.Tests.Kernel;
 
-public sealed unsafe class PendingBugTests(ITestOutputHelper output)
+public sealed unsafe class DirectSwitchRegressionTests(ITestOutputHelper output)
 {
     private const uint TidRunning = UmcgConstants.TidRunning;
 
-    // Bug 1. Fails on every run: the worker switched to often finds the switcher not yet queued.
     [Theory]
     [MemberData(nameof(Parkers.Both), MemberType = typeof(Parkers))]
     public void Switch_by_next_tid_puts_the_switcher_on_the_runnable_list_before_the_target_runs(string parker)
@@ -94,9 +77,6 @@ public sealed unsafe class PendingBugTests(ITestOutputHelper output)
         }
     }
 
-    // Bug 1. Fails in many runs (here 4 of 6 runs with the monitor parker, 0 of 6 with futex, on a loaded
-    // 2-CPU machine): the last workers to switch are pushed only after W9's unregister has woken the server,
-    // which drained, found nothing and went back to sleep; they stay RUNNABLE on the list.
     [Theory]
     [MemberData(nameof(Parkers.Both), MemberType = typeof(Parkers))]
     public void Chain_of_ten_workers_switching_by_next_tid_then_leaving_through_the_server(string parker)
@@ -180,20 +160,16 @@ public sealed unsafe class PendingBugTests(ITestOutputHelper output)
         Assert.Equal(startsAtChainStart, startsAtChainEnd);
     }
 
-    // Bug 1. Fails now and then (here 1 run in 12): a server's last worker leaves right after a switch to it.
     [Theory]
     [MemberData(nameof(Parkers.Both), MemberType = typeof(Parkers))]
     public void Two_servers_at_once_each_run_only_their_own_workers_leaving_one_by_one(string parker) =>
         ScenarioTests.RunTwoServers(parker, leaveTogether: false);
 
-    // Bug 1. Fails now and then (here 2 to 4 runs in 12), as above; the report names the lost worker, left on
-    // its server's runnable list.
     [Theory]
     [MemberData(nameof(Parkers.Both), MemberType = typeof(Parkers))]
     public void Two_servers_with_fifty_workers_each_leaving_one_by_one_keep_every_invariant(string parker) =>
         StressTests.Run(output, parker, servers: 2, workersPerServer: 50, iterations: 200, waitSlice: null, leaveTogether: false);
 
-    // Bug 2. Fails on every run: server 0 ends up with B|TID_RUNNING in its slot and is never woken.
     [Theory]
     [MemberData(nameof(Parkers.Both), MemberType = typeof(Parkers))]
     public void Unregister_with_next_tid_naming_a_worker_of_another_server_does_not_run_it_there(string parker)
