@@ -132,21 +132,24 @@ internal sealed partial class SchedulerTelemetry
     }
 
     /// <summary>
-    /// A body's handle was completed, on its worker thread, which is already off its server's CPU (BLOCKED in the
-    /// pool, or on its way out).
+    /// The calling worker thread finished its body and is already off its server's CPU (BLOCKED in the pool, or
+    /// on its way out); the body's handle is about to complete. Recorded before the handle completes, so that a
+    /// trace stopped by whoever awaits the handle has it.
     /// </summary>
-    public void Completed(WorkerHandle handle)
+    public void Finishing()
     {
-        var worker = WorkerThread.Current;
-        if (worker is null)
+        if (Recorder is { } recorder && WorkerThread.Current is { } worker)
         {
-            return;
+            recorder.Write(TraceEventKind.BodyFinished, Now(), worker.Tid, worker.Server.Tid, 0, 0, TaskState.None, TaskState.None);
         }
+    }
 
-        Recorder?.Write(TraceEventKind.BodyFinished, Now(), worker.Tid, worker.Server.Tid, 0, 0, TaskState.None, TaskState.None);
+    /// <summary>A body's handle was completed (on its worker thread).</summary>
+    public static void Completed(WorkerHandle handle)
+    {
         if (Events.IsEnabled(EventLevel.Informational, UmcgEventSource.Keywords.Lifecycle))
         {
-            Events.WorkerCompleted(worker.Tid, handle.Options.Name ?? string.Empty, handle.Completion.Status.ToString());
+            Events.WorkerCompleted(WorkerThread.Current?.Tid ?? 0, handle.Options.Name ?? string.Empty, handle.Completion.Status.ToString());
         }
     }
 

@@ -289,6 +289,7 @@ public sealed partial class UmcgScheduler : IDisposable, IAsyncDisposable
     /// <summary>Completes a body's handle (after its thread went back to the pool) and counts it done.</summary>
     internal void Finish(WorkItem item, bool ran)
     {
+        Telemetry.Finishing();
         if (ran)
         {
             item.Publish();
@@ -298,7 +299,7 @@ public sealed partial class UmcgScheduler : IDisposable, IAsyncDisposable
             item.Cancel();
         }
 
-        Telemetry.Completed(item.Handle);
+        SchedulerTelemetry.Completed(item.Handle);
         OnItemDone();
     }
 

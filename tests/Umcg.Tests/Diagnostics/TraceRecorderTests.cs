@@ -205,6 +205,21 @@ public sealed class TraceRecorderTests
     }
 
     [Fact]
+    public async Task A_finished_body_is_recorded_before_its_handle_completes()
+    {
+        // Whoever awaits a handle may stop the trace at once: the body's end must already be in it.
+        var recorder = new TraceRecorder(1024);
+        var scheduler = SchedulerFixture.Create(servers: 1, options: new UmcgSchedulerOptions { Trace = recorder });
+        var h = scheduler.Spawn(() => Worker.Current!.Tid);
+        var seen = h.Completion.ContinueWith(
+            t => recorder.Snapshot().Any(e => e.Kind == TraceEventKind.BodyFinished && e.Tid == t.Result),
+            TaskScheduler.Default);
+        Watchdog.Wait(scheduler.Kernel, seen, "the handle's continuation");
+        Assert.True(await seen);
+        SchedulerFixture.Shutdown(scheduler);
+    }
+
+    [Fact]
     public void A_block_made_by_a_detector_is_marked_as_made_on_the_workers_behalf()
     {
         var recorder = new TraceRecorder(4096);
