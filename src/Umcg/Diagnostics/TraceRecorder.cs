@@ -47,7 +47,6 @@ public sealed class TraceRecorder
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(capacity);
         _slots = new TraceSlot[capacity];
-        CreatedNs = KernelClock.Now(ClockId.Monotonic);
     }
 
     /// <summary>How many events the recorder keeps.</summary>
@@ -61,9 +60,6 @@ public sealed class TraceRecorder
 
     /// <summary>Whether every slot is taken (further events are dropped).</summary>
     public bool IsFull => Volatile.Read(ref _claimed) >= _slots.Length;
-
-    /// <summary>When the recorder was created (monotonic clock, ns).</summary>
-    public long CreatedNs { get; }
 
     /// <summary>The servers of the schedulers this recorder was attached to.</summary>
     public IReadOnlyList<TraceServer> Servers

@@ -56,9 +56,6 @@ public static class UmcgMetrics
     // The observable instruments; the meter keeps them too, this keeps them in one place.
     private static readonly Instrument[] s_observable = CreateObservable();
 
-    /// <summary>The observable instruments (the meter holds them as well).</summary>
-    internal static IReadOnlyList<Instrument> Observable => s_observable;
-
     /// <summary>Creates the meter and its instruments if nothing has yet, so that listeners see them once a scheduler runs.</summary>
     internal static void EnsureCreated() => GC.KeepAlive(s_observable);
 

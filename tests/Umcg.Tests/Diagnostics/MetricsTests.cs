@@ -117,6 +117,31 @@ public sealed class MetricsTests
     }
 
     [Fact]
+    public void Every_named_instrument_is_published_on_the_Umcg_meter_once_a_scheduler_runs()
+    {
+        var scheduler = SchedulerFixture.Create(servers: 1);
+        var published = new ConcurrentDictionary<string, string?>();
+        using (var listener = new MeterListener())
+        {
+            listener.InstrumentPublished = (instrument, _) =>
+            {
+                if (instrument.Meter.Name == UmcgMetrics.MeterName)
+                {
+                    published[instrument.Name] = instrument.Unit;
+                }
+            };
+            listener.Start();
+        }
+
+        var names = typeof(UmcgMetrics.Names).GetFields().Select(f => (string)f.GetRawConstantValue()!).ToList();
+        Assert.Equal(13, names.Count);
+        Assert.Equal(names.Order(), published.Keys.Order());
+        Assert.Equal("us", published[UmcgMetrics.Names.RunQueueLatency]);
+        Assert.Equal("s", published[UmcgMetrics.Names.BusyTime]);
+        SchedulerFixture.Shutdown(scheduler);
+    }
+
+    [Fact]
     public void A_block_made_by_a_detector_is_tagged_as_such()
     {
         string name = UniqueName();
