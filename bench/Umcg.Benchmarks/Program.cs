@@ -13,4 +13,11 @@ if (args is ["--interleaved", .. var rest])
     return;
 }
 
+// "--trace-overhead [rounds]": what tracing and metrics cost, interleaved (see TraceOverhead).
+if (args is ["--trace-overhead", .. var more])
+{
+    Umcg.Benchmarks.Diagnostics.TraceOverhead.Run(more.Length > 0 ? int.Parse(more[0], System.Globalization.CultureInfo.InvariantCulture) : 20);
+    return;
+}
+
 BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);

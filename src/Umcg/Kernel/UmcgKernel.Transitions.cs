@@ -16,8 +16,10 @@ public sealed unsafe partial class UmcgKernel
     /// </summary>
     private static Errno UpdateState(KernelTask task, TaskState from, TaskState to)
     {
-        // Read the clock before the CAS, as the kernel does: the stamp is "no later than" the transition.
-        long now = to >= TaskState.Runnable ? KernelClock.Now(task.Clock) : 0;
+        // Read the clock before the CAS, as the kernel does: the stamp is "no later than" the transition. With an
+        // observer every transition is stamped so: one made because of an earlier one is never stamped before it.
+        var observer = task.Kernel.Observer;
+        long now = to >= TaskState.Runnable || observer is not null ? KernelClock.Now(task.Clock) : 0;
         uint* word = task.StateWord;
         uint old = Volatile.Read(ref *word);
         while (true)
@@ -49,6 +51,7 @@ public sealed unsafe partial class UmcgKernel
             Volatile.Write(ref task.Block->RunnableTs, (ulong)now);
         }
 
+        observer?.OnTransition(task, from, to, now);
         return Errno.Ok;
     }
 

@@ -1,4 +1,5 @@
 using Umcg.Abi;
+using Umcg.Diagnostics;
 using Umcg.Kernel;
 
 namespace Umcg.Scheduling;
@@ -29,6 +30,7 @@ internal sealed unsafe partial class Server
 #pragma warning restore CA1031
 
         _registered.Set();
+        SchedulerTelemetry.ServerStarted(this);
         try
         {
             Serve();
@@ -42,6 +44,7 @@ internal sealed unsafe partial class Server
         finally
         {
             Kernel.Ctl(CtlFlags.Unregister, Self, ClockId.Monotonic);
+            SchedulerTelemetry.ServerStopped(this);
         }
     }
 
@@ -101,6 +104,7 @@ internal sealed unsafe partial class Server
                 if (next is not null)
                 {
                     Counters.Switches++;
+                    _scheduler.Telemetry.Picked(this, next);
                     running = next;
                 }
             }
@@ -116,6 +120,7 @@ internal sealed unsafe partial class Server
             }
 
             bool nothing = Volatile.Read(ref Self->NextTid) == 0;
+            Counters.AccountBusy(now, busy: !nothing);
             if (nothing && _stopping && _scheduler.WorkerThreadCount == 0)
             {
                 Interlocked.Exchange(ref Self->State, (uint)TaskState.Running);
@@ -240,6 +245,7 @@ internal sealed unsafe partial class Server
         {
             Kernel.Kick(0, running.Tid);
             Counters.Preemptions++;
+            _scheduler.Telemetry.PreemptRequested(this, running);
         }
     }
 
@@ -295,6 +301,7 @@ internal sealed unsafe partial class Server
             other._inbox.Enqueue(w);
             other.Wake();
             Counters.HandedOver++;
+            _scheduler.Telemetry.HandedOver(this, other, w);
         }
     }
 
@@ -309,6 +316,7 @@ internal sealed unsafe partial class Server
             if (w is not null)
             {
                 Counters.Steals++;
+                _scheduler.Telemetry.Stole(this, victim, w);
                 return w;
             }
         }

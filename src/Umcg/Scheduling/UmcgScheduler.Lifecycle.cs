@@ -83,6 +83,8 @@ public sealed partial class UmcgScheduler
                 }
             }
         }).ConfigureAwait(false);
+
+        Telemetry.OnShutDown();
     }
 
     /// <summary>Shuts down and waits (see <see cref="ShutdownAsync"/>).</summary>

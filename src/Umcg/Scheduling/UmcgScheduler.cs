@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using Umcg.Abi;
+using Umcg.Diagnostics;
 using Umcg.Kernel;
 using Umcg.Kernel.Native;
 
@@ -60,6 +61,7 @@ public sealed partial class UmcgScheduler : IDisposable, IAsyncDisposable
         }
 
         Kernel = Options.Kernel ?? UmcgKernel.Default;
+        Telemetry = new SchedulerTelemetry(this);
         int[] cpus = OperatingSystem.IsLinux() ? LinuxSyscalls.GetAffinity(0) : [];
         int count = Options.Servers ?? Math.Max(1, cpus.Length == 0 ? Environment.ProcessorCount : cpus.Length);
         Servers = new Server[count];
@@ -74,6 +76,7 @@ public sealed partial class UmcgScheduler : IDisposable, IAsyncDisposable
             server.Start();
         }
 
+        Telemetry.OnStarted();
         TaskScheduler = new UmcgTaskScheduler(this);
         SynchronizationContext = new UmcgSynchronizationContext(this);
     }
@@ -97,6 +100,9 @@ public sealed partial class UmcgScheduler : IDisposable, IAsyncDisposable
     public SchedulerStats Stats { get; } = new();
 
     internal Server[] Servers { get; }
+
+    /// <summary>Metrics, events and tracing of this scheduler (see Umcg.Diagnostics).</summary>
+    internal SchedulerTelemetry Telemetry { get; }
 
     internal int WorkerThreadCount => Volatile.Read(ref _workerThreads);
 
@@ -169,6 +175,7 @@ public sealed partial class UmcgScheduler : IDisposable, IAsyncDisposable
             }
         }
 
+        SchedulerTelemetry.Spawned(item.Options.Name, server, reused: worker is not null);
         if (worker is not null)
         {
             // Idle workers wait BLOCKED, so moving them to another server is allowed: the kernel half reads
@@ -282,6 +289,7 @@ public sealed partial class UmcgScheduler : IDisposable, IAsyncDisposable
     /// <summary>Completes a body's handle (after its thread went back to the pool) and counts it done.</summary>
     internal void Finish(WorkItem item, bool ran)
     {
+        Telemetry.Finishing();
         if (ran)
         {
             item.Publish();
@@ -291,6 +299,7 @@ public sealed partial class UmcgScheduler : IDisposable, IAsyncDisposable
             item.Cancel();
         }
 
+        SchedulerTelemetry.Completed(item.Handle);
         OnItemDone();
     }
 
@@ -336,6 +345,7 @@ public sealed partial class UmcgScheduler : IDisposable, IAsyncDisposable
     {
         _faults.Enqueue(error);
         Stats.CountFault();
+        SchedulerTelemetry.Faulted(error);
     }
 
     /// <summary>Errors the scheduler itself met (not exceptions of bodies: those are on their handles).</summary>

@@ -1,3 +1,4 @@
+using Umcg.Diagnostics;
 using Umcg.Kernel;
 using Umcg.Scheduling.Policies;
 
@@ -28,4 +29,7 @@ public sealed record UmcgSchedulerOptions
 
     /// <summary>A name prefix for the scheduler's threads.</summary>
     public string Name { get; init; } = "umcg";
+
+    /// <summary>Record the scheduler into this recorder from the start (see <see cref="TraceRecorder"/>). Default null: no tracing.</summary>
+    public TraceRecorder? Trace { get; init; }
 }

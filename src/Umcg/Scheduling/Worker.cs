@@ -1,4 +1,5 @@
 using Umcg.Abi;
+using Umcg.Diagnostics;
 using Umcg.Kernel;
 
 namespace Umcg.Scheduling;
@@ -42,6 +43,7 @@ public static unsafe class Worker
             }
 
             w.Scheduler.Stats.CountBlock();
+            SchedulerTelemetry.Blocked(w);
         }
 
         return new BlockingRegion(w);
@@ -70,7 +72,9 @@ public static unsafe class Worker
     private static void SafepointSlow(WorkerThread w)
     {
         w.OnStopping();
+        bool blocked = StateWord.StateOf(w.Block.Task) == TaskState.Blocked;
         UmcgProtocolException.ThrowIfFailed(w.Kernel.NotifyResume(), "safepoint");
+        w.Scheduler.Telemetry.ResumedAtSafepoint(w, wasBlocked: blocked);
         w.OnRunning();
     }
 
@@ -132,6 +136,7 @@ public readonly struct BlockingRegion : IDisposable, IEquatable<BlockingRegion>
         }
 
         UmcgProtocolException.ThrowIfFailed(w.Kernel.SysExit(), "leave blocking region");
+        w.Scheduler.Telemetry.Unblocked(w, byDetector: false);
         w.OnRunning();
     }
 

@@ -102,10 +102,13 @@ public sealed unsafe partial class WorkerThread
         while (!StateWord.PrepareWait(task))
         {
             // Not RUNNING: a detector marked us BLOCKED, or a preemption is pending. The safepoint settles it.
+            bool blocked = StateWord.StateOf(task) == TaskState.Blocked;
             UmcgProtocolException.ThrowIfFailed(Kernel.NotifyResume(), "safepoint");
+            Scheduler.Telemetry.ResumedAtSafepoint(this, wasBlocked: blocked);
         }
 
         Volatile.Write(ref task->NextTid, handOffTo is null ? 0u : (uint)handOffTo.Tid);
+        Scheduler.Telemetry.Switching(this, handOffTo);
         var r = Kernel.Wait(0, 0);
         if (r != Errno.Ok && handOffTo is not null)
         {

@@ -1,0 +1,201 @@
+using System.Diagnostics.Tracing;
+using System.Runtime.CompilerServices;
+using Umcg.Abi;
+using Umcg.Kernel;
+using Umcg.Scheduling;
+
+namespace Umcg.Diagnostics;
+
+// The probes the scheduler calls where something happens, one line at each call site. Each one checks first
+// whether anybody wants it (a trace recorder, an enabled histogram, an enabled event source) and is otherwise
+// a couple of branches; the work is in the non-inlined *Slow methods.
+internal sealed partial class SchedulerTelemetry
+{
+    private static UmcgEventSource Events => UmcgEventSource.Log;
+
+    /// <summary>A server's loop started (on the server's thread).</summary>
+    public static void ServerStarted(Server server)
+    {
+        if (Events.IsEnabled(EventLevel.Informational, UmcgEventSource.Keywords.Lifecycle))
+        {
+            Events.ServerStarted(server.Index, server.Tid, server.Cpu);
+        }
+    }
+
+    /// <summary>A server's loop ended (on the server's thread).</summary>
+    public static void ServerStopped(Server server)
+    {
+        if (Events.IsEnabled(EventLevel.Informational, UmcgEventSource.Keywords.Lifecycle))
+        {
+            Events.ServerStopped(server.Index, server.Tid);
+        }
+    }
+
+    /// <summary>A server wrote <paramref name="worker"/> to its next_tid: it starts it in its coming Wait.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void Picked(Server server, WorkerThread worker)
+    {
+        if (Recorder is not null || UmcgMetrics.RunQueueLatency.Enabled)
+        {
+            Started(TraceEventKind.Pick, server, worker, other: 0);
+        }
+    }
+
+    /// <summary>
+    /// The running worker <paramref name="from"/> is about to give its CPU up in Wait: straight to
+    /// <paramref name="to"/>, or (null) back to its server.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void Switching(WorkerThread from, WorkerThread? to)
+    {
+        if (to is not null && (Recorder is not null || UmcgMetrics.RunQueueLatency.Enabled))
+        {
+            Started(TraceEventKind.Switch, from.Server, to, other: from.Tid);
+        }
+    }
+
+    /// <summary><paramref name="thief"/> took <paramref name="worker"/> from <paramref name="victim"/>'s queue.</summary>
+    public void Stole(Server thief, Server victim, WorkerThread worker)
+    {
+        Recorder?.Write(TraceEventKind.Steal, Now(), worker.Tid, thief.Tid, victim.Tid, 0, TaskState.None, TaskState.None);
+        if (Events.IsEnabled(EventLevel.Verbose, UmcgEventSource.Keywords.Scheduling))
+        {
+            Events.WorkerStolen(worker.Tid, victim.Index, thief.Index);
+        }
+    }
+
+    /// <summary><paramref name="from"/> moved its queued <paramref name="worker"/> to the idle <paramref name="to"/>.</summary>
+    public void HandedOver(Server from, Server to, WorkerThread worker)
+    {
+        Recorder?.Write(TraceEventKind.HandOver, Now(), worker.Tid, from.Tid, to.Tid, 0, TaskState.None, TaskState.None);
+        if (Events.IsEnabled(EventLevel.Verbose, UmcgEventSource.Keywords.Scheduling))
+        {
+            Events.WorkerHandedOver(worker.Tid, from.Index, to.Index);
+        }
+    }
+
+    /// <summary><paramref name="server"/> set TF_PREEMPT on its running <paramref name="worker"/> and kicked it.</summary>
+    public void PreemptRequested(Server server, WorkerThread worker)
+    {
+        Recorder?.Write(TraceEventKind.PreemptRequest, Now(), worker.Tid, server.Tid, 0, 0, TaskState.None, TaskState.None);
+        if (Events.IsEnabled(EventLevel.Verbose, UmcgEventSource.Keywords.Scheduling))
+        {
+            Events.PreemptRequested(worker.Tid, server.Index);
+        }
+    }
+
+    /// <summary>The calling worker entered a blocking region: it is BLOCKED and its server was told.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Blocked(WorkerThread worker)
+    {
+        if (Events.IsEnabled(EventLevel.Verbose, UmcgEventSource.Keywords.Blocking))
+        {
+            Events.WorkerBlocked(worker.Tid, worker.ServerIndex, BlockDetector.Explicit);
+        }
+    }
+
+    /// <summary>
+    /// The calling worker runs again after it was BLOCKED: it left a blocking region, or (<paramref name="byDetector"/>)
+    /// a detector had blocked it and it took the unblock path at a safepoint.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void Unblocked(WorkerThread worker, bool byDetector)
+    {
+        if (byDetector)
+        {
+            Interlocked.Increment(ref _detectorBlocks);
+        }
+
+        if (UmcgMetrics.BlockedDuration.Enabled || Events.IsEnabled(EventLevel.Verbose, UmcgEventSource.Keywords.Blocking))
+        {
+            UnblockedSlow(worker, byDetector);
+        }
+    }
+
+    /// <summary>The calling worker passed a safepoint that found it BLOCKED (<paramref name="wasBlocked"/>): a detector had blocked it.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void ResumedAtSafepoint(WorkerThread worker, bool wasBlocked)
+    {
+        if (wasBlocked)
+        {
+            Unblocked(worker, byDetector: true);
+        }
+    }
+
+    /// <summary>A body was handed to a worker thread on <paramref name="server"/> (an idle pooled one when <paramref name="reused"/>).</summary>
+    public static void Spawned(string? name, Server server, bool reused)
+    {
+        if (Events.IsEnabled(EventLevel.Informational, UmcgEventSource.Keywords.Lifecycle))
+        {
+            Events.WorkerSpawned(name ?? string.Empty, server.Index, reused);
+        }
+    }
+
+    /// <summary>
+    /// The calling worker thread finished its body and is already off its server's CPU (BLOCKED in the pool, or
+    /// on its way out); the body's handle is about to complete. Recorded before the handle completes, so that a
+    /// trace stopped by whoever awaits the handle has it.
+    /// </summary>
+    public void Finishing()
+    {
+        if (Recorder is { } recorder && WorkerThread.Current is { } worker)
+        {
+            recorder.Write(TraceEventKind.BodyFinished, Now(), worker.Tid, worker.Server.Tid, 0, 0, TaskState.None, TaskState.None);
+        }
+    }
+
+    /// <summary>A body's handle was completed (on its worker thread).</summary>
+    public static void Completed(WorkerHandle handle)
+    {
+        if (Events.IsEnabled(EventLevel.Informational, UmcgEventSource.Keywords.Lifecycle))
+        {
+            Events.WorkerCompleted(WorkerThread.Current?.Tid ?? 0, handle.Options.Name ?? string.Empty, handle.Completion.Status.ToString());
+        }
+    }
+
+    /// <summary>The scheduler met a fault (kept in <c>UmcgScheduler.Faults</c>).</summary>
+    public static void Faulted(Exception error)
+    {
+        if (Events.IsEnabled(EventLevel.Error, UmcgEventSource.Keywords.Faults))
+        {
+            Events.ProtocolFault(error.Message);
+        }
+    }
+
+    private static long Now() => KernelClock.Now(ClockId.Monotonic);
+
+    /// <summary>A pick or a switch: the trace event, and the worker's run-queue latency (runnable_ts → now).</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void Started(TraceEventKind kind, Server server, WorkerThread worker, int other)
+    {
+        long now = Now();
+        if (Recorder is { } recorder)
+        {
+            recorder.Write(kind, now, worker.Tid, server.Tid, other, recorder.NameIdOf(worker.Name), TaskState.None, TaskState.None);
+        }
+
+        long runnable = worker.RunnableSinceNs;
+        if (UmcgMetrics.RunQueueLatency.Enabled && runnable > 0)
+        {
+            UmcgMetrics.RunQueueLatency.Record(Math.Max(0, now - runnable) / 1000.0, ServerTags(server.Index));
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private unsafe void UnblockedSlow(WorkerThread worker, bool byDetector)
+    {
+        var block = worker.Block.Task;
+        long blocked = (long)Volatile.Read(ref block->BlockedTs);
+        long runnable = (long)Volatile.Read(ref block->RunnableTs);
+        double micros = Math.Max(0, runnable - blocked) / 1000.0;
+        if (UmcgMetrics.BlockedDuration.Enabled)
+        {
+            UmcgMetrics.BlockedDuration.Record(micros, BlockTags(byDetector));
+        }
+
+        if (Events.IsEnabled(EventLevel.Verbose, UmcgEventSource.Keywords.Blocking))
+        {
+            Events.WorkerUnblocked(worker.Tid, worker.ServerIndex, byDetector ? BlockDetector.Detector : BlockDetector.Explicit, micros);
+        }
+    }
+}
