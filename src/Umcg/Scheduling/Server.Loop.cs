@@ -10,6 +10,10 @@ internal sealed unsafe partial class Server
 {
     private readonly List<int> _drained = [];
 
+    // The worker whose time slice is being measured, and when the loop first saw it running (server thread only).
+    private int _sliceOwner;
+    private long _sliceStartNs;
+
     private void Loop()
     {
         try
@@ -94,7 +98,7 @@ internal sealed unsafe partial class Server
                 _scheduler.TryGetWorker((int)(slot & UmcgConstants.TidMask), out running);
                 if (running is not null)
                 {
-                    MaybePreempt(running, now);
+                    MaybePreempt(running, SliceStart(running, now), now);
                 }
             }
             else if (!IsPendingPick(slot))
@@ -106,6 +110,7 @@ internal sealed unsafe partial class Server
                     Counters.Switches++;
                     _scheduler.Telemetry.Picked(this, next);
                     running = next;
+                    _sliceOwner = 0; // a fresh pick starts a fresh slice, even for the worker that ran last
                 }
             }
             else
@@ -129,7 +134,7 @@ internal sealed unsafe partial class Server
 
             // 6. Sleep until a worker gives the CPU back, something becomes runnable, or the nearest deadline.
             _idle = nothing;
-            var r = Kernel.Wait(0, NextDeadline(running));
+            var r = Kernel.Wait(0, NextDeadline(running, now));
             _idle = false;
             switch (r)
             {
@@ -225,7 +230,22 @@ internal sealed unsafe partial class Server
         return next;
     }
 
-    private void MaybePreempt(WorkerThread running, long now)
+    /// <summary>
+    /// When the running worker's slice began: the first turn of the loop that saw it running. Measured by the
+    /// server, not by the worker, which may not have stamped its own start yet when the server looks.
+    /// </summary>
+    private long SliceStart(WorkerThread running, long now)
+    {
+        if (running.Tid != _sliceOwner)
+        {
+            _sliceOwner = running.Tid;
+            _sliceStartNs = now;
+        }
+
+        return _sliceStartNs;
+    }
+
+    private void MaybePreempt(WorkerThread running, long sliceStart, long now)
     {
         bool preempt;
         long sliceEnd = 0;
@@ -234,7 +254,7 @@ internal sealed unsafe partial class Server
             preempt = _policy.ShouldPreempt(running);
             if (!preempt && _policy.TimeSlice(running) is { } slice)
             {
-                sliceEnd = running.RunStartNs + (long)slice.TotalNanoseconds;
+                sliceEnd = sliceStart + (long)slice.TotalNanoseconds;
                 preempt = now >= sliceEnd;
             }
         }
@@ -249,10 +269,13 @@ internal sealed unsafe partial class Server
         }
     }
 
-    private long NextDeadline(WorkerThread? running)
+    private long NextDeadline(WorkerThread? running, long now)
     {
         long deadline = _timers.NextDeadline;
-        if (running is not null)
+
+        // Once the preemption is requested, the slice's end has done its job: waking again for it would only
+        // spin the loop on a deadline in the past until the worker reaches its safepoint.
+        if (running is not null && (StateWord.FlagsOf(running.Block.Task) & TaskFlags.Preempt) == 0)
         {
             TimeSpan? slice;
             lock (_queueLock)
@@ -262,7 +285,7 @@ internal sealed unsafe partial class Server
 
             if (slice is { } s)
             {
-                long sliceEnd = Volatile.Read(ref running.RunStartNs) + (long)s.TotalNanoseconds;
+                long sliceEnd = SliceStart(running, now) + (long)s.TotalNanoseconds;
                 deadline = deadline == 0 ? sliceEnd : Math.Min(deadline, sliceEnd);
             }
         }
