@@ -83,6 +83,16 @@ public sealed unsafe partial class UmcgKernel
             // Consumed: user space sees that the switch happened.
             Volatile.Write(ref *self.NextTidWord, 0);
             Enqueue(self, server);
+
+            // next already runs (on the server's CPU, so it often preempts us right after the wake): it may
+            // have given the slot back, and the server drained its list and gone to sleep, before the push
+            // above landed; nobody would look at the list again. The push is a full fence, and next frees the
+            // slot with a CAS before it wakes the server: if the slot still names next, that server's drain
+            // will see us; otherwise wake the server (at worst one extra loop).
+            if (Volatile.Read(ref *server.NextTidWord) != ((uint)next.Tid | TidRunning))
+            {
+                WakeServer(server);
+            }
         }
         else
         {
