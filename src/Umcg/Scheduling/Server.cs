@@ -97,24 +97,34 @@ internal sealed unsafe partial class Server
     /// </summary>
     /// <remarks>
     /// CAS the server's state RUNNABLE → RUNNING, then Kick it: the kick makes the sleeping server re-check its
-    /// state and return from Wait. A server that has set RUNNABLE|COND_WAIT but not yet called Wait gets EAGAIN
+    /// state and return from Wait (retried while the word stays RUNNABLE: the server's own clearing of
+    /// COND_WAIT can fail the CAS). A server that has set RUNNABLE|COND_WAIT but not yet called Wait gets EAGAIN
     /// from Wait and loops; a RUNNING server will see the work on its next loop (the producer's inbox
-    /// enqueue is ordered before this read of the state by the enqueue's interlocked operation).
+    /// enqueue is ordered before this read of the state by the fence below).
     /// </remarks>
     public void Wake()
     {
+        // Full fence between the caller's inbox enqueue and our read of the state: ConcurrentQueue publishes
+        // the item with a release store after its interlocked step, and a store followed by a load may be
+        // reordered. Without the fence we could read RUNNING from before the server's PrepareWait while the
+        // server's inbox check misses the item, and it would sleep with work in its inbox.
+        Interlocked.MemoryBarrier();
         uint* state = &Self->State;
         uint s = Volatile.Read(ref *state);
-        if ((s & UmcgConstants.StateMask) != (uint)TaskState.Runnable)
+        while ((s & UmcgConstants.StateMask) == (uint)TaskState.Runnable)
         {
-            return;
-        }
+            uint running = (s & UmcgConstants.UserMask) | (uint)TaskState.Running;
+            uint seen = Interlocked.CompareExchange(ref *state, running, s);
+            if (seen == s)
+            {
+                Kernel.Kick(0, Tid);
+                Interlocked.Increment(ref Counters.RemoteWakes);
+                return;
+            }
 
-        uint running = (s & UmcgConstants.UserMask) | (uint)TaskState.Running;
-        if (Interlocked.CompareExchange(ref *state, running, s) == s)
-        {
-            Kernel.Kick(0, Tid);
-            Interlocked.Increment(ref Counters.RemoteWakes);
+            // The word changed under us but may still be RUNNABLE: the server clears TF_COND_WAIT on its way
+            // into Wait, and giving up then would leave it asleep with our work in its inbox. Look again.
+            s = seen;
         }
     }
 

@@ -93,6 +93,31 @@ public static unsafe class Worker
     }
 
     /// <summary>
+    /// Gives the CPU straight to <paramref name="target"/> when it waits RUNNABLE in the caller's server run
+    /// queue: one worker→worker switch through next_tid, with no trip through the server. Otherwise (another
+    /// server's worker, running, parked or blocked) it is a plain <see cref="Yield"/>. The caller stays runnable
+    /// and runs again when its server picks it.
+    /// </summary>
+    /// <remarks>On a thread that is not a worker, or inside a blocking region, this is <see cref="Thread.Yield"/>.</remarks>
+    /// <returns>True if the switch went straight to <paramref name="target"/>.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="target"/> is null.</exception>
+    public static bool SwitchTo(WorkerThread target)
+    {
+        ArgumentNullException.ThrowIfNull(target);
+        var w = Active();
+        if (w is null || w.BlockingDepth != 0)
+        {
+            Thread.Yield();
+            return false;
+        }
+
+        w.Scheduler.Stats.CountYield();
+        bool direct = !ReferenceEquals(target, w) && w.Server.TryTakeForSwitch(target);
+        w.Yield(direct ? target : null);
+        return direct;
+    }
+
+    /// <summary>
     /// Sleeps without holding a CPU: the worker is parked on its server, whose loop wakes it at the deadline
     /// (no timer thread involved).
     /// </summary>

@@ -27,21 +27,91 @@ public sealed unsafe partial class WorkerThread
     internal long ParkWord => Volatile.Read(ref _park);
 
     /// <summary>
-    /// Parks the calling worker (this thread) until <see cref="Unpark"/> or the deadline: it yields its CPU,
+    /// Parks the calling worker (this thread) until <see cref="Unpark()"/> or the deadline: it yields its CPU,
     /// optionally straight to <paramref name="handOffTo"/> (removed from the run queue by the caller).
     /// </summary>
     /// <returns>True if unparked, false if the deadline passed.</returns>
     internal bool Park(long deadlineNs, WorkerThread? handOffTo = null)
     {
+        PrepareToPark(deadlineNs);
+        return CompletePark(handOffTo);
+    }
+
+    /// <summary>
+    /// The first half of <see cref="Park"/>, for waits that must publish themselves (in a wait queue) between
+    /// deciding to park and leaving the CPU: from this call on, an <see cref="Unpark(long)"/> with the returned
+    /// sequence is kept even if it comes before the worker has yielded. Follow with <see cref="CompletePark"/>
+    /// or <see cref="CancelPark"/>, with no safepoint in between.
+    /// </summary>
+    /// <returns>The park's sequence: the token a waker passes to <see cref="Unpark(long)"/>.</returns>
+    internal long PrepareToPark(long deadlineNs)
+    {
         long seq = (_park >> 8) + 1;
+
+        // The deadline first: a server that holds us (from the Parking state below) reads it right after.
         ParkDeadlineNs = deadlineNs;
 
         // Publish "parking" before we leave the CPU: an Unpark from now on flips it to Unparked and the
         // server's drain (ordered after our runnable-list push) sees that and queues us at once.
         Volatile.Write(ref _park, (seq << 8) | ParkState.Parking);
+        return seq;
+    }
+
+    /// <summary>Yields for a park begun by <see cref="PrepareToPark"/>. True if unparked, false if the deadline passed.</summary>
+    internal bool CompletePark(WorkerThread? handOffTo = null)
+    {
         Yield(handOffTo);
-        long outcome = Interlocked.Exchange(ref _park, seq << 8 | ParkState.Running);
+
+        // Exchange (a full fence): whatever the waker wrote before its Unpark CAS is visible to our caller.
+        long outcome = Interlocked.Exchange(ref _park, (_park & ~0xffL) | ParkState.Running);
         return StateOf(outcome) == ParkState.Unparked;
+    }
+
+    /// <summary>Abandons a park begun by <see cref="PrepareToPark"/> without yielding. True if it was unparked meanwhile.</summary>
+    internal bool CancelPark()
+    {
+        // No server has seen this park (we never yielded), so only an Unpark can have changed it.
+        long outcome = Interlocked.Exchange(ref _park, (_park & ~0xffL) | ParkState.Running);
+        return StateOf(outcome) == ParkState.Unparked;
+    }
+
+    /// <summary>
+    /// Makes the park with sequence <paramref name="seq"/> runnable (see <see cref="PrepareToPark"/>). A late
+    /// call for a park that already ended does nothing, so it can never cut a later park short.
+    /// </summary>
+    /// <returns>False if that park is over or was already woken.</returns>
+    internal bool Unpark(long seq)
+    {
+        while (true)
+        {
+            long park = Volatile.Read(ref _park);
+            if (park >> 8 != seq)
+            {
+                return false;
+            }
+
+            switch (StateOf(park))
+            {
+                case ParkState.Parking:
+                    // Its server has not drained it yet; the drain will queue it.
+                    if (Interlocked.CompareExchange(ref _park, (seq << 8) | ParkState.Unparked, park) == park)
+                    {
+                        return true;
+                    }
+
+                    break;
+                case ParkState.Parked:
+                    if (Interlocked.CompareExchange(ref _park, (seq << 8) | ParkState.Unparked, park) == park)
+                    {
+                        Server.MakeReady(this);
+                        return true;
+                    }
+
+                    break;
+                default:
+                    return false;
+            }
+        }
     }
 
     /// <summary>Makes a parked (or parking) worker runnable. False if it was not parked or was already woken.</summary>
