@@ -139,6 +139,16 @@ internal sealed unsafe partial class Server
         if (caller is not null && ReferenceEquals(caller.Server, this) && Kernel.IsWorkerThread)
         {
             Enqueue(worker);
+
+            // A caller that is not RUNNING (in a blocking region, or marked BLOCKED by a detector while it
+            // runs on to its next safepoint) no longer holds this server, which may be asleep: wake it. Read
+            // after the enqueue: a mark that lands later wakes the server itself, and the server takes the
+            // queue lock after our enqueue released it.
+            if (StateWord.StateOf(caller.Block.Task) != TaskState.Running)
+            {
+                Wake();
+            }
+
             return;
         }
 

@@ -57,6 +57,9 @@ public sealed partial class UmcgScheduler
 
         await _threadsGone.Task.ConfigureAwait(false);
 
+        // No worker is left to watch; stop before the servers go, whose slots the detector reads.
+        Detector?.Dispose();
+
         foreach (var server in Servers)
         {
             server.Stop();

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using Umcg.Abi;
 using Umcg.Diagnostics;
 using Umcg.Kernel;
+using Umcg.Kernel.Detection;
 using Umcg.Kernel.Native;
 
 namespace Umcg.Scheduling;
@@ -77,6 +78,15 @@ public sealed partial class UmcgScheduler : IDisposable, IAsyncDisposable
         }
 
         Telemetry.OnStarted();
+        if (Options.Detection.Mode != BlockingDetection.None)
+        {
+            Detector = new BlockingDetector(Kernel, Options.Detection);
+            foreach (var server in Servers)
+            {
+                Detector.AddServer(server.Tid);
+            }
+        }
+
         TaskScheduler = new UmcgTaskScheduler(this);
         SynchronizationContext = new UmcgSynchronizationContext(this);
     }
@@ -95,6 +105,12 @@ public sealed partial class UmcgScheduler : IDisposable, IAsyncDisposable
 
     /// <summary>A <see cref="System.Threading.SynchronizationContext"/> that posts to this scheduler's workers (current inside every body).</summary>
     public SynchronizationContext SynchronizationContext { get; }
+
+    /// <summary>
+    /// The detector of unannounced blocking (see <see cref="UmcgSchedulerOptions.Detection"/>), with its
+    /// counters and diagnostics; null when detection is off.
+    /// </summary>
+    public BlockingDetector? Detector { get; }
 
     /// <summary>Counters of what the scheduler did so far.</summary>
     public SchedulerStats Stats { get; } = new();
@@ -239,7 +255,14 @@ public sealed partial class UmcgScheduler : IDisposable, IAsyncDisposable
 
     internal bool TryGetWorker(int tid, out WorkerThread worker) => _workersByTid.TryGetValue(tid, out worker!);
 
-    internal void OnWorkerThreadStarting(WorkerThread worker) => _workersByTid[worker.Tid] = worker;
+    internal void OnWorkerThreadStarting(WorkerThread worker)
+    {
+        _workersByTid[worker.Tid] = worker;
+
+        // Before the thread first runs for a server, so that its switch records cover every run. RunStartNs
+        // is stamped each time the worker comes back from a kernel-half call to run its own code.
+        Detector?.AddWorker(worker.Tid, () => Volatile.Read(ref worker.RunStartNs));
+    }
 
     internal void OnWorkerThreadFailedToRegister(WorkerThread worker, Exception error)
     {
@@ -255,6 +278,7 @@ public sealed partial class UmcgScheduler : IDisposable, IAsyncDisposable
     internal void OnWorkerThreadExited(WorkerThread worker)
     {
         _workersByTid.TryRemove(new KeyValuePair<int, WorkerThread>(worker.Tid, worker));
+        Detector?.RemoveWorker(worker.Tid);
         ReturnBlock(worker.Block);
         if (Interlocked.Decrement(ref _workerThreads) == 0 && !_accepting)
         {

@@ -1,5 +1,6 @@
 using Umcg.Diagnostics;
 using Umcg.Kernel;
+using Umcg.Kernel.Detection;
 using Umcg.Scheduling.Policies;
 
 namespace Umcg.Scheduling;
@@ -26,6 +27,12 @@ public sealed record UmcgSchedulerOptions
 
     /// <summary>Let idle servers take runnable workers from busy ones. Default true.</summary>
     public bool Balance { get; init; } = true;
+
+    /// <summary>
+    /// Detection of blocking that nobody announced (a plain Thread.Sleep, lock contention, synchronous I/O, a
+    /// page fault): which detectors run and how. Default: see <see cref="DetectionOptions"/>.
+    /// </summary>
+    public DetectionOptions Detection { get; init; } = new();
 
     /// <summary>A name prefix for the scheduler's threads.</summary>
     public string Name { get; init; } = "umcg";

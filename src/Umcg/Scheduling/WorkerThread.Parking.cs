@@ -185,7 +185,12 @@ public sealed unsafe partial class WorkerThread
             // The handoff target was not RUNNABLE after all: give it back and go through the server instead.
             Volatile.Write(ref task->NextTid, 0);
             Server.MakeReady(handOffTo);
-            StateWord.PrepareWait(task);
+            while (!StateWord.PrepareWait(task))
+            {
+                // RUNNING again after the failed Wait, so a detector may have marked us meanwhile.
+                UmcgProtocolException.ThrowIfFailed(Kernel.NotifyResume(), "safepoint");
+            }
+
             r = Kernel.Wait(0, 0);
         }
 

@@ -194,11 +194,18 @@ public sealed unsafe partial class WorkerThread
         if (Kernel.IsWorkerThread)
         {
             var task = Block.Task;
-            var r = StateWord.StateOf(task) == TaskState.Blocked ? Kernel.SysExit() : Errno.Ok;
-            if (r == Errno.Ok)
+            Errno r;
+            do
             {
-                r = Kernel.Ctl(CtlFlags.Unregister | CtlFlags.Worker, task, ClockId.Monotonic);
+                r = StateWord.StateOf(task) == TaskState.Blocked ? Kernel.SysExit() : Errno.Ok;
+                if (r == Errno.Ok)
+                {
+                    r = Kernel.Ctl(CtlFlags.Unregister | CtlFlags.Worker, task, ClockId.Monotonic);
+                }
+
+                // EAGAIN with BLOCKED: a detector marked us between the two calls; unblock and try again.
             }
+            while (r == Errno.EAGAIN && StateWord.StateOf(task) == TaskState.Blocked);
 
             if (r != Errno.Ok)
             {

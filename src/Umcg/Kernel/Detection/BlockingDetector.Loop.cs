@@ -1,0 +1,226 @@
+using Umcg.Abi;
+using Umcg.Kernel.Native;
+
+namespace Umcg.Kernel.Detection;
+
+// The detector thread: poll the running workers, mark the ones asleep for too long, sleep until the next
+// poll or the moment a pending sleep crosses the threshold, whichever is first.
+public sealed unsafe partial class BlockingDetector
+{
+    // Marked workers whose unmanaged run is still being timed (detector thread only).
+    private readonly List<WatchedWorker> _marked = [];
+
+    private void Run()
+    {
+        DetectionNative.SetTimerSlack(TimerSlackNs);
+        long interval = _activeNs;
+        long deadline = 0;
+        while (!_stopping)
+        {
+            // Read before looking, so that a Wake during the poll makes the sleep below return at once.
+            uint seen = Volatile.Read(ref *_wakeWord);
+            DisposeRetired();
+            if (_workers.IsEmpty)
+            {
+                // Nothing to watch: sleep until a worker registers (or Dispose).
+                interval = _activeNs;
+                deadline = 0;
+                LinuxSyscalls.FutexWaitAbsolute(_wakeWord, seen, 0, realtime: false);
+                continue;
+            }
+
+            long now = KernelClock.Now(ClockId.Monotonic);
+
+            // A poll that starts late was held up: by the OS, or by a garbage collection or runtime suspension
+            // that stopped the workers too, which then look asleep while they are being resumed. It marks
+            // nothing and looks again one threshold later.
+            bool onTime = deadline == 0 || now - deadline <= _thresholdNs;
+            TimeUnmanagedRuns();
+            long due = Poll(now, onTime, out bool anyRunning);
+            Stats.CountPoll();
+
+            // Adaptive: the short interval while workers run (a new sleep is noticed within it), doubling up
+            // to the idle interval while none does.
+            interval = anyRunning ? _activeNs : Math.Min(interval * 2, _idleNs);
+            deadline = Math.Min(now + interval, due);
+            if (!_stopping)
+            {
+                LinuxSyscalls.FutexWaitAbsolute(_wakeWord, seen, deadline, realtime: false);
+            }
+        }
+    }
+
+    /// <summary>Looks at the worker each server runs. Returns when a pending sleep crosses the threshold.</summary>
+    private long Poll(long now, bool mayMark, out bool anyRunning)
+    {
+        anyRunning = false;
+        long due = long.MaxValue;
+        int gcs = GcCount();
+        foreach (int serverTid in _servers)
+        {
+            // Through the task table, never through a pointer user space could have written.
+            if (!_kernel.Tasks.TryGet((uint)serverTid, out var server) || server.IsWorker)
+            {
+                continue;
+            }
+
+            uint slot = Volatile.Read(ref *server.NextTidWord);
+            if ((slot & UmcgConstants.TidRunning) == 0)
+            {
+                continue;
+            }
+
+            anyRunning = true;
+            int tid = (int)(slot & UmcgConstants.TidMask);
+            if (_workers.TryGetValue(tid, out var worker) && !worker.Retired
+                && _kernel.Tasks.TryGet((uint)tid, out var task) && task.IsWorker)
+            {
+                due = Math.Min(due, Examine(worker, task, now, mayMark, gcs));
+            }
+        }
+
+        return due;
+    }
+
+    private long Examine(WatchedWorker worker, KernelTask task, long now, bool mayMark, int gcs)
+    {
+        // The UMCG state first: only a RUNNING worker holds its server. RUNNABLE means it is in (or on its way
+        // into) its own UMCG wait; BLOCKED means it already said so, or was marked.
+        if ((Volatile.Read(ref *task.StateWord) & UmcgConstants.StateMask) != (uint)TaskState.Running)
+        {
+            worker.ForgetObservations();
+            return long.MaxValue;
+        }
+
+        // Come back from its last UMCG wait? Until then a RUNNING worker is still inside that wait.
+        ulong runnableTs = Volatile.Read(ref task.Block->RunnableTs);
+        if (worker.ResumedAtNs() <= (long)runnableTs)
+        {
+            worker.ForgetObservations();
+            return long.MaxValue;
+        }
+
+        var verdict = Verdict.Clear;
+        if (UsesSwitchEvents && worker.Ring is not null)
+        {
+            verdict = SwitchEventProbe.Examine(worker.Ring, task, runnableTs, now, _thresholdNs);
+        }
+
+        if (UsesMonitor || worker.Ring is null)
+        {
+            verdict = Verdict.First(verdict, MonitorProbe.Examine(worker, task, runnableTs, now, _thresholdNs));
+        }
+
+        switch (verdict.Kind)
+        {
+            case VerdictKind.Blocked when !mayMark:
+                return now + _thresholdNs;
+            case VerdictKind.Blocked:
+                TryMark(worker, task, runnableTs, verdict, now, gcs);
+                return long.MaxValue;
+            case VerdictKind.Pending:
+                return verdict.DueNs;
+            default:
+                return long.MaxValue;
+        }
+    }
+
+    /// <summary>
+    /// The last look before acting, then the mark. Everything the verdict rested on is checked again as late
+    /// as possible, because MarkBlocked on a worker whose own wait is being woken would break that wait.
+    /// </summary>
+    /// <remarks>
+    /// A window remains between the last check and MarkBlocked's CAS: if in that instant the worker woke,
+    /// ran, went into a UMCG wait and was woken again, the CAS would land on a wait in flight. Closing it
+    /// needs the kernel half (a MarkBlocked that expects a runnable_ts, or a wait that takes the unblock path
+    /// when it finds itself BLOCKED); see docs/detection.md.
+    /// </remarks>
+    private void TryMark(WatchedWorker worker, KernelTask task, ulong runnableTs, Verdict verdict, long now, int gcs)
+    {
+        // On the thread itself: asleep in the kernel, and not in futex on its own state word.
+        if (!worker.Proc.TryReadSyscall(out var sample) || !sample.Asleep || sample.IsFutexWaitOn((ulong)task.StateWord)
+            || !worker.Proc.TryReadSchedstat(out long runtime, out _))
+        {
+            Stats.CountRejected();
+            worker.ForgetObservations();
+            return;
+        }
+
+        // Nothing moved while we looked: no garbage collection or other hold-up of this poll (it stops every
+        // managed thread, and this thread cannot run managed code during one, but its /proc reads can), no
+        // UMCG transition, no return from the kernel half.
+        if (GcCount() != gcs
+            || KernelClock.Now(ClockId.Monotonic) - now > _thresholdNs
+            || (Volatile.Read(ref *task.StateWord) & UmcgConstants.StateMask) != (uint)TaskState.Running
+            || Volatile.Read(ref task.Block->RunnableTs) != runnableTs
+            || worker.ResumedAtNs() <= (long)runnableTs)
+        {
+            Stats.CountRejected();
+            worker.ForgetObservations();
+            return;
+        }
+
+        // Counted before the mark takes effect, so that whoever sees its effect (another worker running on
+        // the server) also sees the count.
+        Stats.CountMark(verdict.BySwitchEvents, now - verdict.SinceNs);
+        if (_kernel.MarkBlocked(task.Tid) != Errno.Ok)
+        {
+            Stats.UncountMark(verdict.BySwitchEvents, now - verdict.SinceNs);
+            Stats.CountRejected();
+            return;
+        }
+
+        worker.ForgetObservations();
+        if (!worker.Marked)
+        {
+            worker.Marked = true;
+            _marked.Add(worker);
+        }
+
+        worker.RuntimeAtMarkNs = runtime;
+        worker.RunnableTsAtMark = runnableTs;
+    }
+
+    /// <summary>
+    /// Counts the CPU time marked workers ran before taking the unblock path (which stamps runnable_ts). Sampled
+    /// at polls: a worker that has gone on running managed may add up to one poll's worth.
+    /// </summary>
+    private void TimeUnmanagedRuns()
+    {
+        for (int i = _marked.Count - 1; i >= 0; i--)
+        {
+            var worker = _marked[i];
+            if (!worker.Retired && _kernel.Tasks.TryGet((uint)worker.Tid, out var task)
+                && task.State == TaskState.Blocked && Volatile.Read(ref task.Block->RunnableTs) == worker.RunnableTsAtMark)
+            {
+                continue;
+            }
+
+            if (!worker.Retired && worker.Proc.TryReadSchedstat(out long runtime, out _))
+            {
+                Stats.CountUnmanaged(runtime - worker.RuntimeAtMarkNs);
+            }
+
+            worker.Marked = false;
+            _marked[i] = _marked[^1];
+            _marked.RemoveAt(_marked.Count - 1);
+        }
+    }
+
+    private void DisposeRetired()
+    {
+        while (_retired.TryDequeue(out var worker))
+        {
+            if (worker.Marked)
+            {
+                worker.Marked = false;
+                _marked.Remove(worker);
+            }
+
+            ReleaseRing(worker);
+            worker.Dispose();
+        }
+    }
+
+    private static int GcCount() => GC.CollectionCount(0) + GC.CollectionCount(2);
+}

@@ -1,0 +1,58 @@
+namespace Umcg.Kernel.Detection;
+
+/// <summary>Settings of a <see cref="BlockingDetector"/>. See docs/detection.md for how the defaults were chosen.</summary>
+public sealed record DetectionOptions
+{
+    /// <summary>Detection switched off.</summary>
+    public static DetectionOptions Off { get; } = new() { Mode = BlockingDetection.None };
+
+    /// <summary>Which detectors run. Default <see cref="BlockingDetection.SwitchEvents"/> (the monitor covers workers the kernel refuses to instrument).</summary>
+    public BlockingDetection Mode { get; init; } = BlockingDetection.SwitchEvents;
+
+    /// <summary>
+    /// How long a running worker must stay asleep in the kernel before it is marked blocked. Shorter sleeps
+    /// keep their server: handing the CPU over and back costs more than they do. Default 200 µs.
+    /// </summary>
+    public TimeSpan Threshold { get; init; } = TimeSpan.FromMicroseconds(200);
+
+    /// <summary>
+    /// The detector's poll interval while some worker runs: how soon a new sleep is noticed. Once one is
+    /// noticed the detector wakes exactly when it crosses <see cref="Threshold"/>. Default 1 ms.
+    /// </summary>
+    public TimeSpan ActiveInterval { get; init; } = TimeSpan.FromMilliseconds(1);
+
+    /// <summary>
+    /// The longest poll interval, reached by doubling while no worker runs. With no worker thread registered
+    /// at all the detector sleeps until one is. Default 10 ms.
+    /// </summary>
+    public TimeSpan IdleInterval { get; init; } = TimeSpan.FromMilliseconds(10);
+
+    /// <summary>Data pages of each worker's switch-record ring (a power of two). Only the newest records are ever read. Default 1.</summary>
+    public int RingDataPages { get; init; } = 1;
+
+    /// <summary>
+    /// Test seam: opens the switch-event file descriptor for a TID, returning it or a negated errno. Null:
+    /// the real <c>perf_event_open</c>.
+    /// </summary>
+    internal Func<int, int>? OpenSwitchEvents { get; init; }
+
+    /// <summary>Throws for settings a detector cannot run with.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">A non-positive time, an idle interval shorter than the active one, or a ring size that is not a power of two.</exception>
+    public void Validate()
+    {
+        if (Threshold <= TimeSpan.Zero)
+        {
+            throw new ArgumentOutOfRangeException(nameof(Threshold), Threshold, "The threshold must be positive.");
+        }
+
+        if (ActiveInterval <= TimeSpan.Zero || IdleInterval < ActiveInterval)
+        {
+            throw new ArgumentOutOfRangeException(nameof(IdleInterval), IdleInterval, "Intervals must be positive, the idle one no shorter than the active one.");
+        }
+
+        if (RingDataPages <= 0 || (RingDataPages & (RingDataPages - 1)) != 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(RingDataPages), RingDataPages, "The ring needs a power-of-two number of data pages.");
+        }
+    }
+}
