@@ -3,7 +3,7 @@ using Umcg.Scheduling.Policies;
 
 namespace Umcg.Cli.Systems;
 
-/// <summary>Tasks run as Umcg workers on N pinned servers (FIFO, or priority when asked: requests 20, batch 0).</summary>
+/// <summary>Tasks run as Umcg workers on N pinned servers (FIFO, or strict priority when asked: requests 20, batch 0).</summary>
 internal sealed class UmcgSystem : ITaskSystem
 {
     private static readonly WorkerOptions Request = new() { Priority = 20, Name = "request" };
@@ -14,7 +14,7 @@ internal sealed class UmcgSystem : ITaskSystem
         Scheduler = new UmcgScheduler(new UmcgSchedulerOptions
         {
             Servers = settings.Capacity,
-            Policy = settings.Priorities ? () => new PriorityPolicy() : () => new FifoPolicy(),
+            Policy = settings.Priorities ? () => new StrictPriorityPolicy() : () => new FifoPolicy(),
             Name = "umcg-cli",
         });
     }

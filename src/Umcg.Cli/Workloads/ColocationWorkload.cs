@@ -9,8 +9,9 @@ namespace Umcg.Cli.Workloads;
 /// <summary>
 /// Short requests arriving open-loop (Poisson, fixed seed) beside CPU-bound batch workers that never block.
 /// A request's latency runs from its scheduled arrival to its completion, so a late dispatch counts against
-/// the system too. On Umcg the policy is PriorityPolicy: requests at priority 20, batch at 0, batch loops
-/// call <c>Worker.Safepoint()</c> every 50 µs.
+/// the system too. On Umcg the policy is PriorityPolicy's order and preemption (see
+/// <see cref="StrictPriorityPolicy"/>): requests at priority 20, batch at 0, batch loops call
+/// <c>Worker.Safepoint()</c> every 50 µs.
 /// </summary>
 internal sealed class ColocationWorkload : IWorkload
 {
