@@ -84,7 +84,7 @@ internal sealed class BenchSummary
             headers.AddRange(["util", "max running"]);
         }
 
-        headers.AddRange([$"{unit}/s", "×umcg", "p50 µs", "p99 µs", "p99 ×umcg", "p99.9 µs", "invol cs/s"]);
+        headers.AddRange([$"{unit}/s", "×umcg", "p50 µs", "p99 µs", "p99 ×umcg", "p99.9 µs", "invol cs/s", "others' CPU"]);
         headers.AddRange(extras);
         var table = new TextTable([.. headers]);
         foreach (var s in summaries)
@@ -105,6 +105,7 @@ internal sealed class BenchSummary
                 Format.Ratio(m.Latency?.P99Us, reference.Latency?.P99Us),
                 Format.Us(m.Latency?.P999Us),
                 Format.Rate(m.InvoluntaryContextSwitches / m.WallSeconds),
+                Format.Num(m.Extra.TryGetValue("other_processes_cpu_share", out double others) ? others : null),
             ]);
             row.AddRange(extras.Select(key => m.Extra.TryGetValue(key, out double v) ? Format.Rate(v) : Format.None));
             table.Add([.. row]);

@@ -22,7 +22,8 @@ internal static class Format
         {
             >= 10e6 => (d / 1e6).ToString("0.0", CultureInfo.InvariantCulture) + "M",
             >= 10e3 => (d / 1e3).ToString("0.0", CultureInfo.InvariantCulture) + "k",
-            _ => d.ToString("0", CultureInfo.InvariantCulture),
+            >= 10 => d.ToString("0", CultureInfo.InvariantCulture),
+            _ => d.ToString("0.00", CultureInfo.InvariantCulture),
         };
     }
 

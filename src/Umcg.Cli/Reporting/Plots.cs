@@ -65,7 +65,7 @@ internal static class Plots
 
         var ticks = new ScottPlot.TickGenerators.NumericAutomatic
         {
-            LabelFormatter = x => Format.Us(Math.Pow(10, x)),
+            LabelFormatter = x => Math.Pow(10, x).ToString("0.###", System.Globalization.CultureInfo.InvariantCulture),
             MinorTickGenerator = new ScottPlot.TickGenerators.LogMinorTickGenerator(),
             IntegerTicksOnly = true,
         };

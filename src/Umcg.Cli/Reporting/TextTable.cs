@@ -58,6 +58,11 @@ internal sealed class TextTable(params string[] headers)
             sb.Append(right[i] ? cell.PadLeft(widths[i]) : cell.PadRight(widths[i]));
         }
 
+        while (sb.Length > 0 && sb[^1] == ' ')
+        {
+            sb.Length--;
+        }
+
         sb.AppendLine();
     }
 }
