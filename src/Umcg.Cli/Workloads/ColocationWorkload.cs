@@ -111,9 +111,10 @@ internal sealed class ColocationWorkload : IWorkload
         result.Extra["batch_cpu_per_s"] = batchChunks * BatchChunkUs / 1e6 / result.WallSeconds;
         return result;
 
+        // At least one chunk per batch worker, however late it starts.
         void Batch()
         {
-            while (!Volatile.Read(ref stop))
+            do
             {
                 var section = meter.Enter();
                 Spin.Run(chunkWork);
@@ -121,6 +122,7 @@ internal sealed class ColocationWorkload : IWorkload
                 Interlocked.Increment(ref batchChunks);
                 Worker.Safepoint();
             }
+            while (!Volatile.Read(ref stop));
         }
     }
 }

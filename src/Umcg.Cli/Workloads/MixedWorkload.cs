@@ -111,7 +111,10 @@ internal sealed class MixedWorkload : IWorkload
             long work = Spin.IterationsFor(ComputeStepUs * (1 + (index % 6)));
             var buffer = new byte[16 * 1024];
             var (readFd, writeFd) = pipes[index];
-            for (int op = index; !Volatile.Read(ref stop); op++)
+
+            // At least one iteration per task, however late the task starts.
+            int op = index;
+            do
             {
                 long ready;
                 long blockStart = Native.MonotonicNs();
@@ -156,7 +159,9 @@ internal sealed class MixedWorkload : IWorkload
                 latency.Record(Native.MonotonicNs() - ready);
                 Interlocked.Increment(ref iterations);
                 Worker.Safepoint();
+                op++;
             }
+            while (!Volatile.Read(ref stop));
         }
     }
 }
