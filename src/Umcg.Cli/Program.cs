@@ -1,3 +1,4 @@
 using Umcg.Cli;
+using Umcg.Cli.Reporting;
 
-return Demo.Run(Console.Out);
+return CliApp.Run(args, ConsoleUi.ForProcess());

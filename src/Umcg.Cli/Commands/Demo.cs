@@ -2,7 +2,7 @@ using System.Globalization;
 using Umcg.Abi;
 using Umcg.Kernel;
 
-namespace Umcg.Cli;
+namespace Umcg.Cli.Commands;
 
 /// <summary>
 /// A small built-in demo on the raw kernel-half API: one server runs three workers that each compute, block

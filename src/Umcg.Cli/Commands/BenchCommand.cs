@@ -1,0 +1,111 @@
+using System.Text.Json.Nodes;
+using Umcg.Cli.Reporting;
+using Umcg.Cli.Workloads;
+
+namespace Umcg.Cli.Commands;
+
+/// <summary>
+/// <c>umcg bench [workload]</c>: the workload on Umcg and on each baseline, in one process, alternating systems
+/// (the order rotates every repetition so that no system always goes first), then medians side by side.
+/// </summary>
+internal static class BenchCommand
+{
+    public const double DefaultSeconds = 2;
+
+    public static int Execute(CliOptions options, ConsoleUi ui)
+    {
+        var workload = WorkloadCatalog.Find(options.Workload)!;
+        var settings = RunCommand.Settings(options, DefaultSeconds);
+        var systems = options.System is null || options.System == workload.Systems[0]
+            ? workload.Systems
+            : [workload.Systems[0], options.System];
+
+        var reps = systems.ToDictionary(s => s, _ => new List<WorkloadResult>());
+        foreach (string system in systems)
+        {
+            RunCommand.WarmUp(workload, system, settings, options, ui);
+        }
+
+        for (int rep = 0; rep < options.Reps; rep++)
+        {
+            for (int k = 0; k < systems.Count; k++)
+            {
+                string system = systems[(k + rep) % systems.Count];
+                var result = ui.WithProgress(
+                    $"{workload.Name} on {system} (rep {rep + 1}/{options.Reps})",
+                    sink => workload.Run(system, settings, sink));
+
+                // Keep only the latest repetition's samples (for the plot): a ping-pong run holds millions.
+                foreach (var earlier in reps[system])
+                {
+                    earlier.LatencySamples = [];
+                }
+
+                reps[system].Add(result);
+            }
+        }
+
+        var summaries = systems.Select(s => new BenchSummary(s, reps[s])).ToList();
+        var reference = summaries[0].Median;
+        var machine = MachineInfo.Describe(settings.Servers);
+        var lines = summaries.Select(s => ResultJson.Line(s.Median, new Dictionary<string, JsonNode?>
+        {
+            ["reps"] = options.Reps,
+            ["seconds_per_rep"] = settings.Duration.TotalSeconds,
+            ["servers"] = settings.Servers,
+            ["reference"] = reference.System,
+            ["throughput_ratio_vs_reference"] = Ratio(s.Median.ThroughputPerSecond, reference.ThroughputPerSecond),
+            ["p99_ratio_vs_reference"] = Ratio(s.Median.Latency?.P99Us, reference.Latency?.P99Us),
+            ["rep_utilization"] = Array(s.Reps.Select(r => r.Utilization)),
+            ["rep_throughput_per_s"] = Array(s.Reps.Select(r => (double?)r.ThroughputPerSecond)),
+            ["rep_p50_us"] = Array(s.Reps.Select(r => r.Latency?.P50Us)),
+            ["rep_p99_us"] = Array(s.Reps.Select(r => r.Latency?.P99Us)),
+            ["rep_p999_us"] = Array(s.Reps.Select(r => r.Latency?.P999Us)),
+            ["machine"] = machine.DeepClone(),
+        })).ToList();
+
+        if (options.Out is { } folder)
+        {
+            Directory.CreateDirectory(folder);
+            File.WriteAllLines(Path.Combine(folder, "results.jsonl"), lines);
+            if (!options.NoPlots && summaries.Any(s => s.Median.LatencySamples.Length > 0))
+            {
+                Plots.LatencyCdf(summaries.Select(s => s.Median), Path.Combine(folder, RunReport.LatencyPng));
+            }
+        }
+
+        if (options.Json)
+        {
+            foreach (string line in lines)
+            {
+                ui.Out.WriteLine(line);
+            }
+
+            return 0;
+        }
+
+        ui.Out.WriteLine($"{workload.Name}: {settings.Servers} servers, {options.Reps} reps × {settings.Duration.TotalSeconds:0.##} s per system, medians; ratios are system / {reference.System}");
+        ui.Out.WriteLine($"latency: {reference.LatencyMeasure}");
+        ui.Write(BenchSummary.Table(workload, summaries));
+        foreach (var s in summaries)
+        {
+            foreach (string note in s.Median.Notes)
+            {
+                ui.Out.WriteLine($"note ({s.System}): {note}");
+            }
+        }
+
+        if (options.Out is { } written)
+        {
+            ui.Out.WriteLine($"written: {written}{Path.DirectorySeparatorChar} (results.jsonl{(options.NoPlots ? "" : ", latency-cdf.png")})");
+        }
+
+        return 0;
+    }
+
+    private static JsonNode? Ratio(double? value, double? reference) =>
+        value is double v && reference is double r && r != 0 ? Math.Round(v / r, 4) : null;
+
+    private static JsonArray Array(IEnumerable<double?> values) =>
+        new([.. values.Select(v => v is double d && double.IsFinite(d) ? JsonValue.Create(Math.Round(d, 4)) : null)]);
+}

@@ -1,0 +1,22 @@
+namespace Umcg.Cli.Systems;
+
+/// <summary>The task systems by name, and how to make one.</summary>
+internal static class SystemNames
+{
+    public const string Umcg = "umcg";
+    public const string ThreadPool = "threadpool";
+    public const string Threads = "threads";
+    public const string FixedPool = "fixed-pool";
+
+    /// <summary>Umcg first: it is the reference every ratio is taken against.</summary>
+    public static IReadOnlyList<string> All { get; } = [Umcg, ThreadPool, Threads, FixedPool];
+
+    public static ITaskSystem Create(string name, SystemSettings settings) => name switch
+    {
+        Umcg => new UmcgSystem(settings),
+        ThreadPool => new ThreadPoolSystem(),
+        Threads => new ThreadPerTaskSystem(),
+        FixedPool => new FixedPoolSystem(settings),
+        _ => throw new ArgumentException($"Unknown system '{name}'. Valid: {string.Join(", ", All)}.", nameof(name)),
+    };
+}

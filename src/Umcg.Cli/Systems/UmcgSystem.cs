@@ -1,0 +1,41 @@
+using Umcg.Scheduling;
+using Umcg.Scheduling.Policies;
+
+namespace Umcg.Cli.Systems;
+
+/// <summary>Tasks run as Umcg workers on N pinned servers (FIFO, or strict priority when asked: requests 20, batch 0).</summary>
+internal sealed class UmcgSystem : ITaskSystem
+{
+    private static readonly WorkerOptions Request = new() { Priority = 20, Name = "request" };
+    private static readonly WorkerOptions Batch = new() { Priority = 0, Name = "batch" };
+
+    public UmcgSystem(SystemSettings settings)
+    {
+        Scheduler = new UmcgScheduler(new UmcgSchedulerOptions
+        {
+            Servers = settings.Capacity,
+            Policy = settings.Priorities ? () => new StrictPriorityPolicy() : () => new FifoPolicy(),
+            Name = "umcg-cli",
+        });
+    }
+
+    public string Name => SystemNames.Umcg;
+
+    public UmcgScheduler Scheduler { get; }
+
+    public void Start(Action body, TaskKind kind) => Scheduler.Spawn(body, kind switch
+    {
+        TaskKind.Request => Request,
+        TaskKind.Batch => Batch,
+        _ => WorkerOptions.Default,
+    });
+
+    public void Dispose()
+    {
+        Scheduler.Dispose();
+        if (Scheduler.Faults.Count > 0)
+        {
+            throw new InvalidOperationException($"The Umcg scheduler reported {Scheduler.Faults.Count} fault(s); first: {Scheduler.Faults.First()}");
+        }
+    }
+}

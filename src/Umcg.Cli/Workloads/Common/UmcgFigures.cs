@@ -1,0 +1,31 @@
+using Umcg.Cli.Reporting;
+using Umcg.Cli.Systems;
+
+namespace Umcg.Cli.Workloads.Common;
+
+/// <summary>Copies the Umcg scheduler's own counters into a result (nothing for other systems).</summary>
+internal static class UmcgFigures
+{
+    public static void AddTo(WorkloadResult result, ITaskSystem system)
+    {
+        if (system is not UmcgSystem umcg)
+        {
+            return;
+        }
+
+        var stats = umcg.Scheduler.Stats;
+        result.Extra["umcg_spawned"] = stats.Spawned;
+        result.Extra["umcg_reused_threads"] = stats.ReusedThreads;
+        result.Extra["umcg_blocks"] = stats.Blocks;
+        result.Extra["umcg_direct_switches"] = stats.DirectSwitches;
+        result.Extra["umcg_yields"] = stats.Yields;
+
+        // Per-server loop counters: internal to the library until Umcg.Diagnostics publishes them.
+        var servers = Enumerable.Range(0, umcg.Scheduler.ServerCount).Select(umcg.Scheduler.CountersForTests).ToArray();
+        result.Extra["umcg_server_switches"] = servers.Sum(c => c.Switches);
+        result.Extra["umcg_preemptions"] = servers.Sum(c => c.Preemptions);
+        result.Extra["umcg_timer_wakes"] = servers.Sum(c => c.TimerWakes);
+        result.Extra["umcg_remote_wakes"] = servers.Sum(c => c.RemoteWakes);
+        result.Extra["umcg_steals"] = servers.Sum(c => c.Steals + c.HandedOver);
+    }
+}

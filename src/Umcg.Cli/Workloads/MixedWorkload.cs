@@ -1,0 +1,167 @@
+using Umcg.Cli.Measurement;
+using Umcg.Cli.Reporting;
+using Umcg.Cli.Systems;
+using Umcg.Cli.Workloads.Common;
+using Umcg.Scheduling;
+
+namespace Umcg.Cli.Workloads;
+
+/// <summary>
+/// Many tasks alternating measured compute with real blocking syscalls — nanosleep, a read on a pipe that a
+/// device answers 1 ms later, a pread of a file — with more compute demand than there are CPUs. Blocking sits
+/// in <c>Worker.Blocking()</c> regions (no-ops off Umcg).
+/// </summary>
+/// <remarks>
+/// Utilization is the thread CPU time spent inside compute sections over wall × N; max_running is the most
+/// compute sections in progress at once. Latency is "resume to done": from the blocking call's return to
+/// the end of the compute section after it — waiting for a CPU plus the compute itself.
+/// </remarks>
+internal sealed class MixedWorkload : IWorkload
+{
+    /// <summary>Compute per section: task i computes 100 × (1 + i mod 6) µs, so tasks differ.</summary>
+    private const double ComputeStepUs = 100;
+
+    public string Name => "mixed";
+
+    public string Description => "tasks alternating compute and blocking syscalls (sleep, pipe read, file read), demand above capacity";
+
+    public IReadOnlyList<string> Systems => SystemNames.All;
+
+    public WorkloadResult Run(string system, WorkloadSettings settings, IProgressSink progress)
+    {
+        int n = settings.Servers;
+        _ = Spin.IterationsPerUs; // calibrated before the measured part
+        int tasks = settings.Workers ?? 8 * n;
+        var result = new WorkloadResult { Workload = Name, System = system, ThroughputUnit = "iterations" };
+        var meter = new ComputeMeter(Environment.ProcessorCount);
+        var latency = new LatencyRecorder();
+        long iterations = 0;
+        long blockingOps = 0;
+        var blockedNs = new long[3 * 8];
+        var blockedCount = new long[3 * 8];
+        bool stop = false;
+
+        using var device = new PipeDevice(TimeSpan.FromMilliseconds(1));
+        using var file = new ScratchFile(1 << 20);
+        var pipes = Enumerable.Range(0, tasks).Select(_ => Native.Pipe()).ToArray();
+        try
+        {
+            using var sys = SystemNames.Create(system, new SystemSettings(n));
+            var group = new TaskGroup(sys);
+            var scope = RunScope.Start();
+            using (var sampler = new UtilizationSampler(meter, TimeSpan.FromMilliseconds(20), elapsed =>
+            {
+                if (elapsed >= settings.Duration.TotalSeconds)
+                {
+                    Volatile.Write(ref stop, true);
+                }
+
+                double util = meter.TotalNs() / (elapsed * 1e9 * n);
+                progress.Report(elapsed / settings.Duration.TotalSeconds, $"util {util:0.00}, {Volatile.Read(ref iterations) / elapsed:0} it/s");
+            }))
+            {
+                sampler.Start(scope.StartNs);
+                for (int i = 0; i < tasks; i++)
+                {
+                    int index = i;
+                    group.Start(TaskKind.Normal, () => TaskBody(index));
+                }
+
+                if (!group.Wait(settings.StallLimit))
+                {
+                    throw new TimeoutException($"mixed on {system}: tasks did not finish within {settings.StallLimit.TotalSeconds:0} s");
+                }
+
+                scope.Finish(result);
+                result.UtilizationSeries = sampler.Samples;
+            }
+
+            UmcgFigures.AddTo(result, sys);
+        }
+        finally
+        {
+            foreach (var (r, w) in pipes)
+            {
+                Native.Close(r);
+                Native.Close(w);
+            }
+        }
+
+        result.Utilization = meter.TotalNs() / (result.WallSeconds * 1e9 * n);
+        result.ThroughputPerSecond = iterations / result.WallSeconds;
+        result.MaxRunning = meter.MaxRunning;
+        result.SetLatency(latency, "resume to done: blocking call returned → next compute section finished");
+        result.Extra["tasks"] = tasks;
+        result.Extra["servers"] = n;
+        result.Extra["compute_cpu_s"] = meter.TotalNs() / 1e9;
+        result.Extra["compute_sections"] = meter.Sections;
+        result.Extra["blocking_ops"] = blockingOps;
+        result.Extra["cpu_per_iteration_us"] = meter.TotalNs() / 1e3 / Math.Max(1, iterations);
+        string[] kinds = ["sleep", "pipe", "file"];
+        for (int k = 0; k < kinds.Length; k++)
+        {
+            result.Extra[$"blocked_us_{kinds[k]}"] = blockedNs[k * 8] / 1e3 / Math.Max(1, blockedCount[k * 8]);
+        }
+
+        return result;
+
+        void TaskBody(int index)
+        {
+            var rng = new Random(index);
+            long work = Spin.IterationsFor(ComputeStepUs * (1 + (index % 6)));
+            var buffer = new byte[16 * 1024];
+            var (readFd, writeFd) = pipes[index];
+
+            // At least one iteration per task, however late the task starts.
+            int op = index;
+            do
+            {
+                long ready;
+                long blockStart = Native.MonotonicNs();
+                int kind = op % 3;
+                switch (kind)
+                {
+                    case 0:
+                        long sleepNs = rng.Next(500, 2000) * 1000L;
+                        using (Worker.Blocking())
+                        {
+                            Native.SleepNs(sleepNs);
+                            ready = Native.MonotonicNs();
+                        }
+
+                        break;
+                    case 1:
+                        device.Request(writeFd);
+                        using (Worker.Blocking())
+                        {
+                            Native.ReadByte(readFd);
+                            ready = Native.MonotonicNs();
+                        }
+
+                        break;
+                    default:
+                        long offset = rng.Next(0, (file.Length - buffer.Length) / 4096) * 4096L;
+                        using (Worker.Blocking())
+                        {
+                            RandomAccess.Read(file.Handle, buffer, offset);
+                            ready = Native.MonotonicNs();
+                        }
+
+                        break;
+                }
+
+                Interlocked.Increment(ref blockingOps);
+                Interlocked.Add(ref blockedNs[kind * 8], ready - blockStart);
+                Interlocked.Increment(ref blockedCount[kind * 8]);
+                var section = meter.Enter();
+                Spin.Run(work);
+                meter.Exit(section);
+                latency.Record(Native.MonotonicNs() - ready);
+                Interlocked.Increment(ref iterations);
+                Worker.Safepoint();
+                op++;
+            }
+            while (!Volatile.Read(ref stop));
+        }
+    }
+}

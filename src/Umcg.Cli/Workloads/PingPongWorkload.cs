@@ -1,0 +1,55 @@
+using Umcg.Cli.Measurement;
+using Umcg.Cli.Reporting;
+using Umcg.Cli.Workloads.Common;
+using Umcg.Cli.Workloads.PingPong;
+using Umcg.Kernel.Native;
+
+namespace Umcg.Cli.Workloads;
+
+/// <summary>
+/// Handoff latency between two tasks on one CPU, every round trip timed: Umcg's worker → worker switch (and the
+/// scheduler's Yield) against a raw futex, SemaphoreSlim, Monitor and AutoResetEvent ping-pong of two pinned
+/// threads.
+/// </summary>
+internal sealed class PingPongWorkload : IWorkload
+{
+    public const string UmcgSwitch = "umcg-switch";
+    public const string UmcgYield = "umcg-yield";
+
+    public string Name => "pingpong";
+
+    public string Description => "handoff round trips between two tasks on one CPU: Umcg vs futex, SemaphoreSlim, Monitor, AutoResetEvent";
+
+    public IReadOnlyList<string> Systems { get; } = [UmcgSwitch, UmcgYield, "futex", "semaphoreslim", "monitor", "autoresetevent"];
+
+    public static Handoff Create(string system) => system switch
+    {
+        UmcgSwitch => new UmcgSwitchHandoff(),
+        UmcgYield => new UmcgYieldHandoff(),
+        "futex" => new FutexHandoff(),
+        "semaphoreslim" => new SemaphoreSlimHandoff(),
+        "monitor" => new MonitorHandoff(),
+        "autoresetevent" => new AutoResetEventHandoff(),
+        _ => throw new ArgumentException($"Unknown pingpong system '{system}'.", nameof(system)),
+    };
+
+    public WorkloadResult Run(string system, WorkloadSettings settings, IProgressSink progress)
+    {
+        var handoff = Create(system);
+        int cpu = LinuxSyscalls.GetAffinity(0) is [int first, ..] ? first : 0;
+        var result = new WorkloadResult { Workload = Name, System = system, ThroughputUnit = "round trips" };
+        var latency = new LatencyRecorder(1 << 23);
+        var scope = RunScope.Start();
+        using (new Timer(_ => progress.Report(scope.ElapsedSeconds / settings.Duration.TotalSeconds, $"{latency.Count} round trips"), null, 250, 250))
+        {
+            handoff.Run(cpu, settings.Servers, settings.Duration, latency);
+        }
+
+        scope.Finish(result);
+        result.SetLatency(latency, $"round trip (two handoffs{(system == UmcgYield ? ", each through the server" : "")})");
+        result.ThroughputPerSecond = result.Latency is { } l ? 1e6 / l.MeanUs : 0;
+        result.Extra["cpu"] = cpu;
+        result.Notes.Add(handoff.Describe);
+        return result;
+    }
+}

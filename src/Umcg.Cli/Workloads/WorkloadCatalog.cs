@@ -1,0 +1,20 @@
+namespace Umcg.Cli.Workloads;
+
+/// <summary>Every workload the tool knows, by name.</summary>
+internal static class WorkloadCatalog
+{
+    public const string Default = "mixed";
+
+    public static IReadOnlyList<IWorkload> All { get; } =
+    [
+        new MixedWorkload(),
+        new ColocationWorkload(),
+        new PingPongWorkload(),
+        new PipelineWorkload(),
+        new ScaleWorkload(),
+    ];
+
+    public static IEnumerable<string> Names => All.Select(w => w.Name);
+
+    public static IWorkload? Find(string name) => All.FirstOrDefault(w => string.Equals(w.Name, name, StringComparison.OrdinalIgnoreCase));
+}

@@ -1,0 +1,20 @@
+namespace Umcg.Cli.Workloads;
+
+/// <summary>How big and how long a workload run is.</summary>
+internal sealed record WorkloadSettings
+{
+    /// <summary>How long the measured part lasts (workloads with a fixed amount of work ignore it).</summary>
+    public TimeSpan Duration { get; init; } = TimeSpan.FromSeconds(3);
+
+    /// <summary>N: Umcg servers and fixed-pool threads; the denominator of utilization.</summary>
+    public int Servers { get; init; } = DefaultServers;
+
+    /// <summary>How many tasks or workers the workload starts; null for its own default.</summary>
+    public int? Workers { get; init; }
+
+    /// <summary>How long a run may take before it is reported as stalled: a liveness bound, not a speed limit.</summary>
+    public TimeSpan StallLimit => Duration + TimeSpan.FromSeconds(120);
+
+    /// <summary>One server per CPU the process may run on.</summary>
+    public static int DefaultServers => Math.Max(1, Umcg.Kernel.Native.LinuxSyscalls.GetAffinity(0).Length is int n and > 0 ? n : Environment.ProcessorCount);
+}

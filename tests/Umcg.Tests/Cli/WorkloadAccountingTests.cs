@@ -1,0 +1,92 @@
+using Umcg.Cli.Reporting;
+using Umcg.Cli.Workloads;
+
+namespace Umcg.Tests.Cli;
+
+/// <summary>Each workload's own accounting on a short, small run: figures in range and counts that add up.</summary>
+[Collection(CliCollection.Name)]
+public class WorkloadAccountingTests
+{
+    private static readonly WorkloadSettings Short = new() { Duration = TimeSpan.FromSeconds(0.25), Servers = 2 };
+
+    private static WorkloadResult Run(string workload, string system, WorkloadSettings? settings = null) =>
+        WorkloadCatalog.Find(workload)!.Run(system, settings ?? Short, NoProgress.Instance);
+
+    [Fact]
+    public void Mixed_on_umcg_never_runs_more_compute_than_servers()
+    {
+        var r = Run("mixed", "umcg", Short with { Workers = 8 });
+        Assert.InRange(r.Utilization!.Value, 0.001, 1.0);
+        Assert.InRange(r.MaxRunning!.Value, 1, 2);
+        Assert.True(r.Extra["tasks"] == 8);
+
+        // Every iteration is one blocking op, one compute section and one latency sample.
+        long iterations = (long)Math.Round(r.ThroughputPerSecond * r.WallSeconds);
+        Assert.True(iterations > 0);
+        Assert.Equal(r.Extra["compute_sections"], r.Extra["blocking_ops"]);
+        Assert.Equal((long)r.Extra["compute_sections"], r.Latency!.Count);
+        Assert.Equal(iterations, r.Latency.Count);
+        Assert.Equal(r.Extra["blocking_ops"], r.Extra["umcg_blocks"]);
+        Assert.True(r.Latency.P50Us <= r.Latency.P99Us && r.Latency.P99Us <= r.Latency.P999Us && r.Latency.P999Us <= r.Latency.MaxUs);
+        Assert.NotEmpty(r.UtilizationSeries);
+        Assert.All(r.UtilizationSeries, s => Assert.All(s.PerCpu, u => Assert.InRange(u, 0, 1.5)));
+    }
+
+    [Fact]
+    public void Mixed_on_threads_counts_sections_the_os_preempts()
+    {
+        var r = Run("mixed", "threads", Short with { Workers = 6 });
+        Assert.InRange(r.Utilization!.Value, 0.001, 1.0);
+        Assert.InRange(r.MaxRunning!.Value, 1, 6);
+        Assert.Equal((long)r.Extra["compute_sections"], r.Latency!.Count);
+    }
+
+    [Fact]
+    public void Colocation_completes_every_request_it_offers()
+    {
+        var r = Run("colocation", "umcg", Short with { Workers = 2 });
+        Assert.True(r.Extra["requests_offered"] > 0);
+        Assert.Equal(r.Extra["requests_offered"], r.Extra["requests_done"]);
+        Assert.Equal((long)r.Extra["requests_done"], r.Latency!.Count);
+        Assert.InRange(r.Utilization!.Value, 0.001, 1.0);
+        Assert.InRange(r.MaxRunning!.Value, 1, 2);
+        Assert.True(r.Extra["batch_cpu_per_s"] > 0);
+    }
+
+    [Theory]
+    [InlineData("umcg-switch")]
+    [InlineData("umcg-yield")]
+    [InlineData("futex")]
+    [InlineData("monitor")]
+    public void Pingpong_times_every_round_trip(string system)
+    {
+        var r = Run("pingpong", system, Short with { Duration = TimeSpan.FromSeconds(0.1) });
+        Assert.True(r.Latency!.Count > 0);
+        Assert.True(r.ThroughputPerSecond > 0);
+        Assert.Equal(0, r.Latency.Dropped);
+        Assert.True(r.Latency.P50Us > 0);
+    }
+
+    [Fact]
+    public void Pipeline_delivers_what_its_sinks_count()
+    {
+        var r = Run("pipeline", "umcg", Short with { Workers = 1 });
+        long delivered = (long)Math.Round(r.ThroughputPerSecond * r.WallSeconds);
+        Assert.Equal(delivered, r.Latency?.Count ?? 0);
+        Assert.InRange(r.MaxRunning!.Value, 0, 2);
+        Assert.InRange(r.Utilization!.Value, 0, 1);
+    }
+
+    [Fact]
+    public void Scale_spawns_and_tears_down_every_worker()
+    {
+        var r = Run("scale", "umcg", Short with { Workers = 200 });
+        Assert.Equal(200, r.Extra["workers"]);
+        Assert.Equal(200, r.Latency!.Count);
+        Assert.True(r.Extra["spawn_per_s"] > 0);
+        Assert.True(r.Extra["teardown_per_s"] > 0);
+        Assert.True(double.IsFinite(r.Extra["rss_per_worker_bytes"]));
+        Assert.True(r.Extra["threads_at_peak"] >= 200);
+        Assert.Equal(200, r.Extra["umcg_spawned"]);
+    }
+}
