@@ -1,0 +1,323 @@
+using System.Collections.Concurrent;
+using Umcg.Scheduling;
+using Umcg.Tests.Infrastructure;
+using Umcg.Tests.Scheduling;
+using Umcg.Threading;
+
+namespace Umcg.Tests.Threading;
+
+[Collection(ThreadingStress.Name)]
+public sealed class MutexTests
+{
+    [Theory]
+    [MemberData(nameof(Parkers.Both), MemberType = typeof(Parkers))]
+    public void Many_workers_and_threads_contending_never_overlap_and_lose_no_increment(string parker)
+    {
+        const int Workers = 100;
+        const int Threads = 4;
+        const int Rounds = 200;
+        var scheduler = SchedulerFixture.Create(parker, servers: 2);
+        var mutex = new UmcgMutex();
+        long counter = 0;
+        int inside = 0;
+        int overlaps = 0;
+
+        void CriticalSection(int round)
+        {
+            mutex.Lock();
+            try
+            {
+                Assert.True(mutex.IsHeldByCurrentThread);
+                if (Interlocked.Increment(ref inside) != 1)
+                {
+                    Interlocked.Increment(ref overlaps);
+                }
+
+                // A plain read-modify-write: only mutual exclusion keeps it exact.
+                long c = counter;
+                if (round % 16 == 0)
+                {
+                    Worker.Yield(); // hold the lock across a switch: the others must queue
+                }
+
+                counter = c + 1;
+                Interlocked.Decrement(ref inside);
+            }
+            finally
+            {
+                mutex.Unlock();
+            }
+        }
+
+        var workers = Enumerable.Range(0, Workers)
+            .Select(_ => scheduler.Spawn(() =>
+            {
+                for (int r = 0; r < Rounds; r++)
+                {
+                    CriticalSection(r);
+                }
+            }))
+            .ToArray();
+        var threads = Enumerable.Range(0, Threads)
+            .Select(_ => ThreadingFixture.OnPlainThread(() =>
+            {
+                for (int r = 0; r < Rounds; r++)
+                {
+                    CriticalSection(r);
+                }
+            }))
+            .ToArray();
+
+        SchedulerFixture.WaitAll(scheduler, workers);
+        ThreadingFixture.Finish(scheduler, Task.WhenAll(threads), "plain threads");
+        Assert.All(workers, w => Assert.True(w.Completion.IsCompletedSuccessfully, w.Completion.Exception?.ToString()));
+        Assert.All(threads, t => Assert.True(t.IsCompletedSuccessfully, t.Exception?.ToString()));
+        Assert.Equal(0, overlaps);
+        Assert.Equal((long)(Workers + Threads) * Rounds, counter);
+        Assert.False(mutex.IsHeld);
+        SchedulerFixture.Shutdown(scheduler);
+    }
+
+    [Fact]
+    public void Unlock_hands_the_lock_to_waiters_in_arrival_order_workers_and_threads_alike()
+    {
+        const int Waiters = 12;
+        var scheduler = SchedulerFixture.Create(servers: 2);
+        var mutex = new UmcgMutex();
+        var release = new UmcgSemaphore(0);
+        var order = new ConcurrentQueue<int>();
+
+        var holder = scheduler.Spawn(() =>
+        {
+            mutex.Lock();
+            release.Wait();
+            mutex.Unlock();
+        });
+        ThreadingFixture.Until(scheduler, () => mutex.IsHeld, "holder locks");
+
+        var waiting = new List<Task>();
+        for (int i = 0; i < Waiters; i++)
+        {
+            int id = i;
+            void Take()
+            {
+                mutex.Lock();
+                order.Enqueue(id);
+                mutex.Unlock();
+            }
+
+            // Every third waiter is a plain thread: one queue serves both kinds.
+            waiting.Add(id % 3 == 2 ? ThreadingFixture.OnPlainThread(Take) : scheduler.Spawn(Take).Completion);
+            ThreadingFixture.Until(scheduler, () => mutex.WaitersForTests == id + 1, $"waiter {id} queues");
+        }
+
+        release.Release();
+        SchedulerFixture.WaitAll(scheduler, holder);
+        ThreadingFixture.Finish(scheduler, Task.WhenAll(waiting), "waiters");
+        Assert.Equal(Enumerable.Range(0, Waiters), order);
+        SchedulerFixture.Shutdown(scheduler);
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void A_timed_lock_gives_up_when_the_holder_keeps_it_and_succeeds_once_free(bool onWorker)
+    {
+        var scheduler = SchedulerFixture.Create(servers: 1);
+        var mutex = new UmcgMutex();
+        var release = new UmcgSemaphore(0);
+        var holder = scheduler.Spawn(() =>
+        {
+            mutex.Lock();
+            release.Wait();
+            mutex.Unlock();
+        });
+        ThreadingFixture.Until(scheduler, () => mutex.IsHeld, "holder locks");
+
+        bool first = true;
+        bool zero = true;
+        Action attempt = () =>
+        {
+            zero = mutex.TryLock(TimeSpan.Zero);
+            first = mutex.TryLock(TimeSpan.FromMilliseconds(20));
+        };
+        RunAndWait(scheduler, attempt, onWorker);
+        Assert.False(zero);
+        Assert.False(first);
+        Assert.Equal(0, mutex.WaitersForTests);
+
+        release.Release();
+        SchedulerFixture.WaitAll(scheduler, holder);
+        bool second = false;
+        RunAndWait(scheduler, () =>
+        {
+            second = mutex.TryLock(TimeSpan.FromMilliseconds(20));
+            mutex.Unlock();
+        }, onWorker);
+        Assert.True(second);
+        SchedulerFixture.Shutdown(scheduler);
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void Canceling_a_waiting_lock_throws_and_leaves_the_queue_consistent(bool onWorker)
+    {
+        var scheduler = SchedulerFixture.Create(servers: 1);
+        var mutex = new UmcgMutex();
+        var release = new UmcgSemaphore(0);
+        var holder = scheduler.Spawn(() =>
+        {
+            mutex.Lock();
+            release.Wait();
+            mutex.Unlock();
+        });
+        ThreadingFixture.Until(scheduler, () => mutex.IsHeld, "holder locks");
+
+        using var cts = new CancellationTokenSource();
+        Action wait = () => mutex.Lock(cts.Token);
+        var canceled = onWorker ? scheduler.Spawn(wait).Completion : ThreadingFixture.OnPlainThread(wait);
+        var later = scheduler.Spawn(() =>
+        {
+            mutex.Lock();
+            mutex.Unlock();
+        });
+        ThreadingFixture.Until(scheduler, () => mutex.WaitersForTests == 2, "two waiters queue");
+        cts.Cancel();
+        ThreadingFixture.Finish(scheduler, canceled, "canceled waiter");
+        Assert.True(canceled.IsCanceled || canceled.Exception?.InnerException is OperationCanceledException, canceled.Status.ToString());
+        Assert.Equal(1, mutex.WaitersForTests);
+
+        // The lock still works: the holder hands it to the remaining waiter.
+        release.Release();
+        SchedulerFixture.WaitAll(scheduler, holder, later);
+        Assert.True(later.Completion.IsCompletedSuccessfully);
+        Assert.False(mutex.IsHeld);
+
+        // A token canceled before the call throws even on a free lock.
+        Assert.Throws<OperationCanceledException>(() => mutex.Lock(cts.Token));
+        Assert.False(mutex.IsHeld);
+        SchedulerFixture.Shutdown(scheduler);
+    }
+
+    [Fact]
+    public void Misuse_gets_clear_exceptions_and_leaves_the_scheduler_working()
+    {
+        var scheduler = SchedulerFixture.Create(servers: 1);
+        var mutex = new UmcgMutex();
+        var errors = new ConcurrentQueue<Exception>();
+        var locked = new UmcgSemaphore(0);
+        var done = new UmcgSemaphore(0);
+
+        var owner = scheduler.Spawn(() =>
+        {
+            mutex.Lock();
+            errors.Enqueue(Record(() => mutex.Lock()));
+            errors.Enqueue(Record(() => mutex.TryLock()));
+            errors.Enqueue(Record(() => mutex.TryLock(TimeSpan.FromSeconds(1))));
+            locked.Release();
+            done.Wait();
+            mutex.Unlock();
+            errors.Enqueue(Record(mutex.Unlock));
+        });
+        locked.Wait();
+        var intruder = scheduler.Spawn(() => errors.Enqueue(Record(mutex.Unlock)));
+        SchedulerFixture.WaitAll(scheduler, intruder);
+        var plainIntruder = Record(mutex.Unlock);
+        done.Release();
+        SchedulerFixture.WaitAll(scheduler, owner);
+
+        var all = errors.ToArray();
+        Assert.IsType<LockRecursionException>(all[0]);
+        Assert.IsType<LockRecursionException>(all[1]);
+        Assert.IsType<LockRecursionException>(all[2]);
+        Assert.IsType<SynchronizationLockException>(all[3]); // the intruding worker
+        Assert.IsType<SynchronizationLockException>(all[4]); // unlocking twice
+        Assert.IsType<SynchronizationLockException>(plainIntruder);
+        Assert.False(mutex.IsHeld);
+
+        // Still a working lock and a working scheduler.
+        var after = scheduler.Spawn(() =>
+        {
+            using (mutex.EnterScope())
+            {
+                return mutex.IsHeldByCurrentThread;
+            }
+        });
+        SchedulerFixture.WaitAll(scheduler, after);
+        Assert.True(after.Join());
+        SchedulerFixture.Shutdown(scheduler);
+    }
+
+    [Fact]
+    public void A_contended_lock_switches_straight_to_the_next_runnable_worker()
+    {
+        var scheduler = SchedulerFixture.Create(servers: 1);
+        var mutex = new UmcgMutex();
+        int contenderStarted = 0;
+        long switchesBefore = -1;
+        long switchesAfter;
+
+        // One server: the owner yields while holding the lock, the contender runs, finds it held and must
+        // give its CPU away; the owner is the next runnable worker, so it gets the CPU through next_tid.
+        var owner = scheduler.Spawn(() =>
+        {
+            mutex.Lock();
+            while (Volatile.Read(ref contenderStarted) == 0)
+            {
+                Worker.Yield();
+            }
+
+            mutex.Unlock();
+        });
+        ThreadingFixture.Until(scheduler, () => mutex.IsHeld, "owner locks");
+        var contender = scheduler.Spawn(() =>
+        {
+            switchesBefore = scheduler.Stats.DirectSwitches;
+            Volatile.Write(ref contenderStarted, 1);
+            mutex.Lock();
+            mutex.Unlock();
+        });
+
+        SchedulerFixture.WaitAll(scheduler, owner, contender);
+        owner.Join();
+        contender.Join();
+
+        // Counted by the switching worker when it runs again, so read at the end.
+        switchesAfter = scheduler.Stats.DirectSwitches;
+        Assert.True(switchesAfter - switchesBefore >= 1, $"direct switches before {switchesBefore}, after {switchesAfter}");
+        SchedulerFixture.Shutdown(scheduler);
+    }
+
+    private static void RunAndWait(UmcgScheduler scheduler, Action body, bool onWorker)
+    {
+        if (onWorker)
+        {
+            var h = scheduler.Spawn(body);
+            SchedulerFixture.WaitAll(scheduler, h);
+            h.Join();
+        }
+        else
+        {
+            var t = ThreadingFixture.OnPlainThread(body);
+            ThreadingFixture.Finish(scheduler, t, "plain thread");
+            t.GetAwaiter().GetResult();
+        }
+    }
+
+    private static Exception Record(Action action)
+    {
+        try
+        {
+            action();
+        }
+#pragma warning disable CA1031 // Recorded for the assertions.
+        catch (Exception e)
+        {
+            return e;
+        }
+#pragma warning restore CA1031
+
+        return new InvalidOperationException("no exception");
+    }
+}

@@ -1,0 +1,171 @@
+using System.Collections.Concurrent;
+using Umcg.Scheduling;
+using Umcg.Tests.Infrastructure;
+using Umcg.Tests.Scheduling;
+using Umcg.Threading;
+
+namespace Umcg.Tests.Threading;
+
+[Collection(ThreadingStress.Name)]
+public sealed class SemaphoreTests
+{
+    [Theory]
+    [MemberData(nameof(Parkers.Both), MemberType = typeof(Parkers))]
+    public void Never_more_holders_than_permits_and_every_permit_comes_back(string parker)
+    {
+        const int Permits = 3;
+        const int Workers = 100;
+        const int Rounds = 50;
+        var scheduler = SchedulerFixture.Create(parker, servers: 2);
+        var semaphore = new UmcgSemaphore(Permits);
+        int inside = 0;
+        int maxInside = 0;
+        long entries = 0;
+
+        void Enter(int round)
+        {
+            semaphore.Wait();
+            int now = Interlocked.Increment(ref inside);
+            int seen;
+            while ((seen = Volatile.Read(ref maxInside)) < now && Interlocked.CompareExchange(ref maxInside, now, seen) != seen)
+            {
+            }
+
+            Interlocked.Increment(ref entries);
+            if (round % 4 == 0)
+            {
+                Worker.Yield();
+            }
+
+            Interlocked.Decrement(ref inside);
+            semaphore.Release();
+        }
+
+        var workers = Enumerable.Range(0, Workers)
+            .Select(_ => scheduler.Spawn(() =>
+            {
+                for (int r = 0; r < Rounds; r++)
+                {
+                    Enter(r);
+                }
+            }))
+            .ToArray();
+        var thread = ThreadingFixture.OnPlainThread(() =>
+        {
+            for (int r = 0; r < Rounds; r++)
+            {
+                Enter(r);
+            }
+        });
+
+        SchedulerFixture.WaitAll(scheduler, workers);
+        ThreadingFixture.Finish(scheduler, thread, "plain thread");
+        Assert.All(workers, w => Assert.True(w.Completion.IsCompletedSuccessfully, w.Completion.Exception?.ToString()));
+        Assert.True(thread.IsCompletedSuccessfully, thread.Exception?.ToString());
+        Assert.InRange(maxInside, 1, Permits);
+        Assert.Equal((Workers + 1L) * Rounds, entries);
+        Assert.Equal(Permits, semaphore.CurrentCount);
+        SchedulerFixture.Shutdown(scheduler);
+    }
+
+    [Fact]
+    public void Released_permits_go_to_waiters_in_arrival_order()
+    {
+        const int Waiters = 10;
+        var scheduler = SchedulerFixture.Create(servers: 2);
+        var semaphore = new UmcgSemaphore(0);
+        var order = new ConcurrentQueue<int>();
+        var waiting = new List<Task>();
+        for (int i = 0; i < Waiters; i++)
+        {
+            int id = i;
+            void Take()
+            {
+                semaphore.Wait();
+                order.Enqueue(id);
+            }
+
+            waiting.Add(id % 4 == 3 ? ThreadingFixture.OnPlainThread(Take) : scheduler.Spawn(Take).Completion);
+            ThreadingFixture.Until(scheduler, () => semaphore.WaitersForTests == id + 1, $"waiter {id} queues");
+        }
+
+        // One permit at a time: each goes to the oldest waiter, so the order of taking is the order of arrival.
+        for (int i = 0; i < Waiters; i++)
+        {
+            semaphore.Release();
+            int taken = i + 1;
+            ThreadingFixture.Until(scheduler, () => order.Count == taken, $"permit {i} taken");
+        }
+
+        ThreadingFixture.Finish(scheduler, Task.WhenAll(waiting), "waiters");
+        Assert.Equal(Enumerable.Range(0, Waiters), order);
+        Assert.Equal(0, semaphore.CurrentCount);
+        SchedulerFixture.Shutdown(scheduler);
+    }
+
+    [Fact]
+    public void A_release_of_several_permits_wakes_that_many_waiters_and_keeps_the_rest()
+    {
+        var scheduler = SchedulerFixture.Create(servers: 1);
+        var semaphore = new UmcgSemaphore(0);
+        var waiters = Enumerable.Range(0, 3).Select(_ => scheduler.Spawn(semaphore.Wait)).ToArray();
+        ThreadingFixture.Until(scheduler, () => semaphore.WaitersForTests == 3, "three waiters queue");
+        Assert.Equal(0, semaphore.Release(5));
+        SchedulerFixture.WaitAll(scheduler, waiters);
+        Assert.Equal(2, semaphore.CurrentCount);
+        SchedulerFixture.Shutdown(scheduler);
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void A_timed_wait_without_permits_gives_up_and_a_canceled_one_throws(bool onWorker)
+    {
+        var scheduler = SchedulerFixture.Create(servers: 1);
+        var semaphore = new UmcgSemaphore(0);
+        bool zero = true;
+        bool timed = true;
+        Action body = () =>
+        {
+            zero = semaphore.Wait(TimeSpan.Zero);
+            timed = semaphore.Wait(TimeSpan.FromMilliseconds(20));
+        };
+        var h = onWorker ? scheduler.Spawn(body).Completion : ThreadingFixture.OnPlainThread(body);
+        ThreadingFixture.Finish(scheduler, h, "timed waits");
+        ThreadingFixture.ThrowIfFailed(h);
+        Assert.False(zero);
+        Assert.False(timed);
+        Assert.Equal(0, semaphore.WaitersForTests);
+
+        using var cts = new CancellationTokenSource();
+        Action wait = () => semaphore.Wait(cts.Token);
+        var canceled = onWorker ? scheduler.Spawn(wait).Completion : ThreadingFixture.OnPlainThread(wait);
+        ThreadingFixture.Until(scheduler, () => semaphore.WaitersForTests == 1, "waiter queues");
+        cts.Cancel();
+        ThreadingFixture.Finish(scheduler, canceled, "canceled waiter");
+        Assert.True(canceled.IsCanceled || canceled.Exception?.InnerException is OperationCanceledException, canceled.Status.ToString());
+        Assert.Equal(0, semaphore.WaitersForTests);
+
+        // The permit released now is not lost to the canceled waiter.
+        semaphore.Release();
+        Assert.Equal(1, semaphore.CurrentCount);
+        Assert.True(semaphore.Wait(TimeSpan.FromMilliseconds(20)));
+        SchedulerFixture.Shutdown(scheduler);
+    }
+
+    [Fact]
+    public void Misuse_is_refused_without_changing_the_count()
+    {
+        Assert.Throws<ArgumentOutOfRangeException>(() => new UmcgSemaphore(-1));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new UmcgSemaphore(3, 2));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new UmcgSemaphore(0, 0));
+        var semaphore = new UmcgSemaphore(1, 2);
+        Assert.Throws<ArgumentOutOfRangeException>(() => semaphore.Release(0));
+        Assert.Throws<SemaphoreFullException>(() => semaphore.Release(2));
+        Assert.Equal(1, semaphore.CurrentCount);
+        Assert.Equal(1, semaphore.Release());
+        Assert.Throws<SemaphoreFullException>(() => semaphore.Release());
+        Assert.Equal(2, semaphore.CurrentCount);
+        Assert.Throws<ArgumentOutOfRangeException>(() => semaphore.Wait(TimeSpan.FromMilliseconds(-2)));
+    }
+}
