@@ -7,24 +7,26 @@ using Umcg.Kernel.Native;
 namespace Umcg.Cli.Workloads;
 
 /// <summary>
-/// Handoff latency between two tasks on one CPU, every round trip timed: Umcg's worker → worker switch (and the
-/// scheduler's Yield) against a raw futex, SemaphoreSlim, Monitor and AutoResetEvent ping-pong of two pinned
+/// Handoff latency between two tasks on one CPU, every round trip timed: Umcg's worker → worker switch, its
+/// server → worker → server round trip and the scheduler's Yield, against a raw futex, SemaphoreSlim, Monitor and AutoResetEvent ping-pong of two pinned
 /// threads.
 /// </summary>
 internal sealed class PingPongWorkload : IWorkload
 {
     public const string UmcgSwitch = "umcg-switch";
     public const string UmcgYield = "umcg-yield";
+    public const string UmcgServer = "umcg-server";
 
     public string Name => "pingpong";
 
     public string Description => "handoff round trips between two tasks on one CPU: Umcg vs futex, SemaphoreSlim, Monitor, AutoResetEvent";
 
-    public IReadOnlyList<string> Systems { get; } = [UmcgSwitch, UmcgYield, "futex", "semaphoreslim", "monitor", "autoresetevent"];
+    public IReadOnlyList<string> Systems { get; } = [UmcgSwitch, UmcgServer, UmcgYield, "futex", "semaphoreslim", "monitor", "autoresetevent"];
 
     public static Handoff Create(string system) => system switch
     {
         UmcgSwitch => new UmcgSwitchHandoff(),
+        UmcgServer => new UmcgSwitchHandoff(viaServer: true),
         UmcgYield => new UmcgYieldHandoff(),
         "futex" => new FutexHandoff(),
         "semaphoreslim" => new SemaphoreSlimHandoff(),
@@ -46,7 +48,7 @@ internal sealed class PingPongWorkload : IWorkload
         }
 
         scope.Finish(result);
-        result.SetLatency(latency, $"round trip (two handoffs{(system == UmcgYield ? ", each through the server" : "")})");
+        result.SetLatency(latency, system == UmcgYield ? "round trip (two yields, each through the server)" : "round trip (two handoffs)");
         result.ThroughputPerSecond = result.Latency is { } l ? 1e6 / l.MeanUs : 0;
         result.Extra["cpu"] = cpu;
         result.Notes.Add(handoff.Describe);

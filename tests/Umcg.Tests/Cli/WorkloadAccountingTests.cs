@@ -55,6 +55,7 @@ public class WorkloadAccountingTests
 
     [Theory]
     [InlineData("umcg-switch")]
+    [InlineData("umcg-server")]
     [InlineData("umcg-yield")]
     [InlineData("futex")]
     [InlineData("monitor")]

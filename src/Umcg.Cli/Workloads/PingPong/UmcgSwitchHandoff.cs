@@ -6,11 +6,13 @@ using Umcg.Kernel.Native;
 namespace Umcg.Cli.Workloads.PingPong;
 
 /// <summary>
-/// Umcg's handoff primitive, on the kernel half's API: one pinned server with two workers that hand the CPU to
-/// each other through next_tid (the worker's Wait wakes the other worker directly; the server sleeps). The
-/// server runs the ping worker once per batch of round trips; a round trip is two worker → worker switches.
+/// Umcg's handoffs on the kernel half's API, with one pinned server. Worker → worker (the default): two workers
+/// hand the CPU to each other through next_tid (the worker's Wait wakes the other worker directly; the server
+/// sleeps); the server runs the ping worker once per batch, and a round trip is two switches. Server → worker
+/// (<c>viaServer</c>): one pass of the canonical server loop runs one worker, which yields straight back; a round
+/// trip is the server's pass.
 /// </summary>
-internal sealed unsafe class UmcgSwitchHandoff : Handoff
+internal sealed unsafe class UmcgSwitchHandoff(bool viaServer = false) : Handoff
 {
     private const int Batch = 256;
     private readonly int[] _tids = new int[2];
@@ -25,9 +27,11 @@ internal sealed unsafe class UmcgSwitchHandoff : Handoff
     private long _roundTrips;
     private long _answered;
 
-    public override string Name => "umcg-switch";
+    public override string Name => viaServer ? "umcg-server" : "umcg-switch";
 
-    public override string Describe => "two workers of one server switching through next_tid (kernel-half Wait), server asleep";
+    public override string Describe => viaServer
+        ? "server → worker → server: the server names its worker in next_tid and Waits, the worker Waits straight back (kernel-half API)"
+        : "two workers of one server switching through next_tid (kernel-half Wait), server asleep";
 
     public override long Run(int cpu, int servers, TimeSpan duration, LatencyRecorder latency)
     {
@@ -78,7 +82,7 @@ internal sealed unsafe class UmcgSwitchHandoff : Handoff
         _server->ServerTid = (uint)UmcgKernel.CurrentTid;
         _server->State = (uint)TaskState.Running;
         Check(_kernel.Ctl(CtlFlags.Register, _server, ClockId.Monotonic), "server register");
-        var workers = new Thread[2];
+        var workers = new Thread[viaServer ? 1 : 2];
         try
         {
             for (int i = 0; i < workers.Length; i++)
@@ -91,11 +95,18 @@ internal sealed unsafe class UmcgSwitchHandoff : Handoff
 
             // The first run of the ping worker warms up; the clock starts after it.
             _timing = true;
-            RunWorker(_tids[0]);
-            long deadlineNs = Native.MonotonicNs() + (long)duration.TotalNanoseconds;
-            while (Native.MonotonicNs() < deadlineNs)
+            if (viaServer)
+            {
+                TimeServerRoundTrips(duration);
+            }
+            else
             {
                 RunWorker(_tids[0]);
+                long deadlineNs = Native.MonotonicNs() + (long)duration.TotalNanoseconds;
+                while (Native.MonotonicNs() < deadlineNs)
+                {
+                    RunWorker(_tids[0]);
+                }
             }
 
             _stop = true;
@@ -109,6 +120,31 @@ internal sealed unsafe class UmcgSwitchHandoff : Handoff
         {
             _stop = true;
             Check(_kernel.Ctl(CtlFlags.Unregister, _server, ClockId.Monotonic), "server unregister");
+        }
+    }
+
+    /// <summary>Server → worker → server round trips: each one pass of the server loop, timed on the server.</summary>
+    private void TimeServerRoundTrips(TimeSpan duration)
+    {
+        int worker = _tids[0];
+        for (int i = 0; i < WarmUp; i++)
+        {
+            RunWorker(worker);
+        }
+
+        long now = Native.MonotonicNs();
+        long deadlineNs = now + (long)duration.TotalNanoseconds;
+        while (now < deadlineNs)
+        {
+            for (int i = 0; i < Batch; i++)
+            {
+                long t0 = now;
+                RunWorker(worker);
+                now = Native.MonotonicNs();
+                _latency!.Record(now - t0);
+            }
+
+            _roundTrips += Batch;
         }
     }
 
@@ -181,7 +217,13 @@ internal sealed unsafe class UmcgSwitchHandoff : Handoff
             Check(_kernel.Ctl(CtlFlags.Register | CtlFlags.Worker, self, ClockId.Monotonic), "worker register");
             while (!_stop)
             {
-                if (index == 0)
+                if (viaServer)
+                {
+                    // Run by the server: count the round trip, give the CPU straight back.
+                    _answered += _timing ? 1 : 0;
+                    GiveUp(self, 0);
+                }
+                else if (index == 0)
                 {
                     RunPing(self);
                 }
