@@ -139,6 +139,17 @@ internal sealed unsafe partial class Server
         if (caller is not null && ReferenceEquals(caller.Server, this) && Kernel.IsWorkerThread)
         {
             Enqueue(worker);
+
+            // Enough only while the caller runs for us: its slot release, which comes later, wakes us and we
+            // find the worker. A caller inside a blocking region (or blocked on its behalf) holds no slot and
+            // we may be asleep: wake us. Full fence: the enqueue before the read of the slot, against the
+            // release's CAS that comes before our next pick.
+            Interlocked.MemoryBarrier();
+            if (Volatile.Read(ref Self->NextTid) != ((uint)caller.Tid | UmcgConstants.TidRunning))
+            {
+                Wake();
+            }
+
             return;
         }
 
