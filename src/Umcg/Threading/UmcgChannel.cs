@@ -7,7 +7,8 @@ namespace Umcg.Threading;
 /// <summary>
 /// A worker-aware FIFO channel, bounded (senders wait while it is full: back-pressure) or unbounded. A send to
 /// a receiver that is already waiting hands the item straight to it and, when both are workers of the same
-/// server, switches the CPU straight to the receiver.
+/// server, switches the CPU straight to the receiver: at once (<see cref="ReceiverHandOff.SwitchNow"/>, the
+/// default) or at the sender's next wait (<see cref="ReceiverHandOff.RunNext"/>).
 /// </summary>
 /// <remarks>
 /// <para>Items come out in the order they went in; waiting receivers are served first in, first out, and so are
@@ -38,15 +39,31 @@ public sealed class UmcgChannel<T> : IWaitSite
     private bool _completed;
 
     /// <summary>Creates an unbounded channel: sends never wait.</summary>
-    public UmcgChannel() => _capacity = Unbounded;
+    /// <param name="handOff">What a send does for a waiting receiver on the sender's server; see <see cref="ReceiverHandOff"/>.</param>
+    /// <exception cref="ArgumentOutOfRangeException">An undefined <paramref name="handOff"/>.</exception>
+    public UmcgChannel(ReceiverHandOff handOff = ReceiverHandOff.SwitchNow)
+        : this(Unbounded, handOff)
+    {
+    }
 
     /// <summary>Creates a channel that holds at most <paramref name="capacity"/> items; a send to a full channel waits.</summary>
-    /// <exception cref="ArgumentOutOfRangeException"><paramref name="capacity"/> is less than 1.</exception>
-    public UmcgChannel(int capacity)
+    /// <param name="capacity">The most items the channel holds.</param>
+    /// <param name="handOff">What a send does for a waiting receiver on the sender's server; see <see cref="ReceiverHandOff"/>.</param>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="capacity"/> is less than 1, or an undefined <paramref name="handOff"/>.</exception>
+    public UmcgChannel(int capacity, ReceiverHandOff handOff = ReceiverHandOff.SwitchNow)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(capacity, 1);
+        if (!Enum.IsDefined(handOff))
+        {
+            throw new ArgumentOutOfRangeException(nameof(handOff), handOff, "Not a ReceiverHandOff value.");
+        }
+
         _capacity = capacity;
+        HandOff = handOff;
     }
+
+    /// <summary>What a send does for a waiting receiver on the sender's server.</summary>
+    public ReceiverHandOff HandOff { get; }
 
     /// <summary>The most items the channel holds, or null if unbounded.</summary>
     public int? Capacity => _capacity == Unbounded ? null : _capacity;
@@ -248,8 +265,8 @@ public sealed class UmcgChannel<T> : IWaitSite
         };
     }
 
-    /// <summary>Wakes a receiver that was handed an item; a worker on the caller's server gets the caller's CPU at once.</summary>
-    private static void HandOver(WakeTicket receiver)
+    /// <summary>Wakes a receiver that was handed an item; a worker on the caller's server gets the caller's CPU (see <see cref="ReceiverHandOff"/>).</summary>
+    private void HandOver(WakeTicket receiver)
     {
         receiver.Wake();
         if (receiver.Worker is { } target
@@ -257,9 +274,16 @@ public sealed class UmcgChannel<T> : IWaitSite
             && self.BlockingDepth == 0
             && ReferenceEquals(target.Server, self.Server))
         {
-            // The wake queued it on our server's run queue (or it is still on its way there, and this is a
-            // plain yield): the producer hands its CPU straight to its consumer.
-            Worker.SwitchTo(target);
+            // The wake queued it on our server's run queue (or it is still on its way there; then SwitchTo is a
+            // plain yield and RunNext finds nothing to take): the producer hands its CPU straight to its consumer.
+            if (HandOff == ReceiverHandOff.SwitchNow)
+            {
+                Worker.SwitchTo(target);
+            }
+            else
+            {
+                Waiter.RunNextOnMyServer(target);
+            }
         }
     }
 

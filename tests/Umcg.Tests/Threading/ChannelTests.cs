@@ -232,30 +232,97 @@ public sealed class ChannelTests
         SchedulerFixture.Shutdown(scheduler);
     }
 
-    [Fact]
-    public void A_send_to_a_parked_receiver_on_the_same_server_switches_straight_to_it()
+    [Theory]
+    [InlineData(ReceiverHandOff.SwitchNow)]
+    [InlineData(ReceiverHandOff.RunNext)]
+    public void A_send_to_a_parked_receiver_on_the_same_server_hands_the_cpu_straight_to_it(ReceiverHandOff mode)
     {
         var scheduler = SchedulerFixture.Create(servers: 1);
-        var channel = new UmcgChannel<int>();
+        var channel = new UmcgChannel<int>(mode);
+        var done = new UmcgChannel<int>();
         WorkerThread? receiverThread = null;
+        int received = 0;
         var receiver = scheduler.Spawn(() =>
         {
             Volatile.Write(ref receiverThread, Worker.Current);
-            return channel.Receive();
+            Volatile.Write(ref received, channel.Receive());
+            done.Send(0);
         });
 
-        // Parked: its server holds it aside, so the send's wake puts it in the run queue it switches from.
+        // Parked: its server holds it aside, so the send's wake puts it in the run queue the sender switches from.
         ThreadingFixture.Until(
             scheduler,
             () => Volatile.Read(ref receiverThread) is { } r && WorkerThread.StateOf(r.ParkWord) == WorkerThread.ParkState.Parked,
             "receiver parks");
         long before = scheduler.Stats.DirectSwitches;
-        var sender = scheduler.Spawn(() => channel.Send(42));
+        int seenRightAfterSend = -1;
+        var sender = scheduler.Spawn(() =>
+        {
+            channel.Send(42);
+
+            // One server: the receiver can have run only if the send gave it the CPU.
+            seenRightAfterSend = Volatile.Read(ref received);
+            done.Receive();
+        });
 
         SchedulerFixture.WaitAll(scheduler, receiver, sender);
         sender.Join();
-        Assert.Equal(42, receiver.Join());
+        receiver.Join();
+        Assert.Equal(42, received);
+        Assert.Equal(mode == ReceiverHandOff.SwitchNow ? 42 : 0, seenRightAfterSend);
+
+        // SwitchNow switched at the send; RunNext when the sender waited for "done".
         Assert.True(scheduler.Stats.DirectSwitches > before, $"direct switches {before} → {scheduler.Stats.DirectSwitches}");
+        SchedulerFixture.Shutdown(scheduler);
+    }
+
+    [Fact]
+    public void With_RunNext_a_producer_fills_the_channel_before_its_consumer_runs()
+    {
+        const int Capacity = 16;
+        const int Items = 10 * Capacity;
+        var scheduler = SchedulerFixture.Create(servers: 1);
+        var channel = new UmcgChannel<int>(Capacity, ReceiverHandOff.RunNext);
+        var batches = new List<int>();
+        WorkerThread? consumerThread = null;
+        var consumer = scheduler.Spawn(() =>
+        {
+            Volatile.Write(ref consumerThread, Worker.Current);
+            int expected = 0;
+            while (expected < Items)
+            {
+                // One batch: what a single run of the consumer finds, without waiting again.
+                Assert.Equal(expected++, channel.Receive());
+                int batch = 1;
+                while (channel.TryReceive(out int item))
+                {
+                    Assert.Equal(expected++, item);
+                    batch++;
+                }
+
+                batches.Add(batch);
+            }
+        });
+        ThreadingFixture.Until(
+            scheduler,
+            () => Volatile.Read(ref consumerThread) is { } c && WorkerThread.StateOf(c.ParkWord) == WorkerThread.ParkState.Parked,
+            "consumer parks");
+        var producer = scheduler.Spawn(() =>
+        {
+            for (int i = 0; i < Items; i++)
+            {
+                channel.Send(i);
+            }
+        });
+
+        SchedulerFixture.WaitAll(scheduler, consumer, producer);
+        producer.Join();
+        consumer.Join();
+
+        // One server: the consumer only runs once the producer waits on a full channel, so apart from the last
+        // batch it always finds a full channel (plus the item handed to it while it was parked).
+        Assert.Equal(Items, batches.Sum());
+        Assert.All(batches.SkipLast(1), b => Assert.True(b >= Capacity, $"batches: {string.Join(",", batches)}"));
         SchedulerFixture.Shutdown(scheduler);
     }
 
@@ -263,6 +330,7 @@ public sealed class ChannelTests
     public void Misuse_is_refused()
     {
         Assert.Throws<ArgumentOutOfRangeException>(() => new UmcgChannel<int>(0));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new UmcgChannel<int>(4, (ReceiverHandOff)7));
         var channel = new UmcgChannel<int>(1);
         Assert.Throws<ArgumentOutOfRangeException>(() => channel.TrySend(1, TimeSpan.FromMilliseconds(-5)));
         Assert.Throws<ArgumentOutOfRangeException>(() => channel.TryReceive(out _, TimeSpan.FromMilliseconds(-5)));

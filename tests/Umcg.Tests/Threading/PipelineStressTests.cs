@@ -17,6 +17,7 @@ public sealed class PipelineStressTests(ITestOutputHelper output)
     private const int WorkersPerStage = 100;
     private const int Items = 1_000_000;
     private const int Capacity = 256;
+    private static readonly ReceiverHandOff HandOffMode = Environment.GetEnvironmentVariable("UMCG_RUNNEXT") == "1" ? ReceiverHandOff.RunNext : ReceiverHandOff.SwitchNow;
 
     [Fact]
     public void A_million_items_pass_eight_stages_of_a_hundred_workers_each_accounted_for()
@@ -24,7 +25,7 @@ public sealed class PipelineStressTests(ITestOutputHelper output)
         var scheduler = SchedulerFixture.Create(servers: 2);
 
         // links[s] carries items from stage s to stage s + 1. Stage 0 makes the items; the last stage keeps them.
-        var links = Enumerable.Range(0, Stages - 1).Select(_ => new UmcgChannel<int>(Capacity)).ToArray();
+        var links = Enumerable.Range(0, Stages - 1).Select(_ => new UmcgChannel<int>(Capacity, HandOffMode)).ToArray();
         var totals = Enumerable.Range(0, Stages).Select(_ => new StageTotals()).ToArray();
         var left = Enumerable.Repeat(WorkersPerStage, Stages).ToArray();
         var arrivals = new byte[Items];
