@@ -140,11 +140,12 @@ internal sealed unsafe partial class Server
         {
             Enqueue(worker);
 
-            // A caller that is not RUNNING (in a blocking region, or marked BLOCKED by a detector while it
-            // runs on to its next safepoint) no longer holds this server, which may be asleep: wake it. Read
-            // after the enqueue: a mark that lands later wakes the server itself, and the server takes the
-            // queue lock after our enqueue released it.
-            if (StateWord.StateOf(caller.Block.Task) != TaskState.Running)
+            // Enough only while the caller holds our slot: its slot release, which comes later, wakes us and we
+            // find the worker. A caller inside a blocking region, or marked BLOCKED by a detector while it runs on
+            // to its next safepoint, holds no slot and we may be asleep: wake us. Full fence: the enqueue before
+            // the read of the slot, against the release's CAS that comes before our next pick.
+            Interlocked.MemoryBarrier();
+            if (Volatile.Read(ref Self->NextTid) != ((uint)caller.Tid | UmcgConstants.TidRunning))
             {
                 Wake();
             }

@@ -49,6 +49,11 @@ internal class Waiter
     /// <summary>How the wait ended; written by the waker under the primitive's lock before it wakes the waiter.</summary>
     internal int Outcome;
 
+    // A worker this thread made runnable and wants to run next when this thread waits (a hint: it is only
+    // taken if it still waits in the run queue of this thread's server).
+    [ThreadStatic]
+    private static WorkerThread? t_runNext;
+
     // Links of the WaitQueue that holds the waiter; guarded by the lock of the primitive that owns the queue.
     internal Waiter? Next;
     internal Waiter? Prev;
@@ -124,7 +129,7 @@ internal class Waiter
                 return w.CancelPark();
             }
 
-            return w.CompletePark(switchToNext ? w.Server.TakeNextForSwitch() : null);
+            return w.CompletePark(switchToNext ? NextToRun(w) : null);
         }
 
         lock (_gate)
@@ -148,6 +153,25 @@ internal class Waiter
 
             return true;
         }
+    }
+
+    /// <summary>
+    /// Asks that <paramref name="readied"/>, just made runnable by the calling worker, get the caller's CPU the
+    /// next time the caller waits (see <see cref="ReceiverHandOff.RunNext"/>).
+    /// </summary>
+    public static void RunNextOnMyServer(WorkerThread readied) => t_runNext = readied;
+
+    /// <summary>Whom a worker that parks hands its CPU to: the worker it asked to run next if that one still waits in its run queue, else the queue's next.</summary>
+    private static WorkerThread? NextToRun(WorkerThread self)
+    {
+        var preferred = t_runNext;
+        t_runNext = null;
+        if (preferred is not null && ReferenceEquals(preferred.Server, self.Server) && self.Server.TryTakeForSwitch(preferred))
+        {
+            return preferred;
+        }
+
+        return self.Server.TakeNextForSwitch();
     }
 
     /// <summary>Wakes the current wait, whatever it waits for: the cancellation callback.</summary>

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using Umcg.Abi;
 using Umcg.Scheduling;
 using Umcg.Tests.Infrastructure;
 using Umcg.Tests.Scheduling;
@@ -286,6 +287,50 @@ public sealed class MutexTests
         // Counted by the switching worker when it runs again, so read at the end.
         switchesAfter = scheduler.Stats.DirectSwitches;
         Assert.True(switchesAfter - switchesBefore >= 1, $"direct switches before {switchesBefore}, after {switchesAfter}");
+        SchedulerFixture.Shutdown(scheduler);
+    }
+
+    [Fact]
+    public void Unlocking_inside_a_blocking_region_wakes_the_waiter_while_its_server_sleeps()
+    {
+        var scheduler = SchedulerFixture.Create(servers: 1);
+        var mutex = new UmcgMutex();
+        WorkerThread? waiterThread = null;
+        using var waiterGotIt = new ManualResetEventSlim();
+
+        var owner = scheduler.Spawn(() =>
+        {
+            mutex.Lock();
+            while (Volatile.Read(ref waiterThread) is not { } w || WorkerThread.StateOf(w.ParkWord) != WorkerThread.ParkState.Parked)
+            {
+                Worker.Yield();
+            }
+
+            // Off the CPU (the only other worker is parked, so the server goes to sleep), then unlock and wait,
+            // still blocked, for the waiter: it can only run if the unlock woke the sleeping server.
+            using (Worker.Blocking())
+            {
+                int server = scheduler.Servers[0].Tid;
+                ThreadingFixture.Until(
+                    scheduler,
+                    () => scheduler.Servers[0].IsIdle && scheduler.Kernel.Snapshot().Single(t => t.Tid == server) is { State: TaskState.Runnable, Flags: TaskFlags.None },
+                    "the server sleeps");
+                mutex.Unlock();
+                waiterGotIt.Wait();
+            }
+        });
+        ThreadingFixture.Until(scheduler, () => mutex.IsHeld, "owner locks");
+        var waiter = scheduler.Spawn(() =>
+        {
+            Volatile.Write(ref waiterThread, Worker.Current);
+            mutex.Lock();
+            waiterGotIt.Set();
+            mutex.Unlock();
+        });
+
+        SchedulerFixture.WaitAll(scheduler, owner, waiter);
+        owner.Join();
+        waiter.Join();
         SchedulerFixture.Shutdown(scheduler);
     }
 

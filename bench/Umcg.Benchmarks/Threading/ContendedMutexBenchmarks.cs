@@ -1,0 +1,105 @@
+using BenchmarkDotNet.Attributes;
+using Umcg.Scheduling;
+using Umcg.Threading;
+
+namespace Umcg.Benchmarks.Threading;
+
+/// <summary>
+/// Lock throughput under contention: every participant takes one shared lock again and again around a tiny
+/// critical section. Figures are per acquisition (lock + unlock), all participants together.
+/// </summary>
+/// <remarks>
+/// Rows: <see cref="MonitorOnThreads"/> (C# <c>lock</c> on as many plain threads, the baseline),
+/// <see cref="UmcgMutexOnWorkers"/> (the worker-aware mutex on workers of a two-server scheduler) and
+/// <see cref="MonitorOnWorkers"/> (the same scheduler's workers using C# <c>lock</c>, which the scheduler cannot
+/// see: a waiter blocks its server's CPU). Participants are created in setup; one invocation is one round of
+/// <see cref="Acquisitions"/> acquisitions shared evenly among them, and the shared counter is checked after
+/// every round.
+/// </remarks>
+[SimpleJob(launchCount: 1, warmupCount: 2, iterationCount: 8, id: "Short")]
+[IterationTime(250)]
+[MedianColumn]
+[MemoryDiagnoser]
+public class ContendedMutexBenchmarks
+{
+    /// <summary>Acquisitions per invocation, all participants together (each takes its share).</summary>
+    public const int Acquisitions = 20_000;
+
+    private readonly object _monitor = new();
+    private readonly UmcgMutex _mutex = new();
+    private UmcgScheduler? _scheduler;
+    private Crew? _crew;
+    private long _counter;
+    private long _expected;
+
+    /// <summary>How many threads or workers contend.</summary>
+    [Params(8, 100)]
+    public int Participants { get; set; }
+
+    private int PerParticipant => Acquisitions / Participants;
+
+    [GlobalSetup(Target = nameof(MonitorOnThreads))]
+    public void SetUpMonitorOnThreads() => _crew = new ThreadCrew(Participants, _ => TakeMonitor());
+
+    [GlobalSetup(Target = nameof(UmcgMutexOnWorkers))]
+    public void SetUpUmcgMutex() => _crew = new WorkerCrew(_scheduler = NewScheduler(), Participants, _ => TakeUmcgMutex());
+
+    [GlobalSetup(Target = nameof(MonitorOnWorkers))]
+    public void SetUpMonitorOnWorkers() => _crew = new WorkerCrew(_scheduler = NewScheduler(), Participants, _ => TakeMonitor());
+
+    /// <summary>C# <c>lock</c> on plain threads.</summary>
+    [Benchmark(Baseline = true, OperationsPerInvoke = Acquisitions)]
+    public void MonitorOnThreads() => Round();
+
+    /// <summary><see cref="UmcgMutex"/> on workers: a contended lock parks and switches to the next runnable worker.</summary>
+    [Benchmark(OperationsPerInvoke = Acquisitions)]
+    public void UmcgMutexOnWorkers() => Round();
+
+    /// <summary>C# <c>lock</c> on workers: contention blocks the OS thread and with it the server's CPU.</summary>
+    [Benchmark(OperationsPerInvoke = Acquisitions)]
+    public void MonitorOnWorkers() => Round();
+
+    [GlobalCleanup]
+    public void CleanUp()
+    {
+        _crew?.Dispose();
+        _scheduler?.Dispose();
+        if (_counter != _expected)
+        {
+            throw new InvalidOperationException($"lost acquisitions: {_counter} of {_expected}");
+        }
+    }
+
+    private static UmcgScheduler NewScheduler() => new(new UmcgSchedulerOptions { Servers = 2, Name = "bench" });
+
+    private void Round()
+    {
+        _crew!.RunRound();
+        _expected += PerParticipant * Participants;
+        if (Volatile.Read(ref _counter) != _expected)
+        {
+            throw new InvalidOperationException($"lost acquisitions: {_counter} of {_expected}");
+        }
+    }
+
+    private void TakeMonitor()
+    {
+        for (int i = 0; i < PerParticipant; i++)
+        {
+            lock (_monitor)
+            {
+                _counter++;
+            }
+        }
+    }
+
+    private void TakeUmcgMutex()
+    {
+        for (int i = 0; i < PerParticipant; i++)
+        {
+            _mutex.Lock();
+            _counter++;
+            _mutex.Unlock();
+        }
+    }
+}
