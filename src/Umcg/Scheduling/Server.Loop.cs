@@ -102,6 +102,9 @@ internal sealed unsafe partial class Server
                 {
                     Counters.Switches++;
                     running = next;
+
+                    // One volatile read, unless the detector backed off while nothing ran: then it wakes.
+                    _scheduler.Detector?.NoteRunning();
                 }
             }
             else
