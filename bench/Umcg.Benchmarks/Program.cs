@@ -1,5 +1,6 @@
 using System.Globalization;
 using BenchmarkDotNet.Running;
+using Umcg.Benchmarks.Detection;
 using Umcg.Benchmarks.Handoff;
 
 // "--interleaved [SameCpu|Unpinned] [rounds] [case,case...]": the handoff cases interleaved in one process
@@ -16,7 +17,14 @@ if (args is ["--interleaved", .. var rest])
 // "--trace-overhead [rounds]": what tracing and metrics cost, interleaved (see TraceOverhead).
 if (args is ["--trace-overhead", .. var more])
 {
-    Umcg.Benchmarks.Diagnostics.TraceOverhead.Run(more.Length > 0 ? int.Parse(more[0], System.Globalization.CultureInfo.InvariantCulture) : 20);
+    Umcg.Benchmarks.Diagnostics.TraceOverhead.Run(more.Length > 0 ? int.Parse(more[0], CultureInfo.InvariantCulture) : 20);
+    return;
+}
+
+// "--detection [section]": the blocking-detection measurements (see Detection/DetectionReport.cs).
+if (args is ["--detection", .. var detection])
+{
+    DetectionReport.Run(detection);
     return;
 }
 

@@ -111,6 +111,9 @@ internal sealed unsafe partial class Server
                     _scheduler.Telemetry.Picked(this, next);
                     running = next;
                     _sliceOwner = 0; // a fresh pick starts a fresh slice, even for the worker that ran last
+
+                    // One volatile read, unless the detector backed off while nothing ran: then it wakes.
+                    _scheduler.Detector?.NoteRunning();
                 }
             }
             else

@@ -7,14 +7,44 @@ namespace Umcg.Kernel.Detection;
 // poll or the moment a pending sleep crosses the threshold, whichever is first.
 public sealed unsafe partial class BlockingDetector
 {
+    private const int ThreadCpuClock = 3; // CLOCK_THREAD_CPUTIME_ID: a vDSO read, no system call
+
     // Marked workers whose unmanaged run is still being timed (detector thread only).
     private readonly List<WatchedWorker> _marked = [];
+
+    // Set by the detector thread while its poll interval is longer than the active one; cleared by the first
+    // NoteRunning, which also sets _runningNoted and wakes the thread.
+    private volatile bool _backedOff;
+    private int _runningNoted;
+
+    /// <summary>
+    /// Tells the detector that a server is starting a worker. While workers run the detector polls at its
+    /// active interval anyway and this is one volatile read; after a quiet spell, when its polls have backed
+    /// off, it wakes the detector, which returns to its active interval at once.
+    /// </summary>
+    public void NoteRunning()
+    {
+        if (!_backedOff)
+        {
+            return;
+        }
+
+        _backedOff = false;
+        Interlocked.Exchange(ref _runningNoted, 1);
+        lock (_lifecycle)
+        {
+            if (!_disposed)
+            {
+                Wake();
+            }
+        }
+    }
 
     private void Run()
     {
         DetectionNative.SetTimerSlack(TimerSlackNs);
         long interval = _activeNs;
-        long deadline = 0;
+        int lastGcs = GcCount();
         while (!_stopping)
         {
             // Read before looking, so that a Wake during the poll makes the sleep below return at once.
@@ -24,25 +54,30 @@ public sealed unsafe partial class BlockingDetector
             {
                 // Nothing to watch: sleep until a worker registers (or Dispose).
                 interval = _activeNs;
-                deadline = 0;
                 LinuxSyscalls.FutexWaitAbsolute(_wakeWord, seen, 0, realtime: false);
                 continue;
             }
 
             long now = KernelClock.Now(ClockId.Monotonic);
 
-            // A poll that starts late was held up: by the OS, or by a garbage collection or runtime suspension
-            // that stopped the workers too, which then look asleep while they are being resumed. It marks
-            // nothing and looks again one threshold later.
-            bool onTime = deadline == 0 || now - deadline <= _thresholdNs;
+            // A garbage collection since the last poll stopped every managed thread, workers included, which
+            // look asleep (in the runtime's wait) while they are being resumed: this poll marks nothing and
+            // looks again one threshold later.
+            int gcs = GcCount();
+            bool mayMark = gcs == lastGcs;
+            lastGcs = gcs;
             TimeUnmanagedRuns();
-            long due = Poll(now, onTime, out bool anyRunning);
+            long due = Poll(now, mayMark, gcs, out bool anyRunning);
             Stats.CountPoll();
+            Stats.SetDetectorCpu(LinuxSyscalls.ClockNow(ThreadCpuClock));
 
             // Adaptive: the short interval while workers run (a new sleep is noticed within it), doubling up
-            // to the idle interval while none does.
-            interval = anyRunning ? _activeNs : Math.Min(interval * 2, _idleNs);
-            deadline = Math.Min(now + interval, due);
+            // to the idle interval while none does. Backed off, a server that starts a worker brings it back
+            // at once (NoteRunning), so the first block after a quiet spell is not noticed late.
+            bool running = anyRunning | Interlocked.Exchange(ref _runningNoted, 0) != 0;
+            interval = running ? _activeNs : Math.Min(interval * 2, _idleNs);
+            _backedOff = interval > _activeNs;
+            long deadline = Math.Min(now + interval, due);
             if (!_stopping)
             {
                 LinuxSyscalls.FutexWaitAbsolute(_wakeWord, seen, deadline, realtime: false);
@@ -51,11 +86,10 @@ public sealed unsafe partial class BlockingDetector
     }
 
     /// <summary>Looks at the worker each server runs. Returns when a pending sleep crosses the threshold.</summary>
-    private long Poll(long now, bool mayMark, out bool anyRunning)
+    private long Poll(long now, bool mayMark, int gcs, out bool anyRunning)
     {
         anyRunning = false;
         long due = long.MaxValue;
-        int gcs = GcCount();
         foreach (int serverTid in _servers)
         {
             // Through the task table, never through a pointer user space could have written.
@@ -146,11 +180,10 @@ public sealed unsafe partial class BlockingDetector
             return;
         }
 
-        // Nothing moved while we looked: no garbage collection or other hold-up of this poll (it stops every
-        // managed thread, and this thread cannot run managed code during one, but its /proc reads can), no
-        // UMCG transition, no return from the kernel half.
+        // Nothing moved while we looked: no garbage collection (it stops every managed thread; this thread
+        // cannot run managed code during one, but its /proc reads can), no UMCG transition, no return from
+        // the kernel half.
         if (GcCount() != gcs
-            || KernelClock.Now(ClockId.Monotonic) - now > _thresholdNs
             || (Volatile.Read(ref *task.StateWord) & UmcgConstants.StateMask) != (uint)TaskState.Running
             || Volatile.Read(ref task.Block->RunnableTs) != runnableTs
             || worker.ResumedAtNs() <= (long)runnableTs)

@@ -6,8 +6,8 @@ public sealed record DetectionOptions
     /// <summary>Detection switched off.</summary>
     public static DetectionOptions Off { get; } = new() { Mode = BlockingDetection.None };
 
-    /// <summary>Which detectors run. Default <see cref="BlockingDetection.SwitchEvents"/> (the monitor covers workers the kernel refuses to instrument).</summary>
-    public BlockingDetection Mode { get; init; } = BlockingDetection.SwitchEvents;
+    /// <summary>Which detectors run. Default <see cref="BlockingDetection.Monitor"/>.</summary>
+    public BlockingDetection Mode { get; init; } = BlockingDetection.Monitor;
 
     /// <summary>
     /// How long a running worker must stay asleep in the kernel before it is marked blocked. Shorter sleeps
@@ -17,9 +17,9 @@ public sealed record DetectionOptions
 
     /// <summary>
     /// The detector's poll interval while some worker runs: how soon a new sleep is noticed. Once one is
-    /// noticed the detector wakes exactly when it crosses <see cref="Threshold"/>. Default 1 ms.
+    /// noticed the detector wakes exactly when it crosses <see cref="Threshold"/>. Default 250 µs.
     /// </summary>
-    public TimeSpan ActiveInterval { get; init; } = TimeSpan.FromMilliseconds(1);
+    public TimeSpan ActiveInterval { get; init; } = TimeSpan.FromMicroseconds(250);
 
     /// <summary>
     /// The longest poll interval, reached by doubling while no worker runs. With no worker thread registered

@@ -11,6 +11,7 @@ public sealed class DetectionStats
     private long _unmanagedNs;
     private long _unmanagedRuns;
     private long _workersWithoutSwitchEvents;
+    private long _detectorCpuNs;
 
     /// <summary>Polls of the running workers.</summary>
     public long Polls => Volatile.Read(ref _polls);
@@ -45,7 +46,12 @@ public sealed class DetectionStats
     /// <summary>Worker threads the kernel refused switch events for (watched by the monitor instead).</summary>
     public long WorkersWithoutSwitchEvents => Volatile.Read(ref _workersWithoutSwitchEvents);
 
+    /// <summary>CPU time the detector thread has used so far (its own polls, reads and marks).</summary>
+    public TimeSpan DetectorCpu => TimeSpan.FromTicks(Volatile.Read(ref _detectorCpuNs) / 100);
+
     internal void CountPoll() => Interlocked.Increment(ref _polls);
+
+    internal void SetDetectorCpu(long ns) => Volatile.Write(ref _detectorCpuNs, ns);
 
     internal void CountMark(bool bySwitchEvents, long delayNs)
     {
