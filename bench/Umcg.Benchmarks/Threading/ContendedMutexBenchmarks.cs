@@ -12,7 +12,8 @@ namespace Umcg.Benchmarks.Threading;
 /// Rows: <see cref="MonitorOnThreads"/> (C# <c>lock</c> on as many plain threads, the baseline),
 /// <see cref="UmcgMutexOnWorkers"/> (the worker-aware mutex on workers of a two-server scheduler) and
 /// <see cref="MonitorOnWorkers"/> (the same scheduler's workers using C# <c>lock</c>, which the scheduler cannot
-/// see: a waiter blocks its server's CPU). Participants are created in setup; one invocation is one round of
+/// see: a waiter blocks its server's CPU), and the same two-way comparison for a one-permit semaphore used as a
+/// lock: <see cref="SemaphoreSlimOnThreads"/> against <see cref="UmcgSemaphoreOnWorkers"/>. Participants are created in setup; one invocation is one round of
 /// <see cref="Acquisitions"/> acquisitions shared evenly among them, and the shared counter is checked after
 /// every round.
 /// </remarks>
@@ -27,6 +28,8 @@ public class ContendedMutexBenchmarks
 
     private readonly object _monitor = new();
     private readonly UmcgMutex _mutex = new();
+    private readonly SemaphoreSlim _semaphoreSlim = new(1, 1);
+    private readonly UmcgSemaphore _semaphore = new(1, 1);
     private UmcgScheduler? _scheduler;
     private Crew? _crew;
     private long _counter;
@@ -47,6 +50,12 @@ public class ContendedMutexBenchmarks
     [GlobalSetup(Target = nameof(MonitorOnWorkers))]
     public void SetUpMonitorOnWorkers() => _crew = new WorkerCrew(_scheduler = NewScheduler(), Participants, _ => TakeMonitor());
 
+    [GlobalSetup(Target = nameof(SemaphoreSlimOnThreads))]
+    public void SetUpSemaphoreSlimOnThreads() => _crew = new ThreadCrew(Participants, _ => TakeSemaphoreSlim());
+
+    [GlobalSetup(Target = nameof(UmcgSemaphoreOnWorkers))]
+    public void SetUpUmcgSemaphore() => _crew = new WorkerCrew(_scheduler = NewScheduler(), Participants, _ => TakeUmcgSemaphore());
+
     /// <summary>C# <c>lock</c> on plain threads.</summary>
     [Benchmark(Baseline = true, OperationsPerInvoke = Acquisitions)]
     public void MonitorOnThreads() => Round();
@@ -58,6 +67,14 @@ public class ContendedMutexBenchmarks
     /// <summary>C# <c>lock</c> on workers: contention blocks the OS thread and with it the server's CPU.</summary>
     [Benchmark(OperationsPerInvoke = Acquisitions)]
     public void MonitorOnWorkers() => Round();
+
+    /// <summary><see cref="SemaphoreSlim"/> with one permit, as a lock, on plain threads.</summary>
+    [Benchmark(OperationsPerInvoke = Acquisitions)]
+    public void SemaphoreSlimOnThreads() => Round();
+
+    /// <summary><see cref="UmcgSemaphore"/> with one permit, as a lock, on workers.</summary>
+    [Benchmark(OperationsPerInvoke = Acquisitions)]
+    public void UmcgSemaphoreOnWorkers() => Round();
 
     [GlobalCleanup]
     public void CleanUp()
@@ -100,6 +117,26 @@ public class ContendedMutexBenchmarks
             _mutex.Lock();
             _counter++;
             _mutex.Unlock();
+        }
+    }
+
+    private void TakeSemaphoreSlim()
+    {
+        for (int i = 0; i < PerParticipant; i++)
+        {
+            _semaphoreSlim.Wait();
+            _counter++;
+            _semaphoreSlim.Release();
+        }
+    }
+
+    private void TakeUmcgSemaphore()
+    {
+        for (int i = 0; i < PerParticipant; i++)
+        {
+            _semaphore.Wait();
+            _counter++;
+            _semaphore.Release();
         }
     }
 }
