@@ -172,6 +172,16 @@ public sealed unsafe partial class WorkerThread
         while (!StateWord.PrepareWait(task))
         {
             // Not RUNNING: a detector marked us BLOCKED, or a preemption is pending. The safepoint settles it.
+            // It queues us on our server's runnable list, and if we are parking the server holds us aside
+            // there until the park ends: the target we took out of the run queue for a direct switch would be
+            // stranded for as long, runnable but in nobody's queue. Give it back first; we go through the
+            // server instead.
+            if (handOffTo is not null)
+            {
+                Server.MakeReady(handOffTo);
+                handOffTo = null;
+            }
+
             bool blocked = StateWord.StateOf(task) == TaskState.Blocked;
             UmcgProtocolException.ThrowIfFailed(Kernel.NotifyResume(), "safepoint");
             Scheduler.Telemetry.ResumedAtSafepoint(this, wasBlocked: blocked);
