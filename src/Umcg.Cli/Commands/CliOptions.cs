@@ -30,6 +30,8 @@ internal sealed record CliOptions
     public bool Json { get; init; }
 
     public bool NoPlots { get; init; }
+
+    public bool NoTrace { get; init; }
 }
 
 /// <summary>The commands.</summary>

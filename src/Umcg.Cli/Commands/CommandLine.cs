@@ -12,14 +12,14 @@ internal static class CommandLine
     /// <summary>Options each command accepts (flags take no value).</summary>
     private static readonly Dictionary<string, string[]> Accepted = new(StringComparer.Ordinal)
     {
-        [CommandNames.Run] = ["--seconds", "--warmup", "--servers", "--workers", "--system", "--out", "--json", "--no-plots", "--help"],
+        [CommandNames.Run] = ["--seconds", "--warmup", "--servers", "--workers", "--system", "--out", "--json", "--no-plots", "--no-trace", "--help"],
         [CommandNames.Bench] = ["--seconds", "--warmup", "--servers", "--workers", "--reps", "--system", "--out", "--json", "--no-plots", "--help"],
         [CommandNames.List] = ["--help"],
         [CommandNames.Demo] = ["--help"],
         [CommandNames.Help] = ["--help"],
     };
 
-    private static readonly HashSet<string> Flags = ["--json", "--no-plots", "--help"];
+    private static readonly HashSet<string> Flags = ["--json", "--no-plots", "--no-trace", "--help"];
 
     public static IReadOnlyList<string> OptionsOf(string command) => Accepted[command];
 
@@ -142,6 +142,7 @@ internal static class CommandLine
         "--help" => o with { Help = true },
         "--json" => o with { Json = true },
         "--no-plots" => o with { NoPlots = true },
+        "--no-trace" => o with { NoTrace = true },
         "--seconds" => o with { Seconds = PositiveDouble(name, value!) },
         "--warmup" => o with { WarmUp = NonNegativeDouble(name, value!) },
         "--servers" => o with { Servers = PositiveInt(name, value!) },

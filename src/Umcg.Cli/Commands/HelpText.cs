@@ -38,7 +38,8 @@ internal static class HelpText
 
         Runs one workload (default: {WorkloadCatalog.Default}) on Umcg, shows live progress, prints a summary, and
         writes into the output folder: summary.json, utilization.png (per CPU, over time), latency-cdf.png and
-        trace.json (Chrome trace of the sampled utilization).
+        trace.json (Chrome/Perfetto trace: on Umcg every worker transition and scheduler decision, a track per
+        server and per worker, with the sampled utilization beside them).
 
         Workloads:
         {Workloads()}
@@ -51,6 +52,7 @@ internal static class HelpText
           --out DIR        output folder (default ./umcg-out/<workload>-<timestamp>)
           --json           print the summary as one JSON object instead of text
           --no-plots       do not write PNG plots
+          --no-trace       do not record the scheduler's transitions (trace.json then holds utilization only)
           -h, --help       show this help
 
         """;

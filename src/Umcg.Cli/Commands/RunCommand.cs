@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using Umcg.Cli.Reporting;
 using Umcg.Cli.Workloads;
+using Umcg.Diagnostics;
 
 namespace Umcg.Cli.Commands;
 
@@ -16,7 +17,12 @@ internal static class RunCommand
         var settings = Settings(options, DefaultSeconds);
 
         WarmUp(workload, system, settings, options, ui);
-        var result = ui.WithProgress($"{workload.Name} on {system}", sink => workload.Run(system, settings, sink));
+
+        // The measured run only: the recorder costs little (one slot per transition, see docs/diagnostics.md)
+        // and stops keeping events once full, so a long run is traced from its start.
+        var recorder = options.NoTrace || system != Systems.SystemNames.Umcg ? null : new TraceRecorder();
+        var measured = settings with { Trace = recorder };
+        var result = ui.WithProgress($"{workload.Name} on {system}", sink => workload.Run(system, measured, sink));
 
         string folder = options.Out ?? RunReport.DefaultFolder(workload.Name);
         var context = new Dictionary<string, JsonNode?>
@@ -25,7 +31,7 @@ internal static class RunCommand
             ["seconds_asked"] = settings.Duration.TotalSeconds,
             ["machine"] = MachineInfo.Describe(settings.Servers),
         };
-        var files = RunReport.Write(result, folder, !options.NoPlots, context);
+        var files = RunReport.Write(result, folder, !options.NoPlots, context, recorder);
 
         if (options.Json)
         {

@@ -26,6 +26,9 @@ internal sealed class UtilizationSampler : IDisposable
     /// <summary>The samples so far; read after <see cref="Dispose"/>.</summary>
     public IReadOnlyList<UtilizationSample> Samples => _samples;
 
+    /// <summary>The monotonic time (ns) the samples' <see cref="UtilizationSample.Seconds"/> count from.</summary>
+    public long OriginNs => _startNs;
+
     public void Start(long startNs)
     {
         _startNs = startNs;

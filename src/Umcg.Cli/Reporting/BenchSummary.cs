@@ -24,6 +24,7 @@ internal sealed class BenchSummary
             InvoluntaryContextSwitches = (long)Med(r => r.InvoluntaryContextSwitches)!.Value,
             VoluntaryContextSwitches = (long)Med(r => r.VoluntaryContextSwitches)!.Value,
             UtilizationSeries = last.UtilizationSeries,
+            UtilizationOriginNs = last.UtilizationOriginNs,
             LatencySamples = last.LatencySamples,
         };
         if (reps.All(r => r.Latency is not null))

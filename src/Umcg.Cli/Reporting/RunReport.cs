@@ -16,9 +16,29 @@ internal static class RunReport
         Path.Combine("umcg-out", $"{name}-{DateTime.Now.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture)}");
 
     /// <summary>Writes every file; returns their paths.</summary>
-    public static List<string> Write(WorkloadResult result, string folder, bool plots, IReadOnlyDictionary<string, JsonNode?> context)
+    /// <param name="result">The run.</param>
+    /// <param name="folder">Where to write (created if missing).</param>
+    /// <param name="plots">Whether to draw the PNG plots.</param>
+    /// <param name="context">Extra top-level fields of summary.json.</param>
+    /// <param name="recorder">The scheduler's recording of the run, if any: it becomes most of trace.json.</param>
+    public static List<string> Write(WorkloadResult result, string folder, bool plots, IReadOnlyDictionary<string, JsonNode?> context, Umcg.Diagnostics.TraceRecorder? recorder = null)
     {
         Directory.CreateDirectory(folder);
+        // The scheduler's own recording when there is one (its events fix the time origin), the sampled
+        // utilization beside it on the same axis.
+        var sources = new List<ITraceSource>();
+        long originNs = result.UtilizationOriginNs;
+        if (recorder is not null && recorder.Count > 0)
+        {
+            var recorded = new RecordedTrace(recorder);
+            sources.Add(recorded);
+            originNs = recorded.OriginNs;
+            if (recorded.Dropped > 0)
+            {
+                result.Notes.Add(string.Create(CultureInfo.InvariantCulture, $"{TraceJson} holds the first {recorded.Events:N0} scheduler events; {recorded.Dropped:N0} later ones did not fit (the recording ends before the run)"));
+            }
+        }
+
         var files = new List<string>();
         string summary = Path.Combine(folder, Summary);
         File.WriteAllText(summary, ResultJson.Pretty(result, context) + Environment.NewLine);
@@ -38,11 +58,15 @@ internal static class RunReport
             files.Add(png);
         }
 
-        // Only what can be written as a valid trace today; the per-transition trace plugs in as an ITraceSource.
         if (result.UtilizationSeries.Count > 0)
         {
+            sources.Add(new SampledUtilizationTrace(result, originNs));
+        }
+
+        if (sources.Count > 0)
+        {
             string trace = Path.Combine(folder, TraceJson);
-            ChromeTrace.Write(trace, [new SampledUtilizationTrace(result)]);
+            ChromeTrace.Write(trace, sources);
             files.Add(trace);
         }
 

@@ -4,8 +4,8 @@ namespace Umcg.Cli.Reporting;
 
 /// <summary>
 /// Something that contributes events to the run's trace.json (Chrome trace event format, which Perfetto also
-/// opens). This is the seam for Umcg.Diagnostics: its per-transition recorder (worker RUNNING / BLOCKED /
-/// RUNNABLE spans per server) becomes one more source here; today the only source is the sampled utilization.
+/// opens): the scheduler's own per-transition recording (<see cref="RecordedTrace"/>) and the sampled
+/// utilization (<see cref="SampledUtilizationTrace"/>), on one time axis.
 /// </summary>
 internal interface ITraceSource
 {
@@ -33,18 +33,31 @@ internal static class ChromeTrace
     }
 }
 
-/// <summary>The utilization samples as counter events: one track per CPU, sampled every few milliseconds.</summary>
-internal sealed class SampledUtilizationTrace(WorkloadResult result) : ITraceSource
+/// <summary>
+/// The utilization samples as counter events: one track per CPU, sampled every few milliseconds. Timestamps
+/// count from <paramref name="originNs"/> (CLOCK_MONOTONIC), the origin of the rest of the trace.
+/// </summary>
+internal sealed class SampledUtilizationTrace(WorkloadResult result, long originNs) : ITraceSource
 {
+    /// <summary>The process the counters appear under; the recorder's servers and workers are processes 1 and 2.</summary>
+    private const int Pid = 3;
+
+    /// <summary>The samples alone: time counts from the first sample.</summary>
+    public SampledUtilizationTrace(WorkloadResult result)
+        : this(result, result.UtilizationOriginNs)
+    {
+    }
+
     public void WriteEvents(Utf8JsonWriter w)
     {
+        double offsetUs = (result.UtilizationOriginNs - originNs) / 1e3;
         w.WriteStartObject();
         w.WriteString("name", "process_name");
         w.WriteString("ph", "M");
-        w.WriteNumber("pid", 1);
+        w.WriteNumber("pid", Pid);
         w.WriteNumber("tid", 0);
         w.WriteStartObject("args");
-        w.WriteString("name", $"umcg {result.Workload} on {result.System}");
+        w.WriteString("name", $"utilization: {result.Workload} on {result.System}");
         w.WriteEndObject();
         w.WriteEndObject();
 
@@ -55,8 +68,8 @@ internal sealed class SampledUtilizationTrace(WorkloadResult result) : ITraceSou
                 w.WriteStartObject();
                 w.WriteString("name", $"utilization CPU {cpu}");
                 w.WriteString("ph", "C");
-                w.WriteNumber("ts", Math.Round(sample.Seconds * 1e6, 1));
-                w.WriteNumber("pid", 1);
+                w.WriteNumber("ts", Math.Round(offsetUs + (sample.Seconds * 1e6), 1));
+                w.WriteNumber("pid", Pid);
                 w.WriteNumber("tid", 0);
                 w.WriteStartObject("args");
                 w.WriteNumber("compute share", Math.Round(sample.PerCpu[cpu], 4));

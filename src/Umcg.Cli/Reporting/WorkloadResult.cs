@@ -41,6 +41,9 @@ internal sealed class WorkloadResult
     /// <summary>Per-CPU utilization over time (for the plot), if measured.</summary>
     public IReadOnlyList<UtilizationSample> UtilizationSeries { get; set; } = [];
 
+    /// <summary>The CLOCK_MONOTONIC time (ns) at which <see cref="UtilizationSeries"/> starts.</summary>
+    public long UtilizationOriginNs { get; set; }
+
     /// <summary>Every latency sample (ns, ascending), for the CDF plot; not written to JSON.</summary>
     public long[] LatencySamples { get; set; } = [];
 

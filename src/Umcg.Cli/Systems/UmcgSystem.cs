@@ -16,6 +16,7 @@ internal sealed class UmcgSystem : ITaskSystem
             Servers = settings.Capacity,
             Policy = settings.Priorities ? () => new StrictPriorityPolicy() : () => new FifoPolicy(),
             Name = "umcg-cli",
+            Trace = settings.Trace,
         });
     }
 

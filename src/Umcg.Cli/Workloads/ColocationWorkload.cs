@@ -42,7 +42,7 @@ internal sealed class ColocationWorkload : IWorkload
         long batchChunks = 0;
         bool stop = false;
 
-        using (var sys = SystemNames.Create(system, new SystemSettings(n, Priorities: true)))
+        using (var sys = SystemNames.Create(system, new SystemSettings(n, Priorities: true, Trace: settings.Trace)))
         {
             var group = new TaskGroup(sys);
             var scope = RunScope.Start();
@@ -95,6 +95,7 @@ internal sealed class ColocationWorkload : IWorkload
             scope.Finish(result);
             sampler.Dispose();
             result.UtilizationSeries = sampler.Samples;
+            result.UtilizationOriginNs = sampler.OriginNs;
             UmcgFigures.AddTo(result, sys);
         }
 

@@ -46,7 +46,7 @@ internal sealed class MixedWorkload : IWorkload
         var pipes = Enumerable.Range(0, tasks).Select(_ => Native.Pipe()).ToArray();
         try
         {
-            using var sys = SystemNames.Create(system, new SystemSettings(n));
+            using var sys = SystemNames.Create(system, new SystemSettings(n, Trace: settings.Trace));
             var group = new TaskGroup(sys);
             var scope = RunScope.Start();
             using (var sampler = new UtilizationSampler(meter, TimeSpan.FromMilliseconds(20), elapsed =>
@@ -74,6 +74,7 @@ internal sealed class MixedWorkload : IWorkload
 
                 scope.Finish(result);
                 result.UtilizationSeries = sampler.Samples;
+                result.UtilizationOriginNs = sampler.OriginNs;
             }
 
             UmcgFigures.AddTo(result, sys);

@@ -40,7 +40,7 @@ internal sealed class PipelineWorkload : IWorkload
         long waits = 0;
         bool stop = false;
 
-        using (var sys = SystemNames.Create(system, new SystemSettings(n)))
+        using (var sys = SystemNames.Create(system, new SystemSettings(n, Trace: settings.Trace)))
         {
             var group = new TaskGroup(sys);
             var scope = RunScope.Start();
@@ -73,6 +73,7 @@ internal sealed class PipelineWorkload : IWorkload
             scope.Finish(result);
             sampler.Dispose();
             result.UtilizationSeries = sampler.Samples;
+            result.UtilizationOriginNs = sampler.OriginNs;
             UmcgFigures.AddTo(result, sys);
         }
 

@@ -38,7 +38,7 @@ internal sealed class ScaleWorkload : IWorkload
         long rss0 = ProcessMemory.RssBytes();
         long managed0 = ProcessMemory.ManagedBytes();
         var scope = RunScope.Start();
-        var sys = SystemNames.Create(system, new SystemSettings(n));
+        var sys = SystemNames.Create(system, new SystemSettings(n, Trace: settings.Trace));
         double spawnSeconds, teardownSeconds;
         long rss1, managed1;
         int threads;

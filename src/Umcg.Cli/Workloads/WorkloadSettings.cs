@@ -12,6 +12,12 @@ internal sealed record WorkloadSettings
     /// <summary>How many tasks or workers the workload starts; null for its own default.</summary>
     public int? Workers { get; init; }
 
+    /// <summary>
+    /// Records every worker transition of the Umcg system into this recorder (for trace.json); null: none.
+    /// Other systems ignore it.
+    /// </summary>
+    public Umcg.Diagnostics.TraceRecorder? Trace { get; init; }
+
     /// <summary>How long a run may take before it is reported as stalled: a liveness bound, not a speed limit.</summary>
     public TimeSpan StallLimit => Duration + TimeSpan.FromSeconds(120);
 

@@ -30,10 +30,36 @@ public class OutputFolderTests
             AssertPng(Path.Combine(folder, "utilization.png"), 900, 500);
             AssertPng(Path.Combine(folder, "latency-cdf.png"), 900, 500);
 
+            // The scheduler's recording: worker runs on the server tracks (pid 1) and state spans on the worker
+            // tracks (pid 2), with the sampled utilization counters beside them (pid 3).
             using var trace = JsonDocument.Parse(File.ReadAllText(Path.Combine(folder, "trace.json")));
-            var events = trace.RootElement.GetProperty("traceEvents");
-            Assert.True(events.GetArrayLength() > 1);
-            Assert.All(events.EnumerateArray(), e => Assert.Contains(e.GetProperty("ph").GetString(), new[] { "M", "C" }));
+            var events = trace.RootElement.GetProperty("traceEvents").EnumerateArray().ToArray();
+            Assert.Contains(events, e => e.GetProperty("ph").GetString() == "X" && e.GetProperty("pid").GetInt32() == 1);
+            Assert.Contains(events, e => e.GetProperty("ph").GetString() == "X" && e.GetProperty("pid").GetInt32() == 2
+                && e.GetProperty("name").GetString() == "RUNNING");
+            Assert.Contains(events, e => e.GetProperty("ph").GetString() == "C" && e.GetProperty("pid").GetInt32() == 3);
+        }
+        finally
+        {
+            if (Directory.Exists(folder))
+            {
+                Directory.Delete(folder, recursive: true);
+            }
+        }
+    }
+
+    [Fact]
+    public void Run_with_no_trace_writes_the_utilization_counters_only()
+    {
+        string folder = CliHarness.TempFolder();
+        try
+        {
+            var (code, _, error) = CliHarness.Run("run", "mixed", "--seconds", "0.2", "--warmup", "0", "--workers", "4", "--no-plots", "--no-trace", "--out", folder);
+            Assert.True(code == 0, error);
+            using var trace = JsonDocument.Parse(File.ReadAllText(Path.Combine(folder, "trace.json")));
+            var events = trace.RootElement.GetProperty("traceEvents").EnumerateArray().ToArray();
+            Assert.Contains(events, e => e.GetProperty("ph").GetString() == "C");
+            Assert.All(events, e => Assert.Contains(e.GetProperty("ph").GetString(), new[] { "M", "C" }));
         }
         finally
         {
