@@ -1,6 +1,6 @@
 using Umcg.Abi;
+using Umcg.Collections;
 using Umcg.Kernel;
-using Umcg.Scheduling.Policies;
 
 namespace Umcg.Scheduling;
 
@@ -81,9 +81,7 @@ public sealed unsafe partial class WorkerThread
     internal long UnchargedNs;
 
     // Intrusive links of WorkerQueue: O(1) removal when a worker is switched to directly or stolen.
-    internal WorkerThread? QueuePrev;
-    internal WorkerThread? QueueNext;
-    internal WorkerQueue? Queue;
+    internal ListLinks<WorkerThread> QueueLinks;
 
     internal UmcgKernel Kernel => Scheduler.Kernel;
 

@@ -1,3 +1,5 @@
+using Umcg.Collections;
+
 namespace Umcg.Threading;
 
 /// <summary>
@@ -7,75 +9,25 @@ namespace Umcg.Threading;
 /// </summary>
 internal sealed class WaitQueue
 {
-    private Waiter? _head;
-    private Waiter? _tail;
+    private IntrusiveList<Waiter, Links> _list;
 
     /// <summary>How many waiters are queued.</summary>
-    public int Count { get; private set; }
+    public int Count => _list.Count;
 
-    public bool IsEmpty => _head is null;
+    public bool IsEmpty => _list.First is null;
 
     /// <summary>Appends <paramref name="waiter"/> (the newest waiter is served last).</summary>
-    public void Enqueue(Waiter waiter)
-    {
-        waiter.Queue = this;
-        waiter.Prev = _tail;
-        waiter.Next = null;
-        if (_tail is null)
-        {
-            _head = waiter;
-        }
-        else
-        {
-            _tail.Next = waiter;
-        }
-
-        _tail = waiter;
-        Count++;
-    }
+    public void Enqueue(Waiter waiter) => _list.AddLast(waiter, this);
 
     /// <summary>Removes and returns the oldest waiter, or null.</summary>
-    public Waiter? Dequeue()
-    {
-        var head = _head;
-        if (head is not null)
-        {
-            Remove(head);
-        }
-
-        return head;
-    }
+    public Waiter? Dequeue() => _list.RemoveFirst(this);
 
     /// <summary>Removes <paramref name="waiter"/> if it is in this queue.</summary>
-    public bool Remove(Waiter waiter)
+    public bool Remove(Waiter waiter) => _list.Remove(waiter, this);
+
+    /// <summary>A waiter's links for the queue that holds it.</summary>
+    private struct Links : ILinksOf<Waiter>
     {
-        if (!ReferenceEquals(waiter.Queue, this))
-        {
-            return false;
-        }
-
-        if (waiter.Prev is null)
-        {
-            _head = waiter.Next;
-        }
-        else
-        {
-            waiter.Prev.Next = waiter.Next;
-        }
-
-        if (waiter.Next is null)
-        {
-            _tail = waiter.Prev;
-        }
-        else
-        {
-            waiter.Next.Prev = waiter.Prev;
-        }
-
-        waiter.Queue = null;
-        waiter.Next = null;
-        waiter.Prev = null;
-        Count--;
-        return true;
+        public static ref ListLinks<Waiter> Of(Waiter node) => ref node.QueueLinks;
     }
 }

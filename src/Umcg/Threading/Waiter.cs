@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Umcg.Collections;
 using Umcg.Scheduling;
 
 namespace Umcg.Threading;
@@ -55,9 +56,7 @@ internal class Waiter
     private static WorkerThread? t_runNext;
 
     // Links of the WaitQueue that holds the waiter; guarded by the lock of the primitive that owns the queue.
-    internal Waiter? Next;
-    internal Waiter? Prev;
-    internal WaitQueue? Queue;
+    internal ListLinks<Waiter> QueueLinks;
 
     /// <summary>The managed thread id of the thread this waiter belongs to (a mutex's owner after a hand-over).</summary>
     public int ThreadId { get; } = Environment.CurrentManagedThreadId;
@@ -94,7 +93,7 @@ internal class Waiter
     /// </summary>
     public void Arm(long deadlineNs)
     {
-        Debug.Assert(Queue is null, "a waiter is armed only when it is in no queue");
+        Debug.Assert(QueueLinks.Owner is null, "a waiter is armed only when it is in no queue");
         Outcome = Waiting;
         _deadlineNs = deadlineNs;
         var w = Scheduling.Worker.Active();

@@ -122,7 +122,22 @@ internal sealed unsafe class Party
     /// <summary>The 64 bytes of the control block: what "nothing changed" compares.</summary>
     public byte[] Bytes() => new ReadOnlySpan<byte>(Task, UmcgConstants.TaskSize).ToArray();
 
-    public Errno Unregister(CtlFlags extra = CtlFlags.None) => Call(() => Kernel.Ctl(CtlFlags.Unregister | extra, Task, ClockId.Monotonic));
+    /// <summary>Ctl on this party's thread, with its own kernel half.</summary>
+    public Errno Ctl(CtlFlags flags, UmcgTask* block, ClockId clock = ClockId.Monotonic) => Call(() => Kernel.Ctl(flags, block, clock));
+
+    /// <summary>Registers this party's own block (as a server unless <paramref name="extra"/> says Worker).</summary>
+    public Errno Register(CtlFlags extra = CtlFlags.None, ClockId clock = ClockId.Monotonic) => Ctl(CtlFlags.Register | extra, Task, clock);
+
+    public Errno Unregister(CtlFlags extra = CtlFlags.None) => Ctl(CtlFlags.Unregister | extra, Task);
+
+    /// <summary>The party's thread enters a blocking region.</summary>
+    public Errno SysEnter() => Call(Kernel.SysEnter);
+
+    /// <summary>The party's thread leaves a blocking region (and returns once it runs again, if it was queued).</summary>
+    public Errno SysExit() => Call(Kernel.SysExit);
+
+    /// <summary>The party's thread passes a safepoint.</summary>
+    public Errno NotifyResume() => Call(Kernel.NotifyResume);
 
     /// <summary>The state word's user bits (16–31).</summary>
     public uint UserBits => Word >> 16;
@@ -185,9 +200,12 @@ internal sealed unsafe class Rig
     public Party Server(ClockId clock = ClockId.Monotonic, ushort userBits = 0)
     {
         var p = NewServerParty(userBits);
-        Assert.Equal(Errno.Ok, p.Call(() => Kernel.Ctl(CtlFlags.Register, p.Task, clock)));
+        Assert.Equal(Errno.Ok, p.Register(clock: clock));
         return p;
     }
+
+    /// <summary>A registered server of another kernel half over the same parker: a task, but none of this one's.</summary>
+    public Party ForeignServer() => new Rig(Parker).Server();
 
     /// <summary>A thread with a block set up as a worker of <paramref name="serverTid"/> (BLOCKED), not yet registered.</summary>
     public Party NewWorkerParty(int serverTid, ushort userBits = 0)
@@ -277,6 +295,48 @@ internal sealed unsafe class Rig
         AssertRunningFor(server, w);
         return (w, serverWait);
     }
+
+    /// <summary>
+    /// <see cref="RunningWorker"/> on <paramref name="clock"/>, asserting that the worker's registration (BLOCKED
+    /// -> RUNNABLE) stamped runnable_ts on that clock.
+    /// </summary>
+    public (Party Worker, Task<Errno> ServerWait) RunningWorkerStampedOn(Party server, ClockId clock)
+    {
+        long before = KernelClock.Now(clock);
+        var (w, serverWait) = RunningWorker(server, clock);
+        long after = KernelClock.Now(clock);
+        Assert.InRange((long)Volatile.Read(ref w.Task->RunnableTs), before, after);
+        return (w, serverWait);
+    }
+
+    /// <summary>
+    /// A worker that ran for <paramref name="server"/> and then entered a blocking region: BLOCKED and on no
+    /// list, its server woken, RUNNING and idle.
+    /// </summary>
+    public Party BlockedWorker(Party server)
+    {
+        var (w, serverWait) = RunningWorker(server);
+        Assert.Equal(Errno.Ok, w.SysEnter());
+        Assert.Equal(Errno.Ok, server.Result(serverWait, "server woken by the block"));
+        Assert.Equal(TaskState.Blocked, w.State);
+        return w;
+    }
+
+    /// <summary>
+    /// The server names <paramref name="worker"/> and sleeps (<see cref="BeginServe"/>); the worker's
+    /// <paramref name="pending"/> call (its registration, Wait, SysExit or safepoint) returns Ok as it runs.
+    /// Returns the server's pending Wait, which completes once the worker stops running.
+    /// </summary>
+    public Task<Errno> Run(Party server, Party worker, Task<Errno> pending, string what, List<int>? drained = null)
+    {
+        var serverWait = BeginServe(server, worker.Tid, drained);
+        Assert.Equal(Errno.Ok, worker.Result(pending, what));
+        return serverWait;
+    }
+
+    /// <summary>The server runs <paramref name="worker"/> (see <see cref="Run"/>), which then unregisters and is retired.</summary>
+    public void RunAndFinish(Party server, Party worker, Task<Errno> pending, string what) =>
+        Finish(worker, server, Run(server, worker, pending, what));
 
     /// <summary>
     /// A worker running while its server is awake: the server starts it from a Wait whose deadline has already

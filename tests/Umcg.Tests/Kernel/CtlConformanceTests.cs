@@ -12,12 +12,16 @@ public sealed unsafe class CtlConformanceTests
 {
     private const CtlFlags RegisterWorker = CtlFlags.Register | CtlFlags.Worker;
 
+    /// <summary>A register attempt with the party's own block that must fail with <paramref name="expected"/> and leave everything as it was.</summary>
+    private static void AssertRegisterRefused(Rig rig, Party p, CtlFlags flags, Errno expected, ClockId clock = ClockId.Monotonic) =>
+        AssertRegisterRefused(rig, p, flags, p.Task, clock, expected);
+
     /// <summary>A register attempt that must fail with <paramref name="expected"/> and leave everything as it was.</summary>
     private static void AssertRegisterRefused(Rig rig, Party p, CtlFlags flags, UmcgTask* block, ClockId clock, Errno expected)
     {
         byte[] before = new ReadOnlySpan<byte>(block, UmcgConstants.TaskSize).ToArray();
         int count = rig.Kernel.TaskCount;
-        Assert.Equal(expected, p.Call(() => rig.Kernel.Ctl(flags, block, clock)));
+        Assert.Equal(expected, p.Ctl(flags, block, clock));
         Assert.Equal(before, new ReadOnlySpan<byte>(block, UmcgConstants.TaskSize).ToArray());
         Assert.Equal(count, rig.Kernel.TaskCount);
         Assert.Equal(0, rig.Kernel.TidOfBlock((ulong)block));
@@ -30,22 +34,22 @@ public sealed unsafe class CtlConformanceTests
     {
         var rig = new Rig(parker);
         var p = rig.NewServerParty();
-        byte[] before = p.Bytes();
+        var untouched = BlockSnapshot.Of(p);
         foreach (int offset in new[] { 1, 8, 32, 63 })
         {
             var misaligned = (UmcgTask*)((byte*)p.Task + offset);
-            Assert.Equal(Errno.EINVAL, p.Call(() => rig.Kernel.Ctl(CtlFlags.Register, misaligned, ClockId.Monotonic)));
-            Assert.Equal(Errno.EINVAL, p.Call(() => rig.Kernel.Ctl(RegisterWorker, misaligned, ClockId.Monotonic)));
-            Assert.Equal(Errno.EINVAL, p.Call(() => rig.Kernel.Ctl(CtlFlags.Unregister, misaligned, ClockId.Monotonic)));
+            Assert.Equal(Errno.EINVAL, p.Ctl(CtlFlags.Register, misaligned));
+            Assert.Equal(Errno.EINVAL, p.Ctl(RegisterWorker, misaligned));
+            Assert.Equal(Errno.EINVAL, p.Ctl(CtlFlags.Unregister, misaligned));
         }
 
-        Assert.Equal(before, p.Bytes());
+        untouched.AssertUnchanged();
         Assert.Equal(0, rig.Kernel.TaskCount);
         Assert.False(p.Block.IsRegistered);
         Assert.False(p.IsRegisteredThread);
 
         // The same thread and block register normally afterwards.
-        Assert.Equal(Errno.Ok, p.Call(() => rig.Kernel.Ctl(CtlFlags.Register, p.Task, ClockId.Monotonic)));
+        Assert.Equal(Errno.Ok, p.Register());
         rig.AssertServerUsable(p);
         rig.Stop(p);
     }
@@ -58,17 +62,17 @@ public sealed unsafe class CtlConformanceTests
         var p = rig.NewServerParty();
         foreach (uint bad in new uint[] { 0x4, 0x8, 0x100, 0x2_0000, 0x8000_0000 })
         {
-            AssertRegisterRefused(rig, p, CtlFlags.Register | (CtlFlags)bad, p.Task, ClockId.Monotonic, Errno.EINVAL);
-            AssertRegisterRefused(rig, p, RegisterWorker | (CtlFlags)bad, p.Task, ClockId.Monotonic, Errno.EINVAL);
-            AssertRegisterRefused(rig, p, (CtlFlags)bad, p.Task, ClockId.Monotonic, Errno.EINVAL);
+            AssertRegisterRefused(rig, p, CtlFlags.Register | (CtlFlags)bad, Errno.EINVAL);
+            AssertRegisterRefused(rig, p, RegisterWorker | (CtlFlags)bad, Errno.EINVAL);
+            AssertRegisterRefused(rig, p, (CtlFlags)bad, Errno.EINVAL);
         }
 
-        Assert.Equal(Errno.Ok, p.Call(() => rig.Kernel.Ctl(CtlFlags.Register, p.Task, ClockId.Monotonic)));
+        Assert.Equal(Errno.Ok, p.Register());
 
         // A registered task's unregister with an unknown flag is refused too, and it stays registered.
-        byte[] before = p.Bytes();
-        Assert.Equal(Errno.EINVAL, p.Call(() => rig.Kernel.Ctl(CtlFlags.Unregister | (CtlFlags)0x4, p.Task, ClockId.Monotonic)));
-        Assert.Equal(before, p.Bytes());
+        var untouched = BlockSnapshot.Of(p);
+        Assert.Equal(Errno.EINVAL, p.Unregister((CtlFlags)0x4));
+        untouched.AssertUnchanged();
         Assert.True(p.IsRegisteredThread);
         rig.AssertServerUsable(p);
         rig.Stop(p);
@@ -80,14 +84,14 @@ public sealed unsafe class CtlConformanceTests
     {
         var rig = new Rig(parker);
         var p = rig.NewServerParty();
-        AssertRegisterRefused(rig, p, CtlFlags.Register | CtlFlags.Unregister, p.Task, ClockId.Monotonic, Errno.EINVAL);
-        AssertRegisterRefused(rig, p, CtlFlags.Register | CtlFlags.Unregister | CtlFlags.Worker, p.Task, ClockId.Monotonic, Errno.EINVAL);
+        AssertRegisterRefused(rig, p, CtlFlags.Register | CtlFlags.Unregister, Errno.EINVAL);
+        AssertRegisterRefused(rig, p, CtlFlags.Register | CtlFlags.Unregister | CtlFlags.Worker, Errno.EINVAL);
 
         // From a registered task: refused, and the task stays registered and RUNNING.
-        Assert.Equal(Errno.Ok, p.Call(() => rig.Kernel.Ctl(CtlFlags.Register, p.Task, ClockId.Monotonic)));
-        byte[] before = p.Bytes();
-        Assert.Equal(Errno.EINVAL, p.Call(() => rig.Kernel.Ctl(CtlFlags.Register | CtlFlags.Unregister, p.Task, ClockId.Monotonic)));
-        Assert.Equal(before, p.Bytes());
+        Assert.Equal(Errno.Ok, p.Register());
+        var untouched = BlockSnapshot.Of(p);
+        Assert.Equal(Errno.EINVAL, p.Ctl(CtlFlags.Register | CtlFlags.Unregister, p.Task));
+        untouched.AssertUnchanged();
         Assert.Equal(1, rig.Kernel.TaskCount);
         Assert.True(p.IsRegisteredThread);
         rig.AssertServerUsable(p);
@@ -100,11 +104,11 @@ public sealed unsafe class CtlConformanceTests
     {
         var rig = new Rig(parker);
         var server = rig.NewServerParty();
-        AssertRegisterRefused(rig, server, CtlFlags.None, server.Task, ClockId.Monotonic, Errno.EINVAL);
-        AssertRegisterRefused(rig, server, CtlFlags.Worker, server.Task, ClockId.Monotonic, Errno.EINVAL);
-        Assert.Equal(Errno.Ok, server.Call(() => rig.Kernel.Ctl(CtlFlags.Register, server.Task, ClockId.Monotonic)));
+        AssertRegisterRefused(rig, server, CtlFlags.None, Errno.EINVAL);
+        AssertRegisterRefused(rig, server, CtlFlags.Worker, Errno.EINVAL);
+        Assert.Equal(Errno.Ok, server.Register());
         var w = rig.NewWorkerParty(server.Tid);
-        AssertRegisterRefused(rig, w, CtlFlags.Worker, w.Task, ClockId.Monotonic, Errno.EINVAL);
+        AssertRegisterRefused(rig, w, CtlFlags.Worker, Errno.EINVAL);
         Assert.Equal(0ul, server.ListHead);
         rig.AssertServerUsable(server);
         rig.Stop(server);
@@ -116,16 +120,17 @@ public sealed unsafe class CtlConformanceTests
     {
         var rig = new Rig(parker);
         var server = rig.NewServerParty();
-        foreach (int clock in new[] { -1, 2, 3, 4, 5, 6, 8, 9, 10, 12, 100, int.MaxValue })
+        int[] unknownClocks = [-1, 2, 3, 4, 5, 6, 8, 9, 10, 12, 100, int.MaxValue];
+        foreach (int clock in unknownClocks)
         {
-            AssertRegisterRefused(rig, server, CtlFlags.Register, server.Task, (ClockId)clock, Errno.EINVAL);
+            AssertRegisterRefused(rig, server, CtlFlags.Register, Errno.EINVAL, (ClockId)clock);
         }
 
-        Assert.Equal(Errno.Ok, server.Call(() => rig.Kernel.Ctl(CtlFlags.Register, server.Task, ClockId.Monotonic)));
+        Assert.Equal(Errno.Ok, server.Register());
         var w = rig.NewWorkerParty(server.Tid);
-        foreach (int clock in new[] { -1, 2, 3, 4, 5, 6, 8, 9, 10, 12, 100, int.MaxValue })
+        foreach (int clock in unknownClocks)
         {
-            AssertRegisterRefused(rig, w, RegisterWorker, w.Task, (ClockId)clock, Errno.EINVAL);
+            AssertRegisterRefused(rig, w, RegisterWorker, Errno.EINVAL, (ClockId)clock);
         }
 
         Assert.Equal(0ul, server.ListHead);
@@ -138,14 +143,10 @@ public sealed unsafe class CtlConformanceTests
     public void Register_accepts_each_valid_clock(string parker, ClockId clock)
     {
         var rig = new Rig(parker);
-        long before = KernelClock.Now(clock);
         var server = rig.Server(clock);
-        var (w, serverWait) = rig.RunningWorker(server, clock);
-        long after = KernelClock.Now(clock);
 
         // The worker's registration went BLOCKED -> RUNNABLE: runnable_ts is on its registered clock.
-        ulong stamp = Volatile.Read(ref w.Task->RunnableTs);
-        Assert.InRange((long)stamp, before, after);
+        var (w, serverWait) = rig.RunningWorkerStampedOn(server, clock);
         Assert.Equal(2, rig.Kernel.TaskCount);
         rig.Finish(w, server, serverWait);
         rig.Stop(server);
@@ -158,8 +159,8 @@ public sealed unsafe class CtlConformanceTests
         var rig = new Rig(parker);
         var server = rig.Server();
         var p = rig.NewParty("plain");
-        Assert.Equal(Errno.EINVAL, p.Call(() => rig.Kernel.Ctl(CtlFlags.Register, null, ClockId.Monotonic)));
-        Assert.Equal(Errno.EINVAL, p.Call(() => rig.Kernel.Ctl(RegisterWorker, null, ClockId.Monotonic)));
+        Assert.Equal(Errno.EINVAL, p.Ctl(CtlFlags.Register, null));
+        Assert.Equal(Errno.EINVAL, p.Ctl(RegisterWorker, null));
         Assert.Equal(1, rig.Kernel.TaskCount);
         Assert.False(p.IsRegisteredThread);
         Assert.Equal(0ul, server.ListHead);
@@ -174,24 +175,24 @@ public sealed unsafe class CtlConformanceTests
     {
         var rig = new Rig(parker);
         var server = rig.Server();
-        byte[] before = server.Bytes();
+        var untouched = BlockSnapshot.Of(server);
 
         // Again with the same block, as a server or a worker.
-        Assert.Equal(Errno.EINVAL, server.Call(() => rig.Kernel.Ctl(CtlFlags.Register, server.Task, ClockId.Monotonic)));
-        Assert.Equal(Errno.EINVAL, server.Call(() => rig.Kernel.Ctl(RegisterWorker, server.Task, ClockId.Monotonic)));
+        Assert.Equal(Errno.EINVAL, server.Register());
+        Assert.Equal(Errno.EINVAL, server.Register(CtlFlags.Worker));
 
         // Again with a second, valid-looking block.
         using var second = TaskBlock.Allocate();
         second.Task->ServerTid = (uint)server.Tid;
         second.Task->State = (uint)TaskState.Running;
-        Assert.Equal(Errno.EINVAL, server.Call(() => rig.Kernel.Ctl(CtlFlags.Register, second.Task, ClockId.Monotonic)));
+        Assert.Equal(Errno.EINVAL, server.Ctl(CtlFlags.Register, second.Task));
 
         // Again, with another kernel half: a thread is one task at a time.
         var other = Parkers.NewKernel(parker);
         Assert.Equal(Errno.EINVAL, server.Call(() => other.Ctl(CtlFlags.Register, second.Task, ClockId.Monotonic)));
         Assert.Equal(0, other.TaskCount);
 
-        Assert.Equal(before, server.Bytes());
+        untouched.AssertUnchanged();
         Assert.False(second.IsRegistered);
         Assert.Equal(1, rig.Kernel.TaskCount);
         Assert.Equal(server.Tid, rig.Kernel.TidOfBlock(server.Block.Address));
@@ -212,8 +213,8 @@ public sealed unsafe class CtlConformanceTests
         Assert.False(TaskBlock.TryResolve(address, out _));
 
         // The kernel half must refuse the address without reading it: it is freed memory.
-        Assert.Equal(Errno.EFAULT, p.Call(() => rig.Kernel.Ctl(CtlFlags.Register, address, ClockId.Monotonic)));
-        Assert.Equal(Errno.EFAULT, p.Call(() => rig.Kernel.Ctl(RegisterWorker, address, ClockId.Monotonic)));
+        Assert.Equal(Errno.EFAULT, p.Ctl(CtlFlags.Register, address));
+        Assert.Equal(Errno.EFAULT, p.Ctl(RegisterWorker, address));
         Assert.Equal(1, rig.Kernel.TaskCount);
         Assert.Equal(0, rig.Kernel.TidOfBlock((ulong)address));
         Assert.False(p.IsRegisteredThread);
@@ -256,8 +257,7 @@ public sealed unsafe class CtlConformanceTests
         var server = rig.Server();
         var (w, serverWait) = rig.RunningWorker(server);
         var p = rig.NewParty("plain");
-        byte[] serverBefore = server.Bytes();
-        byte[] workerBefore = w.Bytes();
+        var untouched = BlockSnapshot.Of(server, w);
 
         // Another thread tries to take over the server's and the worker's blocks, with this and another kernel half.
         var other = Parkers.NewKernel(parker);
@@ -270,8 +270,7 @@ public sealed unsafe class CtlConformanceTests
             }
         }
 
-        Assert.Equal(serverBefore, server.Bytes());
-        Assert.Equal(workerBefore, w.Bytes());
+        untouched.AssertUnchanged();
         Assert.Equal(2, rig.Kernel.TaskCount);
         Assert.Equal(0, other.TaskCount);
         Assert.Equal(server.Tid, rig.Kernel.TidOfBlock(server.Block.Address));
@@ -303,12 +302,12 @@ public sealed unsafe class CtlConformanceTests
         {
             var s = rig.NewServerParty();
             scribble(s);
-            AssertRegisterRefused(rig, s, CtlFlags.Register, s.Task, ClockId.Monotonic, Errno.EINVAL);
+            AssertRegisterRefused(rig, s, CtlFlags.Register, Errno.EINVAL);
             rig.Retire(s);
 
             var w = rig.NewWorkerParty(server.Tid);
             scribble(w);
-            AssertRegisterRefused(rig, w, RegisterWorker, w.Task, ClockId.Monotonic, Errno.EINVAL);
+            AssertRegisterRefused(rig, w, RegisterWorker, Errno.EINVAL);
             Assert.True(server.ListHead == 0, $"a worker with a nonzero {name} was queued");
             rig.Retire(w);
         }
@@ -324,47 +323,38 @@ public sealed unsafe class CtlConformanceTests
         var rig = new Rig(parker);
         var server = rig.Server();
         var (running, serverWait) = rig.RunningWorker(server);
-        var other = Parkers.NewKernel(parker);
-        var foreignServer = new Party(other, "server of another kernel");
-        foreignServer.Task->ServerTid = (uint)foreignServer.Tid;
-        foreignServer.Task->State = (uint)TaskState.Running;
-        Assert.Equal(Errno.Ok, foreignServer.Call(() => other.Ctl(CtlFlags.Register, foreignServer.Task, ClockId.Monotonic)));
-        var plain = rig.NewParty("plain");
+        var outsiders = new Outsiders(rig);
 
         var bogus = new (string Name, uint ServerTid)[]
         {
             ("zero", 0),
             ("a TID no thread has", (uint)Rig.NoSuchTid),
-            ("a thread of this process that is not a UMCG task", (uint)plain.Tid),
+            ("a thread of this process that is not a UMCG task", (uint)outsiders.Plain.Tid),
             ("a thread of another process (init)", 1),
             ("a worker", (uint)running.Tid),
-            ("a server of another kernel half", (uint)foreignServer.Tid),
+            ("a server of another kernel half", (uint)outsiders.Foreign.Tid),
             ("a server with TID_RUNNING set", (uint)server.Tid | UmcgConstants.TidRunning),
             ("a server with bit 30 set", (uint)server.Tid | 0x4000_0000),
         };
-        byte[] serverBefore = server.Bytes();
-        byte[] runningBefore = running.Bytes();
+        var untouched = BlockSnapshot.Of(server, running);
         foreach (var (name, serverTid) in bogus)
         {
             var w = rig.NewWorkerParty(0);
             w.Task->ServerTid = serverTid;
-            AssertRegisterRefused(rig, w, RegisterWorker, w.Task, ClockId.Monotonic, Errno.ESRCH);
+            AssertRegisterRefused(rig, w, RegisterWorker, Errno.ESRCH);
             Assert.True(Volatile.Read(ref w.Task->RunnableTs) == 0, $"server_tid = {name}: the worker was stamped RUNNABLE");
             rig.Retire(w);
         }
 
         // Nobody was queued or woken: the server still sleeps running the same worker; the foreign server is untouched.
-        Assert.Equal(serverBefore, server.Bytes());
-        Assert.Equal(runningBefore, running.Bytes());
-        Assert.Equal(0ul, foreignServer.ListHead);
+        untouched.AssertUnchanged();
+        Assert.Equal(0ul, outsiders.Foreign.ListHead);
         Assert.False(serverWait.IsCompleted);
 
         rig.Finish(running, server, serverWait);
         rig.AssertServerUsable(server);
         rig.Stop(server);
-        Assert.Equal(Errno.Ok, foreignServer.Unregister());
-        rig.Retire(foreignServer);
-        rig.Retire(plain);
+        outsiders.Leave(rig);
     }
 
     [Theory]
@@ -377,11 +367,11 @@ public sealed unsafe class CtlConformanceTests
         foreach (uint serverTid in new[] { 0u, (uint)server.Tid, (uint)p.Tid | UmcgConstants.TidRunning, 1u, (uint)Rig.NoSuchTid })
         {
             p.Task->ServerTid = serverTid;
-            AssertRegisterRefused(rig, p, CtlFlags.Register, p.Task, ClockId.Monotonic, Errno.ESRCH);
+            AssertRegisterRefused(rig, p, CtlFlags.Register, Errno.ESRCH);
         }
 
         p.Task->ServerTid = (uint)p.Tid;
-        Assert.Equal(Errno.Ok, p.Call(() => rig.Kernel.Ctl(CtlFlags.Register, p.Task, ClockId.Monotonic)));
+        Assert.Equal(Errno.Ok, p.Register());
         rig.AssertServerUsable(p);
         rig.AssertServerUsable(server);
         rig.Stop(p);
@@ -409,12 +399,12 @@ public sealed unsafe class CtlConformanceTests
         foreach (uint state in wrong)
         {
             p.Task->State = state | 0xabcd_0000;
-            AssertRegisterRefused(rig, p, CtlFlags.Register, p.Task, ClockId.Monotonic, Errno.EINVAL);
+            AssertRegisterRefused(rig, p, CtlFlags.Register, Errno.EINVAL);
         }
 
         // RUNNING with user bits is the right state: user bits are user space's own.
         p.Task->State = (uint)TaskState.Running | 0xabcd_0000;
-        Assert.Equal(Errno.Ok, p.Call(() => rig.Kernel.Ctl(CtlFlags.Register, p.Task, ClockId.Monotonic)));
+        Assert.Equal(Errno.Ok, p.Register());
         Assert.Equal(0xabcdu, p.UserBits);
         rig.AssertServerUsable(p);
         rig.Stop(p);
@@ -440,7 +430,7 @@ public sealed unsafe class CtlConformanceTests
         {
             var w = rig.NewWorkerParty(server.Tid);
             w.Task->State = state | 0x1234_0000;
-            AssertRegisterRefused(rig, w, RegisterWorker, w.Task, ClockId.Monotonic, Errno.EINVAL);
+            AssertRegisterRefused(rig, w, RegisterWorker, Errno.EINVAL);
             Assert.Equal(0ul, server.ListHead);
             rig.Retire(w);
         }
@@ -470,8 +460,7 @@ public sealed unsafe class CtlConformanceTests
         // Worker registration: BLOCKED -> RUNNABLE (queued) -> RUNNING.
         var (w, registration) = rig.QueuedWorker(server, userBits: WorkerBits);
         Assert.Equal((uint)TaskState.Runnable | ((uint)WorkerBits << 16), w.Word);
-        var serverWait = rig.BeginServe(server, w.Tid);
-        Assert.Equal(Errno.Ok, w.Result(registration, "registration"));
+        var serverWait = rig.Run(server, w, registration, "registration");
         Assert.Equal((uint)TaskState.Running | ((uint)WorkerBits << 16), w.Word);
         Assert.Equal((uint)TaskState.Runnable | ((uint)ServerBits << 16), server.Word);
 
@@ -480,18 +469,16 @@ public sealed unsafe class CtlConformanceTests
         Assert.Equal(Errno.Ok, server.Result(serverWait, "server woken by the yield"));
         Assert.Equal((uint)TaskState.Running | ((uint)ServerBits << 16), server.Word);
         Assert.Equal((uint)TaskState.Runnable | ((uint)WorkerBits << 16), w.Word);
-        serverWait = rig.BeginServe(server, w.Tid);
-        Assert.Equal(Errno.Ok, w.Result(yield, "worker run again"));
+        serverWait = rig.Run(server, w, yield, "worker run again");
         Assert.Equal((uint)TaskState.Running | ((uint)WorkerBits << 16), w.Word);
 
         // Blocking region: RUNNING -> BLOCKED -> RUNNABLE -> RUNNING.
-        Assert.Equal(Errno.Ok, w.Call(() => rig.Kernel.SysEnter()));
+        Assert.Equal(Errno.Ok, w.SysEnter());
         Assert.Equal((uint)TaskState.Blocked | ((uint)WorkerBits << 16), w.Word);
         Assert.Equal(Errno.Ok, server.Result(serverWait, "server woken by the block"));
         var exit = rig.BeginSysExit(server, w);
         Assert.Equal((uint)TaskState.Runnable | ((uint)WorkerBits << 16), w.Word);
-        serverWait = rig.BeginServe(server, w.Tid);
-        Assert.Equal(Errno.Ok, w.Result(exit, "worker run after unblocking"));
+        serverWait = rig.Run(server, w, exit, "worker run after unblocking");
         Assert.Equal((uint)TaskState.Running | ((uint)WorkerBits << 16), w.Word);
 
         // Preemption: RUNNING|PREEMPT -> RUNNABLE -> RUNNING.
@@ -500,8 +487,7 @@ public sealed unsafe class CtlConformanceTests
         var safepoint = w.Post(() => rig.Kernel.NotifyResume());
         Assert.Equal(Errno.Ok, server.Result(serverWait, "server woken by the preemption"));
         Assert.Equal((uint)TaskState.Runnable | ((uint)WorkerBits << 16), w.Word);
-        serverWait = rig.BeginServe(server, w.Tid);
-        Assert.Equal(Errno.Ok, w.Result(safepoint, "worker run after preemption"));
+        serverWait = rig.Run(server, w, safepoint, "worker run after preemption");
         Assert.Equal((uint)TaskState.Running | ((uint)WorkerBits << 16), w.Word);
 
         // Unregister: RUNNING -> NONE, for both.
@@ -513,6 +499,7 @@ public sealed unsafe class CtlConformanceTests
         Assert.Equal((uint)TaskState.None | ((uint)ServerBits << 16), server.Word);
         rig.Retire(server);
     }
+
     [Theory]
     [MemberData(nameof(Parkers.Both), MemberType = typeof(Parkers))]
     public void Unregister_when_not_registered_is_EINVAL(string parker)
@@ -520,28 +507,27 @@ public sealed unsafe class CtlConformanceTests
         var rig = new Rig(parker);
         var server = rig.Server();
         var p = rig.NewServerParty();
-        byte[] serverBefore = server.Bytes();
-        byte[] pBefore = p.Bytes();
+        var serverUntouched = BlockSnapshot.Of(server);
 
         // Its own never-registered block, a null block, and the block of a registered server.
         foreach (var flags in new[] { CtlFlags.Unregister, CtlFlags.Unregister | CtlFlags.Worker })
         {
-            Assert.Equal(Errno.EINVAL, p.Call(() => rig.Kernel.Ctl(flags, p.Task, ClockId.Monotonic)));
-            Assert.Equal(Errno.EINVAL, p.Call(() => rig.Kernel.Ctl(flags, null, ClockId.Monotonic)));
-            Assert.Equal(Errno.EINVAL, p.Call(() => rig.Kernel.Ctl(flags, server.Task, ClockId.Monotonic)));
+            Assert.Equal(Errno.EINVAL, p.Ctl(flags, p.Task));
+            Assert.Equal(Errno.EINVAL, p.Ctl(flags, null));
+            Assert.Equal(Errno.EINVAL, p.Ctl(flags, server.Task));
         }
 
         // Registered with another kernel half: not a task of this one.
         var other = Parkers.NewKernel(parker);
         Assert.Equal(Errno.Ok, p.Call(() => other.Ctl(CtlFlags.Register, p.Task, ClockId.Monotonic)));
-        pBefore = p.Bytes();
-        Assert.Equal(Errno.EINVAL, p.Call(() => rig.Kernel.Ctl(CtlFlags.Unregister, p.Task, ClockId.Monotonic)));
-        Assert.Equal(pBefore, p.Bytes());
+        var registeredElsewhere = BlockSnapshot.Of(p);
+        Assert.Equal(Errno.EINVAL, p.Unregister());
+        registeredElsewhere.AssertUnchanged();
         Assert.Equal(1, other.TaskCount);
         Assert.Equal(Errno.Ok, p.Call(() => other.Ctl(CtlFlags.Unregister, p.Task, ClockId.Monotonic)));
         Assert.Equal(0, other.TaskCount);
 
-        Assert.Equal(serverBefore, server.Bytes());
+        serverUntouched.AssertUnchanged();
         Assert.Equal(1, rig.Kernel.TaskCount);
         rig.AssertServerUsable(server);
         rig.Stop(server);
@@ -557,23 +543,21 @@ public sealed unsafe class CtlConformanceTests
         var w = rig.RunningWorkerServerAwake(server);
         using var spare = TaskBlock.Allocate();
         using var foreign = new ForeignMemory();
-        byte[] serverBefore = server.Bytes();
-        byte[] workerBefore = w.Bytes();
+        var untouched = BlockSnapshot.Of(server, w);
         UmcgTask*[] wrong = [null, spare.Task, foreign.Slot(1)];
 
         foreach (var block in wrong)
         {
-            Assert.Equal(Errno.EINVAL, server.Call(() => rig.Kernel.Ctl(CtlFlags.Unregister, block, ClockId.Monotonic)));
-            Assert.Equal(Errno.EINVAL, w.Call(() => rig.Kernel.Ctl(CtlFlags.Unregister | CtlFlags.Worker, block, ClockId.Monotonic)));
+            Assert.Equal(Errno.EINVAL, server.Ctl(CtlFlags.Unregister, block));
+            Assert.Equal(Errno.EINVAL, w.Ctl(CtlFlags.Unregister | CtlFlags.Worker, block));
         }
 
         // Each other's blocks.
-        Assert.Equal(Errno.EINVAL, w.Call(() => rig.Kernel.Ctl(CtlFlags.Unregister | CtlFlags.Worker, server.Task, ClockId.Monotonic)));
-        Assert.Equal(Errno.EINVAL, w.Call(() => rig.Kernel.Ctl(CtlFlags.Unregister, server.Task, ClockId.Monotonic)));
-        Assert.Equal(Errno.EINVAL, server.Call(() => rig.Kernel.Ctl(CtlFlags.Unregister, w.Task, ClockId.Monotonic)));
+        Assert.Equal(Errno.EINVAL, w.Ctl(CtlFlags.Unregister | CtlFlags.Worker, server.Task));
+        Assert.Equal(Errno.EINVAL, w.Ctl(CtlFlags.Unregister, server.Task));
+        Assert.Equal(Errno.EINVAL, server.Ctl(CtlFlags.Unregister, w.Task));
 
-        Assert.Equal(serverBefore, server.Bytes());
-        Assert.Equal(workerBefore, w.Bytes());
+        untouched.AssertUnchanged();
         Assert.Equal(2, rig.Kernel.TaskCount);
         Assert.True(w.IsRegisteredThread);
         Assert.False(spare.IsRegistered);
@@ -591,9 +575,9 @@ public sealed unsafe class CtlConformanceTests
     {
         var rig = new Rig(parker);
         var server = rig.Server();
-        byte[] before = server.Bytes();
+        var untouched = BlockSnapshot.Of(server);
         Assert.Equal(Errno.EINVAL, server.Unregister(CtlFlags.Worker));
-        Assert.Equal(before, server.Bytes());
+        untouched.AssertUnchanged();
         Assert.True(server.IsRegisteredThread);
         Assert.Equal(1, rig.Kernel.TaskCount);
         rig.AssertServerUsable(server);
@@ -609,28 +593,23 @@ public sealed unsafe class CtlConformanceTests
 
         // A server that has set RUNNABLE|COND_WAIT (about to Wait) cannot leave.
         Assert.True(server.Call(() => StateWord.PrepareWait(server.Task)));
-        byte[] before = server.Bytes();
+        var serverUntouched = BlockSnapshot.Of(server);
         Assert.Equal(Errno.EAGAIN, server.Unregister());
-        Assert.Equal(before, server.Bytes());
+        serverUntouched.AssertUnchanged();
         Assert.True(server.IsRegisteredThread);
         Volatile.Write(ref server.Task->State, (uint)TaskState.Running | (0x77u << 16));
 
         // A BLOCKED worker (inside a blocking region) cannot leave either.
-        var (w, serverWait) = rig.RunningWorker(server);
-        Assert.Equal(Errno.Ok, w.Call(() => rig.Kernel.SysEnter()));
-        Assert.Equal(Errno.Ok, server.Result(serverWait, "server woken by the block"));
-        before = w.Bytes();
+        var w = rig.BlockedWorker(server);
+        var workerUntouched = BlockSnapshot.Of(w);
         Assert.Equal(Errno.EAGAIN, w.Unregister(CtlFlags.Worker));
-        Assert.Equal(before, w.Bytes());
+        workerUntouched.AssertUnchanged();
         Assert.True(w.IsRegisteredThread);
         Assert.Equal(2, rig.Kernel.TaskCount);
         Assert.Equal(0ul, server.ListHead);
 
         // It leaves the region normally, is run again, and unregisters.
-        var exit = rig.BeginSysExit(server, w);
-        serverWait = rig.BeginServe(server, w.Tid);
-        Assert.Equal(Errno.Ok, w.Result(exit, "worker run after unblocking"));
-        rig.Finish(w, server, serverWait);
+        rig.RunAndFinish(server, w, rig.BeginSysExit(server, w), "worker run after unblocking");
         rig.AssertServerUsable(server);
         rig.Stop(server);
     }
@@ -646,9 +625,9 @@ public sealed unsafe class CtlConformanceTests
         // so does its worker.
         var w = rig.RunningWorkerServerAwake(server);
 
-        byte[] before = server.Bytes();
+        var untouched = BlockSnapshot.Of(server);
         Assert.Equal(Errno.EBUSY, server.Unregister());
-        Assert.Equal(before, server.Bytes());
+        untouched.AssertUnchanged();
         Assert.True(server.IsRegisteredThread);
         Assert.Equal(TaskState.Running, w.State);
 
@@ -668,8 +647,7 @@ public sealed unsafe class CtlConformanceTests
         var server = rig.Server();
         var (w1, registration1) = rig.QueuedWorker(server);
         var (w2, registration2) = rig.QueuedWorker(server);
-        var serverWait = rig.BeginServe(server, w1.Tid);
-        Assert.Equal(Errno.Ok, w1.Result(registration1, "w1 run"));
+        var serverWait = rig.Run(server, w1, registration1, "w1 run");
 
         // w1 leaves naming w2: w2 runs in its place, the server keeps sleeping with the slot moved to w2.
         Volatile.Write(ref w1.Task->NextTid, (uint)w2.Tid);
@@ -707,9 +685,7 @@ public sealed unsafe class CtlConformanceTests
         rig.Retire(w1);
 
         // s2 runs its own worker as usual.
-        var serverWait2 = rig.BeginServe(s2, w2.Tid);
-        Assert.Equal(Errno.Ok, w2.Result(registration2, "w2 run by s2"));
-        rig.Finish(w2, s2, serverWait2);
+        rig.RunAndFinish(s2, w2, registration2, "w2 run by s2");
         rig.Stop(s1);
         rig.Stop(s2);
     }
@@ -721,10 +697,10 @@ public sealed unsafe class CtlConformanceTests
         var rig = new Rig(parker);
         var server = rig.Server();
         var (w, serverWait) = rig.RunningWorker(server);
-        Assert.Equal(Errno.Ok, w.Call(() => rig.Kernel.Ctl(CtlFlags.Unregister | CtlFlags.Worker, w.Task, (ClockId)12345)));
+        Assert.Equal(Errno.Ok, w.Ctl(CtlFlags.Unregister | CtlFlags.Worker, w.Task, (ClockId)12345));
         Assert.Equal(Errno.Ok, server.Result(serverWait, "server woken"));
         rig.Retire(w);
-        Assert.Equal(Errno.Ok, server.Call(() => rig.Kernel.Ctl(CtlFlags.Unregister, server.Task, (ClockId)(-7))));
+        Assert.Equal(Errno.Ok, server.Ctl(CtlFlags.Unregister, server.Task, (ClockId)(-7)));
         rig.Retire(server);
         Assert.Equal(0, rig.Kernel.TaskCount);
     }
@@ -777,12 +753,12 @@ public sealed unsafe class CtlConformanceTests
             Assert.Equal(ok == 1, block.IsRegistered);
             if (e1 == Errno.Ok)
             {
-                Assert.Equal(Errno.Ok, p1.Call(() => rig.Kernel.Ctl(CtlFlags.Unregister, block.Task, ClockId.Monotonic)));
+                Assert.Equal(Errno.Ok, p1.Ctl(CtlFlags.Unregister, block.Task));
             }
 
             if (e2 == Errno.Ok)
             {
-                Assert.Equal(Errno.Ok, p2.Call(() => other.Ctl(CtlFlags.Unregister, block.Task, ClockId.Monotonic)));
+                Assert.Equal(Errno.Ok, p2.Ctl(CtlFlags.Unregister, block.Task));
             }
 
             Assert.False(block.IsRegistered);

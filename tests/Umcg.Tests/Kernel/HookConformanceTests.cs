@@ -17,7 +17,7 @@ public sealed unsafe class HookConformanceTests
     {
         var rig = new Rig(parker);
         var server = rig.Server();
-        byte[] before = server.Bytes();
+        var untouched = BlockSnapshot.Of(server);
         Assert.Equal(Errno.EINVAL, rig.OnFreshThread(() => rig.Kernel.SysEnter()));
         Assert.Equal(Errno.EINVAL, rig.OnFreshThread(() => rig.Kernel.SysExit()));
         Assert.Equal(Errno.EINVAL, rig.OnFreshThread(() => rig.Kernel.NotifyResume()));
@@ -26,16 +26,16 @@ public sealed unsafe class HookConformanceTests
         var otherRig = new Rig(parker);
         var otherServer = otherRig.Server();
         var (foreign, otherWait) = otherRig.RunningWorker(otherServer);
-        byte[] foreignBefore = foreign.Bytes();
+        var foreignUntouched = BlockSnapshot.Of(foreign);
         Assert.Equal(Errno.EINVAL, foreign.Call(() => rig.Kernel.SysEnter()));
         Assert.Equal(Errno.EINVAL, foreign.Call(() => rig.Kernel.SysExit()));
         Assert.Equal(Errno.EINVAL, foreign.Call(() => rig.Kernel.NotifyResume()));
-        Assert.Equal(foreignBefore, foreign.Bytes());
+        foreignUntouched.AssertUnchanged();
         otherRig.AssertRunningFor(otherServer, foreign);
         otherRig.Finish(foreign, otherServer, otherWait);
         otherRig.Stop(otherServer);
 
-        Assert.Equal(before, server.Bytes());
+        untouched.AssertUnchanged();
         rig.AssertServerUsable(server);
         rig.Stop(server);
     }
@@ -46,13 +46,13 @@ public sealed unsafe class HookConformanceTests
     {
         var rig = new Rig(parker);
         var server = rig.Server(userBits: 0x0a0a);
-        byte[] before = server.Bytes();
-        Assert.Equal(Errno.EINVAL, server.Call(() => rig.Kernel.SysEnter()));
-        Assert.Equal(Errno.EINVAL, server.Call(() => rig.Kernel.SysExit()));
+        var untouched = BlockSnapshot.Of(server);
+        Assert.Equal(Errno.EINVAL, server.SysEnter());
+        Assert.Equal(Errno.EINVAL, server.SysExit());
 
         // A server's safepoint while RUNNING returns at once.
-        Assert.Equal(Errno.Ok, server.Call(() => rig.Kernel.NotifyResume()));
-        Assert.Equal(before, server.Bytes());
+        Assert.Equal(Errno.Ok, server.NotifyResume());
+        untouched.AssertUnchanged();
         Assert.True(server.IsRegisteredThread);
         rig.AssertServerUsable(server);
         rig.Stop(server);
@@ -65,12 +65,10 @@ public sealed unsafe class HookConformanceTests
         var rig = new Rig(parker);
         var server = rig.Server();
         var (w, serverWait) = rig.RunningWorker(server);
-        byte[] workerBefore = w.Bytes();
-        byte[] serverBefore = server.Bytes();
-        Assert.Equal(Errno.Ok, w.Call(() => rig.Kernel.SysExit()));
-        Assert.Equal(Errno.Ok, w.Call(() => rig.Kernel.SysExit()));
-        Assert.Equal(workerBefore, w.Bytes());
-        Assert.Equal(serverBefore, server.Bytes());
+        var untouched = BlockSnapshot.Of(w, server);
+        Assert.Equal(Errno.Ok, w.SysExit());
+        Assert.Equal(Errno.Ok, w.SysExit());
+        untouched.AssertUnchanged();
         rig.AssertRunningFor(server, w);
         rig.Finish(w, server, serverWait);
         rig.Stop(server);
@@ -82,19 +80,12 @@ public sealed unsafe class HookConformanceTests
     {
         var rig = new Rig(parker);
         var server = rig.Server();
-        var (w, serverWait) = rig.RunningWorker(server);
-        Assert.Equal(Errno.Ok, w.Call(() => rig.Kernel.SysEnter()));
-        Assert.Equal(Errno.Ok, server.Result(serverWait, "server woken by the block"));
-        byte[] before = w.Bytes();
-        byte[] serverBefore = server.Bytes();
-        Assert.Equal(Errno.Ok, w.Call(() => rig.Kernel.SysEnter()));
-        Assert.Equal(before, w.Bytes());
-        Assert.Equal(serverBefore, server.Bytes());
+        var w = rig.BlockedWorker(server);
+        var untouched = BlockSnapshot.Of(w, server);
+        Assert.Equal(Errno.Ok, w.SysEnter());
+        untouched.AssertUnchanged();
 
-        var exit = rig.BeginSysExit(server, w);
-        serverWait = rig.BeginServe(server, w.Tid);
-        Assert.Equal(Errno.Ok, w.Result(exit, "worker run after unblocking"));
-        rig.Finish(w, server, serverWait);
+        rig.RunAndFinish(server, w, rig.BeginSysExit(server, w), "worker run after unblocking");
         rig.Stop(server);
     }
 
@@ -104,16 +95,12 @@ public sealed unsafe class HookConformanceTests
     {
         var rig = new Rig(parker);
         var server = rig.Server(clock);
-        long t0 = KernelClock.Now(clock);
-        var (w, serverWait) = rig.RunningWorker(server, clock);
-        long t1 = KernelClock.Now(clock);
-        ulong registered = Volatile.Read(ref w.Task->RunnableTs);
-        Assert.InRange((long)registered, t0, t1);
+        var (w, serverWait) = rig.RunningWorkerStampedOn(server, clock);
 
         for (int i = 0; i < 3; i++)
         {
             long b0 = KernelClock.Now(clock);
-            Assert.Equal(Errno.Ok, w.Call(() => rig.Kernel.SysEnter()));
+            Assert.Equal(Errno.Ok, w.SysEnter());
             long b1 = KernelClock.Now(clock);
             Assert.Equal(Errno.Ok, server.Result(serverWait, "server woken by the block"));
             ulong blocked = Volatile.Read(ref w.Task->BlockedTs);
@@ -128,8 +115,7 @@ public sealed unsafe class HookConformanceTests
             Assert.True(runnable >= blocked, "runnable_ts before blocked_ts");
             Assert.Equal(blocked, Volatile.Read(ref w.Task->BlockedTs));
 
-            serverWait = rig.BeginServe(server, w.Tid);
-            Assert.Equal(Errno.Ok, w.Result(exit, "worker run after unblocking"));
+            serverWait = rig.Run(server, w, exit, "worker run after unblocking");
         }
 
         rig.Finish(w, server, serverWait);
@@ -144,8 +130,7 @@ public sealed unsafe class HookConformanceTests
         var server = rig.Server();
         var (w1, registration1) = rig.QueuedWorker(server);
         var (w2, registration2) = rig.QueuedWorker(server);
-        var serverWait = rig.BeginServe(server, w1.Tid);
-        Assert.Equal(Errno.Ok, w1.Result(registration1, "w1 run"));
+        var serverWait = rig.Run(server, w1, registration1, "w1 run");
 
         // w1 names w2 in next_tid, but a preemption is a scheduling event: the server decides, not next_tid.
         Volatile.Write(ref w1.Task->NextTid, (uint)w2.Tid);
@@ -161,13 +146,11 @@ public sealed unsafe class HookConformanceTests
 
         // The server runs w2, then w1 again.
         var drained = new List<int>();
-        serverWait = rig.BeginServe(server, w2.Tid, drained);
-        Assert.Equal(Errno.Ok, w2.Result(registration2, "w2 run"));
+        serverWait = rig.Run(server, w2, registration2, "w2 run", drained);
         Assert.Equal([w1.Tid], drained);
         rig.Finish(w2, server, serverWait);
         Volatile.Write(ref w1.Task->NextTid, 0);
-        serverWait = rig.BeginServe(server, w1.Tid);
-        Assert.Equal(Errno.Ok, w1.Result(safepoint, "w1 run again"));
+        serverWait = rig.Run(server, w1, safepoint, "w1 run again");
         Assert.Equal((uint)TaskState.Running, w1.Word);
         rig.Finish(w1, server, serverWait);
         rig.Stop(server);
@@ -180,7 +163,7 @@ public sealed unsafe class HookConformanceTests
         var rig = new Rig(parker);
         var server = rig.Server();
         var (w, serverWait) = rig.RunningWorker(server, userBits: 0x0b0b);
-        byte[] serverBefore = server.Bytes();
+        var serverUntouched = BlockSnapshot.Of(server);
         var yield = w.Post(() =>
         {
             Assert.True(StateWord.PrepareWait(w.Task));
@@ -188,13 +171,11 @@ public sealed unsafe class HookConformanceTests
             // Between "I will wait" and Wait, a safepoint must not park the worker.
             Assert.Equal(Errno.Ok, rig.Kernel.NotifyResume());
             Assert.Equal((uint)TaskState.Runnable | (uint)TaskFlags.CondWait | (0x0b0bu << 16), Volatile.Read(ref w.Task->State));
-            Assert.Equal(serverBefore, new ReadOnlySpan<byte>(server.Task, UmcgConstants.TaskSize).ToArray());
+            serverUntouched.AssertUnchanged();
             return rig.Kernel.Wait(0, 0);
         });
         Assert.Equal(Errno.Ok, server.Result(serverWait, "server woken by the yield"));
-        serverWait = rig.BeginServe(server, w.Tid);
-        Assert.Equal(Errno.Ok, w.Result(yield, "worker run again"));
-        rig.Finish(w, server, serverWait);
+        rig.RunAndFinish(server, w, yield, "worker run again");
         rig.Stop(server);
     }
 
@@ -213,15 +194,13 @@ public sealed unsafe class HookConformanceTests
         Assert.InRange((long)Volatile.Read(ref w.Task->BlockedTs), b0, KernelClock.Now(ClockId.Monotonic));
 
         // Again while BLOCKED: Ok, nothing changes.
-        byte[] before = w.Bytes();
+        var untouched = BlockSnapshot.Of(w);
         Assert.Equal(Errno.Ok, rig.Kernel.MarkBlocked(w.Tid));
-        Assert.Equal(before, w.Bytes());
+        untouched.AssertUnchanged();
 
         var resume = rig.QueueWithServerAsleep(server, () => w.Post(() => rig.Kernel.NotifyResume()), "worker unblocked at its safepoint");
         Assert.Equal(TaskState.Runnable, w.State);
-        serverWait = rig.BeginServe(server, w.Tid);
-        Assert.Equal(Errno.Ok, w.Result(resume, "worker run after unblocking"));
-        rig.Finish(w, server, serverWait);
+        rig.RunAndFinish(server, w, resume, "worker run after unblocking");
         rig.Stop(server);
     }
 
@@ -232,8 +211,7 @@ public sealed unsafe class HookConformanceTests
         var rig = new Rig(parker);
         var server = rig.Server();
         var (queued, registration) = rig.QueuedWorker(server);
-        byte[] serverBefore = server.Bytes();
-        byte[] queuedBefore = queued.Bytes();
+        var untouched = BlockSnapshot.Of(server, queued);
 
         // Not a worker: ESRCH.
         foreach (int tid in new[] { 0, -1, Rig.NoSuchTid, server.Tid, 1 })
@@ -243,12 +221,10 @@ public sealed unsafe class HookConformanceTests
 
         // A RUNNABLE worker: EAGAIN.
         Assert.Equal(Errno.EAGAIN, rig.Kernel.MarkBlocked(queued.Tid));
-        Assert.Equal(serverBefore, server.Bytes());
-        Assert.Equal(queuedBefore, queued.Bytes());
+        untouched.AssertUnchanged();
 
         // A running worker whose server_tid names no server: ESRCH, and it is not removed (it did nothing wrong yet).
-        var serverWait = rig.BeginServe(server, queued.Tid);
-        Assert.Equal(Errno.Ok, queued.Result(registration, "worker run"));
+        var serverWait = rig.Run(server, queued, registration, "worker run");
         Volatile.Write(ref queued.Task->ServerTid, (uint)Rig.NoSuchTid);
         Assert.Equal(Errno.ESRCH, rig.Kernel.MarkBlocked(queued.Tid));
         Assert.Equal(TaskState.Running, queued.State);
@@ -266,13 +242,11 @@ public sealed unsafe class HookConformanceTests
     {
         var rig = new Rig(parker);
         var server = rig.Server();
-        var (w, serverWait) = rig.RunningWorker(server);
-        Assert.Equal(Errno.Ok, w.Call(() => rig.Kernel.SysEnter()));
-        Assert.Equal(Errno.Ok, server.Result(serverWait, "server woken by the block"));
+        var w = rig.BlockedWorker(server);
 
         Volatile.Write(ref w.Task->ServerTid, (uint)Rig.NoSuchTid);
         Assert.Null(w.Call(() => UmcgKernel.LastKillReason));
-        Assert.Equal(Errno.ESRCH, w.Call(() => rig.Kernel.SysExit()));
+        Assert.Equal(Errno.ESRCH, w.SysExit());
         string? reason = w.Call(() => UmcgKernel.LastKillReason);
         Assert.NotNull(reason);
         Assert.Contains(w.Tid.ToString(System.Globalization.CultureInfo.InvariantCulture), reason, StringComparison.Ordinal);
@@ -299,7 +273,7 @@ public sealed unsafe class HookConformanceTests
 
         // The server sleeps running w; w's server_tid is scribbled; w blocks.
         Volatile.Write(ref w.Task->ServerTid, (uint)Rig.NoSuchTid);
-        Assert.Equal(Errno.ESRCH, w.Call(() => rig.Kernel.SysEnter()));
+        Assert.Equal(Errno.ESRCH, w.SysEnter());
         Assert.NotNull(w.Call(() => UmcgKernel.LastKillReason));
         Assert.False(w.IsRegisteredThread);
         Assert.Equal(1, rig.Kernel.TaskCount);
@@ -320,7 +294,7 @@ public sealed unsafe class HookConformanceTests
         var server = rig.Server();
         var (w, serverWait) = rig.RunningWorker(server);
         Assert.True(w.Call(() => StateWord.PrepareWait(w.Task)));
-        Assert.Equal(Errno.EINVAL, w.Call(() => rig.Kernel.SysExit()));
+        Assert.Equal(Errno.EINVAL, w.SysExit());
         Assert.NotNull(w.Call(() => UmcgKernel.LastKillReason));
         Assert.False(w.IsRegisteredThread);
         Assert.Equal(Errno.Ok, server.Result(serverWait, "server woken when its worker was removed"));
@@ -362,9 +336,7 @@ public sealed unsafe class HookConformanceTests
         Assert.Equal(foreignBefore, new ReadOnlySpan<byte>(foreign.Base, 4096).ToArray());
 
         // The server still runs the worker it was told about.
-        var serverWait = rig.BeginServe(server, w.Tid);
-        Assert.Equal(Errno.Ok, w.Result(registration, "worker run"));
-        rig.Finish(w, server, serverWait);
+        rig.RunAndFinish(server, w, registration, "worker run");
         rig.AssertServerUsable(server);
         rig.Stop(server);
     }
@@ -386,9 +358,7 @@ public sealed unsafe class HookConformanceTests
         Assert.Equal([w.Tid], tids);
         Assert.Equal(0ul, spare.Task->RunnableWorkersPtr);
 
-        var serverWait = rig.BeginServe(server, w.Tid);
-        Assert.Equal(Errno.Ok, w.Result(registration, "worker run"));
-        rig.Finish(w, server, serverWait);
+        rig.RunAndFinish(server, w, registration, "worker run");
         rig.Stop(server);
     }
 
@@ -422,9 +392,7 @@ public sealed unsafe class HookConformanceTests
     {
         var rig = new Rig(parker);
         var server = rig.Server();
-        var (w, serverWait) = rig.RunningWorker(server);
-        Assert.Equal(Errno.Ok, w.Call(() => rig.Kernel.SysEnter()));
-        Assert.Equal(Errno.Ok, server.Result(serverWait, "server woken by the block"));
+        var w = rig.BlockedWorker(server);
 
         w.Thread.Exit();
         rig.Kernel.ReapExited();
@@ -479,9 +447,9 @@ public sealed unsafe class HookConformanceTests
                 Assert.False(s.Block.IsRegistered);
                 s.Task->ServerTid = (uint)again.Tid;
                 s.Task->State = (uint)TaskState.Running;
-                Assert.Equal(Errno.Ok, again.Call(() => rig.Kernel.Ctl(CtlFlags.Register, s.Task, ClockId.Monotonic)));
+                Assert.Equal(Errno.Ok, again.Ctl(CtlFlags.Register, s.Task));
                 Assert.True(s.Block.IsRegistered, $"round {round}: block of task {s.Tid} released twice");
-                Assert.Equal(Errno.Ok, again.Call(() => rig.Kernel.Ctl(CtlFlags.Unregister, s.Task, ClockId.Monotonic)));
+                Assert.Equal(Errno.Ok, again.Ctl(CtlFlags.Unregister, s.Task));
                 Assert.False(s.Block.IsRegistered);
                 s.Block.Dispose();
             }

@@ -18,17 +18,12 @@ public sealed unsafe class KickConformanceTests
     {
         var rig = new Rig(parker);
         var server = rig.Server();
-        var plain = rig.NewParty("plain");
-        var other = Parkers.NewKernel(parker);
-        var foreign = new Party(other, "server of another kernel");
-        foreign.Task->ServerTid = (uint)foreign.Tid;
-        foreign.Task->State = (uint)TaskState.Running;
-        Assert.Equal(Errno.Ok, foreign.Call(() => other.Ctl(CtlFlags.Register, foreign.Task, ClockId.Monotonic)));
-        byte[] before = server.Bytes();
+        var outsiders = new Outsiders(rig);
+        var untouched = BlockSnapshot.Of(server);
 
         int[] notTasks =
         [
-            0, -1, int.MinValue, Rig.NoSuchTid, plain.Tid, 1, foreign.Tid,
+            0, -1, int.MinValue, .. outsiders.Tids,
             server.Tid | 0x4000_0000, (int)((uint)server.Tid | UmcgConstants.TidRunning),
         ];
         foreach (int tid in notTasks)
@@ -39,14 +34,12 @@ public sealed unsafe class KickConformanceTests
             Assert.Equal(Errno.ESRCH, rig.Kernel.Kick(1, tid));
         }
 
-        Assert.Equal(before, server.Bytes());
+        untouched.AssertUnchanged();
         Assert.Equal(0, KicksOf(rig, server.Tid));
-        Assert.Equal((uint)TaskState.Running, foreign.Word);
+        Assert.Equal((uint)TaskState.Running, outsiders.Foreign.Word);
         rig.AssertServerUsable(server);
         rig.Stop(server);
-        Assert.Equal(Errno.Ok, foreign.Call(() => other.Ctl(CtlFlags.Unregister, foreign.Task, ClockId.Monotonic)));
-        rig.Retire(foreign);
-        rig.Retire(plain);
+        outsiders.Leave(rig);
     }
 
     [Theory]
@@ -56,16 +49,14 @@ public sealed unsafe class KickConformanceTests
         var rig = new Rig(parker);
         var server = rig.Server();
         var (w, serverWait) = rig.RunningWorker(server);
-        byte[] serverBefore = server.Bytes();
-        byte[] workerBefore = w.Bytes();
+        var untouched = BlockSnapshot.Of(server, w);
         foreach (uint flags in new uint[] { 1, 2, 0x100, 0x8000_0000 })
         {
             Assert.Equal(Errno.EINVAL, rig.Kernel.Kick(flags, server.Tid));
             Assert.Equal(Errno.EINVAL, rig.Kernel.Kick(flags, w.Tid));
         }
 
-        Assert.Equal(serverBefore, server.Bytes());
-        Assert.Equal(workerBefore, w.Bytes());
+        untouched.AssertUnchanged();
         Assert.Equal(0, KicksOf(rig, server.Tid));
         Assert.Equal(0, KicksOf(rig, w.Tid));
         rig.AssertRunningFor(server, w);
@@ -93,9 +84,7 @@ public sealed unsafe class KickConformanceTests
         Assert.False(registration.IsCompleted);
         Assert.Equal(w.Block.Address, server.ListHead);
 
-        var serverWait = rig.BeginServe(server, w.Tid);
-        Assert.Equal(Errno.Ok, w.Result(registration, "worker run"));
-        rig.Finish(w, server, serverWait);
+        rig.RunAndFinish(server, w, registration, "worker run");
         rig.Stop(server);
     }
 
@@ -108,12 +97,12 @@ public sealed unsafe class KickConformanceTests
         var (w, serverWait) = rig.RunningWorker(server);
         rig.Until(() => ThreadProc.Sleeping(server.Tid), "server asleep");
         long switches = ThreadProc.VoluntarySwitches(server.Tid);
-        byte[] before = server.Bytes();
+        var untouched = BlockSnapshot.Of(server);
 
         Assert.Equal(Errno.Ok, rig.Kernel.Kick(0, server.Tid));
         Assert.Equal(1, KicksOf(rig, server.Tid));
         rig.Until(() => ThreadProc.VoluntarySwitches(server.Tid) > switches && ThreadProc.Sleeping(server.Tid), "server woken and asleep again");
-        Assert.Equal(before, server.Bytes());
+        untouched.AssertUnchanged();
         Assert.False(serverWait.IsCompleted);
         rig.AssertRunningFor(server, w);
 
@@ -130,10 +119,10 @@ public sealed unsafe class KickConformanceTests
         var (w, serverWait) = rig.RunningWorker(server);
 
         // Without TF_PREEMPT a kick changes nothing, now or at the safepoint.
-        byte[] before = w.Bytes();
+        var untouched = BlockSnapshot.Of(w);
         Assert.Equal(Errno.Ok, rig.Kernel.Kick(0, w.Tid));
-        Assert.Equal(Errno.Ok, w.Call(() => rig.Kernel.NotifyResume()));
-        Assert.Equal(before, w.Bytes());
+        Assert.Equal(Errno.Ok, w.NotifyResume());
+        untouched.AssertUnchanged();
         rig.AssertRunningFor(server, w);
 
         // With TF_PREEMPT: the kick cannot interrupt the running thread; the worker stays RUNNING until its
@@ -148,8 +137,7 @@ public sealed unsafe class KickConformanceTests
         Assert.Equal((uint)TaskState.Runnable, w.Word);
         Assert.Equal(0u, server.NextTid);
         var drained = new List<int>();
-        serverWait = rig.BeginServe(server, w.Tid, drained);
-        Assert.Equal(Errno.Ok, w.Result(safepoint, "worker run after preemption"));
+        serverWait = rig.Run(server, w, safepoint, "worker run after preemption", drained);
         Assert.Equal([w.Tid], drained);
         Assert.Equal((uint)TaskState.Running, w.Word);
         rig.Finish(w, server, serverWait);

@@ -59,25 +59,20 @@ public sealed unsafe class WaitConformanceTests
     {
         var rig = new Rig(parker);
         var server = rig.Server();
-        byte[] before = server.Bytes();
+        var untouched = BlockSnapshot.Of(server);
         Assert.Equal(Errno.EINVAL, rig.OnFreshThread(() => rig.Kernel.Wait(0, 0)));
         Assert.Equal(Errno.EINVAL, rig.OnFreshThread(() => rig.Kernel.Wait(1, 0)));
         Assert.Equal(Errno.EINVAL, rig.OnFreshThread(() => rig.Kernel.Wait(0, KernelClock.Now(ClockId.Monotonic))));
 
         // A task of another kernel half is not a task of this one.
-        var other = Parkers.NewKernel(parker);
-        var foreign = new Party(other, "server of another kernel");
-        foreign.Task->ServerTid = (uint)foreign.Tid;
-        foreign.Task->State = (uint)TaskState.Running;
-        Assert.Equal(Errno.Ok, foreign.Call(() => other.Ctl(CtlFlags.Register, foreign.Task, ClockId.Monotonic)));
+        var foreign = rig.ForeignServer();
         Assert.True(foreign.Call(() => StateWord.PrepareWait(foreign.Task)));
         Assert.Equal(Errno.EINVAL, foreign.Call(() => rig.Kernel.Wait(0, 0)));
         Assert.Equal((uint)TaskState.Runnable | (uint)TaskFlags.CondWait, foreign.Word);
         Volatile.Write(ref foreign.Task->State, (uint)TaskState.Running);
-        Assert.Equal(Errno.Ok, foreign.Call(() => other.Ctl(CtlFlags.Unregister, foreign.Task, ClockId.Monotonic)));
-        rig.Retire(foreign);
+        rig.Stop(foreign);
 
-        Assert.Equal(before, server.Bytes());
+        untouched.AssertUnchanged();
         rig.AssertServerUsable(server);
         rig.Stop(server);
     }
@@ -98,8 +93,7 @@ public sealed unsafe class WaitConformanceTests
         }
 
         // A running worker: refused, still running, its server still asleep running it.
-        var serverWait = rig.BeginServe(server, queued.Tid);
-        Assert.Equal(Errno.Ok, queued.Result(registration, "worker run"));
+        var serverWait = rig.Run(server, queued, registration, "worker run");
         foreach (uint flags in new uint[] { 1, 2, 0x100, 0x8000_0000 })
         {
             AssertWorkerWaitRefused(rig, server, queued, flags, 0, 0, Errno.EINVAL);
@@ -139,21 +133,18 @@ public sealed unsafe class WaitConformanceTests
 
         // A server that did not set RUNNABLE: its named worker is not started.
         Volatile.Write(ref server.Task->NextTid, (uint)w1.Tid);
-        byte[] before = server.Bytes();
+        var serverUntouched = BlockSnapshot.Of(server);
         Assert.Equal(Errno.EAGAIN, server.Call(() => rig.Kernel.Wait(0, 0)));
-        Assert.Equal(before, server.Bytes());
+        serverUntouched.AssertUnchanged();
         Assert.Equal(TaskState.Runnable, w1.State);
         Volatile.Write(ref server.Task->NextTid, 0);
 
         // A worker that did not set RUNNABLE: not queued, its next_tid not consumed nor woken, its server still asleep.
-        var serverWait = rig.BeginServe(server, w1.Tid);
-        Assert.Equal(Errno.Ok, w1.Result(registration1, "w1 run"));
+        var serverWait = rig.Run(server, w1, registration1, "w1 run");
         Volatile.Write(ref w1.Task->NextTid, (uint)w2.Tid);
-        before = w1.Bytes();
-        byte[] serverBefore = server.Bytes();
+        var bothUntouched = BlockSnapshot.Of(w1, server);
         Assert.Equal(Errno.EAGAIN, w1.Call(() => rig.Kernel.Wait(0, 0)));
-        Assert.Equal(before, w1.Bytes());
-        Assert.Equal(serverBefore, server.Bytes());
+        bothUntouched.AssertUnchanged();
         Assert.Equal(TaskState.Runnable, w2.State);
         Assert.False(registration2.IsCompleted);
         rig.AssertRunningFor(server, w1);
@@ -167,12 +158,8 @@ public sealed unsafe class WaitConformanceTests
 
         // Everything still works: w1's safepoint unblocks it; the server runs w2, then w1.
         var resume = rig.QueueWithServerAsleep(server, () => w1.Post(() => rig.Kernel.NotifyResume()), "w1 unblocked at its safepoint");
-        serverWait = rig.BeginServe(server, w2.Tid);
-        Assert.Equal(Errno.Ok, w2.Result(registration2, "w2 run"));
-        rig.Finish(w2, server, serverWait);
-        serverWait = rig.BeginServe(server, w1.Tid);
-        Assert.Equal(Errno.Ok, w1.Result(resume, "w1 run"));
-        rig.Finish(w1, server, serverWait);
+        rig.RunAndFinish(server, w2, registration2, "w2 run");
+        rig.RunAndFinish(server, w1, resume, "w1 run");
         Assert.Equal(0x3333u, server.UserBits);
         rig.Stop(server);
     }
@@ -194,8 +181,7 @@ public sealed unsafe class WaitConformanceTests
         Assert.Equal((uint)TaskState.Runnable | (0x5555u << 16), w.Word);
         Assert.Equal((uint)TaskState.Running | (0x4444u << 16), server.Word);
 
-        serverWait = rig.BeginServe(server, w.Tid);
-        Assert.Equal(Errno.Ok, w.Result(yield, "worker run again"));
+        serverWait = rig.Run(server, w, yield, "worker run again");
         Assert.Equal((uint)TaskState.Running | (0x5555u << 16), w.Word);
         rig.Finish(w, server, serverWait);
         rig.Stop(server);
@@ -207,32 +193,24 @@ public sealed unsafe class WaitConformanceTests
     {
         var rig = new Rig(parker);
         var server = rig.Server();
-        var plain = rig.NewParty("plain");
-        var other = Parkers.NewKernel(parker);
-        var foreign = new Party(other, "server of another kernel");
-        foreign.Task->ServerTid = (uint)foreign.Tid;
-        foreign.Task->State = (uint)TaskState.Running;
-        Assert.Equal(Errno.Ok, foreign.Call(() => other.Ctl(CtlFlags.Register, foreign.Task, ClockId.Monotonic)));
-        uint[] unknown = [(uint)Rig.NoSuchTid, (uint)plain.Tid, 1, (uint)foreign.Tid];
+        var outsiders = new Outsiders(rig);
 
-        foreach (uint tid in unknown)
+        foreach (int tid in outsiders.Tids)
         {
-            AssertServerWaitRefused(rig, server, 0, tid, Errno.ESRCH);
+            AssertServerWaitRefused(rig, server, 0, (uint)tid, Errno.ESRCH);
         }
 
         var (w, serverWait) = rig.RunningWorker(server);
-        foreach (uint tid in unknown)
+        foreach (int tid in outsiders.Tids)
         {
-            AssertWorkerWaitRefused(rig, server, w, 0, 0, tid, Errno.ESRCH);
+            AssertWorkerWaitRefused(rig, server, w, 0, 0, (uint)tid, Errno.ESRCH);
         }
 
         rig.AssertRunningFor(server, w);
         rig.Finish(w, server, serverWait);
         rig.AssertServerUsable(server);
         rig.Stop(server);
-        Assert.Equal(Errno.Ok, foreign.Call(() => other.Ctl(CtlFlags.Unregister, foreign.Task, ClockId.Monotonic)));
-        rig.Retire(foreign);
-        rig.Retire(plain);
+        outsiders.Leave(rig);
     }
 
     [Theory]
@@ -243,10 +221,7 @@ public sealed unsafe class WaitConformanceTests
         var server = rig.Server();
 
         // w2 runs, then blocks in a blocking region: BLOCKED.
-        var (w2, serverWait) = rig.RunningWorker(server);
-        Assert.Equal(Errno.Ok, w2.Call(() => rig.Kernel.SysEnter()));
-        Assert.Equal(Errno.Ok, server.Result(serverWait, "server woken by the block"));
-        Assert.Equal(TaskState.Blocked, w2.State);
+        var w2 = rig.BlockedWorker(server);
 
         // The server names the BLOCKED worker.
         AssertServerWaitRefused(rig, server, 0, (uint)w2.Tid, Errno.EAGAIN);
@@ -273,9 +248,7 @@ public sealed unsafe class WaitConformanceTests
         Assert.Equal(Errno.Ok, w2.Unregister(CtlFlags.Worker));
         Assert.Equal(0u, server.NextTid);
         rig.Retire(w2);
-        serverWait = rig.BeginServe(server, w1.Tid);
-        Assert.Equal(Errno.Ok, w1.Result(switched, "w1 run again"));
-        rig.Finish(w1, server, serverWait);
+        rig.RunAndFinish(server, w1, switched, "w1 run again");
         rig.Stop(server);
     }
 
@@ -301,9 +274,7 @@ public sealed unsafe class WaitConformanceTests
 
         rig.AssertRunningFor(s1, w);
         rig.Finish(w, s1, serverWait);
-        var serverWait2 = rig.BeginServe(s2, other.Tid);
-        Assert.Equal(Errno.Ok, other.Result(otherRegistration, "s2's worker run"));
-        rig.Finish(other, s2, serverWait2);
+        rig.RunAndFinish(s2, other, otherRegistration, "s2's worker run");
         rig.Stop(s1);
         rig.Stop(s2);
     }
@@ -316,7 +287,7 @@ public sealed unsafe class WaitConformanceTests
         var s1 = rig.Server();
         var s2 = rig.Server();
         var (other, otherRegistration) = rig.QueuedWorker(s2);
-        byte[] s2Before = s2.Bytes();
+        var s2Untouched = BlockSnapshot.Of(s2);
 
         foreach (uint tid in new[] { (uint)s1.Tid, (uint)s2.Tid, (uint)other.Tid })
         {
@@ -325,12 +296,10 @@ public sealed unsafe class WaitConformanceTests
 
         Assert.Equal(TaskState.Runnable, other.State);
         Assert.False(otherRegistration.IsCompleted);
-        Assert.Equal(s2Before, s2.Bytes());
+        s2Untouched.AssertUnchanged();
 
         rig.AssertServerUsable(s1);
-        var serverWait2 = rig.BeginServe(s2, other.Tid);
-        Assert.Equal(Errno.Ok, other.Result(otherRegistration, "s2's worker run"));
-        rig.Finish(other, s2, serverWait2);
+        rig.RunAndFinish(s2, other, otherRegistration, "s2's worker run");
         rig.Stop(s1);
         rig.Stop(s2);
     }
@@ -405,8 +374,7 @@ public sealed unsafe class WaitConformanceTests
         var (w, registration) = rig.QueuedWorker(server);
 
         // Waking the worker marks the slot.
-        var serverWait = rig.BeginServe(server, w.Tid);
-        Assert.Equal(Errno.Ok, w.Result(registration, "worker run"));
+        var serverWait = rig.Run(server, w, registration, "worker run");
         Assert.Equal((uint)w.Tid | UmcgConstants.TidRunning, server.NextTid);
 
         // A spurious wake (a kick) of the sleeping server does not start the worker again or end the Wait.
@@ -433,8 +401,7 @@ public sealed unsafe class WaitConformanceTests
         Assert.Equal(marked, server.NextTid);
 
         // Named without the bit, it runs once.
-        serverWait = rig.BeginServe(server, w.Tid);
-        Assert.Equal(Errno.Ok, w.Result(yield, "worker run again"));
+        serverWait = rig.Run(server, w, yield, "worker run again");
         rig.AssertRunningFor(server, w);
         rig.Finish(w, server, serverWait);
         rig.Stop(server);
@@ -467,8 +434,7 @@ public sealed unsafe class WaitConformanceTests
         Assert.Equal(0u, server.NextTid);
         rig.Retire(w2);
         drained.Clear();
-        var serverWait = rig.BeginServe(server, w1.Tid, drained);
-        Assert.Equal(Errno.Ok, w1.Result(switched, "w1 run again"));
+        var serverWait = rig.Run(server, w1, switched, "w1 run again", drained);
         Assert.Equal([w1.Tid], drained);
         rig.Finish(w1, server, serverWait);
         rig.Stop(server);
@@ -507,12 +473,8 @@ public sealed unsafe class WaitConformanceTests
         // Everyone still runs to completion.
         Assert.Equal(Errno.Ok, w1.Unregister(CtlFlags.Worker));
         rig.Retire(w1);
-        var serverWait = rig.BeginServe(server, x.Tid);
-        Assert.Equal(Errno.Ok, x.Result(registrationX, "x run"));
-        rig.Finish(x, server, serverWait);
-        serverWait = rig.BeginServe(server, w2.Tid);
-        Assert.Equal(Errno.Ok, w2.Result(w2Wait, "w2 run"));
-        rig.Finish(w2, server, serverWait);
+        rig.RunAndFinish(server, x, registrationX, "x run");
+        rig.RunAndFinish(server, w2, w2Wait, "w2 run");
         rig.Stop(server);
     }
 
@@ -527,7 +489,7 @@ public sealed unsafe class WaitConformanceTests
         // opens every window between a worker's steps as wide as it gets.
         var server = rig.NewServerParty();
         Assert.Equal(0, server.Call(() => Umcg.Kernel.Native.LinuxSyscalls.PinToCpu(0, 0)));
-        Assert.Equal(Errno.Ok, server.Call(() => rig.Kernel.Ctl(CtlFlags.Register, server.Task, ClockId.Monotonic)));
+        Assert.Equal(Errno.Ok, server.Register());
         var a = rig.RunningWorkerServerAwake(server);
         var (b, registrationB) = rig.QueuedWorker(server);
         int done = 0;

@@ -87,9 +87,7 @@ public sealed class ChannelTests
     public void Timed_sends_and_receives_give_up_without_changing_the_channel(bool onWorker)
     {
         var scheduler = SchedulerFixture.Create(servers: 1);
-        var empty = new UmcgChannel<string>(1);
-        var full = new UmcgChannel<string>(1);
-        full.Send("kept");
+        var (empty, full) = EmptyAndFull("kept");
         bool received = true;
         bool sent = true;
         Action body = () =>
@@ -97,9 +95,7 @@ public sealed class ChannelTests
             received = empty.TryReceive(out _, TimeSpan.FromMilliseconds(20));
             sent = full.TrySend("dropped", TimeSpan.FromMilliseconds(20));
         };
-        var h = onWorker ? scheduler.Spawn(body).Completion : ThreadingFixture.OnPlainThread(body);
-        ThreadingFixture.Finish(scheduler, h, "timed calls");
-        ThreadingFixture.ThrowIfFailed(h);
+        ThreadingFixture.Run(scheduler, body, onWorker, "timed calls");
 
         Assert.False(received);
         Assert.False(empty.IsCompleted);
@@ -117,22 +113,18 @@ public sealed class ChannelTests
     public void Canceled_sends_and_receives_throw_and_leave_nothing_behind(bool onWorker)
     {
         var scheduler = SchedulerFixture.Create(servers: 1);
-        var empty = new UmcgChannel<int>(1);
-        var full = new UmcgChannel<int>(1);
-        full.Send(1);
+        var (empty, full) = EmptyAndFull(1);
         using var cancelReceive = new CancellationTokenSource();
         using var cancelSend = new CancellationTokenSource();
-        Action receive = () => empty.Receive(cancelReceive.Token);
-        Action send = () => full.Send(2, cancelSend.Token);
-        var receiver = onWorker ? scheduler.Spawn(receive).Completion : ThreadingFixture.OnPlainThread(receive);
-        var sender = onWorker ? scheduler.Spawn(send).Completion : ThreadingFixture.OnPlainThread(send);
+        var receiver = ThreadingFixture.Start(scheduler, () => empty.Receive(cancelReceive.Token), onWorker);
+        var sender = ThreadingFixture.Start(scheduler, () => full.Send(2, cancelSend.Token), onWorker);
         ThreadingFixture.Until(scheduler, () => empty.WaitersForTests.Receivers == 1 && full.WaitersForTests.Senders == 1, "both wait");
 
         cancelReceive.Cancel();
         cancelSend.Cancel();
         ThreadingFixture.Finish(scheduler, Task.WhenAll(receiver, sender).ContinueWith(_ => { }, TaskScheduler.Default), "canceled calls");
-        Assert.True(receiver.IsCanceled || receiver.Exception?.InnerException is OperationCanceledException, receiver.Status.ToString());
-        Assert.True(sender.IsCanceled || sender.Exception?.InnerException is OperationCanceledException, sender.Status.ToString());
+        ThreadingFixture.AssertCanceled(receiver);
+        ThreadingFixture.AssertCanceled(sender);
 
         // Nothing waits any more, and the canceled send's item never entered.
         Assert.Equal((0, 0), empty.WaitersForTests);
@@ -218,12 +210,12 @@ public sealed class ChannelTests
         for (int p = 0; p < Producers; p++)
         {
             int id = p;
-            tasks.Add(p == 0 ? ThreadingFixture.OnPlainThread(() => Produce(id)) : scheduler.Spawn(() => Produce(id)).Completion);
+            tasks.Add(ThreadingFixture.Start(scheduler, () => Produce(id), onWorker: p != 0));
         }
 
         for (int c = 0; c < Consumers; c++)
         {
-            tasks.Add(c == 0 ? ThreadingFixture.OnPlainThread(Consume) : scheduler.Spawn(Consume).Completion);
+            tasks.Add(ThreadingFixture.Start(scheduler, Consume, onWorker: c != 0));
         }
 
         ThreadingFixture.Finish(scheduler, Task.WhenAll(tasks), "producers and consumers");
@@ -335,5 +327,13 @@ public sealed class ChannelTests
         Assert.Throws<ArgumentOutOfRangeException>(() => channel.TrySend(1, TimeSpan.FromMilliseconds(-5)));
         Assert.Throws<ArgumentOutOfRangeException>(() => channel.TryReceive(out _, TimeSpan.FromMilliseconds(-5)));
         Assert.Equal(0, channel.Count);
+    }
+
+    /// <summary>Two one-item channels: one empty (a receive waits), one holding <paramref name="item"/> (a send waits).</summary>
+    private static (UmcgChannel<T> Empty, UmcgChannel<T> Full) EmptyAndFull<T>(T item)
+    {
+        var full = new UmcgChannel<T>(1);
+        full.Send(item);
+        return (new UmcgChannel<T>(1), full);
     }
 }

@@ -103,7 +103,7 @@ public sealed class ConditionTests
                 }
             }
 
-            waiting.Add(id % 3 == 1 ? ThreadingFixture.OnPlainThread(Wait) : scheduler.Spawn(Wait).Completion);
+            waiting.Add(ThreadingFixture.Start(scheduler, Wait, onWorker: id % 3 != 1));
             ThreadingFixture.Until(scheduler, () => condition.WaitersForTests == id + 1, $"waiter {id} waits");
         }
 
@@ -141,9 +141,7 @@ public sealed class ConditionTests
             heldAfter = mutex.IsHeldByCurrentThread;
             mutex.Unlock();
         };
-        var h = onWorker ? scheduler.Spawn(body).Completion : ThreadingFixture.OnPlainThread(body);
-        ThreadingFixture.Finish(scheduler, h, "timed wait");
-        ThreadingFixture.ThrowIfFailed(h);
+        ThreadingFixture.Run(scheduler, body, onWorker, "timed wait");
         Assert.False(notified);
         Assert.True(heldAfter);
         Assert.Equal(0, condition.WaitersForTests);
@@ -177,7 +175,7 @@ public sealed class ConditionTests
                 mutex.Unlock();
             }
         };
-        var canceled = onWorker ? scheduler.Spawn(body).Completion : ThreadingFixture.OnPlainThread(body);
+        var canceled = ThreadingFixture.Start(scheduler, body, onWorker);
         var other = scheduler.Spawn(() =>
         {
             using (mutex.EnterScope())
@@ -188,7 +186,7 @@ public sealed class ConditionTests
         ThreadingFixture.Until(scheduler, () => condition.WaitersForTests == 2, "two waiters");
         cts.Cancel();
         ThreadingFixture.Finish(scheduler, canceled, "canceled waiter");
-        Assert.True(canceled.IsCanceled || canceled.Exception?.InnerException is OperationCanceledException, canceled.Status.ToString());
+        ThreadingFixture.AssertCanceled(canceled);
         Assert.True(heldInCatch);
 
         // The canceled waiter left the queue: the next notification reaches the other waiter.

@@ -50,29 +50,7 @@ public sealed class MutexTests
             }
         }
 
-        var workers = Enumerable.Range(0, Workers)
-            .Select(_ => scheduler.Spawn(() =>
-            {
-                for (int r = 0; r < Rounds; r++)
-                {
-                    CriticalSection(r);
-                }
-            }))
-            .ToArray();
-        var threads = Enumerable.Range(0, Threads)
-            .Select(_ => ThreadingFixture.OnPlainThread(() =>
-            {
-                for (int r = 0; r < Rounds; r++)
-                {
-                    CriticalSection(r);
-                }
-            }))
-            .ToArray();
-
-        SchedulerFixture.WaitAll(scheduler, workers);
-        ThreadingFixture.Finish(scheduler, Task.WhenAll(threads), "plain threads");
-        Assert.All(workers, w => Assert.True(w.Completion.IsCompletedSuccessfully, w.Completion.Exception?.ToString()));
-        Assert.All(threads, t => Assert.True(t.IsCompletedSuccessfully, t.Exception?.ToString()));
+        ThreadingFixture.RunOnWorkersAndThreads(scheduler, Workers, Threads, Rounds, CriticalSection);
         Assert.Equal(0, overlaps);
         Assert.Equal((long)(Workers + Threads) * Rounds, counter);
         Assert.False(mutex.IsHeld);
@@ -85,16 +63,8 @@ public sealed class MutexTests
         const int Waiters = 12;
         var scheduler = SchedulerFixture.Create(servers: 2);
         var mutex = new UmcgMutex();
-        var release = new UmcgSemaphore(0);
         var order = new ConcurrentQueue<int>();
-
-        var holder = scheduler.Spawn(() =>
-        {
-            mutex.Lock();
-            release.Wait();
-            mutex.Unlock();
-        });
-        ThreadingFixture.Until(scheduler, () => mutex.IsHeld, "holder locks");
+        var holder = new LockHolder(scheduler, mutex);
 
         var waiting = new List<Task>();
         for (int i = 0; i < Waiters; i++)
@@ -108,12 +78,12 @@ public sealed class MutexTests
             }
 
             // Every third waiter is a plain thread: one queue serves both kinds.
-            waiting.Add(id % 3 == 2 ? ThreadingFixture.OnPlainThread(Take) : scheduler.Spawn(Take).Completion);
+            waiting.Add(ThreadingFixture.Start(scheduler, Take, onWorker: id % 3 != 2));
             ThreadingFixture.Until(scheduler, () => mutex.WaitersForTests == id + 1, $"waiter {id} queues");
         }
 
-        release.Release();
-        SchedulerFixture.WaitAll(scheduler, holder);
+        holder.LetGo();
+        SchedulerFixture.WaitAll(scheduler, holder.Handle);
         ThreadingFixture.Finish(scheduler, Task.WhenAll(waiting), "waiters");
         Assert.Equal(Enumerable.Range(0, Waiters), order);
         SchedulerFixture.Shutdown(scheduler);
@@ -126,15 +96,7 @@ public sealed class MutexTests
     {
         var scheduler = SchedulerFixture.Create(servers: 1);
         var mutex = new UmcgMutex();
-        var release = new UmcgSemaphore(0);
-        var holder = scheduler.Spawn(() =>
-        {
-            mutex.Lock();
-            release.Wait();
-            mutex.Unlock();
-        });
-        ThreadingFixture.Until(scheduler, () => mutex.IsHeld, "holder locks");
-
+        var holder = new LockHolder(scheduler, mutex);
         bool first = true;
         bool zero = true;
         Action attempt = () =>
@@ -142,19 +104,23 @@ public sealed class MutexTests
             zero = mutex.TryLock(TimeSpan.Zero);
             first = mutex.TryLock(TimeSpan.FromMilliseconds(20));
         };
-        RunAndWait(scheduler, attempt, onWorker);
+        ThreadingFixture.Run(scheduler, attempt, onWorker, "attempts on a held lock");
         Assert.False(zero);
         Assert.False(first);
         Assert.Equal(0, mutex.WaitersForTests);
 
-        release.Release();
-        SchedulerFixture.WaitAll(scheduler, holder);
+        holder.LetGo();
+        SchedulerFixture.WaitAll(scheduler, holder.Handle);
         bool second = false;
-        RunAndWait(scheduler, () =>
-        {
-            second = mutex.TryLock(TimeSpan.FromMilliseconds(20));
-            mutex.Unlock();
-        }, onWorker);
+        ThreadingFixture.Run(
+            scheduler,
+            () =>
+            {
+                second = mutex.TryLock(TimeSpan.FromMilliseconds(20));
+                mutex.Unlock();
+            },
+            onWorker,
+            "attempt on a free lock");
         Assert.True(second);
         SchedulerFixture.Shutdown(scheduler);
     }
@@ -166,18 +132,9 @@ public sealed class MutexTests
     {
         var scheduler = SchedulerFixture.Create(servers: 1);
         var mutex = new UmcgMutex();
-        var release = new UmcgSemaphore(0);
-        var holder = scheduler.Spawn(() =>
-        {
-            mutex.Lock();
-            release.Wait();
-            mutex.Unlock();
-        });
-        ThreadingFixture.Until(scheduler, () => mutex.IsHeld, "holder locks");
-
+        var holder = new LockHolder(scheduler, mutex);
         using var cts = new CancellationTokenSource();
-        Action wait = () => mutex.Lock(cts.Token);
-        var canceled = onWorker ? scheduler.Spawn(wait).Completion : ThreadingFixture.OnPlainThread(wait);
+        var canceled = ThreadingFixture.Start(scheduler, () => mutex.Lock(cts.Token), onWorker);
         var later = scheduler.Spawn(() =>
         {
             mutex.Lock();
@@ -186,12 +143,12 @@ public sealed class MutexTests
         ThreadingFixture.Until(scheduler, () => mutex.WaitersForTests == 2, "two waiters queue");
         cts.Cancel();
         ThreadingFixture.Finish(scheduler, canceled, "canceled waiter");
-        Assert.True(canceled.IsCanceled || canceled.Exception?.InnerException is OperationCanceledException, canceled.Status.ToString());
+        ThreadingFixture.AssertCanceled(canceled);
         Assert.Equal(1, mutex.WaitersForTests);
 
         // The lock still works: the holder hands it to the remaining waiter.
-        release.Release();
-        SchedulerFixture.WaitAll(scheduler, holder, later);
+        holder.LetGo();
+        SchedulerFixture.WaitAll(scheduler, holder.Handle, later);
         Assert.True(later.Completion.IsCompletedSuccessfully);
         Assert.False(mutex.IsHeld);
 
@@ -332,22 +289,6 @@ public sealed class MutexTests
         owner.Join();
         waiter.Join();
         SchedulerFixture.Shutdown(scheduler);
-    }
-
-    private static void RunAndWait(UmcgScheduler scheduler, Action body, bool onWorker)
-    {
-        if (onWorker)
-        {
-            var h = scheduler.Spawn(body);
-            SchedulerFixture.WaitAll(scheduler, h);
-            h.Join();
-        }
-        else
-        {
-            var t = ThreadingFixture.OnPlainThread(body);
-            ThreadingFixture.Finish(scheduler, t, "plain thread");
-            t.GetAwaiter().GetResult();
-        }
     }
 
     private static Exception Record(Action action)

@@ -41,27 +41,7 @@ public sealed class SemaphoreTests
             semaphore.Release();
         }
 
-        var workers = Enumerable.Range(0, Workers)
-            .Select(_ => scheduler.Spawn(() =>
-            {
-                for (int r = 0; r < Rounds; r++)
-                {
-                    Enter(r);
-                }
-            }))
-            .ToArray();
-        var thread = ThreadingFixture.OnPlainThread(() =>
-        {
-            for (int r = 0; r < Rounds; r++)
-            {
-                Enter(r);
-            }
-        });
-
-        SchedulerFixture.WaitAll(scheduler, workers);
-        ThreadingFixture.Finish(scheduler, thread, "plain thread");
-        Assert.All(workers, w => Assert.True(w.Completion.IsCompletedSuccessfully, w.Completion.Exception?.ToString()));
-        Assert.True(thread.IsCompletedSuccessfully, thread.Exception?.ToString());
+        ThreadingFixture.RunOnWorkersAndThreads(scheduler, Workers, threads: 1, Rounds, Enter);
         Assert.InRange(maxInside, 1, Permits);
         Assert.Equal((Workers + 1L) * Rounds, entries);
         Assert.Equal(Permits, semaphore.CurrentCount);
@@ -85,7 +65,7 @@ public sealed class SemaphoreTests
                 order.Enqueue(id);
             }
 
-            waiting.Add(id % 4 == 3 ? ThreadingFixture.OnPlainThread(Take) : scheduler.Spawn(Take).Completion);
+            waiting.Add(ThreadingFixture.Start(scheduler, Take, onWorker: id % 4 != 3));
             ThreadingFixture.Until(scheduler, () => semaphore.WaitersForTests == id + 1, $"waiter {id} queues");
         }
 
@@ -130,20 +110,17 @@ public sealed class SemaphoreTests
             zero = semaphore.Wait(TimeSpan.Zero);
             timed = semaphore.Wait(TimeSpan.FromMilliseconds(20));
         };
-        var h = onWorker ? scheduler.Spawn(body).Completion : ThreadingFixture.OnPlainThread(body);
-        ThreadingFixture.Finish(scheduler, h, "timed waits");
-        ThreadingFixture.ThrowIfFailed(h);
+        ThreadingFixture.Run(scheduler, body, onWorker, "timed waits");
         Assert.False(zero);
         Assert.False(timed);
         Assert.Equal(0, semaphore.WaitersForTests);
 
         using var cts = new CancellationTokenSource();
-        Action wait = () => semaphore.Wait(cts.Token);
-        var canceled = onWorker ? scheduler.Spawn(wait).Completion : ThreadingFixture.OnPlainThread(wait);
+        var canceled = ThreadingFixture.Start(scheduler, () => semaphore.Wait(cts.Token), onWorker);
         ThreadingFixture.Until(scheduler, () => semaphore.WaitersForTests == 1, "waiter queues");
         cts.Cancel();
         ThreadingFixture.Finish(scheduler, canceled, "canceled waiter");
-        Assert.True(canceled.IsCanceled || canceled.Exception?.InnerException is OperationCanceledException, canceled.Status.ToString());
+        ThreadingFixture.AssertCanceled(canceled);
         Assert.Equal(0, semaphore.WaitersForTests);
 
         // The permit released now is not lost to the canceled waiter.

@@ -1,5 +1,6 @@
 using Umcg.Scheduling;
 using Umcg.Tests.Infrastructure;
+using Umcg.Tests.Scheduling;
 
 namespace Umcg.Tests.Threading;
 
@@ -28,6 +29,45 @@ internal static class ThreadingFixture
         thread.Start();
         return done.Task;
     }
+
+    /// <summary>Runs <paramref name="body"/> on a new worker (<paramref name="onWorker"/>) or a new plain thread; the task carries its outcome.</summary>
+    public static Task Start(UmcgScheduler scheduler, Action body, bool onWorker) =>
+        onWorker ? scheduler.Spawn(body).Completion : OnPlainThread(body);
+
+    /// <summary>Runs <paramref name="body"/> as <see cref="Start"/> does, waits for it under the watchdog and rethrows its exception.</summary>
+    public static void Run(UmcgScheduler scheduler, Action body, bool onWorker, string what)
+    {
+        var task = Start(scheduler, body, onWorker);
+        Finish(scheduler, task, what);
+        ThrowIfFailed(task);
+    }
+
+    /// <summary>
+    /// Runs <paramref name="round"/>(0 .. <paramref name="rounds"/> - 1) in a loop on <paramref name="workers"/>
+    /// new workers and <paramref name="threads"/> new plain threads at once, waits for all of them under the
+    /// watchdog, and asserts that each finished without an exception.
+    /// </summary>
+    public static void RunOnWorkersAndThreads(UmcgScheduler scheduler, int workers, int threads, int rounds, Action<int> round)
+    {
+        void Loop()
+        {
+            for (int r = 0; r < rounds; r++)
+            {
+                round(r);
+            }
+        }
+
+        var handles = Enumerable.Range(0, workers).Select(_ => scheduler.Spawn(Loop)).ToArray();
+        var plain = Enumerable.Range(0, threads).Select(_ => OnPlainThread(Loop)).ToArray();
+        SchedulerFixture.WaitAll(scheduler, handles);
+        Finish(scheduler, Task.WhenAll(plain), "plain threads");
+        Assert.All(handles, w => Assert.True(w.Completion.IsCompletedSuccessfully, w.Completion.Exception?.ToString()));
+        Assert.All(plain, t => Assert.True(t.IsCompletedSuccessfully, t.Exception?.ToString()));
+    }
+
+    /// <summary>Asserts that a finished <paramref name="task"/> ended by cancellation (canceled, or faulted with an <see cref="OperationCanceledException"/>).</summary>
+    public static void AssertCanceled(Task task) =>
+        Assert.True(task.IsCanceled || task.Exception?.InnerException is OperationCanceledException, task.Status.ToString());
 
     /// <summary>Spins (yielding) until <paramref name="condition"/> holds; fails with a task dump on a stall.</summary>
     public static void Until(UmcgScheduler scheduler, Func<bool> condition, string what) =>

@@ -1,3 +1,7 @@
+using System.Diagnostics.CodeAnalysis;
+using System.Runtime.CompilerServices;
+using Umcg.Collections;
+
 namespace Umcg.Scheduling.Policies;
 
 /// <summary>
@@ -6,114 +10,44 @@ namespace Umcg.Scheduling.Policies;
 /// </summary>
 public sealed class WorkerQueue
 {
-    private WorkerThread? _head;
-    private WorkerThread? _tail;
+    private IntrusiveList<WorkerThread, Links> _list;
 
     /// <summary>How many workers are queued.</summary>
-    public int Count { get; private set; }
+    public int Count => _list.Count;
 
     /// <summary>The oldest worker, or null.</summary>
-    public WorkerThread? Peek() => _head;
+    public WorkerThread? Peek() => _list.First;
 
     /// <summary>Appends <paramref name="worker"/>.</summary>
     /// <exception cref="InvalidOperationException">The worker is already in a queue.</exception>
     public void Enqueue(WorkerThread worker)
     {
-        ArgumentNullException.ThrowIfNull(worker);
-        if (worker.Queue is not null)
-        {
-            throw new InvalidOperationException($"{worker} is already queued.");
-        }
-
-        worker.Queue = this;
-        worker.QueuePrev = _tail;
-        worker.QueueNext = null;
-        if (_tail is null)
-        {
-            _head = worker;
-        }
-        else
-        {
-            _tail.QueueNext = worker;
-        }
-
-        _tail = worker;
-        Count++;
+        ThrowIfQueued(worker);
+        _list.AddLast(worker, this);
     }
 
     /// <summary>Puts <paramref name="worker"/> at the front (it runs next).</summary>
+    /// <exception cref="InvalidOperationException">The worker is already in a queue.</exception>
     public void EnqueueFront(WorkerThread worker)
     {
-        ArgumentNullException.ThrowIfNull(worker);
-        if (_head is null)
-        {
-            Enqueue(worker);
-            return;
-        }
-
-        if (worker.Queue is not null)
-        {
-            throw new InvalidOperationException($"{worker} is already queued.");
-        }
-
-        worker.Queue = this;
-        worker.QueuePrev = null;
-        worker.QueueNext = _head;
-        _head.QueuePrev = worker;
-        _head = worker;
-        Count++;
+        ThrowIfQueued(worker);
+        _list.AddFirst(worker, this);
     }
 
     /// <summary>Removes and returns the oldest worker, or null.</summary>
-    public WorkerThread? Dequeue()
-    {
-        var head = _head;
-        if (head is not null)
-        {
-            Remove(head);
-        }
-
-        return head;
-    }
+    public WorkerThread? Dequeue() => _list.RemoveFirst(this);
 
     /// <summary>Removes <paramref name="worker"/> if it is in this queue.</summary>
     public bool Remove(WorkerThread worker)
     {
         ArgumentNullException.ThrowIfNull(worker);
-        if (!ReferenceEquals(worker.Queue, this))
-        {
-            return false;
-        }
-
-        if (worker.QueuePrev is null)
-        {
-            _head = worker.QueueNext;
-        }
-        else
-        {
-            worker.QueuePrev.QueueNext = worker.QueueNext;
-        }
-
-        if (worker.QueueNext is null)
-        {
-            _tail = worker.QueuePrev;
-        }
-        else
-        {
-            worker.QueueNext.QueuePrev = worker.QueuePrev;
-        }
-
-        worker.QueuePrev = null;
-        worker.QueueNext = null;
-        worker.Queue = null;
-        Count--;
-        return true;
+        return _list.Remove(worker, this);
     }
 
     /// <summary>The newest worker that may move to another server (stealing takes from the cold end), or null.</summary>
     public WorkerThread? LastMigratable()
     {
-        for (var w = _tail; w is not null; w = w.QueuePrev)
+        for (var w = _list.Last; w is not null; w = IntrusiveList<WorkerThread, Links>.PrevOf(w))
         {
             if (w.CanMigrate)
             {
@@ -122,5 +56,24 @@ public sealed class WorkerQueue
         }
 
         return null;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void ThrowIfQueued(WorkerThread worker)
+    {
+        ArgumentNullException.ThrowIfNull(worker);
+        if (IntrusiveList<WorkerThread, Links>.OwnerOf(worker) is not null)
+        {
+            ThrowQueued(worker);
+        }
+    }
+
+    [DoesNotReturn]
+    private static void ThrowQueued(WorkerThread worker) => throw new InvalidOperationException($"{worker} is already queued.");
+
+    /// <summary>A worker's links for the queue that holds it.</summary>
+    private struct Links : ILinksOf<WorkerThread>
+    {
+        public static ref ListLinks<WorkerThread> Of(WorkerThread node) => ref node.QueueLinks;
     }
 }
