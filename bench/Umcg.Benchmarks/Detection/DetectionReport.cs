@@ -155,12 +155,15 @@ internal static class DetectionReport
         // Warm-up: JIT and thread pools, not measured.
         UnannotatedUtilization.Measure(DetectionConfig.Main[1], BlockingKind.Sleep, chunk, TimeSpan.FromMilliseconds(300));
 
-        // Interleaved: every round runs every cell once, so machine noise spreads over all of them.
+        // Interleaved: every round runs every cell once, so machine noise spreads over all of them. The order
+        // rotates from round to round: a run can leave work behind for the next one (page-cache writeback
+        // after the page-fault runs, threads still unwinding), and no cell should always come right after
+        // the same neighbour.
         for (int round = 0; round < Rounds; round++)
         {
-            foreach (var kind in kinds)
+            foreach (var kind in Rotate(kinds, round))
             {
-                foreach (var config in configs)
+                foreach (var config in Rotate(configs, round))
                 {
                     var r = UnannotatedUtilization.Measure(config, kind, chunk, duration);
                     if (!results.TryGetValue((kind, Name(config)), out var list))
@@ -215,6 +218,8 @@ internal static class DetectionReport
             Console.WriteLine($"| {kind} | {string.Join(" | ", cells)} |");
         }
     }
+
+    private static IEnumerable<T> Rotate<T>(T[] items, int by) => items.Skip(by % items.Length).Concat(items.Take(by % items.Length));
 
     private static string ReadTrimmed(string path)
     {
