@@ -560,6 +560,11 @@ public sealed unsafe class ScenarioTests
             }
 
             Assert.True(early <= 1, $"{early} wakeups without a cause");
+
+            // W's state is RUNNING from the moment the server's Wait woke it, but its thread may not have been
+            // scheduled yet: it can still be inside its registration (before its wake of the server) when we
+            // time out. Its body's first store says it is past that, so no wake from it is still in flight.
+            Watchdog.Until(() => Volatile.Read(ref wTid) != 0, kernel, "W runs its body");
             Assert.Equal(TaskState.Running, StateWord.StateOf(self));
             Assert.Equal(TaskFlags.None, StateWord.FlagsOf(self));
             Assert.Equal((uint)w | TidRunning, Volatile.Read(ref self->NextTid));
