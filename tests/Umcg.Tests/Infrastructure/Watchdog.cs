@@ -11,6 +11,8 @@ public static class Watchdog
 {
     public static readonly TimeSpan Limit = TimeSpan.FromSeconds(60);
 
+    private static readonly TimeSpan ProgressPoll = TimeSpan.FromMilliseconds(100);
+
     /// <summary>Spins (yielding) until <paramref name="condition"/> holds.</summary>
     public static void Until(Func<bool> condition, UmcgKernel kernel, string what)
     {
@@ -44,6 +46,36 @@ public static class Watchdog
             if (left < TimeSpan.Zero || !t.Join(left))
             {
                 Fail(kernel, describe is null ? $"thread '{t.Name}' did not finish" : $"thread '{t.Name}' did not finish{Environment.NewLine}{describe()}");
+            }
+        }
+    }
+
+    /// <summary>
+    /// As <see cref="Join(UmcgKernel, Func{string}?, Thread[])"/>, but the limit counts from the last change of
+    /// <paramref name="progress"/>: a long run that keeps moving on a loaded machine is slow, not stalled, while a
+    /// lost wakeup still stops the count and fails with a dump.
+    /// </summary>
+    public static void JoinWhileProgressing(UmcgKernel kernel, Func<long> progress, Func<string>? describe, params Thread[] threads)
+    {
+        ArgumentNullException.ThrowIfNull(progress);
+        long last = progress();
+        var quiet = Stopwatch.StartNew();
+        foreach (var t in threads)
+        {
+            // The join timeout is only how often progress is looked at, not synchronisation.
+            while (!t.Join(ProgressPoll))
+            {
+                long now = progress();
+                if (now != last)
+                {
+                    last = now;
+                    quiet.Restart();
+                }
+                else if (quiet.Elapsed > Limit)
+                {
+                    string why = $"thread '{t.Name}' did not finish and made no progress for {Limit.TotalSeconds:0} s (progress {now})";
+                    Fail(kernel, describe is null ? why : $"{why}{Environment.NewLine}{describe()}");
+                }
             }
         }
     }

@@ -250,15 +250,19 @@ public sealed unsafe class ScenarioTests
     public void Ten_thousand_unblocks_racing_the_server_and_a_yielder_lose_no_wakeup(string parker)
     {
         const int Iterations = 10_000;
+
+        // How many times in a row the yielder yields without the unblockers getting anywhere before it rests.
+        const int YieldsPerStep = 4;
         var kernel = Parkers.NewKernel(parker);
         var errors = new ConcurrentQueue<Exception>();
         var violations = new ConcurrentQueue<string>();
         using var server = new RunQueueServer(kernel);
         var check = new RunningCheck(server.Task, server.Tid, violations);
         using var bothInside = new Barrier(2);
+        using var progressed = new ManualResetEventSlim(false, spinCount: 0);
         var done = new int[2];
         int finished = 0;
-        long yields = 0;
+        long yields = 0, rests = 0;
 
         var threads = new Thread[3];
         for (int w = 0; w < 2; w++)
@@ -282,10 +286,12 @@ public sealed unsafe class ScenarioTests
                         }
                     });
                     check.Enter(ctx);
-                    done[i]++;
+                    Volatile.Write(ref done[i], done[i] + 1);
+                    progressed.Set();
                 }
 
                 Interlocked.Increment(ref finished);
+                progressed.Set();
                 check.Leave(ctx);
             }, errors, $"unblocker {i}");
         }
@@ -293,27 +299,70 @@ public sealed unsafe class ScenarioTests
         threads[2] = RawWorker.Start(kernel, server.Tid, ctx =>
         {
             check.Enter(ctx);
+            int seen = Progress(), idle = 0;
             while (Volatile.Read(ref finished) < 2)
             {
                 check.Leave(ctx);
-                ctx.Yield();
+                if (idle < YieldsPerStep)
+                {
+                    ctx.Yield();
+                    yields++;
+                    idle++;
+                }
+                else
+                {
+                    // The unblockers leave the barrier on an OS wake, not a UMCG one: on a busy or single CPU they
+                    // wait for a time slice while this worker and the server hand the CPU back and forth, and
+                    // an unbounded yield loop made every iteration cost a slice (10,000 of them outran the
+                    // watchdog under load). Rest in a blocking region, asleep, until they move on; leaving it
+                    // races their unblocks just as a yield does.
+                    ctx.Blocking(() =>
+                    {
+                        while (true)
+                        {
+                            progressed.Reset();
+                            if (Progress() != seen || Volatile.Read(ref finished) == 2)
+                            {
+                                return;
+                            }
+
+                            if (!progressed.Wait(Watchdog.Limit))
+                            {
+                                Watchdog.Fail(kernel, $"the unblockers stopped at {Progress()} iterations");
+                            }
+                        }
+                    });
+                    rests++;
+                }
+
                 check.Enter(ctx);
-                yields++;
+                int now = Progress();
+                if (now != seen)
+                {
+                    seen = now;
+                    idle = 0;
+                }
             }
 
             check.Leave(ctx);
         }, errors, "yielder");
 
-        Watchdog.Join(kernel, threads);
+        Watchdog.JoinWhileProgressing(
+            kernel,
+            () => Progress(),
+            () => $"{server.Describe()}; iterations done [{Volatile.Read(ref done[0])}, {Volatile.Read(ref done[1])}], yields {Volatile.Read(ref yields)}, rests {Volatile.Read(ref rests)}",
+            threads);
         Assert.Empty(errors);
         Assert.Empty(violations);
         Assert.Equal([Iterations, Iterations], done);
         Assert.Equal(0, Interlocked.Read(ref server.Timeouts));
 
         // Every run of user code was started by the server (no switches here): two per iteration, plus the
-        // yielder's runs and the three first runs after registering.
-        Assert.Equal((2L * Iterations) + yields + 3, Interlocked.Read(ref check.Entries));
+        // yielder's runs after each yield and each rest, and the three first runs after registering.
+        Assert.Equal((2L * Iterations) + yields + rests + 3, Interlocked.Read(ref check.Entries));
         Assert.Equal(check.Entries, server.Started.Count);
+
+        int Progress() => Volatile.Read(ref done[0]) + Volatile.Read(ref done[1]);
     }
 
     [Theory]
@@ -560,6 +609,11 @@ public sealed unsafe class ScenarioTests
             }
 
             Assert.True(early <= 1, $"{early} wakeups without a cause");
+
+            // W's state is RUNNING from the moment the server's Wait woke it, but its thread may not have been
+            // scheduled yet: it can still be inside its registration (before its wake of the server) when we
+            // time out. Its body's first store says it is past that, so no wake from it is still in flight.
+            Watchdog.Until(() => Volatile.Read(ref wTid) != 0, kernel, "W runs its body");
             Assert.Equal(TaskState.Running, StateWord.StateOf(self));
             Assert.Equal(TaskFlags.None, StateWord.FlagsOf(self));
             Assert.Equal((uint)w | TidRunning, Volatile.Read(ref self->NextTid));
