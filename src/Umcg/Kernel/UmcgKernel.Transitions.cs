@@ -174,6 +174,11 @@ public sealed unsafe partial class UmcgKernel
                 return Errno.Ok;
             }
 
+            if (state == (uint)TaskState.Blocked && self.IsWorker && RequeueMarkedWait(self))
+            {
+                continue;
+            }
+
             if (state != (uint)TaskState.Runnable)
             {
                 return Errno.EINVAL;
@@ -185,6 +190,32 @@ public sealed unsafe partial class UmcgKernel
                 return (Volatile.Read(ref *word) & UmcgConstants.StateMask) == (uint)TaskState.Running ? Errno.Ok : Errno.ETIMEDOUT;
             }
         }
+    }
+
+    /// <summary>
+    /// A worker found itself BLOCKED inside its own wait: a waker had made it RUNNING, and before its thread
+    /// got back from the park a detector, seeing a RUNNING worker asleep in the kernel, blocked it on its
+    /// behalf (<see cref="MarkBlocked"/>). The mark freed the server's slot and woke the server, so nobody
+    /// runs this worker any more; a real kernel would not have let it happen, because its hook sees the sleep
+    /// is the wait itself. Finish what the mark began, as the unblock path would: BLOCKED → RUNNABLE, queued,
+    /// server woken, and go on sleeping until a server runs it again.
+    /// </summary>
+    /// <returns>False if the worker's server is gone or its state moved on meanwhile (the caller re-reads it).</returns>
+    private bool RequeueMarkedWait(KernelTask worker)
+    {
+        if (ResolveServer(worker, out var server) != Errno.Ok)
+        {
+            return false;
+        }
+
+        if (UpdateState(worker, TaskState.Blocked, TaskState.Runnable) != Errno.Ok)
+        {
+            return true; // moved on (e.g. RUNNING already): look again
+        }
+
+        Enqueue(worker, server);
+        WakeServer(server);
+        return true;
     }
 
     /// <summary>

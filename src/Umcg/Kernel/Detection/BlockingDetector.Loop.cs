@@ -165,9 +165,9 @@ public sealed unsafe partial class BlockingDetector
     /// </summary>
     /// <remarks>
     /// A window remains between the last check and MarkBlocked's CAS: if in that instant the worker woke,
-    /// ran, went into a UMCG wait and was woken again, the CAS would land on a wait in flight. Closing it
-    /// needs the kernel half (a MarkBlocked that expects a runnable_ts, or a wait that takes the unblock path
-    /// when it finds itself BLOCKED); see docs/detection.md.
+    /// ran, went into a UMCG wait and was woken again, the CAS lands on a wait in flight. The kernel half
+    /// absorbs that: a worker that finds itself BLOCKED inside its own wait takes the unblock path there
+    /// (requeued, server woken) and sleeps on. Such a mark costs one extra trip through the run queue.
     /// </remarks>
     private void TryMark(WatchedWorker worker, KernelTask task, ulong runnableTs, Verdict verdict, long now, int gcs)
     {
