@@ -19,52 +19,64 @@ public sealed unsafe class ParkHandOffTests
     [Fact]
     public void A_worker_marked_blocked_before_it_parks_gives_its_switch_target_back()
     {
-        // One server, FIFO, three workers spawned in this order: the parker, a holder, a releaser. They take
-        // turns until each has run once, which leaves the run queue [holder, releaser] when the parker sees it.
+        // One server, three workers: a parker and two helpers. Once the parker has marked itself blocked,
+        // whichever helper the server runs first holds the server (no safepoint) until the parker is held
+        // aside as parked; the other stays in the run queue, becomes the parker's switch target, and releases
+        // the permit the parker waits for when it finally runs.
         var scheduler = SchedulerFixture.Create(servers: 1, options: new UmcgSchedulerOptions { Detection = DetectionOptions.Off });
         var permit = new UmcgSemaphore(0);
         WorkerThread? parkerThread = null;
-        int holderQueued = 0;
-        int releaserQueued = 0;
+        int helpersQueued = 0;
+        int marked = 0;
+        int roles = 0;
         bool released = false;
 
         var parker = scheduler.Spawn(() =>
         {
             Volatile.Write(ref parkerThread, Worker.Current);
-            while (Volatile.Read(ref holderQueued) == 0 || Volatile.Read(ref releaserQueued) == 0)
+
+            // Each helper has run once and queued itself behind us; only we run on this server meanwhile.
+            while (Volatile.Read(ref helpersQueued) < 2)
             {
                 Worker.Yield();
             }
 
             // What a detector does when it sees a worker asleep, made here by the worker itself so that it
-            // lands exactly before the park: the server runs the holder, the releaser stays queued.
+            // lands exactly before the park: the server runs one helper, the other stays queued.
+            Volatile.Write(ref marked, 1);
             Assert.Equal(Errno.Ok, scheduler.Kernel.MarkBlocked(Worker.Current!.Tid));
 
-            // Still BLOCKED, the park takes the releaser as its switch target, then meets its own state.
+            // Still BLOCKED, the park takes the queued helper as its switch target, then meets its own state.
             permit.Wait();
             return Volatile.Read(ref released);
         });
-        var holder = scheduler.Spawn(() =>
-        {
-            Volatile.Write(ref holderQueued, 1);
-            Worker.Yield();
 
-            // Hold the server, with no safepoint, until the parker is held aside as parked.
-            var spinner = new SpinWait();
-            while (WorkerThread.StateOf(Volatile.Read(ref parkerThread)!.ParkWord) != WorkerThread.ParkState.Parked)
+        var helpers = Enumerable.Range(0, 2).Select(_ => scheduler.Spawn(() =>
+        {
+            Interlocked.Increment(ref helpersQueued);
+            while (Volatile.Read(ref marked) == 0)
             {
-                spinner.SpinOnce(sleep1Threshold: -1);
+                Worker.Yield();
             }
-        });
-        var releaser = scheduler.Spawn(() =>
-        {
-            Volatile.Write(ref releaserQueued, 1);
-            Worker.Yield();
-            Volatile.Write(ref released, true);
-            permit.Release();
-        });
 
-        SchedulerFixture.WaitAll(scheduler, parker, holder, releaser);
+            if (Interlocked.Increment(ref roles) == 1)
+            {
+                // The holder: keep the server, with no safepoint, until the parker is held aside as parked.
+                var spinner = new SpinWait();
+                while (WorkerThread.StateOf(Volatile.Read(ref parkerThread)!.ParkWord) != WorkerThread.ParkState.Parked)
+                {
+                    spinner.SpinOnce(sleep1Threshold: -1);
+                }
+            }
+            else
+            {
+                // The switch target: runs only if the park gave it back to the run queue.
+                Volatile.Write(ref released, true);
+                permit.Release();
+            }
+        })).ToArray();
+
+        SchedulerFixture.WaitAll(scheduler, [parker, .. helpers]);
         Assert.True(parker.Join());
         Assert.Empty(scheduler.Faults);
         SchedulerFixture.Shutdown(scheduler);
