@@ -127,6 +127,11 @@ public sealed partial class UmcgMutex
         bool woken = false;
         while (true)
         {
+            if (SpinWhileOwnerRuns(self, woken))
+            {
+                return true;
+            }
+
             bool giveUp;
             lock (_gate)
             {
