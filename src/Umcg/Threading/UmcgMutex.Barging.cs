@@ -257,7 +257,7 @@ public sealed partial class UmcgMutex
             ticket = head.Answer(Waiter.Granted);
         }
 
-        ticket.Wake();
+        WakeNext(ticket);
     }
 
     /// <summary>Starvation mode's unlock: the oldest waiter becomes the owner. False if the mode ended before <see cref="_gate"/> was taken.</summary>
@@ -292,8 +292,26 @@ public sealed partial class UmcgMutex
             ticket = head.Answer(Waiter.Granted);
         }
 
-        ticket.Wake();
+        WakeNext(ticket);
         return true;
+    }
+
+    /// <summary>
+    /// Wakes a waiter and, if it is a worker of the caller's own server, asks that it run next when the caller
+    /// leaves its CPU (Go's runnext): ahead of the rest of the run queue, which could take long enough to drain
+    /// that the woken waiter would lose its turn or, handed the lock, keep everyone waiting. The caller keeps its
+    /// CPU either way (it may be in the middle of UmcgCondition.Wait, already armed for a park, so it must not
+    /// yield here).
+    /// </summary>
+    private static void WakeNext(WakeTicket ticket)
+    {
+        ticket.Wake();
+        if (ticket.Worker is { } target
+            && WorkerThread.Current is { BlockingDepth: 0 } self
+            && ReferenceEquals(target.Server, self.Server))
+        {
+            Waiter.RunNextOnMyServer(target);
+        }
     }
 
     private bool TryRemoveBarging(Waiter waiter)
