@@ -292,6 +292,51 @@ public sealed class MutexModeTests
     }
 
     [Fact]
+    public void A_waiter_woken_on_the_unlockers_server_runs_before_the_rest_of_its_run_queue()
+    {
+        var scheduler = SchedulerFixture.Create(servers: 1);
+        var mutex = new UmcgMutex(MutexHandOff.Barging);
+        var order = new ConcurrentQueue<string>();
+        var holderGo = new UmcgSemaphore(0);
+        var othersGo = new UmcgSemaphore(0);
+        var holderDone = new UmcgSemaphore(0);
+
+        var holder = scheduler.Spawn(() =>
+        {
+            mutex.Lock();
+            holderGo.Wait();
+            mutex.Unlock();    // wakes the waiter onto this server's run queue, behind the others
+            holderDone.Wait(); // leaves the CPU: the woken waiter runs first
+        });
+        ThreadingFixture.Until(scheduler, () => mutex.IsHeld && holderGo.WaitersForTests == 1, "the holder locks and waits");
+        var waiter = scheduler.Spawn(() =>
+        {
+            mutex.Lock();
+            order.Enqueue("waiter");
+            mutex.Unlock();
+        });
+        ThreadingFixture.Until(scheduler, () => mutex.WaitersForTests == 1, "the waiter queues");
+        var others = Enumerable.Range(0, 3).Select(_ => scheduler.Spawn(() =>
+        {
+            othersGo.Wait();
+            order.Enqueue("other");
+        })).ToArray();
+        ThreadingFixture.Until(scheduler, () => othersGo.WaitersForTests == 3, "the others wait");
+
+        // Runnable in this order while the server is busy: the holder, then the others.
+        var busy = BusyWorker.Occupy(scheduler);
+        holderGo.Release();
+        othersGo.Release(3);
+        busy.Release();
+
+        SchedulerFixture.WaitAll(scheduler, [waiter, .. others]);
+        holderDone.Release();
+        SchedulerFixture.WaitAll(scheduler, holder);
+        Assert.Equal(["waiter", "other", "other", "other"], order);
+        SchedulerFixture.Shutdown(scheduler);
+    }
+
+    [Fact]
     public void A_starving_waiter_that_is_canceled_ends_starvation_mode()
     {
         var scheduler = SchedulerFixture.Create(servers: 1);
