@@ -43,9 +43,9 @@ public sealed partial class UmcgMutex
     // How long a waiter may wait before the mutex switches to starvation mode, in Stopwatch ticks (Go: 1 ms).
     private long _starvationTicks = Stopwatch.Frequency / 1000;
 
-    // The owner's worker, or null for a thread: a hint for spinners (does the owner run on another server?).
-    // Written beside _owner; read without synchronisation, so it may be stale, which costs at most a bounded
-    // spin.
+    // Barging only: the owner's worker, or null for a thread; a hint for spinners (does the owner run on another
+    // server?). Written beside _owner (Unlock clears it in both modes); read without synchronisation, so it may
+    // be stale, which costs at most a bounded spin.
     private WorkerThread? _ownerWorker;
 
     /// <summary>How long a waiter may wait before the mutex falls back to FIFO hand-off (Barging mode only); tests change it.</summary>
@@ -118,8 +118,9 @@ public sealed partial class UmcgMutex
         var self = WorkerThread.Current;
         if (self is { BlockingDepth: 0 })
         {
-            // A safepoint: a worker that keeps winning the lock by barging or spinning would otherwise keep its
-            // CPU for ever, and a waiter woken onto the same server could never run to claim its turn.
+            // A safepoint: under a policy with time slices, a worker that keeps winning the lock by barging or
+            // spinning (and so never parks) gives way here once its slice is over, and a waiter woken onto the
+            // same server gets to run and claim its turn.
             Worker.Safepoint();
         }
 

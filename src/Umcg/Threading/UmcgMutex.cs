@@ -146,9 +146,10 @@ public sealed partial class UmcgMutex : IWaitSite
 
     /// <summary>
     /// Releases the lock. If workers or threads wait, the oldest is made runnable (a worker goes to its server's
-    /// run queue; the caller keeps running): with <see cref="MutexHandOff.Fifo"/> it becomes the owner, with
-    /// <see cref="MutexHandOff.Barging"/> it competes for the lock (unless the mutex is in starvation mode, when
-    /// it too is handed the lock).
+    /// run queue; the caller keeps running). With <see cref="MutexHandOff.Fifo"/> it becomes the owner. With
+    /// <see cref="MutexHandOff.Barging"/> the lock is released and the oldest waiter woken to compete for it,
+    /// unless a waiter woken earlier has not retried yet (then nobody more is woken); in starvation mode the
+    /// oldest waiter becomes the owner, as with Fifo.
     /// </summary>
     /// <exception cref="SynchronizationLockException">The caller does not hold the lock.</exception>
     public void Unlock()
