@@ -10,7 +10,8 @@ namespace Umcg.Benchmarks.Threading;
 /// </summary>
 /// <remarks>
 /// Rows: <see cref="MonitorOnThreads"/> (C# <c>lock</c> on as many plain threads, the baseline),
-/// <see cref="UmcgMutexOnWorkers"/> (the worker-aware mutex on workers of a two-server scheduler) and
+/// <see cref="UmcgMutexOnWorkers"/> (the worker-aware mutex on workers of a two-server scheduler, with its default
+/// FIFO hand-off), <see cref="UmcgMutexBargingOnWorkers"/> (the same with <see cref="MutexHandOff.Barging"/>) and
 /// <see cref="MonitorOnWorkers"/> (the same scheduler's workers using C# <c>lock</c>, which the scheduler cannot
 /// see: a waiter blocks its server's CPU), and the same two-way comparison for a one-permit semaphore used as a
 /// lock: <see cref="SemaphoreSlimOnThreads"/> against <see cref="UmcgSemaphoreOnWorkers"/>. Participants are created in setup; one invocation is one round of
@@ -28,6 +29,7 @@ public class ContendedMutexBenchmarks
 
     private readonly object _monitor = new();
     private readonly UmcgMutex _mutex = new();
+    private readonly UmcgMutex _bargingMutex = new(MutexHandOff.Barging);
     private readonly SemaphoreSlim _semaphoreSlim = new(1, 1);
     private readonly UmcgSemaphore _semaphore = new(1, 1);
     private UmcgScheduler? _scheduler;
@@ -47,6 +49,9 @@ public class ContendedMutexBenchmarks
     [GlobalSetup(Target = nameof(UmcgMutexOnWorkers))]
     public void SetUpUmcgMutex() => _crew = new WorkerCrew(_scheduler = NewScheduler(), Participants, _ => TakeUmcgMutex());
 
+    [GlobalSetup(Target = nameof(UmcgMutexBargingOnWorkers))]
+    public void SetUpUmcgMutexBarging() => _crew = new WorkerCrew(_scheduler = NewScheduler(), Participants, _ => TakeBargingMutex());
+
     [GlobalSetup(Target = nameof(MonitorOnWorkers))]
     public void SetUpMonitorOnWorkers() => _crew = new WorkerCrew(_scheduler = NewScheduler(), Participants, _ => TakeMonitor());
 
@@ -63,6 +68,14 @@ public class ContendedMutexBenchmarks
     /// <summary><see cref="UmcgMutex"/> on workers: a contended lock parks and switches to the next runnable worker.</summary>
     [Benchmark(OperationsPerInvoke = Acquisitions)]
     public void UmcgMutexOnWorkers() => Round();
+
+    /// <summary>
+    /// <see cref="UmcgMutex"/> with <see cref="MutexHandOff.Barging"/> on workers: an unlock releases the lock and a
+    /// running contender usually takes it (after a brief spin if the owner runs on the other server), so most
+    /// acquisitions need no switch.
+    /// </summary>
+    [Benchmark(OperationsPerInvoke = Acquisitions)]
+    public void UmcgMutexBargingOnWorkers() => Round();
 
     /// <summary>C# <c>lock</c> on workers: contention blocks the OS thread and with it the server's CPU.</summary>
     [Benchmark(OperationsPerInvoke = Acquisitions)]
@@ -117,6 +130,16 @@ public class ContendedMutexBenchmarks
             _mutex.Lock();
             _counter++;
             _mutex.Unlock();
+        }
+    }
+
+    private void TakeBargingMutex()
+    {
+        for (int i = 0; i < PerParticipant; i++)
+        {
+            _bargingMutex.Lock();
+            _counter++;
+            _bargingMutex.Unlock();
         }
     }
 

@@ -5,12 +5,14 @@ namespace Umcg.Threading;
 /// <summary>
 /// A worker-aware mutual-exclusion lock: a worker that finds it held parks and hands its CPU straight to the
 /// next runnable worker of its server (one next_tid switch instead of worker → server → worker), and an
-/// unlock hands the lock to the oldest waiter and makes it runnable on its server.
+/// unlock makes a waiter runnable on its server.
 /// </summary>
 /// <remarks>
-/// <para>Not recursive, and owned: only the thread that locked it may unlock it. Waiters are served first in,
-/// first out; once someone waits, the lock passes directly from owner to waiter, so no newcomer can take it
-/// in between.</para>
+/// <para>Not recursive, and owned: only the thread that locked it may unlock it.</para>
+/// <para>By default (<see cref="MutexHandOff.Fifo"/>) waiters are served first in, first out: once someone
+/// waits, the lock passes directly from owner to waiter, so no newcomer can take it in between. With
+/// <see cref="MutexHandOff.Barging"/> an unlock releases the lock and wakes the oldest waiter to compete for it,
+/// which trades strict order for throughput under heavy contention (see there).</para>
 /// <para>Threads that are not workers (the thread pool, plain threads) and workers inside a
 /// <see cref="Worker.Blocking"/> region use the same lock; they wait on a monitor instead of parking.</para>
 /// </remarks>
@@ -23,17 +25,24 @@ namespace Umcg.Threading;
 /// }
 /// </code>
 /// </example>
-public sealed class UmcgMutex : IWaitSite
+public sealed partial class UmcgMutex : IWaitSite
 {
-    // _state: Free, or Held, or Contended (held, and waiters are queued: the owner must take the slow path to
-    // hand the lock over). Free → Held is a CAS by any thread; every other change happens under _gate,
-    // except the owner's Held → Free CAS. Invariant under _gate: _waiters is non-empty ⇔ _state == Contended.
+    // _state is a set of bits. Both modes use Locked and Waiters; Barging adds Woken and Starving (see
+    // UmcgMutex.Barging.cs for what they mean and who changes them).
+    //
+    // Fifo: Free (0), or Held (Locked), or Contended (Locked | Waiters: held, and waiters are queued, so the
+    // owner must take the slow path to hand the lock over). Free → Held is a CAS by any thread; every other
+    // change happens under _gate, except the owner's Held → Free CAS. Invariant under _gate: _waiters is
+    // non-empty ⇔ _state == Contended.
+    private const int Locked = 1;
+    private const int Waiters = 2;
     private const int Free = 0;
-    private const int Held = 1;
-    private const int Contended = 2;
+    private const int Held = Locked;
+    private const int Contended = Locked | Waiters;
 
     private readonly Lock _gate = new();
-    private readonly WaitQueue _waiters = new();
+    private readonly MutexWaitQueue _waiters = new();
+    private readonly MutexHandOff _handOff;
     private int _state;
 
     // The owner's managed thread id, 0 when free. Written by the acquirer right after its CAS (only it can
@@ -41,10 +50,26 @@ public sealed class UmcgMutex : IWaitSite
     // (the wake's CAS orders the write before the new owner runs).
     private int _owner;
 
+    /// <summary>Creates a free mutex.</summary>
+    /// <param name="handOff">What an unlock does when someone waits: <see cref="MutexHandOff.Fifo"/> (the default) hands the lock to the oldest waiter; <see cref="MutexHandOff.Barging"/> releases it and wakes the oldest waiter to compete for it.</param>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="handOff"/> is not a defined value.</exception>
+    public UmcgMutex(MutexHandOff handOff = MutexHandOff.Fifo)
+    {
+        if (handOff is not (MutexHandOff.Fifo or MutexHandOff.Barging))
+        {
+            throw new ArgumentOutOfRangeException(nameof(handOff), handOff, "Not a MutexHandOff value.");
+        }
+
+        _handOff = handOff;
+    }
+
     Lock IWaitSite.Gate => _gate;
 
+    /// <summary>What an unlock does when someone waits (chosen at construction).</summary>
+    public MutexHandOff HandOff => _handOff;
+
     /// <summary>Whether some thread holds the lock (a racy snapshot).</summary>
-    public bool IsHeld => Volatile.Read(ref _state) != Free;
+    public bool IsHeld => (Volatile.Read(ref _state) & Locked) != 0;
 
     /// <summary>Whether the calling thread holds the lock.</summary>
     public bool IsHeldByCurrentThread => Volatile.Read(ref _owner) == Environment.CurrentManagedThreadId;
@@ -64,9 +89,10 @@ public sealed class UmcgMutex : IWaitSite
     /// <summary>Takes the lock if nobody holds it, without waiting.</summary>
     /// <returns>True if the caller now holds the lock.</returns>
     /// <exception cref="LockRecursionException">The caller already holds it.</exception>
+    /// <remarks>With <see cref="MutexHandOff.Barging"/> this takes a free lock even while others wait for it.</remarks>
     public bool TryLock()
     {
-        if (TryAcquire())
+        if (_handOff == MutexHandOff.Fifo ? TryAcquire() : TryBarge(woken: false))
         {
             return true;
         }
@@ -119,8 +145,11 @@ public sealed class UmcgMutex : IWaitSite
     }
 
     /// <summary>
-    /// Releases the lock. If workers or threads wait, the oldest becomes the owner and is made runnable (a
-    /// worker goes to its server's run queue; the caller keeps running).
+    /// Releases the lock. If workers or threads wait, the oldest is made runnable (a worker goes to its server's
+    /// run queue; the caller keeps running). With <see cref="MutexHandOff.Fifo"/> it becomes the owner. With
+    /// <see cref="MutexHandOff.Barging"/> the lock is released and the oldest waiter woken to compete for it,
+    /// unless a waiter woken earlier has not retried yet (then nobody more is woken); in starvation mode the
+    /// oldest waiter becomes the owner, as with Fifo.
     /// </summary>
     /// <exception cref="SynchronizationLockException">The caller does not hold the lock.</exception>
     public void Unlock()
@@ -131,12 +160,21 @@ public sealed class UmcgMutex : IWaitSite
         }
 
         _owner = 0;
+        _ownerWorker = null;
 
         // Release: the CAS is a full fence, so everything written under the lock is visible before the lock
-        // reads free. It fails only when waiters are queued (Contended): then the lock is handed over.
+        // reads free. It fails only when another bit is set (waiters queued; in Barging mode also a waiter
+        // woken or starvation mode): then the slow path hands the lock over or wakes a waiter.
         if (Interlocked.CompareExchange(ref _state, Free, Held) != Held)
         {
-            UnlockContended();
+            if (_handOff == MutexHandOff.Fifo)
+            {
+                UnlockContended();
+            }
+            else
+            {
+                UnlockBarging();
+            }
         }
     }
 
@@ -169,7 +207,10 @@ public sealed class UmcgMutex : IWaitSite
         }
     }
 
-    private bool Lock(long deadlineNs, CancellationToken cancellationToken)
+    private bool Lock(long deadlineNs, CancellationToken cancellationToken) =>
+        _handOff == MutexHandOff.Fifo ? LockFifo(deadlineNs, cancellationToken) : LockBarging(deadlineNs, cancellationToken);
+
+    private bool LockFifo(long deadlineNs, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
         if (TryAcquire())
@@ -233,7 +274,21 @@ public sealed class UmcgMutex : IWaitSite
         next.Wake();
     }
 
-    bool IWaitSite.TryRemove(Waiter waiter)
+    bool IWaitSite.TryRemove(Waiter waiter) => _handOff == MutexHandOff.Fifo ? TryRemoveFifo(waiter) : TryRemoveBarging(waiter);
+
+    void IWaitSite.ReturnGrant(Waiter waiter)
+    {
+        if (_handOff == MutexHandOff.Fifo)
+        {
+            Unlock();
+        }
+        else
+        {
+            ReturnGrantBarging((MutexWaiter)waiter);
+        }
+    }
+
+    private bool TryRemoveFifo(Waiter waiter)
     {
         if (!_waiters.Remove(waiter))
         {
@@ -248,8 +303,6 @@ public sealed class UmcgMutex : IWaitSite
 
         return true;
     }
-
-    void IWaitSite.ReturnGrant(Waiter waiter) => Unlock();
 
     /// <summary>A held <see cref="UmcgMutex"/>; disposing it unlocks the mutex.</summary>
     public readonly struct Scope : IDisposable, IEquatable<Scope>

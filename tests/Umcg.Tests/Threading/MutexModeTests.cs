@@ -1,0 +1,641 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using Umcg.Scheduling;
+using Umcg.Tests.Infrastructure;
+using Umcg.Tests.Scheduling;
+using Umcg.Threading;
+
+namespace Umcg.Tests.Threading;
+
+/// <summary>
+/// <see cref="MutexHandOff.Barging"/>: mutual exclusion, barging past a woken waiter, the fall-back to FIFO
+/// hand-off for a waiter that waited too long, timeouts, cancellation and misuse. Orders are observed with a
+/// single server kept busy (<see cref="BusyWorker"/>), so that a woken worker cannot run until the test lets it.
+/// </summary>
+[Collection(ThreadingStress.Name)]
+public sealed class MutexModeTests
+{
+    public static TheoryData<string, bool> ParkersAndStarvation => new()
+    {
+        { "futex", false },
+        { "monitor", false },
+        { "futex", true },
+        { "monitor", true },
+    };
+
+    [Fact]
+    public void The_default_is_fifo_hand_off_and_undefined_modes_are_refused()
+    {
+        Assert.Equal(MutexHandOff.Fifo, new UmcgMutex().HandOff);
+        Assert.Equal(MutexHandOff.Barging, new UmcgMutex(MutexHandOff.Barging).HandOff);
+        Assert.Throws<ArgumentOutOfRangeException>(() => new UmcgMutex((MutexHandOff)7));
+    }
+
+    /// <param name="parker">The kernel half's parker.</param>
+    /// <param name="alwaysStarving">A zero threshold: every woken waiter that loses switches the mutex to starvation mode, so hand-offs and barging alternate all the time.</param>
+    [Theory]
+    [MemberData(nameof(ParkersAndStarvation))]
+    public void Many_workers_and_threads_contending_never_overlap_and_lose_no_increment(string parker, bool alwaysStarving)
+    {
+        const int Workers = 100;
+        const int Threads = 4;
+        const int Rounds = 200;
+        var scheduler = SchedulerFixture.Create(parker, servers: 2);
+        var mutex = new UmcgMutex(MutexHandOff.Barging);
+        if (alwaysStarving)
+        {
+            mutex.StarvationThreshold = TimeSpan.Zero;
+        }
+
+        using var never = new CancellationTokenSource();
+        long counter = 0;
+        int inside = 0;
+        int overlaps = 0;
+
+        // Every form of taking the lock, so that barging, spinning, timeouts and hand-offs all meet.
+        void Take(int round)
+        {
+            switch (round % 4)
+            {
+                case 0:
+                    mutex.Lock();
+                    break;
+                case 1:
+                    mutex.Lock(never.Token);
+                    break;
+                case 2:
+                    while (!mutex.TryLock(TimeSpan.FromMilliseconds(1)))
+                    {
+                    }
+
+                    break;
+                default:
+                    while (!mutex.TryLock())
+                    {
+                        Worker.Yield();
+                    }
+
+                    break;
+            }
+        }
+
+        void CriticalSection(int round)
+        {
+            Take(round);
+            try
+            {
+                Assert.True(mutex.IsHeldByCurrentThread);
+                if (Interlocked.Increment(ref inside) != 1)
+                {
+                    Interlocked.Increment(ref overlaps);
+                }
+
+                // A plain read-modify-write: only mutual exclusion keeps it exact.
+                long c = counter;
+                if (round % 16 == 0)
+                {
+                    Worker.Yield(); // hold the lock across a switch: the others must queue
+                }
+
+                counter = c + 1;
+                Interlocked.Decrement(ref inside);
+            }
+            finally
+            {
+                mutex.Unlock();
+            }
+        }
+
+        void Run()
+        {
+            for (int r = 0; r < Rounds; r++)
+            {
+                CriticalSection(r);
+            }
+        }
+
+        var workers = Enumerable.Range(0, Workers).Select(_ => scheduler.Spawn(Run)).ToArray();
+        var threads = Enumerable.Range(0, Threads).Select(_ => ThreadingFixture.OnPlainThread(Run)).ToArray();
+
+        ThreadingFixture.WaitAllWhileProgressing(scheduler, () => Volatile.Read(ref counter), workers);
+        ThreadingFixture.Finish(scheduler, Task.WhenAll(threads), "plain threads");
+        Assert.All(workers, w => Assert.True(w.Completion.IsCompletedSuccessfully, w.Completion.Exception?.ToString()));
+        Assert.All(threads, t => Assert.True(t.IsCompletedSuccessfully, t.Exception?.ToString()));
+        Assert.Equal(0, overlaps);
+        Assert.Equal((long)(Workers + Threads) * Rounds, counter);
+        Assert.False(mutex.IsHeld);
+        Assert.Equal(0, mutex.WaitersForTests);
+        Assert.False(mutex.IsStarvingForTests);
+        SchedulerFixture.Shutdown(scheduler);
+    }
+
+    [Theory]
+    [MemberData(nameof(Parkers.Both), MemberType = typeof(Parkers))]
+    public void A_bounded_buffer_on_a_barging_mutex_loses_no_item(string parker)
+    {
+        const int Producers = 20;
+        const int Consumers = 20;
+        const int PerProducer = 200;
+        var scheduler = SchedulerFixture.Create(parker, servers: 2);
+        var mutex = new UmcgMutex(MutexHandOff.Barging);
+        var notFull = new UmcgCondition();
+        var notEmpty = new UmcgCondition();
+        var buffer = new Queue<int>();
+        long sum = 0;
+        int taken = 0;
+
+        var producers = Enumerable.Range(0, Producers).Select(p => scheduler.Spawn(() =>
+        {
+            for (int i = 0; i < PerProducer; i++)
+            {
+                using (mutex.EnterScope())
+                {
+                    while (buffer.Count == 4)
+                    {
+                        notFull.Wait(mutex);
+                    }
+
+                    buffer.Enqueue((p * PerProducer) + i);
+                    notEmpty.NotifyOne();
+                }
+            }
+        }));
+        var consumers = Enumerable.Range(0, Consumers).Select(_ => scheduler.Spawn(() =>
+        {
+            for (int i = 0; i < PerProducer * Producers / Consumers; i++)
+            {
+                using (mutex.EnterScope())
+                {
+                    while (buffer.Count == 0)
+                    {
+                        notEmpty.Wait(mutex);
+                    }
+
+                    sum += buffer.Dequeue();
+                    taken++;
+                    notFull.NotifyOne();
+                }
+            }
+        }));
+        var all = producers.Concat(consumers).ToArray();
+
+        ThreadingFixture.WaitAllWhileProgressing(scheduler, () => Volatile.Read(ref taken), all);
+        Assert.All(all, w => Assert.True(w.Completion.IsCompletedSuccessfully, w.Completion.Exception?.ToString()));
+        long n = Producers * PerProducer;
+        Assert.Equal(n * (n - 1) / 2, sum);
+        SchedulerFixture.Shutdown(scheduler);
+    }
+
+    [Fact]
+    public void A_running_newcomer_takes_the_lock_ahead_of_a_woken_waiter_that_has_not_run_yet()
+    {
+        var scheduler = SchedulerFixture.Create(servers: 1);
+        var mutex = new UmcgMutex(MutexHandOff.Barging) { StarvationThreshold = TimeSpan.FromHours(1) };
+        var order = new ConcurrentQueue<string>();
+
+        mutex.Lock(); // the test thread holds the lock, and is the newcomer later
+        var waiter = scheduler.Spawn(() =>
+        {
+            mutex.Lock();
+            order.Enqueue("waiter");
+            mutex.Unlock();
+        });
+        ThreadingFixture.Until(scheduler, () => mutex.WaitersForTests == 1, "the worker queues");
+
+        var busy = BusyWorker.Occupy(scheduler);
+        mutex.Unlock(); // releases, and wakes the waiter, which cannot run yet
+        Assert.Equal(0, mutex.WaitersForTests);
+        Assert.False(mutex.IsHeld);
+        Assert.True(mutex.TryLock(), "a newcomer barges in while the woken waiter waits for a CPU");
+        order.Enqueue("newcomer");
+
+        // The waiter runs, loses, and queues again; it has not waited past the (long) threshold.
+        busy.Release();
+        ThreadingFixture.Until(scheduler, () => mutex.WaitersForTests == 1, "the woken waiter loses and queues again");
+        Assert.False(mutex.IsStarvingForTests);
+
+        busy = BusyWorker.Occupy(scheduler);
+        mutex.Unlock(); // still normal mode: wakes it again
+        Assert.True(mutex.TryLock(), "the newcomer barges in again");
+        order.Enqueue("newcomer");
+        mutex.Unlock();
+
+        busy.Release();
+        SchedulerFixture.WaitAll(scheduler, waiter);
+        waiter.Join();
+        Assert.Equal(["newcomer", "newcomer", "waiter"], order);
+        Assert.False(mutex.IsHeld);
+        SchedulerFixture.Shutdown(scheduler);
+    }
+
+    /// <param name="threshold">"zero": any wait is too long; "default": the real threshold, waited out before the waiter retries.</param>
+    [Theory]
+    [InlineData("zero")]
+    [InlineData("default")]
+    public void A_waiter_that_waited_past_the_threshold_gets_the_lock_before_newcomers(string threshold)
+    {
+        var scheduler = SchedulerFixture.Create(servers: 1);
+        var mutex = new UmcgMutex(MutexHandOff.Barging);
+        if (threshold == "zero")
+        {
+            mutex.StarvationThreshold = TimeSpan.Zero;
+        }
+
+        var order = new ConcurrentQueue<string>();
+        mutex.Lock();
+        var waiter = scheduler.Spawn(() =>
+        {
+            mutex.Lock();
+            order.Enqueue("waiter");
+            mutex.Unlock();
+        });
+        ThreadingFixture.Until(scheduler, () => mutex.WaitersForTests == 1, "the worker queues");
+        long queued = Stopwatch.GetTimestamp();
+
+        // Normal mode first: the woken waiter loses to the running newcomer.
+        var busy = BusyWorker.Occupy(scheduler);
+        mutex.Unlock();
+        Assert.True(mutex.TryLock(), "normal mode: a newcomer barges in");
+        if (threshold == "default")
+        {
+            // A precondition, not a measurement: the waiter's wait must exceed the threshold before it retries.
+            ThreadingFixture.Until(scheduler, () => Stopwatch.GetElapsedTime(queued) > mutex.StarvationThreshold, "the waiter has waited past the threshold");
+        }
+
+        busy.Release();
+        ThreadingFixture.Until(scheduler, () => mutex.WaitersForTests == 1, "the woken waiter loses and queues again");
+        Assert.True(mutex.IsStarvingForTests, "a waiter that lost after waiting too long switches to starvation mode");
+
+        // Starvation mode: the unlock hands the lock to the waiter, which still cannot run, and newcomers queue.
+        busy = BusyWorker.Occupy(scheduler);
+        mutex.Unlock();
+        Assert.True(mutex.IsHeld);
+        Assert.False(mutex.IsHeldByCurrentThread);
+        Assert.False(mutex.TryLock(), "starvation mode: no newcomer barges in");
+        Assert.False(mutex.IsStarvingForTests, "the queue drained, so starvation mode ended");
+        var newcomer = ThreadingFixture.OnPlainThread(() =>
+        {
+            mutex.Lock();
+            order.Enqueue("newcomer");
+            mutex.Unlock();
+        });
+        ThreadingFixture.Until(scheduler, () => mutex.WaitersForTests == 1, "the newcomer queues behind the owner");
+
+        busy.Release();
+        SchedulerFixture.WaitAll(scheduler, waiter);
+        waiter.Join();
+        ThreadingFixture.Finish(scheduler, newcomer, "the newcomer");
+        ThreadingFixture.ThrowIfFailed(newcomer);
+        Assert.Equal(["waiter", "newcomer"], order);
+        Assert.False(mutex.IsHeld);
+        SchedulerFixture.Shutdown(scheduler);
+    }
+
+    [Fact]
+    public void A_waiter_woken_on_the_unlockers_server_runs_before_the_rest_of_its_run_queue()
+    {
+        var scheduler = SchedulerFixture.Create(servers: 1);
+        var mutex = new UmcgMutex(MutexHandOff.Barging);
+        var order = new ConcurrentQueue<string>();
+        var holderGo = new UmcgSemaphore(0);
+        var othersGo = new UmcgSemaphore(0);
+        var holderDone = new UmcgSemaphore(0);
+
+        var holder = scheduler.Spawn(() =>
+        {
+            mutex.Lock();
+            holderGo.Wait();
+            mutex.Unlock();    // wakes the waiter onto this server's run queue, behind the others
+            holderDone.Wait(); // leaves the CPU: the woken waiter runs first
+        });
+        ThreadingFixture.Until(scheduler, () => mutex.IsHeld && holderGo.WaitersForTests == 1, "the holder locks and waits");
+        var waiter = scheduler.Spawn(() =>
+        {
+            mutex.Lock();
+            order.Enqueue("waiter");
+            mutex.Unlock();
+        });
+        ThreadingFixture.Until(scheduler, () => mutex.WaitersForTests == 1, "the waiter queues");
+        var others = Enumerable.Range(0, 3).Select(_ => scheduler.Spawn(() =>
+        {
+            othersGo.Wait();
+            order.Enqueue("other");
+        })).ToArray();
+        ThreadingFixture.Until(scheduler, () => othersGo.WaitersForTests == 3, "the others wait");
+
+        // Runnable in this order while the server is busy: the holder, then the others.
+        var busy = BusyWorker.Occupy(scheduler);
+        holderGo.Release();
+        othersGo.Release(3);
+        busy.Release();
+
+        SchedulerFixture.WaitAll(scheduler, [waiter, .. others]);
+        holderDone.Release();
+        SchedulerFixture.WaitAll(scheduler, holder);
+        Assert.Equal(["waiter", "other", "other", "other"], order);
+        SchedulerFixture.Shutdown(scheduler);
+    }
+
+    [Fact]
+    public void A_starving_waiter_that_is_canceled_ends_starvation_mode()
+    {
+        var scheduler = SchedulerFixture.Create(servers: 1);
+        var mutex = new UmcgMutex(MutexHandOff.Barging) { StarvationThreshold = TimeSpan.Zero };
+        using var cts = new CancellationTokenSource();
+
+        mutex.Lock();
+        var waiter = scheduler.Spawn(() => mutex.Lock(cts.Token));
+        ThreadingFixture.Until(scheduler, () => mutex.WaitersForTests == 1, "the worker queues");
+        var busy = BusyWorker.Occupy(scheduler);
+        mutex.Unlock();
+        Assert.True(mutex.TryLock());
+        busy.Release();
+        ThreadingFixture.Until(scheduler, () => mutex.WaitersForTests == 1, "the woken waiter loses and queues again");
+        Assert.True(mutex.IsStarvingForTests);
+
+        cts.Cancel();
+        SchedulerFixture.WaitAll(scheduler, waiter);
+        Assert.True(waiter.Completion.IsCanceled || waiter.Completion.Exception?.InnerException is OperationCanceledException, waiter.Completion.Status.ToString());
+        Assert.Equal(0, mutex.WaitersForTests);
+        Assert.False(mutex.IsStarvingForTests);
+
+        // Nobody waits: the owner's release is the plain one again, and the lock is free for anyone.
+        mutex.Unlock();
+        Assert.False(mutex.IsHeld);
+        Assert.True(mutex.TryLock());
+        mutex.Unlock();
+        SchedulerFixture.Shutdown(scheduler);
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void A_timed_lock_gives_up_when_the_holder_keeps_it_and_succeeds_once_free(bool onWorker)
+    {
+        var scheduler = SchedulerFixture.Create(servers: 1);
+        var mutex = new UmcgMutex(MutexHandOff.Barging);
+        var release = new UmcgSemaphore(0);
+        var holder = scheduler.Spawn(() =>
+        {
+            mutex.Lock();
+            release.Wait();
+            mutex.Unlock();
+        });
+        ThreadingFixture.Until(scheduler, () => mutex.IsHeld, "holder locks");
+
+        bool zero = true;
+        bool first = true;
+        RunAndWait(scheduler, () =>
+        {
+            zero = mutex.TryLock(TimeSpan.Zero);
+            first = mutex.TryLock(TimeSpan.FromMilliseconds(20));
+        }, onWorker);
+        Assert.False(zero);
+        Assert.False(first);
+        Assert.Equal(0, mutex.WaitersForTests);
+
+        release.Release();
+        SchedulerFixture.WaitAll(scheduler, holder);
+        bool second = false;
+        RunAndWait(scheduler, () =>
+        {
+            second = mutex.TryLock(TimeSpan.FromMilliseconds(20));
+            mutex.Unlock();
+        }, onWorker);
+        Assert.True(second);
+        Assert.False(mutex.IsHeld);
+        SchedulerFixture.Shutdown(scheduler);
+    }
+
+    [Fact]
+    public void A_woken_waiter_whose_timeout_passed_before_it_ran_gives_up_and_the_next_waiter_is_still_woken()
+    {
+        var timeout = TimeSpan.FromSeconds(2);
+        var scheduler = SchedulerFixture.Create(servers: 1);
+        var mutex = new UmcgMutex(MutexHandOff.Barging) { StarvationThreshold = TimeSpan.FromHours(1) };
+        bool got = true;
+
+        mutex.Lock();
+        var timed = scheduler.Spawn(() => got = mutex.TryLock(timeout));
+        ThreadingFixture.Until(scheduler, () => mutex.WaitersForTests == 1, "the timed waiter queues");
+        long queued = Stopwatch.GetTimestamp();
+        var next = scheduler.Spawn(() =>
+        {
+            mutex.Lock();
+            mutex.Unlock();
+        });
+        ThreadingFixture.Until(scheduler, () => mutex.WaitersForTests == 2, "the next waiter queues");
+
+        var busy = BusyWorker.Occupy(scheduler);
+        mutex.Unlock(); // wakes the timed waiter, which cannot run yet
+        Assert.Equal(1, mutex.WaitersForTests);
+        Assert.True(mutex.TryLock());
+
+        // A precondition: the timed waiter's deadline passes while it is woken but not yet running.
+        ThreadingFixture.Until(scheduler, () => Stopwatch.GetElapsedTime(queued) > timeout, "the timed waiter's deadline passes");
+        busy.Release();
+        SchedulerFixture.WaitAll(scheduler, timed);
+        timed.Join();
+        Assert.False(got);
+        Assert.Equal(1, mutex.WaitersForTests);
+
+        // It gave its wake back: this unlock must wake the next waiter, or the next waiter hangs.
+        mutex.Unlock();
+        SchedulerFixture.WaitAll(scheduler, next);
+        next.Join();
+        Assert.False(mutex.IsHeld);
+        SchedulerFixture.Shutdown(scheduler);
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void Canceling_a_waiting_lock_throws_and_leaves_the_queue_consistent(bool onWorker)
+    {
+        var scheduler = SchedulerFixture.Create(servers: 1);
+        var mutex = new UmcgMutex(MutexHandOff.Barging);
+        var release = new UmcgSemaphore(0);
+        var holder = scheduler.Spawn(() =>
+        {
+            mutex.Lock();
+            release.Wait();
+            mutex.Unlock();
+        });
+        ThreadingFixture.Until(scheduler, () => mutex.IsHeld, "holder locks");
+
+        using var cts = new CancellationTokenSource();
+        Action wait = () => mutex.Lock(cts.Token);
+        var canceled = onWorker ? scheduler.Spawn(wait).Completion : ThreadingFixture.OnPlainThread(wait);
+        var later = scheduler.Spawn(() =>
+        {
+            mutex.Lock();
+            mutex.Unlock();
+        });
+        ThreadingFixture.Until(scheduler, () => mutex.WaitersForTests == 2, "two waiters queue");
+        cts.Cancel();
+        ThreadingFixture.Finish(scheduler, canceled, "canceled waiter");
+        Assert.True(canceled.IsCanceled || canceled.Exception?.InnerException is OperationCanceledException, canceled.Status.ToString());
+        Assert.Equal(1, mutex.WaitersForTests);
+
+        release.Release();
+        SchedulerFixture.WaitAll(scheduler, holder, later);
+        Assert.True(later.Completion.IsCompletedSuccessfully);
+        Assert.False(mutex.IsHeld);
+
+        // A token canceled before the call throws even on a free lock.
+        Assert.Throws<OperationCanceledException>(() => mutex.Lock(cts.Token));
+        Assert.Throws<OperationCanceledException>(() => mutex.TryLock(TimeSpan.Zero, cts.Token));
+        Assert.False(mutex.IsHeld);
+        SchedulerFixture.Shutdown(scheduler);
+    }
+
+    [Fact]
+    public void A_woken_waiter_canceled_before_it_ran_throws_and_the_next_waiter_is_still_woken()
+    {
+        var scheduler = SchedulerFixture.Create(servers: 1);
+        var mutex = new UmcgMutex(MutexHandOff.Barging) { StarvationThreshold = TimeSpan.FromHours(1) };
+        using var cts = new CancellationTokenSource();
+
+        mutex.Lock();
+        var canceled = scheduler.Spawn(() => mutex.Lock(cts.Token));
+        ThreadingFixture.Until(scheduler, () => mutex.WaitersForTests == 1, "the cancelable waiter queues");
+        var next = scheduler.Spawn(() =>
+        {
+            mutex.Lock();
+            mutex.Unlock();
+        });
+        ThreadingFixture.Until(scheduler, () => mutex.WaitersForTests == 2, "the next waiter queues");
+
+        var busy = BusyWorker.Occupy(scheduler);
+        mutex.Unlock(); // wakes the cancelable waiter, which cannot run yet
+        Assert.True(mutex.TryLock());
+        cts.Cancel();
+        busy.Release();
+        SchedulerFixture.WaitAll(scheduler, canceled);
+        Assert.True(canceled.Completion.IsCanceled || canceled.Completion.Exception?.InnerException is OperationCanceledException, canceled.Completion.Status.ToString());
+        Assert.Equal(1, mutex.WaitersForTests);
+
+        mutex.Unlock();
+        SchedulerFixture.WaitAll(scheduler, next);
+        next.Join();
+        Assert.False(mutex.IsHeld);
+        SchedulerFixture.Shutdown(scheduler);
+    }
+
+    [Fact]
+    public void Misuse_gets_clear_exceptions_and_leaves_the_scheduler_working()
+    {
+        var scheduler = SchedulerFixture.Create(servers: 1);
+        var mutex = new UmcgMutex(MutexHandOff.Barging);
+        var errors = new ConcurrentQueue<Exception>();
+        var locked = new UmcgSemaphore(0);
+        var done = new UmcgSemaphore(0);
+
+        var owner = scheduler.Spawn(() =>
+        {
+            mutex.Lock();
+            errors.Enqueue(Record(() => mutex.Lock()));
+            errors.Enqueue(Record(() => mutex.TryLock()));
+            errors.Enqueue(Record(() => mutex.TryLock(TimeSpan.FromSeconds(1))));
+            locked.Release();
+            done.Wait();
+            mutex.Unlock();
+            errors.Enqueue(Record(mutex.Unlock));
+        });
+        locked.Wait();
+        var intruder = scheduler.Spawn(() => errors.Enqueue(Record(mutex.Unlock)));
+        SchedulerFixture.WaitAll(scheduler, intruder);
+        var plainIntruder = Record(mutex.Unlock);
+        done.Release();
+        SchedulerFixture.WaitAll(scheduler, owner);
+
+        var all = errors.ToArray();
+        Assert.IsType<LockRecursionException>(all[0]);
+        Assert.IsType<LockRecursionException>(all[1]);
+        Assert.IsType<LockRecursionException>(all[2]);
+        Assert.IsType<SynchronizationLockException>(all[3]); // the intruding worker
+        Assert.IsType<SynchronizationLockException>(all[4]); // unlocking twice
+        Assert.IsType<SynchronizationLockException>(plainIntruder);
+        Assert.False(mutex.IsHeld);
+
+        var after = scheduler.Spawn(() =>
+        {
+            using (mutex.EnterScope())
+            {
+                return mutex.IsHeldByCurrentThread;
+            }
+        });
+        SchedulerFixture.WaitAll(scheduler, after);
+        Assert.True(after.Join());
+        SchedulerFixture.Shutdown(scheduler);
+    }
+
+    [Fact]
+    public void A_contended_lock_switches_straight_to_the_next_runnable_worker()
+    {
+        var scheduler = SchedulerFixture.Create(servers: 1);
+        var mutex = new UmcgMutex(MutexHandOff.Barging);
+        int contenderStarted = 0;
+        long switchesBefore = -1;
+
+        // One server: the owner cannot run while the contender does, so the contender does not spin; it parks
+        // and hands its CPU straight to the owner, the next runnable worker.
+        var owner = scheduler.Spawn(() =>
+        {
+            mutex.Lock();
+            while (Volatile.Read(ref contenderStarted) == 0)
+            {
+                Worker.Yield();
+            }
+
+            mutex.Unlock();
+        });
+        ThreadingFixture.Until(scheduler, () => mutex.IsHeld, "owner locks");
+        var contender = scheduler.Spawn(() =>
+        {
+            switchesBefore = scheduler.Stats.DirectSwitches;
+            Volatile.Write(ref contenderStarted, 1);
+            mutex.Lock();
+            mutex.Unlock();
+        });
+
+        SchedulerFixture.WaitAll(scheduler, owner, contender);
+        owner.Join();
+        contender.Join();
+        long switchesAfter = scheduler.Stats.DirectSwitches;
+        Assert.True(switchesAfter - switchesBefore >= 1, $"direct switches before {switchesBefore}, after {switchesAfter}");
+        SchedulerFixture.Shutdown(scheduler);
+    }
+
+    private static void RunAndWait(UmcgScheduler scheduler, Action body, bool onWorker)
+    {
+        if (onWorker)
+        {
+            var h = scheduler.Spawn(body);
+            SchedulerFixture.WaitAll(scheduler, h);
+            h.Join();
+        }
+        else
+        {
+            var t = ThreadingFixture.OnPlainThread(body);
+            ThreadingFixture.Finish(scheduler, t, "plain thread");
+            t.GetAwaiter().GetResult();
+        }
+    }
+
+    private static Exception Record(Action action)
+    {
+        try
+        {
+            action();
+        }
+#pragma warning disable CA1031 // Recorded for the assertions.
+        catch (Exception e)
+        {
+            return e;
+        }
+#pragma warning restore CA1031
+
+        return new InvalidOperationException("no exception");
+    }
+}
