@@ -16,10 +16,7 @@ namespace Umcg.Benchmarks.Threading;
 /// <see cref="UmcgChannelSameServerRunNext"/> (one server, <see cref="ReceiverHandOff.RunNext"/>). Both sides are
 /// created in setup; one invocation is <see cref="RoundTrips"/> round trips, each answer is checked.
 /// </remarks>
-[SimpleJob(launchCount: 1, warmupCount: 2, iterationCount: 8, id: "Short")]
-[IterationTime(250)]
-[MedianColumn]
-[MemoryDiagnoser]
+[ThreadingJob]
 public class ChannelPingPongBenchmarks
 {
     /// <summary>Round trips per invocation.</summary>

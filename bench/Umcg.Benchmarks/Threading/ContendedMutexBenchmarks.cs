@@ -18,10 +18,7 @@ namespace Umcg.Benchmarks.Threading;
 /// <see cref="Acquisitions"/> acquisitions shared evenly among them, and the shared counter is checked after
 /// every round.
 /// </remarks>
-[SimpleJob(launchCount: 1, warmupCount: 2, iterationCount: 8, id: "Short")]
-[IterationTime(250)]
-[MedianColumn]
-[MemoryDiagnoser]
+[ThreadingJob]
 public class ContendedMutexBenchmarks
 {
     /// <summary>Acquisitions per invocation, all participants together (each takes its share).</summary>

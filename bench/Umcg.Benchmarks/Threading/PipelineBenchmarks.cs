@@ -17,10 +17,7 @@ namespace Umcg.Benchmarks.Threading;
 /// (one server, <see cref="ReceiverHandOff.RunNext"/>). Both sides are created in setup; one
 /// invocation moves <see cref="Items"/> items and the consumer checks their order and count.
 /// </remarks>
-[SimpleJob(launchCount: 1, warmupCount: 2, iterationCount: 8, id: "Short")]
-[IterationTime(250)]
-[MedianColumn]
-[MemoryDiagnoser]
+[ThreadingJob]
 public class PipelineBenchmarks
 {
     /// <summary>Items per invocation.</summary>
