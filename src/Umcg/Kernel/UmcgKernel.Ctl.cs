@@ -21,7 +21,8 @@ public sealed unsafe partial class UmcgKernel
     /// unregistering with a block that is not the caller's.</item>
     /// <item>EFAULT: the block is not a live <see cref="TaskBlock"/>.</item>
     /// <item>ESRCH: a worker's server_tid is not a registered server, or a server's is not its own TID.</item>
-    /// <item>EAGAIN: unregistering while not RUNNING. EBUSY: a server unregistering while a worker runs for it.</item>
+    /// <item>EAGAIN: unregistering while not RUNNING. EBUSY: a server unregistering while its slot names a worker with TID_RUNNING (it runs, or is between
+    /// a block and its slot release, or is the target of a direct switch in flight).</item>
     /// <item>A worker that unregisters hands the CPU to its next_tid if that names a RUNNABLE worker of the same
     /// server; any other next_tid is ignored and the server is woken instead (unregister never fails on it).</item>
     /// </list>
@@ -143,8 +144,11 @@ public sealed unsafe partial class UmcgKernel
 
         if (!task.IsWorker)
         {
+            // Any worker the slot names with TID_RUNNING still holds this server, whatever its state reads now:
+            // between a block's RUNNING → BLOCKED and its slot release, and between a direct switch's slot move
+            // and the target's RUNNING, that worker will still CAS this slot, which must not be freed under it.
             uint slot = Volatile.Read(ref *task.NextTidWord);
-            if ((slot & TidRunning) != 0 && _tasks.TryGet(slot, out var running) && running.State == TaskState.Running)
+            if ((slot & TidRunning) != 0 && _tasks.TryGet(slot, out var holder) && holder.IsWorker)
             {
                 return Errno.EBUSY;
             }

@@ -641,6 +641,33 @@ public sealed unsafe class CtlConformanceTests
 
     [Theory]
     [MemberData(nameof(Parkers.Both), MemberType = typeof(Parkers))]
+    public void Unregister_server_whose_slot_still_names_a_worker_that_is_no_longer_running_is_EBUSY(string parker)
+    {
+        var rig = new Rig(parker);
+        var server = rig.Server();
+        var w = rig.RunningWorkerServerAwake(server);
+
+        // The instant inside a block between the worker's RUNNING → BLOCKED and its slot release (or inside a
+        // direct switch, between the slot move and the target's RUNNING): the state no longer says RUNNING,
+        // but the worker is about to CAS this server's slot. Frozen here by writing the state by hand.
+        uint running = w.Word;
+        Volatile.Write(ref w.Task->State, (running & ~UmcgConstants.StateMask) | (uint)TaskState.Blocked);
+        var untouched = BlockSnapshot.Of(server);
+        Assert.Equal(Errno.EBUSY, server.Unregister());
+        untouched.AssertUnchanged();
+        Assert.True(server.IsRegisteredThread);
+
+        // Back to RUNNING, the worker leaves, and then so may the server.
+        Volatile.Write(ref w.Task->State, running);
+        Assert.Equal(Errno.Ok, w.Unregister(CtlFlags.Worker));
+        Assert.Equal(0u, server.NextTid);
+        rig.Retire(w);
+        rig.Stop(server);
+        Assert.Equal(0, rig.Kernel.TaskCount);
+    }
+
+    [Theory]
+    [MemberData(nameof(Parkers.Both), MemberType = typeof(Parkers))]
     public void Unregister_worker_wakes_its_next_tid_or_else_its_server(string parker)
     {
         var rig = new Rig(parker);
