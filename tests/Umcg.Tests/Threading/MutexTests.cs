@@ -158,11 +158,13 @@ public sealed class MutexTests
         SchedulerFixture.Shutdown(scheduler);
     }
 
-    [Fact]
-    public void Misuse_gets_clear_exceptions_and_leaves_the_scheduler_working()
+    [Theory]
+    [InlineData(MutexHandOff.Fifo)]
+    [InlineData(MutexHandOff.Barging)]
+    public void Misuse_gets_clear_exceptions_and_leaves_the_scheduler_working(MutexHandOff handOff)
     {
         var scheduler = SchedulerFixture.Create(servers: 1);
-        var mutex = new UmcgMutex();
+        var mutex = new UmcgMutex(handOff);
         var errors = new ConcurrentQueue<Exception>();
         var locked = new UmcgSemaphore(0);
         var done = new UmcgSemaphore(0);
@@ -207,17 +209,20 @@ public sealed class MutexTests
         SchedulerFixture.Shutdown(scheduler);
     }
 
-    [Fact]
-    public void A_contended_lock_switches_straight_to_the_next_runnable_worker()
+    [Theory]
+    [InlineData(MutexHandOff.Fifo)]
+    [InlineData(MutexHandOff.Barging)]
+    public void A_contended_lock_switches_straight_to_the_next_runnable_worker(MutexHandOff handOff)
     {
         var scheduler = SchedulerFixture.Create(servers: 1);
-        var mutex = new UmcgMutex();
+        var mutex = new UmcgMutex(handOff);
         int contenderStarted = 0;
         long switchesBefore = -1;
         long switchesAfter;
 
         // One server: the owner yields while holding the lock, the contender runs, finds it held and must
-        // give its CPU away; the owner is the next runnable worker, so it gets the CPU through next_tid.
+        // give its CPU away (in Barging mode too: the owner cannot run while it spins, so it does not spin);
+        // the owner is the next runnable worker, so it gets the CPU through next_tid.
         var owner = scheduler.Spawn(() =>
         {
             mutex.Lock();
