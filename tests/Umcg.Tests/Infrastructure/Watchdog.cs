@@ -89,6 +89,33 @@ public static class Watchdog
         }
     }
 
+    /// <summary>
+    /// Waits on <paramref name="task"/> for as long as <paramref name="progress"/> keeps moving: the limit counts
+    /// from the last change, so a run slowed down by a saturated machine passes and a stall still fails.
+    /// </summary>
+    public static void WaitWhileProgressing(UmcgKernel kernel, Task task, Func<long> progress, string what)
+    {
+        ArgumentNullException.ThrowIfNull(task);
+        ArgumentNullException.ThrowIfNull(progress);
+        long last = progress();
+        var quiet = Stopwatch.StartNew();
+
+        // The wait's timeout is only how often progress is looked at, not synchronisation.
+        while (!task.Wait(ProgressPoll))
+        {
+            long now = progress();
+            if (now != last)
+            {
+                last = now;
+                quiet.Restart();
+            }
+            else if (quiet.Elapsed > Limit)
+            {
+                Fail(kernel, $"stalled waiting for: {what} (no progress for {Limit.TotalSeconds:0} s at {now})");
+            }
+        }
+    }
+
     public static void Fail(UmcgKernel kernel, string why)
     {
         string message = $"{why}{Environment.NewLine}Tasks:{Environment.NewLine}{kernel.Dump()}";
