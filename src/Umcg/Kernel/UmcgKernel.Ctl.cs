@@ -198,6 +198,12 @@ public sealed unsafe partial class UmcgKernel
         {
             WakeServer(server);
         }
+        else
+        {
+            // A RUNNING worker's slot not in the server server_tid names: changed while it ran. It leaves
+            // anyway (that is what it asked for); the server it did run for must not sleep on its slot.
+            ReleaseSlotWherever(task);
+        }
 
         Forget(task);
         return Errno.Ok;

@@ -109,11 +109,13 @@ public sealed unsafe partial class UmcgKernel
 
         // State first, slot second: a server woken by anything else in between still sees the slot naming a
         // worker that is no longer RUNNING, and sleeps until this release wakes it.
-        if (ReleaseSlot(worker, server))
+        if (!ReleaseSlot(worker, server))
         {
-            WakeServer(server);
+            // We moved it from RUNNING, so some server's slot names it: not the one server_tid names now.
+            return KillMovedWorker(worker);
         }
 
+        WakeServer(server);
         return Errno.Ok;
     }
 
@@ -170,11 +172,12 @@ public sealed unsafe partial class UmcgKernel
         }
 
         Enqueue(worker, server);
-        if (ReleaseSlot(worker, server))
+        if (!ReleaseSlot(worker, server))
         {
-            WakeServer(server);
+            return KillMovedWorker(worker); // our queue entry is skipped: the drain finds no such task
         }
 
+        WakeServer(server);
         var r = SleepUntilRunning(worker, 0);
         if (r == Errno.Ok)
         {

@@ -251,7 +251,16 @@ public sealed unsafe partial class UmcgKernel
 
         // server_tid no longer names a server (user space scribbled it, which is why the worker is being
         // removed): the server whose slot names this worker is still asleep waiting for it to stop running.
-        // Find it through the table, so that it is not left sleeping on a slot that nobody will release.
+        ReleaseSlotWherever(worker);
+    }
+
+    /// <summary>
+    /// Finds the server whose slot names <paramref name="worker"/> through the table, releases it and wakes the
+    /// server, so that it is not left sleeping on a slot nobody will release. Slots name TIDs, unique among live
+    /// tasks, so the CAS can only clear a slot that really is this worker's. O(tasks): for removals only.
+    /// </summary>
+    private void ReleaseSlotWherever(KernelTask worker)
+    {
         foreach (var candidate in _tasks.Snapshot())
         {
             if (!candidate.IsWorker && ReleaseSlot(worker, candidate))
@@ -284,6 +293,17 @@ public sealed unsafe partial class UmcgKernel
     /// A protocol violation that a kernel would answer with SIGKILL: the task is unregistered, its server is
     /// freed to run others, and the reason is kept for the exception the scheduling layer raises.
     /// </summary>
+    /// <summary>
+    /// A RUNNING worker whose slot is not in the server its server_tid names: user space changed server_tid
+    /// while it ran. Removed (EINVAL), and the server it did run for is released and woken
+    /// (<see cref="ReleaseSlotWherever"/>), so that server's other workers go on.
+    /// </summary>
+    private Errno KillMovedWorker(KernelTask worker)
+    {
+        ReleaseSlotWherever(worker);
+        return Kill(worker, Errno.EINVAL, "its server_tid was changed while it ran; the server it ran for is released");
+    }
+
     private Errno Kill(KernelTask task, Errno error, string reason)
     {
         task.KillReason = reason;

@@ -102,10 +102,12 @@ public sealed unsafe partial class UmcgKernel
             // Queue first, then free the slot, then wake: the server that wakes finds the slot empty and us
             // on its list (a yield with nothing else runnable runs us again).
             Enqueue(self, server);
-            if (ReleaseSlot(self, server))
+            if (!ReleaseSlot(self, server))
             {
-                WakeServer(server);
+                return KillMovedWorker(self); // our queue entry is skipped: the drain finds no such task
             }
+
+            WakeServer(server);
         }
 
         r = SleepUntilRunning(self, 0);

@@ -457,4 +457,64 @@ public sealed unsafe class HookConformanceTests
             rig.Retire(again);
         }
     }
+
+    public static TheoryData<string, string> MovedWorkerCalls()
+    {
+        var data = new TheoryData<string, string>();
+        foreach (string parker in new[] { "futex", "monitor" })
+        {
+            foreach (string call in new[] { "sys_enter", "wait", "unregister" })
+            {
+                data.Add(parker, call);
+            }
+        }
+
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(MovedWorkerCalls))]
+    public void A_worker_whose_server_tid_is_changed_while_it_runs_releases_the_server_it_ran_for(string parker, string call)
+    {
+        var rig = new Rig(parker);
+        var server = rig.Server();
+        var other = rig.Server();
+        var w = rig.RunningWorkerServerAwake(server);
+
+        // User space points the running worker at another registered server.
+        Volatile.Write(ref w.Task->ServerTid, (uint)other.Tid);
+
+        switch (call)
+        {
+            case "sys_enter":
+                Assert.Equal(Errno.EINVAL, w.SysEnter());
+                break;
+            case "wait":
+                Assert.Equal(Errno.EINVAL, w.Result(rig.BeginYield(w), "yield of the moved worker"));
+                break;
+            default:
+                Assert.Equal(Errno.Ok, w.Unregister(CtlFlags.Worker)); // leaving is what it asked for
+                break;
+        }
+
+        // The server it ran for is free again, and the one it names never takes it.
+        Assert.Equal(0u, server.NextTid);
+        Assert.False(w.IsRegisteredThread);
+        if (call != "unregister")
+        {
+            Assert.Contains("server_tid was changed", w.Call(() => UmcgKernel.LastKillReason), StringComparison.Ordinal);
+        }
+
+        var drained = new List<int>();
+        Assert.Equal(Errno.Ok, other.Call(() => RunnableList.Drain(rig.Kernel, other.Task, drained)));
+        Assert.DoesNotContain(w.Tid, drained);
+        Assert.Equal(0u, other.NextTid);
+
+        rig.AssertServerUsable(server);
+        rig.AssertServerUsable(other);
+        rig.Retire(w);
+        rig.Stop(server);
+        rig.Stop(other);
+        Assert.Equal(0, rig.Kernel.TaskCount);
+    }
 }
