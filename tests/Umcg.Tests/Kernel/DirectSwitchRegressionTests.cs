@@ -79,86 +79,8 @@ public sealed unsafe class DirectSwitchRegressionTests(ITestOutputHelper output)
 
     [Theory]
     [MemberData(nameof(Parkers.Both), MemberType = typeof(Parkers))]
-    public void Chain_of_ten_workers_switching_by_next_tid_then_leaving_through_the_server(string parker)
-    {
-        const int Workers = 10;
-        const int Laps = 50;
-        var kernel = Parkers.NewKernel(parker);
-        var errors = new ConcurrentQueue<Exception>();
-        var violations = new ConcurrentQueue<string>();
-        using var server = new RunQueueServer(kernel);
-        var tids = new int[Workers];
-        var order = new ConcurrentQueue<int>();
-        int ready = 0, turn = -1, chainStarted = 0, startsAtChainStart = -1, startsAtChainEnd = -1;
-
-        var threads = new Thread[Workers];
-        for (int w = 0; w < Workers; w++)
-        {
-            int i = w;
-            threads[i] = RawWorker.Start(kernel, server.Tid, ctx =>
-            {
-                Volatile.Write(ref tids[i], ctx.Tid);
-                Interlocked.Increment(ref ready);
-                for (int lap = 0; lap < Laps; lap++)
-                {
-                    // Until the chain starts every worker yields through the server. Once W0 has started it, only
-                    // the predecessor's switch may run a worker: the server is never woken.
-                    while (Volatile.Read(ref turn) != i)
-                    {
-                        if (Volatile.Read(ref chainStarted) == 1)
-                        {
-                            violations.Enqueue($"W{i} ran out of turn (turn {Volatile.Read(ref turn)}, lap {lap})");
-                        }
-
-                        ctx.Yield();
-                    }
-
-                    if (i == 0 && lap == 0)
-                    {
-                        Volatile.Write(ref startsAtChainStart, server.Started.Count);
-                        Volatile.Write(ref chainStarted, 1);
-                    }
-
-                    uint slot = Volatile.Read(ref server.Task->NextTid);
-                    if (slot != ((uint)ctx.Tid | TidRunning))
-                    {
-                        violations.Enqueue($"W{i} lap {lap}: server next_tid 0x{slot:x8}, expected {ctx.Tid}|TID_RUNNING");
-                    }
-
-                    if (StateWord.StateOf(server.Task) != TaskState.Runnable || StateWord.FlagsOf(server.Task) != TaskFlags.None)
-                    {
-                        violations.Enqueue($"W{i} lap {lap}: server is {StateWord.StateOf(server.Task)} {StateWord.FlagsOf(server.Task)}, not asleep in Wait");
-                    }
-
-                    order.Enqueue(i);
-                    if (i == Workers - 1 && lap == Laps - 1)
-                    {
-                        Volatile.Write(ref startsAtChainEnd, server.Started.Count);
-                        Volatile.Write(ref turn, -2);
-                        break;
-                    }
-
-                    int next = Volatile.Read(ref tids[(i + 1) % Workers]);
-                    Volatile.Write(ref turn, (i + 1) % Workers);
-
-                    // The RFC's rule for next_tid: take the target off the run queue before waking it.
-                    Watchdog.Until(() => server.TryClaim(next), kernel, $"W{(i + 1) % Workers} queued");
-                    ctx.SwitchTo(next);
-                }
-            }, errors, $"W{i}");
-        }
-
-        Watchdog.Until(() => Volatile.Read(ref ready) == Workers, kernel, "all workers registered");
-        Volatile.Write(ref turn, 0);
-        Watchdog.Join(kernel, threads);
-
-        Assert.Empty(errors);
-        Assert.Empty(violations);
-        int[] expected = [.. Enumerable.Range(0, Laps).SelectMany(_ => Enumerable.Range(0, Workers))];
-        Assert.Equal(expected, order);
-        Assert.True(startsAtChainStart >= Workers, $"the server started {startsAtChainStart} workers before the chain");
-        Assert.Equal(startsAtChainStart, startsAtChainEnd);
-    }
+    public void Chain_of_ten_workers_switching_by_next_tid_then_leaving_through_the_server(string parker) =>
+        NextTidChain.Run(parker, leaveByNextTid: false);
 
     [Theory]
     [MemberData(nameof(Parkers.Both), MemberType = typeof(Parkers))]

@@ -140,110 +140,8 @@ public sealed unsafe class ScenarioTests
 
     [Theory]
     [MemberData(nameof(Parkers.Both), MemberType = typeof(Parkers))]
-    public void Chain_of_ten_workers_switching_by_next_tid_runs_in_order_without_the_server(string parker)
-    {
-        const int Workers = 10;
-        const int Laps = 50;
-        var kernel = Parkers.NewKernel(parker);
-        var errors = new ConcurrentQueue<Exception>();
-        var violations = new ConcurrentQueue<string>();
-        using var server = new RunQueueServer(kernel);
-        var tids = new int[Workers];
-        var order = new ConcurrentQueue<int>();
-        var left = new ConcurrentQueue<int>();
-        int ready = 0, turn = -1, chainStarted = 0, startsAtChainStart = -1;
-        long wakeupsAtChainStart = -1;
-
-        var threads = new Thread[Workers];
-        for (int w = 0; w < Workers; w++)
-        {
-            int i = w;
-            threads[i] = RawWorker.Start(kernel, server.Tid, ctx =>
-            {
-                Volatile.Write(ref tids[i], ctx.Tid);
-                Interlocked.Increment(ref ready);
-                for (int lap = 0; lap < Laps; lap++)
-                {
-                    // Until the chain starts every worker yields through the server. Once W0 has started it, only
-                    // the predecessor's switch may run a worker: the server is never woken.
-                    while (Volatile.Read(ref turn) != i)
-                    {
-                        if (Volatile.Read(ref chainStarted) == 1)
-                        {
-                            violations.Enqueue($"W{i} ran out of turn (turn {Volatile.Read(ref turn)}, lap {lap})");
-                        }
-
-                        ctx.Yield();
-                    }
-
-                    if (i == 0 && lap == 0)
-                    {
-                        Volatile.Write(ref startsAtChainStart, server.Started.Count);
-                        Volatile.Write(ref wakeupsAtChainStart, Interlocked.Read(ref server.Wakeups));
-                        Volatile.Write(ref chainStarted, 1);
-                    }
-
-                    CheckRunsWithoutTheServer(ctx, $"W{i} lap {lap}");
-                    order.Enqueue(i);
-                    if (i == Workers - 1 && lap == Laps - 1)
-                    {
-                        Volatile.Write(ref turn, -2);
-                        break;
-                    }
-
-                    int next = Volatile.Read(ref tids[(i + 1) % Workers]);
-                    Volatile.Write(ref turn, (i + 1) % Workers);
-
-                    // The RFC's rule for next_tid: take the target off the run queue before waking it.
-                    Watchdog.Until(() => server.TryClaim(next), kernel, $"W{(i + 1) % Workers} queued");
-                    ctx.SwitchTo(next);
-                }
-
-                // The chain ends the way it ran: each worker leaves by unregistering with next_tid naming its
-                // successor (W9 → W0 → ... → W8), and only the last one, W8, hands the CPU back to the server.
-                CheckRunsWithoutTheServer(ctx, $"W{i} leaving");
-                left.Enqueue(i);
-                if (i != Workers - 2)
-                {
-                    int next = Volatile.Read(ref tids[(i + 1) % Workers]);
-                    Watchdog.Until(() => server.TryClaim(next), kernel, $"W{(i + 1) % Workers} queued");
-                    Volatile.Write(ref ctx.Task->NextTid, (uint)next);
-                }
-            }, errors, $"W{i}");
-        }
-
-        Watchdog.Until(() => Volatile.Read(ref ready) == Workers, kernel, "all workers registered");
-        Volatile.Write(ref turn, 0);
-        Watchdog.Join(kernel, threads);
-
-        Assert.Empty(errors);
-        Assert.Empty(violations);
-        int[] expected = [.. Enumerable.Range(0, Laps).SelectMany(_ => Enumerable.Range(0, Workers))];
-        Assert.Equal(expected, order);
-        Assert.Equal([9, 0, 1, 2, 3, 4, 5, 6, 7, 8], left);
-
-        // The server started every worker once before the chain (and more, while they yielded), none after; it
-        // was woken again only by the last worker's unregister.
-        Assert.True(startsAtChainStart >= Workers, $"the server started {startsAtChainStart} workers before the chain");
-        Assert.Equal(startsAtChainStart, server.Started.Count);
-        Watchdog.Until(() => Interlocked.Read(ref server.Wakeups) > Volatile.Read(ref wakeupsAtChainStart), kernel, "server woken by the last unregister");
-        Assert.Equal(0u, Volatile.Read(ref server.Task->NextTid));
-        Assert.Equal(1, kernel.TaskCount);
-
-        void CheckRunsWithoutTheServer(RawWorkerContext ctx, string where)
-        {
-            uint slot = Volatile.Read(ref server.Task->NextTid);
-            if (slot != ((uint)ctx.Tid | TidRunning))
-            {
-                violations.Enqueue($"{where}: server next_tid 0x{slot:x8}, expected {ctx.Tid}|TID_RUNNING");
-            }
-
-            if (StateWord.StateOf(server.Task) != TaskState.Runnable || StateWord.FlagsOf(server.Task) != TaskFlags.None)
-            {
-                violations.Enqueue($"{where}: server is {StateWord.StateOf(server.Task)} {StateWord.FlagsOf(server.Task)}, not asleep in Wait");
-            }
-        }
-    }
+    public void Chain_of_ten_workers_switching_by_next_tid_runs_in_order_without_the_server(string parker) =>
+        NextTidChain.Run(parker, leaveByNextTid: true);
 
     [Theory]
     [MemberData(nameof(Parkers.Both), MemberType = typeof(Parkers))]
@@ -757,7 +655,7 @@ public sealed unsafe class ScenarioTests
 
         // The test owns the block: the exiting thread must leave it registered, and free it only once reaped.
         var block = TaskBlock.Allocate();
-        int xTid = 0, yTid = 0;
+        int xTid = 0;
         long wakeupsBefore = -1;
         var x = TestThread.Start("X", () =>
         {
@@ -784,14 +682,7 @@ public sealed unsafe class ScenarioTests
         Assert.Equal(1, kernel.TaskCount);
         block.Dispose();
 
-        var y = RawWorker.Start(kernel, server.Tid, ctx =>
-        {
-            Volatile.Write(ref yTid, ctx.Tid);
-            Assert.Equal((uint)ctx.Tid | TidRunning, Volatile.Read(ref server.Task->NextTid));
-        }, errors, "Y");
-        Watchdog.Join(kernel, y);
-        Assert.Empty(errors);
-        Assert.Equal([xTid, yTid], server.Started);
+        AssertServesTheNextWorker(kernel, server, errors, xTid);
     }
 
     [Theory]
@@ -802,7 +693,7 @@ public sealed unsafe class ScenarioTests
         var errors = new ConcurrentQueue<Exception>();
         using var server = new RunQueueServer(kernel);
         var block = TaskBlock.Allocate();
-        int xTid = 0, yTid = 0;
+        int xTid = 0;
         var x = TestThread.Start("X", () =>
         {
             var task = block.Task;
@@ -823,6 +714,16 @@ public sealed unsafe class ScenarioTests
         Assert.Equal(1, kernel.TaskCount);
         block.Dispose();
 
+        AssertServesTheNextWorker(kernel, server, errors, xTid);
+    }
+
+    /// <summary>
+    /// After worker <paramref name="deadTid"/>'s thread was reaped: a new worker registers and the server runs
+    /// it, and the server's only starts were those two.
+    /// </summary>
+    private static void AssertServesTheNextWorker(UmcgKernel kernel, RunQueueServer server, ConcurrentQueue<Exception> errors, int deadTid)
+    {
+        int yTid = 0;
         var y = RawWorker.Start(kernel, server.Tid, ctx =>
         {
             Volatile.Write(ref yTid, ctx.Tid);
@@ -830,6 +731,6 @@ public sealed unsafe class ScenarioTests
         }, errors, "Y");
         Watchdog.Join(kernel, y);
         Assert.Empty(errors);
-        Assert.Equal([xTid, yTid], server.Started);
+        Assert.Equal([deadTid, yTid], server.Started);
     }
 }
