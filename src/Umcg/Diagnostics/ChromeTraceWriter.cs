@@ -33,6 +33,17 @@ internal static class ChromeTraceWriter
         json.WriteEndObject();
 
         json.WriteStartArray("traceEvents");
+        WriteEvents(json, timeline);
+        json.WriteEndArray();
+        json.WriteEndObject();
+    }
+
+    /// <summary>
+    /// Writes the timeline's events as elements of an open traceEvents array (timestamps from
+    /// <see cref="TraceTimeline.StartNs"/>): for a trace file that holds other sources too.
+    /// </summary>
+    public static void WriteEvents(Utf8JsonWriter json, TraceTimeline timeline)
+    {
         WriteProcess(json, ServersPid, "UMCG servers", 0);
         WriteProcess(json, WorkersPid, "UMCG workers", 1);
         foreach (var server in timeline.Servers)
@@ -85,9 +96,6 @@ internal static class ChromeTraceWriter
 
             WriteInstant(json, e, e.TimestampNs - origin);
         }
-
-        json.WriteEndArray();
-        json.WriteEndObject();
     }
 
     private static string WorkerName(int tid) => string.Create(CultureInfo.InvariantCulture, $"worker {tid}");
