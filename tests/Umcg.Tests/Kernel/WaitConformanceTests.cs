@@ -504,8 +504,16 @@ public sealed unsafe class WaitConformanceTests
                 Assert.True(StateWord.PrepareWait(server.Task));
                 drained.Clear();
                 Assert.Equal(Errno.Ok, RunnableList.Drain(rig.Kernel, server.Task, drained));
-                known.AddRange(drained);
-                if ((server.Task->NextTid & UmcgConstants.TidRunning) == 0)
+                known.AddRange(drained.Except(known));
+                uint slot = server.Task->NextTid;
+
+                // A pick not yet started (no TID_RUNNING) stays the pick while its worker is RUNNABLE: a wake that
+                // lands between the pick and the Wait turns that Wait into EAGAIN before the worker is started, and
+                // the worker is no longer in known; dropping it then would strand it (the scheduler's server loop
+                // keeps a pending pick the same way).
+                bool pendingPick = slot != 0 && (slot & UmcgConstants.TidRunning) == 0 &&
+                    rig.Kernel.BlockOf((int)slot) is var pending && pending != null && StateWord.StateOf(pending) == TaskState.Runnable;
+                if ((slot & UmcgConstants.TidRunning) == 0 && !pendingPick)
                 {
                     int pick = known.Find(t => rig.Kernel.BlockOf(t) is var blk && blk != null && StateWord.StateOf(blk) == TaskState.Runnable);
                     known.RemoveAll(t => t == pick);
