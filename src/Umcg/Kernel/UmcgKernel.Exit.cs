@@ -1,3 +1,5 @@
+using Umcg.Abi;
+
 namespace Umcg.Kernel;
 
 // Thread exit without unregister (the kernel's umcg_handle_exit).
@@ -12,6 +14,7 @@ public sealed partial class UmcgKernel
     public int ReapExited()
     {
         int reaped = 0;
+        using var section = BlockGrace.Enter();
         foreach (var task in _tasks.Snapshot())
         {
             if (task.Thread.IsAlive || task.Gone)
@@ -19,8 +22,8 @@ public sealed partial class UmcgKernel
                 continue;
             }
 
-            // A dead thread cannot be on a runnable list (it would be asleep in Wait, not dead), so only its
-            // server's slot can still name it.
+            // A dead thread cannot be waiting on a runnable list (it would be asleep in Wait, not dead), so
+            // only its server's record can still name it. A dead server's waiting workers are orphaned (Forget).
             if (task.IsWorker)
             {
                 ReleaseAndWakeServer(task);

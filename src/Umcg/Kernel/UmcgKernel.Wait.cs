@@ -47,76 +47,77 @@ public sealed unsafe partial class UmcgKernel
             return Refuse(self, Errno.ERANGE);
         }
 
-        var r = ResolveServer(self, out var server);
-        if (r != Errno.Ok)
+        KernelTask server;
+        using (BlockGrace.Enter())
         {
-            return Refuse(self, r);
-        }
-
-        // Resolve next before any side effect, so that an error leaves everything as it was.
-        uint nextTid = Volatile.Read(ref *self.NextTidWord) & UmcgConstants.TidMask;
-        KernelTask? next = null;
-        if (nextTid != 0)
-        {
-            if (!_tasks.TryGet(nextTid, out next))
+            if (ResolveServer(self, out server) != Errno.Ok)
             {
-                return Refuse(self, Errno.ESRCH);
+                return Kill(self, Errno.ESRCH, "its server_tid does not name a registered server");
             }
 
-            if (next == self || !next.IsWorker || Volatile.Read(ref next.Block->ServerTid) != (uint)server.Tid)
+            // Resolve next before any side effect, so that an error leaves everything as it was. Bits 30 and
+            // 31 are no part of a TID: a next_tid carrying either names no task (ESRCH), as in Ctl and Kick.
+            uint nextTid = Volatile.Read(ref *self.NextTidWord);
+            KernelTask? next = null;
+            if (nextTid != 0)
             {
-                return Refuse(self, Errno.EINVAL);
+                if (!_tasks.TryGet(nextTid, out next))
+                {
+                    return Refuse(self, Errno.ESRCH);
+                }
+
+                if (next == self || !next.IsWorker || Volatile.Read(ref next.Block->ServerTid) != (uint)server.Tid)
+                {
+                    return Refuse(self, Errno.EINVAL);
+                }
+            }
+
+            // Checks RUNNABLE and clears TF_COND_WAIT in one step.
+            var r = UpdateState(self, TaskState.Runnable, TaskState.Runnable);
+            if (r != Errno.Ok)
+            {
+                return r;
+            }
+
+            // Before anything is queued: a worker its server's record does not name had its server_tid changed
+            // while it ran. It is removed without ever touching the list of the server it now names.
+            if (!server.Slot.Holds(self.Tid))
+            {
+                return KillMovedWorker(self);
+            }
+
+            if (next is not null)
+            {
+                // The RFC's order: queue ourselves before next can run. Once next runs it may give the CPU back
+                // at once, and the server's drain must then already find us on the list.
+                if (next.State != TaskState.Runnable)
+                {
+                    UpdateState(self, TaskState.Runnable, TaskState.Running);
+                    return Errno.EAGAIN;
+                }
+
+                // Cannot fail while we hold the record (only its holder moves it); removed like a yield if it does.
+                if (!MoveSlot(self, server, next))
+                {
+                    return KillMovedWorker(self);
+                }
+
+                // Consumed: user space sees that the switch happened.
+                Volatile.Write(ref *self.NextTidWord, 0);
+                Enqueue(self, server);
+                StartSwitchedTo(next, server);
+            }
+            else
+            {
+                // A yield with nothing else runnable runs us again.
+                if (!ReleaseSlotAfterQueueing(self, server))
+                {
+                    return KillMovedWorker(self);
+                }
             }
         }
 
-        // Checks RUNNABLE and clears TF_COND_WAIT in one step.
-        r = UpdateState(self, TaskState.Runnable, TaskState.Runnable);
-        if (r != Errno.Ok)
-        {
-            return r;
-        }
-
-        if (next is not null)
-        {
-            // The RFC's order: queue ourselves before next can run. Once next runs it may give the CPU back at
-            // once, and the server's drain must then already find us on the list.
-            if (next.State != TaskState.Runnable)
-            {
-                UpdateState(self, TaskState.Runnable, TaskState.Running);
-                return Errno.EAGAIN;
-            }
-
-            if (!MoveSlot(self, server, next))
-            {
-                UpdateState(self, TaskState.Runnable, TaskState.Running);
-                return Errno.EINVAL;
-            }
-
-            // Consumed: user space sees that the switch happened.
-            Volatile.Write(ref *self.NextTidWord, 0);
-            Enqueue(self, server);
-            StartSwitchedTo(next, server);
-        }
-        else
-        {
-            // Queue first, then free the slot, then wake: the server that wakes finds the slot empty and us
-            // on its list (a yield with nothing else runnable runs us again).
-            Enqueue(self, server);
-            if (!ReleaseSlot(self, server))
-            {
-                return KillMovedWorker(self); // our queue entry is skipped: the drain finds no such task
-            }
-
-            WakeServer(server);
-        }
-
-        r = SleepUntilRunning(self, 0);
-        if (r == Errno.Ok)
-        {
-            FollowServerCpu(self);
-        }
-
-        return r;
+        return AwaitRun(self, server);
     }
 
     private Errno ServerWait(KernelTask self, long absTimeoutNs)
@@ -127,18 +128,23 @@ public sealed unsafe partial class UmcgKernel
             return r;
         }
 
-        uint slot = Volatile.Read(ref *self.NextTidWord);
-        if (slot != 0 && (slot & TidRunning) == 0)
+        using (BlockGrace.Enter())
         {
-            r = StartWorker(self, slot);
-            if (r != Errno.Ok)
+            // While the kernel half's record names a running worker, next_tid is not looked at: whatever user
+            // code wrote there, the server sleeps until that worker stops. So no server ever runs two workers.
+            uint slot = Volatile.Read(ref *self.NextTidWord);
+            if (self.Slot.Kind == ServerSlot.SlotKind.Empty && slot != 0 && (slot & TidRunning) == 0)
             {
-                UpdateState(self, TaskState.Runnable, TaskState.Running);
-                return r;
+                r = StartNamed(self, slot);
+                if (r != Errno.Ok)
+                {
+                    UpdateState(self, TaskState.Runnable, TaskState.Running);
+                    return r;
+                }
             }
         }
 
-        // With TID_RUNNING already set the worker runs (or is on its way out and will wake us): just sleep.
+        // With a worker running (or TID_RUNNING already in the slot): just sleep.
         r = SleepUntilRunning(self, absTimeoutNs);
         if (r == Errno.ETIMEDOUT && UpdateState(self, TaskState.Runnable, TaskState.Running) != Errno.Ok)
         {
@@ -160,8 +166,8 @@ public sealed unsafe partial class UmcgKernel
         return error;
     }
 
-    /// <summary>The server runs the worker its next_tid names: mark the slot, then wake the worker.</summary>
-    private Errno StartWorker(KernelTask server, uint slot)
+    /// <summary>The server runs the worker its next_tid names. ESRCH: no such task (bit 30 set included); EINVAL: not a worker of this server.</summary>
+    private Errno StartNamed(KernelTask server, uint slot)
     {
         if (!_tasks.TryGet(slot, out var worker))
         {
@@ -173,15 +179,6 @@ public sealed unsafe partial class UmcgKernel
             return Errno.EINVAL;
         }
 
-        // Mark before waking: the worker may run and block at once, and releases only a slot naming it.
-        // No other thread writes this slot now: it holds no TID_RUNNING, so no worker runs for this server.
-        Volatile.Write(ref *server.NextTidWord, slot | TidRunning);
-        var r = WakeTask(worker);
-        if (r != Errno.Ok)
-        {
-            Volatile.Write(ref *server.NextTidWord, slot);
-        }
-
-        return r;
+        return StartWorker(server, worker);
     }
 }
