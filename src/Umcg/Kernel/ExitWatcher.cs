@@ -39,6 +39,9 @@ internal sealed class ExitWatcher
         _tasksAppeared.Set();
     }
 
+    /// <summary>Whether the watcher thread is alive.</summary>
+    public bool IsRunning => Volatile.Read(ref _thread)?.IsAlive == true;
+
     /// <summary>Ends the watcher thread, if it ever started, and waits for it; later registrations start none.</summary>
     public void Stop()
     {

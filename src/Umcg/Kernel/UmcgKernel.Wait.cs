@@ -16,13 +16,17 @@ public sealed unsafe partial class UmcgKernel
     /// <item>Ok once RUNNING. A worker has been queued on its server's runnable list and has woken its
     /// next_tid (a direct worker→worker switch; next_tid is consumed) or else its server. A server has woken
     /// the worker its next_tid names and marked it <see cref="UmcgConstants.TidRunning"/>.</item>
-    /// <item>EINVAL: not registered, flags, a worker naming itself or a worker of another server as next, or
-    /// a worker whose server does not consider it running. ERANGE: a worker with a timeout.</item>
+    /// <item>EINVAL: not registered, flags, a worker naming itself or a worker of another server as next.
+    /// ERANGE: a worker with a timeout.</item>
     /// <item>EAGAIN: the caller was not RUNNABLE (a wake came first), or next_tid was not RUNNABLE.</item>
-    /// <item>ESRCH: next_tid or the worker's server_tid is not a task of this kernel half.</item>
+    /// <item>ESRCH: next_tid is not a task of this kernel half (bits 30 and 31 are no part of a TID).</item>
     /// <item>ETIMEDOUT: a server's deadline passed; it is RUNNING again.</item>
     /// </list>
-    /// On every error the caller is RUNNING again, nothing was queued and nobody was woken.
+    /// On each error above the caller is RUNNING again, nothing was queued and nobody was woken. A worker
+    /// that broke the protocol is removed instead, its server released and woken: ESRCH if its server_tid
+    /// names no server, or its server left before running it again; EINVAL if its server's record does not
+    /// name it (server_tid changed while it ran), or its state was scribbled while it waited. A server whose
+    /// kernel-half record names a running worker ignores next_tid and sleeps until that worker stops.
     /// </returns>
     public Errno Wait(uint flags, long absTimeoutNs)
     {

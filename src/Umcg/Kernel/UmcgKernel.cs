@@ -90,6 +90,9 @@ public sealed unsafe partial class UmcgKernel : IDisposable
 
     internal TaskTable Tasks => _tasks;
 
+    /// <summary>Whether this kernel half's exit watcher thread is alive (test hook).</summary>
+    internal bool ExitWatcherRunning => _exitWatcher.IsRunning;
+
     private static IParker DefaultParker() => OperatingSystem.IsLinux() ? FutexParker.Instance : MonitorParker.Instance;
 
     /// <summary>The TID of the task whose control block is at <paramref name="address"/>, or 0 if none is registered there.</summary>
