@@ -28,51 +28,70 @@ public static unsafe class RunnableList
         ArgumentNullException.ThrowIfNull(kernel);
         ArgumentNullException.ThrowIfNull(tids);
 
-        ulong list = (ulong)server;
-        var result = Errno.Ok;
         List<TaskBlock>? disposed = null;
+        Errno result;
         using (BlockGrace.Enter())
         {
-            // One exchange takes the whole list; it is also the full fence that orders the caller's earlier
-            // "state = RUNNABLE | COND_WAIT" store before its later read of next_tid.
-            ulong entry = Interlocked.Exchange(ref server->RunnableWorkersPtr, 0);
-            for (int steps = 0; entry != 0; steps++)
-            {
-                // Not memory the kernel half handed out (following it would read anything at all), or a cycle
-                // user code made among blocks that are not entries of this list.
-                if (!TaskBlock.TryResolve((UmcgTask*)entry, out var block) || block is null || steps > TaskBlock.LiveCount)
-                {
-                    result = Errno.EFAULT;
-                    break;
-                }
-
-                ulong next = Volatile.Read(ref block.Memory->RunnableWorkersPtr);
-
-                // A block that is not an entry of this list (user code linked it here) is skipped, its link followed.
-                if (Volatile.Read(ref block.QueuedOn) == list)
-                {
-                    TakeOff(kernel, block, list, tids, ref disposed);
-                }
-
-                entry = next;
-            }
-
-            if (result == Errno.EFAULT)
-            {
-                Recover(kernel, server, list, tids, ref disposed);
-            }
+            result = Walk(kernel, server, tids, ref disposed);
         }
 
-        // Outside the section: freeing waits for a grace period.
-        if (disposed is not null)
+        FreeDisposed(disposed);
+        return result;
+    }
+
+    /// <summary>
+    /// The drain itself, inside the caller's read section: blocks that were disposed while listed are
+    /// collected in <paramref name="disposed"/>, to be freed (<see cref="FreeDisposed"/>) once it is closed.
+    /// </summary>
+    internal static Errno Walk(UmcgKernel kernel, UmcgTask* server, List<int> tids, ref List<TaskBlock>? disposed)
+    {
+        ulong list = (ulong)server;
+        var result = Errno.Ok;
+
+        // One exchange takes the whole list; it is also the full fence that orders the caller's earlier
+        // "state = RUNNABLE | COND_WAIT" store before its later read of next_tid.
+        ulong entry = Interlocked.Exchange(ref server->RunnableWorkersPtr, 0);
+        for (int steps = 0; entry != 0; steps++)
         {
-            foreach (var block in disposed)
+            // Not memory the kernel half handed out (following it would read anything at all), or a cycle
+            // user code made among blocks that are not entries of this list.
+            if (!TaskBlock.TryResolve((UmcgTask*)entry, out var block) || block is null || steps > TaskBlock.LiveCount)
             {
-                block.FreeIfUnqueued();
+                result = Errno.EFAULT;
+                break;
             }
+
+            ulong next = Volatile.Read(ref block.Memory->RunnableWorkersPtr);
+
+            // A block that is not an entry of this list (user code linked it here) is skipped, its link followed.
+            if (Volatile.Read(ref block.QueuedOn) == list)
+            {
+                TakeOff(kernel, block, list, tids, ref disposed);
+            }
+
+            entry = next;
+        }
+
+        if (result == Errno.EFAULT)
+        {
+            Recover(kernel, server, list, tids, ref disposed);
         }
 
         return result;
+    }
+
+    /// <summary>Frees the blocks a walk found disposed (outside any read section: each free waits for a grace period).</summary>
+    internal static void FreeDisposed(List<TaskBlock>? disposed)
+    {
+        if (disposed is null)
+        {
+            return;
+        }
+
+        foreach (var block in disposed)
+        {
+            block.FreeIfUnqueued();
+        }
     }
 
     /// <summary>

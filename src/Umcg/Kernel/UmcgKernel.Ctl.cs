@@ -159,26 +159,18 @@ public sealed unsafe partial class UmcgKernel
             return Errno.EINVAL;
         }
 
-        using var section = BlockGrace.Enter();
         if (!task.IsWorker)
         {
-            // A worker the record names still holds this server, whatever its state reads now: between a
-            // block's RUNNING → BLOCKED and its release, and between a direct switch's move and the target's
-            // RUNNING, that worker will still write this server's record and slot, which must outlive it.
-            if (task.Slot.Kind != ServerSlot.SlotKind.Empty)
+            var left = UnregisterServer(task);
+            if (left == Errno.Ok)
             {
-                return Errno.EBUSY;
+                DropListOf(task);
             }
 
-            var r = UpdateState(task, TaskState.Running, TaskState.None);
-            if (r == Errno.Ok)
-            {
-                Forget(task);
-            }
-
-            return r;
+            return left;
         }
 
+        using var section = BlockGrace.Enter();
         var result = UpdateState(task, TaskState.Running, TaskState.None);
         if (result != Errno.Ok)
         {
@@ -221,5 +213,49 @@ public sealed unsafe partial class UmcgKernel
 
         Forget(task);
         return Errno.Ok;
+    }
+
+    private Errno UnregisterServer(KernelTask task)
+    {
+        using var section = BlockGrace.Enter();
+
+        // A worker the record names still holds this server, whatever its state reads now: between a
+        // block's RUNNING → BLOCKED and its release, and between a direct switch's move and the target's
+        // RUNNING, that worker will still write this server's record and slot, which must outlive it.
+        if (task.Slot.Kind != ServerSlot.SlotKind.Empty)
+        {
+            return Errno.EBUSY;
+        }
+
+        var r = UpdateState(task, TaskState.Running, TaskState.None);
+        if (r == Errno.Ok)
+        {
+            Forget(task);
+        }
+
+        return r;
+    }
+
+    /// <summary>
+    /// A server that left takes its own runnable list down, as its last drain: the queued marks are cleared,
+    /// blocks disposed while listed are freed, entries of workers that moved to another server are forwarded.
+    /// Its waiting workers were orphaned when it left (<see cref="Forget"/>). Outside a read section.
+    /// </summary>
+    private void DropListOf(KernelTask server)
+    {
+        List<TaskBlock>? disposed = null;
+        using (BlockGrace.Enter())
+        {
+            // The block is the caller's, but another thread may dispose it now that it is unregistered: checked
+            // inside the section, which such a Dispose waits for before it frees anything.
+            if (server.Owner.IsDisposed)
+            {
+                return;
+            }
+
+            RunnableList.Walk(this, server.Block, [], ref disposed);
+        }
+
+        RunnableList.FreeDisposed(disposed);
     }
 }

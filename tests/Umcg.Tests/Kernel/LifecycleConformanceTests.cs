@@ -71,8 +71,10 @@ public sealed unsafe class LifecycleConformanceTests
         var (w, serverWait) = rig.RunningWorker(server);
         Assert.Equal([cpu], w.Call(() => LinuxSyscalls.GetAffinity(0)));
 
-        rig.Finish(w, server, serverWait);
-        Assert.Equal(all, w.Thread.Call(() => LinuxSyscalls.GetAffinity(0)));
+        Assert.Equal(Errno.Ok, w.Unregister(CtlFlags.Worker));
+        Assert.Equal(all, w.Call(() => LinuxSyscalls.GetAffinity(0)));
+        Assert.Equal(Errno.Ok, server.Result(serverWait, "server woken by the unregistering worker"));
+        rig.Retire(w);
         rig.Stop(server);
     }
 
