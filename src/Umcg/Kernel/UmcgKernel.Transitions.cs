@@ -452,13 +452,14 @@ public sealed unsafe partial class UmcgKernel
     /// that found it has returned (see <see cref="TaskBlock"/>). A worker leaving on its own thread gets back
     /// the CPU affinity it had before it followed a server's CPU; a server's waiting workers are orphaned.
     /// </summary>
-    private void Forget(KernelTask task)
+    /// <returns>Whether this call forgot it (false: another path already had).</returns>
+    private bool Forget(KernelTask task)
     {
         // Exactly once: the exit watcher and a direct ReapExited may both get here for the same dead task, and
         // a second RemoveRegistration would let the block be freed while a later registration still uses it.
         if (!task.MarkGone())
         {
-            return;
+            return false;
         }
 
         _tasks.Remove(task);
@@ -476,6 +477,8 @@ public sealed unsafe partial class UmcgKernel
         {
             OrphanWorkersOf(task);
         }
+
+        return true;
     }
 
     /// <summary>

@@ -128,6 +128,58 @@ public sealed unsafe class ListConformanceTests
         rig.Stop(server);
     }
 
+    public static TheoryData<string, string> BothParkersEachWayToLeave()
+    {
+        var data = new TheoryData<string, string>();
+        foreach (string parker in Parkers.Both)
+        {
+            data.Add(parker, "unregister");
+            data.Add(parker, "thread exit");
+        }
+
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(BothParkersEachWayToLeave))]
+    public void A_server_that_leaves_takes_its_list_down_and_frees_the_blocks_disposed_on_it(string parker, string how)
+    {
+        using var guard = BlockMemory.GuardFreedBlocks();
+        var rig = new Rig(parker);
+        var server = rig.Server();
+        var (w1, w2, switched) = SwitchLeavingAStaleEntry(rig, server);
+        Assert.Equal(Errno.Ok, w2.Unregister(CtlFlags.Worker));
+        rig.Retire(w2);
+        Assert.False(w2.Block.IsFreed);
+
+        // The server leaves with w1 queued and w2's stale entry on its list.
+        if (how == "unregister")
+        {
+            Assert.Equal(Errno.Ok, server.Unregister());
+        }
+        else
+        {
+            server.Thread.Exit();
+            rig.Kernel.ReapExited();
+        }
+
+        Assert.Equal(Errno.ESRCH, w1.Result(switched, "w1 orphaned by its server leaving"));
+        rig.Until(() => w2.Block.IsFreed, "w2's block freed by the server's last drain");
+        Assert.Equal(0ul, server.ListHead);
+
+        rig.Retire(w1);
+        if (how == "unregister")
+        {
+            rig.Retire(server);
+        }
+        else
+        {
+            server.Block.Dispose();
+        }
+
+        Assert.Equal(0, rig.Kernel.TaskCount);
+    }
+
     /// <summary>
     /// w1 runs (server awake), w2 is queued; w1 switches to w2 directly without a drain: w2 runs and keeps
     /// its old entry, w1 is pushed on top of it. Returns w1's pending Wait.
