@@ -128,15 +128,7 @@ public sealed unsafe class ScribbleConformanceTests
         var r = call == "yield" ? w.Result(rig.BeginYield(w), "yield with a scribbled server_tid") : w.SysEnter();
 
         Assert.Equal(Errno.ESRCH, r);
-        Assert.False(w.IsRegisteredThread);
-        Assert.Contains("server_tid", w.Call(() => UmcgKernel.LastKillReason), StringComparison.Ordinal);
-        Assert.Equal(Errno.Ok, server.Result(serverWait, "server released by the removal"));
-        Assert.Equal(0u, server.NextTid);
-        Assert.Equal(0ul, server.ListHead);
-
-        rig.AssertServerUsable(server);
-        rig.Retire(w);
-        rig.Stop(server);
+        rig.AssertRemovedAndServerGoesOn(w, server, serverWait, "server_tid");
         Assert.Equal(0, rig.Kernel.TaskCount);
     }
 
@@ -158,15 +150,7 @@ public sealed unsafe class ScribbleConformanceTests
         };
 
         Assert.Equal(Errno.EINVAL, r);
-        Assert.False(w.IsRegisteredThread);
-        Assert.Contains("state word", w.Call(() => UmcgKernel.LastKillReason), StringComparison.Ordinal);
-        Assert.Equal(Errno.Ok, server.Result(serverWait, "server released by the removal"));
-        Assert.Equal(0u, server.NextTid);
-        Assert.Equal(0ul, server.ListHead);
-
-        rig.AssertServerUsable(server);
-        rig.Retire(w);
-        rig.Stop(server);
+        rig.AssertRemovedAndServerGoesOn(w, server, serverWait, "state word");
     }
 
     [Theory]

@@ -316,15 +316,7 @@ public sealed unsafe class WaitConformanceTests
         // worker is removed, and the server it ran for (the kernel half's record knows which) is released.
         Volatile.Write(ref w.Task->ServerTid, (uint)Rig.NoSuchTid);
         Assert.Equal(Errno.ESRCH, w.Result(rig.BeginYield(w), "Wait with a scribbled server_tid"));
-        Assert.False(w.IsRegisteredThread);
-        Assert.Contains("server_tid", w.Call(() => UmcgKernel.LastKillReason), StringComparison.Ordinal);
-        Assert.Equal(Errno.Ok, server.Result(serverWait, "server released by the removal"));
-        Assert.Equal(0u, server.NextTid);
-        Assert.Equal(0ul, server.ListHead);
-
-        rig.Retire(w);
-        rig.AssertServerUsable(server);
-        rig.Stop(server);
+        rig.AssertRemovedAndServerGoesOn(w, server, serverWait, "server_tid");
     }
 
     [Theory]
