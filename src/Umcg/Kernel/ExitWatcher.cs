@@ -15,25 +15,47 @@ internal sealed class ExitWatcher
 
     private readonly UmcgKernel _kernel;
     private readonly AutoResetEvent _tasksAppeared = new(false);
+    private Thread? _thread;
     private int _started;
+    private volatile bool _stopping;
 
     public ExitWatcher(UmcgKernel kernel) => _kernel = kernel;
 
     /// <summary>Called on every registration: starts the watcher thread the first time, wakes it if idle.</summary>
     public void Watch()
     {
+        if (_stopping)
+        {
+            return;
+        }
+
         if (Volatile.Read(ref _started) == 0 && Interlocked.Exchange(ref _started, 1) == 0)
         {
             var thread = new Thread(Run) { IsBackground = true, Name = "umcg exit watcher" };
+            Volatile.Write(ref _thread, thread);
             thread.UnsafeStart();
         }
 
         _tasksAppeared.Set();
     }
 
+    /// <summary>Whether the watcher thread is alive.</summary>
+    public bool IsRunning => Volatile.Read(ref _thread)?.IsAlive == true;
+
+    /// <summary>Ends the watcher thread, if it ever started, and waits for it; later registrations start none.</summary>
+    public void Stop()
+    {
+        _stopping = true;
+
+        // Claims the start too, so that a registration racing this cannot start a thread nobody stops.
+        Interlocked.Exchange(ref _started, 1);
+        _tasksAppeared.Set();
+        Volatile.Read(ref _thread)?.Join();
+    }
+
     private void Run()
     {
-        while (true)
+        while (!_stopping)
         {
             if (_kernel.TaskCount == 0)
             {

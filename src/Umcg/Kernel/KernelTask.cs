@@ -51,12 +51,28 @@ internal sealed unsafe class KernelTask
     public string? KillReason { get; set; }
 
     /// <summary>
-    /// 1 while the worker's block is on its server's runnable list (set by the push, cleared when
-    /// <see cref="RunnableList.Drain"/> takes the entry off), else 0. A worker woken directly through a
-    /// next_tid still has its entry on the list; pushing it a second time would overwrite its link and cut off
-    /// every entry behind it, so a worker already on the list is not pushed again.
+    /// A server: the kernel half's own record of the worker it runs (see <see cref="ServerSlot"/>); user code
+    /// sees only its mirror in next_tid. Unused for a worker.
     /// </summary>
-    public int Queued;
+    public ServerSlot Slot { get; } = new();
+
+    /// <summary>
+    /// A worker: who made it BLOCKED, as far as the kernel half knows (<see cref="BlockMarks"/>). The state word
+    /// is user-writable; this is not, so a BLOCKED written by user code is told from one the kernel half made.
+    /// Claimed by CAS from <see cref="BlockMarks.None"/> before the state CAS, cleared when the worker unblocks.
+    /// </summary>
+    public int BlockMark;
+
+    /// <summary>Set (before its state word changes to NONE) when the worker's server went away before running it.</summary>
+    public bool Orphaned => Volatile.Read(ref _orphaned) != 0;
+
+    private int _orphaned;
+
+    /// <summary>Marks the worker orphaned; true only for the first caller.</summary>
+    public bool MarkOrphaned() => Interlocked.Exchange(ref _orphaned, 1) == 0;
+
+    /// <summary>A worker's affinity before it first pinned itself to a server's CPU, restored when it leaves; null if it never pinned.</summary>
+    public int[]? AffinityBeforePinning { get; set; }
 
     /// <summary>How many times this task was kicked (diagnostics).</summary>
     public long Kicks;
@@ -66,6 +82,19 @@ internal sealed unsafe class KernelTask
     public uint* NextTidWord => &Block->NextTid;
 
     public TaskState State => (TaskState)(Volatile.Read(ref Block->State) & UmcgConstants.StateMask);
+
+    /// <summary>The values of <see cref="BlockMark"/>.</summary>
+    public static class BlockMarks
+    {
+        /// <summary>Not blocked by the kernel half (RUNNING, RUNNABLE, or a BLOCKED user code wrote).</summary>
+        public const int None = 0;
+
+        /// <summary>Blocked by its own <see cref="UmcgKernel.SysEnter"/>: inside a blocking region until SysExit.</summary>
+        public const int InRegion = 1;
+
+        /// <summary>Blocked on its behalf (<see cref="UmcgKernel.MarkBlocked"/>): it unblocks at its next safepoint.</summary>
+        public const int ByDetector = 2;
+    }
 
     public override string ToString() => $"{(IsWorker ? "worker" : "server")} {Tid}";
 }

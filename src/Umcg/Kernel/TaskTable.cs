@@ -36,11 +36,14 @@ internal sealed unsafe class TaskTable
         _byBlock.TryRemove(new KeyValuePair<nint, KernelTask>((nint)task.Block, task));
     }
 
-    /// <summary>Finds a task by TID; the <see cref="UmcgConstants.TidRunning"/> bit is ignored.</summary>
+    /// <summary>
+    /// Finds a task by TID. Bits 30 and 31 are not part of a TID (Linux TIDs fit in
+    /// <see cref="UmcgConstants.TidMask"/>; bit 31 is <see cref="UmcgConstants.TidRunning"/>), so a value with
+    /// either set names no task: the one rule behind every ESRCH for such a value in Ctl, Wait and Kick.
+    /// </summary>
     public bool TryGet(uint tid, out KernelTask task)
     {
-        tid &= UmcgConstants.TidMask;
-        if (tid != 0 && _byTid.TryGetValue((int)tid, out var found))
+        if (tid != 0 && (tid & ~UmcgConstants.TidMask) == 0 && _byTid.TryGetValue((int)tid, out var found))
         {
             task = found;
             return true;

@@ -60,7 +60,40 @@ public sealed unsafe partial class UmcgKernel
             return Errno.EINVAL;
         }
 
-        if (!TaskBlock.TryResolve(self, out var owner) || owner is null)
+        // The block is read below: inside a read section, so that a Dispose racing this call cannot free it
+        // under us (a disposed block is refused by TryClaim).
+        using (BlockGrace.Enter())
+        {
+            var r = Validate(flags, self, clock, out var task);
+            if (r != Errno.Ok)
+            {
+                return r;
+            }
+
+            t_current = task;
+            _exitWatcher.Watch();
+            LastKillReason = null;
+            if (!task.IsWorker)
+            {
+                // A server pinned to a single CPU lends it to the workers it runs (see FollowServerCpu).
+                if (OperatingSystem.IsLinux() && LinuxSyscalls.GetAffinity(0) is [int only])
+                {
+                    task.Cpu = only;
+                }
+
+                return Errno.Ok;
+            }
+        }
+
+        // A new worker is a worker that just stopped blocking: the same path as leaving a blocking region.
+        return Unblock(Current!, registering: true);
+    }
+
+    /// <summary>Checks a registration and, if it is valid, claims the block and publishes the task.</summary>
+    private Errno Validate(CtlFlags flags, UmcgTask* self, ClockId clock, out KernelTask task)
+    {
+        task = null!;
+        if (!TaskBlock.TryResolve(self, out var owner) || owner is null || owner.IsDisposed)
         {
             return Errno.EFAULT;
         }
@@ -80,7 +113,7 @@ public sealed unsafe partial class UmcgKernel
         int tid = CurrentTid;
         if (worker)
         {
-            if (!_tasks.TryGet(snapshot.ServerTid, out var server) || server.IsWorker || server.Tid != (int)snapshot.ServerTid)
+            if (!_tasks.TryGet(snapshot.ServerTid, out var server) || server.IsWorker)
             {
                 return Errno.ESRCH;
             }
@@ -103,30 +136,14 @@ public sealed unsafe partial class UmcgKernel
             return Errno.EINVAL;
         }
 
-        var task = new KernelTask(this, tid, owner, clock, worker, Thread.CurrentThread);
+        task = new KernelTask(this, tid, owner, clock, worker, Thread.CurrentThread);
         if (!_tasks.TryAdd(task))
         {
             owner.RemoveRegistration();
             return Errno.EINVAL;
         }
 
-        t_current = task;
-        _exitWatcher.Watch();
-        LastKillReason = null;
-
-        if (!worker)
-        {
-            // A server pinned to a single CPU lends it to the workers it runs (see FollowServerCpu).
-            if (OperatingSystem.IsLinux() && LinuxSyscalls.GetAffinity(0) is [int only])
-            {
-                task.Cpu = only;
-            }
-
-            return Errno.Ok;
-        }
-
-        // A new worker is a worker that just stopped blocking: the same path as leaving a blocking region.
-        return Unblock(task);
+        return Errno.Ok;
     }
 
     private Errno Unregister(CtlFlags flags, UmcgTask* self)
@@ -144,46 +161,35 @@ public sealed unsafe partial class UmcgKernel
 
         if (!task.IsWorker)
         {
-            // Any worker the slot names with TID_RUNNING still holds this server, whatever its state reads now:
-            // between a block's RUNNING → BLOCKED and its slot release, and between a direct switch's slot move
-            // and the target's RUNNING, that worker will still CAS this slot, which must not be freed under it.
-            uint slot = Volatile.Read(ref *task.NextTidWord);
-            if ((slot & TidRunning) != 0 && _tasks.TryGet(slot, out var holder) && holder.IsWorker)
+            var left = UnregisterServer(task);
+            if (left == Errno.Ok)
             {
-                return Errno.EBUSY;
+                DropListOf(task);
             }
 
-            var r = UpdateState(task, TaskState.Running, TaskState.None);
-            if (r == Errno.Ok)
-            {
-                Forget(task);
-            }
-
-            return r;
+            return left;
         }
 
-        if (ResolveServer(task, out var server) != Errno.Ok)
-        {
-            // The server is gone: nobody to hand the CPU to, but the worker may still leave.
-            var gone = UpdateState(task, TaskState.Running, TaskState.None);
-            if (gone == Errno.Ok)
-            {
-                Forget(task);
-            }
-
-            return gone;
-        }
-
+        using var section = BlockGrace.Enter();
         var result = UpdateState(task, TaskState.Running, TaskState.None);
         if (result != Errno.Ok)
         {
             return result;
         }
 
+        if (ResolveServer(task, out var server) != Errno.Ok)
+        {
+            // server_tid names no server (scribbled): nobody to hand the CPU to, but the worker may still leave
+            // — and the server it ran for, which the records know, must not sleep on it for ever.
+            ReleaseSlotWherever(task);
+            Forget(task);
+            return Errno.Ok;
+        }
+
         // Hand the CPU on: to next_tid if it names a RUNNABLE worker of the same server (as in Wait), else back
-        // to the server. A worker of another server must not take this server's slot: it would run for a server
-        // it does not belong to, and this server would sleep on a slot nobody releases.
-        uint nextTid = Volatile.Read(ref *task.NextTidWord) & UmcgConstants.TidMask;
+        // to the server. A worker of another server must not take this server's record: it would run for a
+        // server it does not belong to, and this server would sleep on a record nobody releases.
+        uint nextTid = Volatile.Read(ref *task.NextTidWord);
         if (nextTid != 0
             && _tasks.TryGet(nextTid, out var next)
             && next != task
@@ -200,12 +206,56 @@ public sealed unsafe partial class UmcgKernel
         }
         else
         {
-            // A RUNNING worker's slot not in the server server_tid names: changed while it ran. It leaves
-            // anyway (that is what it asked for); the server it did run for must not sleep on its slot.
+            // A RUNNING worker not in the record of the server server_tid names: changed while it ran. It leaves
+            // anyway (that is what it asked for); the server it did run for must not sleep on it.
             ReleaseSlotWherever(task);
         }
 
         Forget(task);
         return Errno.Ok;
+    }
+
+    private Errno UnregisterServer(KernelTask task)
+    {
+        using var section = BlockGrace.Enter();
+
+        // A worker the record names still holds this server, whatever its state reads now: between a
+        // block's RUNNING → BLOCKED and its release, and between a direct switch's move and the target's
+        // RUNNING, that worker will still write this server's record and slot, which must outlive it.
+        if (task.Slot.Kind != ServerSlot.SlotKind.Empty)
+        {
+            return Errno.EBUSY;
+        }
+
+        var r = UpdateState(task, TaskState.Running, TaskState.None);
+        if (r == Errno.Ok)
+        {
+            Forget(task);
+        }
+
+        return r;
+    }
+
+    /// <summary>
+    /// A server that left takes its own runnable list down, as its last drain: the queued marks are cleared,
+    /// blocks disposed while listed are freed, entries of workers that moved to another server are forwarded.
+    /// Its waiting workers were orphaned when it left (<see cref="Forget"/>). Outside a read section.
+    /// </summary>
+    private void DropListOf(KernelTask server)
+    {
+        List<TaskBlock>? disposed = null;
+        using (BlockGrace.Enter())
+        {
+            // The block is the caller's, but another thread may dispose it now that it is unregistered: checked
+            // inside the section, which such a Dispose waits for before it frees anything.
+            if (server.Owner.IsDisposed)
+            {
+                return;
+            }
+
+            RunnableList.Walk(this, server.Block, [], ref disposed);
+        }
+
+        RunnableList.FreeDisposed(disposed);
     }
 }

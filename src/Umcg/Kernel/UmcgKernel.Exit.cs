@@ -1,3 +1,5 @@
+using Umcg.Abi;
+
 namespace Umcg.Kernel;
 
 // Thread exit without unregister (the kernel's umcg_handle_exit).
@@ -12,22 +14,36 @@ public sealed partial class UmcgKernel
     public int ReapExited()
     {
         int reaped = 0;
-        foreach (var task in _tasks.Snapshot())
+        List<KernelTask>? servers = null;
+        using (BlockGrace.Enter())
         {
-            if (task.Thread.IsAlive || task.Gone)
+            foreach (var task in _tasks.Snapshot())
             {
-                continue;
-            }
+                if (task.Thread.IsAlive || task.Gone)
+                {
+                    continue;
+                }
 
-            // A dead thread cannot be on a runnable list (it would be asleep in Wait, not dead), so only its
-            // server's slot can still name it.
-            if (task.IsWorker)
-            {
-                ReleaseAndWakeServer(task);
-            }
+                // A dead thread cannot be waiting on a runnable list (it would be asleep in Wait, not dead), so
+                // only its server's record can still name it. A dead server's waiting workers are orphaned (Forget).
+                if (task.IsWorker)
+                {
+                    ReleaseAndWakeServer(task);
+                }
 
-            Forget(task);
-            reaped++;
+                if (Forget(task) && !task.IsWorker)
+                {
+                    (servers ??= []).Add(task);
+                }
+
+                reaped++;
+            }
+        }
+
+        // A dead server's list is taken down as its unregister would (by the one reaper that forgot it).
+        foreach (var server in servers ?? [])
+        {
+            DropListOf(server);
         }
 
         return reaped;

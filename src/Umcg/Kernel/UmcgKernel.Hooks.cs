@@ -47,8 +47,10 @@ public sealed unsafe partial class UmcgKernel
     /// The return-to-user hook, run at a safepoint. RUNNING: returns at once. RUNNABLE with
     /// <see cref="TaskFlags.CondWait"/>: returns (the caller will Wait). RUNNING with
     /// <see cref="TaskFlags.Preempt"/>: the worker goes RUNNABLE, is queued, wakes its server (never next_tid)
-    /// and waits to be run again. BLOCKED (a detector blocked it on its behalf): the unblock path. Any other
-    /// RUNNABLE: waits for RUNNING.
+    /// and waits to be run again. BLOCKED by a detector: the unblock path. BLOCKED by its own
+    /// <see cref="SysEnter"/>: returns (the region lasts until <see cref="SysExit"/>). Any other state user
+    /// code wrote into a running worker's word (RUNNABLE without TF_COND_WAIT, BLOCKED the kernel half did not
+    /// make, NONE, an unknown state) removes the worker with EINVAL.
     /// </summary>
     /// <returns>Ok, EINVAL for an unregistered caller, or the error that removed a worker that broke the protocol.</returns>
     public Errno NotifyResume()
@@ -70,48 +72,79 @@ public sealed unsafe partial class UmcgKernel
             return (state & UmcgConstants.StateMask) == (uint)TaskState.Runnable ? SleepUntilRunning(self, 0) : Errno.Ok;
         }
 
-        if ((state & UmcgConstants.StateMask) == (uint)TaskState.Blocked)
+        switch ((TaskState)(state & UmcgConstants.StateMask))
         {
-            return Unblock(self);
+            case TaskState.Running:
+                return (state & (uint)TaskFlags.Preempt) != 0 ? Preempt(self) : Errno.Ok;
+            case TaskState.Blocked when Volatile.Read(ref self.BlockMark) == KernelTask.BlockMarks.InRegion:
+                return Errno.Ok; // inside its own blocking region: SysExit ends it, not a safepoint
+            case TaskState.Blocked:
+                return Unblock(self);
+            default:
+                return Kill(self, Errno.EINVAL, $"its state word was set to 0x{state:x4} by user code while it ran");
         }
-
-        if ((state & (uint)TaskFlags.Preempt) != 0 && (state & UmcgConstants.StateMask) == (uint)TaskState.Running)
-        {
-            return Preempt(self);
-        }
-
-        var r = SleepUntilRunning(self, 0);
-        if (r == Errno.Ok)
-        {
-            FollowServerCpu(self);
-        }
-
-        return r;
     }
 
     /// <summary>
     /// A running worker is known to be blocked: on its own word (<see cref="SysEnter"/>) or on its behalf
     /// (<see cref="MarkBlocked"/>, by a detector).
     /// </summary>
+    /// <remarks>
+    /// The block mark is claimed before the state CAS, so that a BLOCKED made here is always marked by the
+    /// time anyone can read it. If the state CAS then fails, the mark is given back with a CAS; should the
+    /// worker have taken it meanwhile (it read BLOCKED that user code wrote, and our mark), it is unblocking as
+    /// if we had blocked it, so we finish the block: its server is released and woken, and nothing hangs.
+    /// </remarks>
     private Errno BlockWorker(KernelTask worker, bool onBehalf)
     {
+        using var section = BlockGrace.Enter();
         if (ResolveServer(worker, out var server) != Errno.Ok)
         {
             return onBehalf ? Errno.ESRCH : Kill(worker, Errno.ESRCH, "its server_tid does not name a registered server");
         }
 
+        int mark = onBehalf ? KernelTask.BlockMarks.ByDetector : KernelTask.BlockMarks.InRegion;
+        int held = Interlocked.CompareExchange(ref worker.BlockMark, mark, KernelTask.BlockMarks.None);
+        if (held != KernelTask.BlockMarks.None)
+        {
+            // The kernel half blocked it already (a detector got there first): fine. Its own SysEnter now
+            // makes it a region of its own, which only SysExit ends.
+            if (!onBehalf && held == KernelTask.BlockMarks.ByDetector)
+            {
+                Interlocked.CompareExchange(ref worker.BlockMark, KernelTask.BlockMarks.InRegion, held);
+            }
+
+            return onBehalf && worker.State != TaskState.Blocked ? Errno.EAGAIN : Errno.Ok;
+        }
+
         var r = UpdateState(worker, TaskState.Running, TaskState.Blocked);
         if (r != Errno.Ok)
         {
-            // Already BLOCKED (a detector got there first) is fine; anything else is not ours to block.
-            return worker.State == TaskState.Blocked ? Errno.Ok : r;
+            if (Interlocked.CompareExchange(ref worker.BlockMark, KernelTask.BlockMarks.None, mark) != mark)
+            {
+                ReleaseAndWakeServer(worker);
+                return Errno.Ok;
+            }
+
+            if (worker.State == TaskState.Blocked && !onBehalf)
+            {
+                return Kill(worker, Errno.EINVAL, "its state word was set to BLOCKED by user code while it ran");
+            }
+
+            return r;
         }
 
-        // State first, slot second: a server woken by anything else in between still sees the slot naming a
-        // worker that is no longer RUNNING, and sleeps until this release wakes it.
+        // State first, release second: a server woken by anything else in between still finds its record
+        // naming this worker, and sleeps until this release wakes it.
         if (!ReleaseSlot(worker, server))
         {
-            // We moved it from RUNNING, so some server's slot names it: not the one server_tid names now.
+            // We moved it from RUNNING, so some server's record names it: not the one server_tid names now.
+            if (onBehalf)
+            {
+                ReleaseSlotWherever(worker); // a detector never removes a worker; it unblocks at its safepoint
+                return Errno.Ok;
+            }
+
             return KillMovedWorker(worker);
         }
 
@@ -127,6 +160,7 @@ public sealed unsafe partial class UmcgKernel
     /// <returns>Ok; EAGAIN if the worker was not RUNNING; ESRCH if <paramref name="tid"/> is not a worker.</returns>
     public Errno MarkBlocked(int tid)
     {
+        using var section = BlockGrace.Enter();
         if (!_tasks.TryGet((uint)tid, out var worker) || !worker.IsWorker)
         {
             return Errno.ESRCH;
@@ -135,56 +169,72 @@ public sealed unsafe partial class UmcgKernel
         return BlockWorker(worker, onBehalf: true);
     }
 
-    private Errno Unblock(KernelTask worker)
+    /// <summary>
+    /// BLOCKED → RUNNABLE, queued on the server, server woken, and wait to be run. Outside a registration the
+    /// BLOCKED must be the kernel half's (its block mark is taken); one that user code wrote removes the worker.
+    /// </summary>
+    private Errno Unblock(KernelTask worker, bool registering = false)
     {
-        if (ResolveServer(worker, out var server) != Errno.Ok)
+        KernelTask server;
+        using (BlockGrace.Enter())
         {
-            return Kill(worker, Errno.ESRCH, "its server_tid does not name a registered server");
+            if (ResolveServer(worker, out server) != Errno.Ok)
+            {
+                return Kill(worker, Errno.ESRCH, "its server_tid does not name a registered server");
+            }
+
+            if (!registering && !TakeBlockMark(worker))
+            {
+                return Kill(worker, Errno.EINVAL, "its state word was set to BLOCKED by user code while it ran");
+            }
+
+            if (UpdateState(worker, TaskState.Blocked, TaskState.Runnable) != Errno.Ok)
+            {
+                return Kill(worker, Errno.EINVAL, $"unblocked in state {worker.State}, not BLOCKED");
+            }
+
+            Enqueue(worker, server);
+            WakeServer(server);
         }
 
-        if (UpdateState(worker, TaskState.Blocked, TaskState.Runnable) != Errno.Ok)
-        {
-            return Kill(worker, Errno.EINVAL, $"unblocked in state {worker.State}, not BLOCKED");
-        }
-
-        Enqueue(worker, server);
-        WakeServer(server);
-        var r = SleepUntilRunning(worker, 0);
-        if (r == Errno.Ok)
-        {
-            FollowServerCpu(worker);
-            return r;
-        }
-
-        return Kill(worker, r, "its state was scribbled while it waited to run");
+        return AwaitRun(worker, server);
     }
 
     private Errno Preempt(KernelTask worker)
     {
-        if (ResolveServer(worker, out var server) != Errno.Ok)
+        KernelTask server;
+        using (BlockGrace.Enter())
         {
-            return Kill(worker, Errno.ESRCH, "its server_tid does not name a registered server");
+            if (ResolveServer(worker, out server) != Errno.Ok)
+            {
+                return Kill(worker, Errno.ESRCH, "its server_tid does not name a registered server");
+            }
+
+            if (UpdateState(worker, TaskState.Running, TaskState.Runnable) != Errno.Ok)
+            {
+                return Errno.Ok; // No longer RUNNING: a concurrent transition already took it off the CPU.
+            }
+
+            // Before anything is queued (see WorkerWait): a moved worker never reaches another server's list.
+            if (!server.Slot.Holds(worker.Tid) || !ReleaseSlotAfterQueueing(worker, server))
+            {
+                return KillMovedWorker(worker);
+            }
         }
 
-        if (UpdateState(worker, TaskState.Running, TaskState.Runnable) != Errno.Ok)
-        {
-            return Errno.Ok; // No longer RUNNING: a concurrent transition already took it off the CPU.
-        }
+        return AwaitRun(worker, server);
+    }
 
+    /// <summary>Queue first, then release the record, then wake: the server that wakes finds the record empty and the worker on its list.</summary>
+    private bool ReleaseSlotAfterQueueing(KernelTask worker, KernelTask server)
+    {
         Enqueue(worker, server);
         if (!ReleaseSlot(worker, server))
         {
-            return KillMovedWorker(worker); // our queue entry is skipped: the drain finds no such task
+            return false;
         }
 
         WakeServer(server);
-        var r = SleepUntilRunning(worker, 0);
-        if (r == Errno.Ok)
-        {
-            FollowServerCpu(worker);
-            return r;
-        }
-
-        return Kill(worker, r, "its state was scribbled while it waited to run");
+        return true;
     }
 }

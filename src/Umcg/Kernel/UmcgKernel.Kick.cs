@@ -15,10 +15,11 @@ public sealed unsafe partial class UmcgKernel
     /// a running target acts on the kick at its next safepoint (every library call, leaving a blocking region,
     /// or an explicit safepoint) and a sleeping one is woken to re-check.
     /// </remarks>
-    /// <returns>Ok; ESRCH if <paramref name="tid"/> is not a task of this kernel half; EINVAL for flags.</returns>
+    /// <returns>Ok; ESRCH if <paramref name="tid"/> is not a task of this kernel half (a value with bit 30 or 31 set never is); EINVAL for flags.</returns>
     public Errno Kick(uint flags, int tid)
     {
-        if (tid <= 0 || !_tasks.TryGet((uint)tid, out var task) || task.Tid != tid)
+        using var section = BlockGrace.Enter();
+        if (tid <= 0 || !_tasks.TryGet((uint)tid, out var task))
         {
             return Errno.ESRCH;
         }

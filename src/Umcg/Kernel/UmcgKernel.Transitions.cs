@@ -71,11 +71,14 @@ public sealed unsafe partial class UmcgKernel
     /// <summary>Wakes a server; a server that is not RUNNABLE is already running (or timed out) and will look anyway.</summary>
     private void WakeServer(KernelTask server) => WakeTask(server);
 
-    /// <summary>Resolves the server a worker names, through the task table. ESRCH unless it is a registered server.</summary>
+    /// <summary>
+    /// Resolves the server a worker names, through the task table. ESRCH unless server_tid is exactly the TID
+    /// of a registered server: bits 30 and 31 are not part of a TID, so a value carrying either names nobody.
+    /// </summary>
     private Errno ResolveServer(KernelTask worker, out KernelTask server)
     {
         uint serverTid = Volatile.Read(ref worker.Block->ServerTid);
-        if (_tasks.TryGet(serverTid, out server) && !server.IsWorker && server.Tid == (int)(serverTid & UmcgConstants.TidMask))
+        if (_tasks.TryGet(serverTid, out server) && !server.IsWorker)
         {
             return Errno.Ok;
         }
@@ -86,20 +89,37 @@ public sealed unsafe partial class UmcgKernel
 
     /// <summary>
     /// Pushes the worker's block on the server's runnable list: a lock-free LIFO whose head is the server's
-    /// runnable_workers_ptr and whose links are the workers' own runnable_workers_ptr.
+    /// runnable_workers_ptr and whose links are the workers' own runnable_workers_ptr. Call inside a read
+    /// section (it writes the server's block).
     /// </summary>
     /// <remarks>
     /// The worker must already be RUNNABLE (user space removes an entry from the list before it changes the
     /// entry's state). The kernel half never dereferences the old head: it only stores it as our link.
-    /// A worker whose entry is still on the list (it was switched to directly, so no drain took it off) is
-    /// not pushed again: the entry is there, and the drain that takes it finds the worker RUNNABLE.
+    /// The block's "queued" mark (<see cref="TaskBlock.QueuedOn"/>) is claimed first: a block whose entry is
+    /// still on this list (it was switched to directly, or registered again before a drain) is not pushed a
+    /// second time — the entry is there, and the drain that takes it finds the worker RUNNABLE. A block
+    /// whose entry is still on another server's list cannot be pushed either (its one link is in use); that
+    /// server is woken, and its drain forwards the entry here.
     /// </remarks>
-    private static void Enqueue(KernelTask worker, KernelTask server)
+    private void Enqueue(KernelTask worker, KernelTask server)
     {
-        // Full fence: the state change to RUNNABLE before this is visible to a drain that clears the flag
+        ulong list = (ulong)server.Block;
+
+        // Full fence: the state change to RUNNABLE before this is visible to a drain that clears the mark
         // after we saw it set, so that drain's server sees the worker RUNNABLE.
-        if (Interlocked.Exchange(ref worker.Queued, 1) != 0)
+        ulong queuedOn = Interlocked.CompareExchange(ref worker.Owner.QueuedOn, list, 0);
+        if (queuedOn == list)
         {
+            return;
+        }
+
+        if (queuedOn != 0)
+        {
+            if (_tasks.TryGetByBlock(queuedOn, out var holder) && !holder.IsWorker)
+            {
+                WakeServer(holder);
+            }
+
             return;
         }
 
@@ -121,37 +141,94 @@ public sealed unsafe partial class UmcgKernel
     }
 
     /// <summary>
-    /// The worker stops running for its server: clear the server's slot if it names this worker. Returns
-    /// whether it did (false: the slot names another task, e.g. user space moved the worker).
+    /// A drain of the list at <paramref name="fromList"/> took off an entry whose worker belongs to another
+    /// server now (its block was registered again for that server while the old entry was listed): push it on
+    /// its own server's list and wake that server. False if the worker belongs to this list's server, or is
+    /// not RUNNABLE (nothing to forward). Called inside the drain's read section, after the mark was cleared.
     /// </summary>
-    private static bool ReleaseSlot(KernelTask worker, KernelTask server)
+    internal bool TryForward(KernelTask worker, ulong fromList)
     {
-        uint mine = (uint)worker.Tid | TidRunning;
+        if (ResolveServer(worker, out var server) != Errno.Ok || (ulong)server.Block == fromList || worker.State != TaskState.Runnable)
+        {
+            return false;
+        }
 
-        // CAS, not a store: only the task the slot names may clear it, so a late release by a worker that
-        // was already replaced cannot wipe out the server's knowledge of its new worker.
-        return Interlocked.CompareExchange(ref *server.NextTidWord, 0, mine) == mine;
+        Enqueue(worker, server);
+        WakeServer(server);
+        return true;
     }
 
     /// <summary>
-    /// The direct worker→worker handoff, step one: the server's slot moves from <paramref name="worker"/> to
-    /// <paramref name="next"/>. False if the slot does not name <paramref name="worker"/> as running.
+    /// The server runs <paramref name="worker"/>: record it, mirror it in next_tid with TID_RUNNING, then wake
+    /// it. Record and mirror first: the worker may run and block at once, and releases only a record naming it.
+    /// </summary>
+    /// <returns>Ok (also when a worker already runs: the server just sleeps); EAGAIN if the worker was not RUNNABLE.</returns>
+    private Errno StartWorker(KernelTask server, KernelTask worker)
+    {
+        if (!server.Slot.TryStart(worker.Tid))
+        {
+            return Errno.Ok;
+        }
+
+        uint marked = (uint)worker.Tid | TidRunning;
+        Volatile.Write(ref *server.NextTidWord, marked);
+        var r = WakeTask(worker);
+        if (r != Errno.Ok)
+        {
+            // Mirror back first, record second: the record is what lets the next start in.
+            Interlocked.CompareExchange(ref *server.NextTidWord, (uint)worker.Tid, marked);
+            server.Slot.TryRelease(worker.Tid);
+        }
+
+        return r;
+    }
+
+    /// <summary>
+    /// The worker stops running for its server: clear the server's record if it names this worker, and the
+    /// next_tid mirror with it. Returns whether it did (false: the record names another worker, or none).
     /// </summary>
     /// <remarks>
-    /// Slot first, wake second (<see cref="StartSwitchedTo"/>): once next runs it may block at once and
-    /// release the slot, and it can only release a slot that already names it. While the slot names next,
-    /// nobody else wakes it: its server does not pick while the slot holds TID_RUNNING.
+    /// Mirror first, record second: while the record still names this worker no new worker can be started
+    /// on the server, so clearing the mirror cannot wipe out a successor's. A CAS on the mirror too: if user
+    /// code overwrote it, its value is left for the server to read.
+    /// </remarks>
+    private static bool ReleaseSlot(KernelTask worker, KernelTask server)
+    {
+        if (!server.Slot.Holds(worker.Tid))
+        {
+            return false;
+        }
+
+        uint mine = (uint)worker.Tid | TidRunning;
+        Interlocked.CompareExchange(ref *server.NextTidWord, 0, mine);
+        return server.Slot.TryRelease(worker.Tid);
+    }
+
+    /// <summary>
+    /// The direct worker→worker handoff, step one: the server's record (and its mirror) moves from
+    /// <paramref name="worker"/> to <paramref name="next"/>. False if the record does not name
+    /// <paramref name="worker"/>.
+    /// </summary>
+    /// <remarks>
+    /// Record first, wake second (<see cref="StartSwitchedTo"/>): once next runs it may block at once and
+    /// release the record, and it can only release a record that already names it. While the record names
+    /// next, nobody else wakes it: its server does not start anyone while its record is not empty. The
+    /// mirror is a plain store: next is not awake yet, so no other kernel path writes this server's mirror.
     /// </remarks>
     private static bool MoveSlot(KernelTask worker, KernelTask server, KernelTask next)
     {
-        uint mine = (uint)worker.Tid | TidRunning;
-        uint theirs = (uint)next.Tid | TidRunning;
-        return Interlocked.CompareExchange(ref *server.NextTidWord, theirs, mine) == mine;
+        if (!server.Slot.TryMove(worker.Tid, next.Tid))
+        {
+            return false;
+        }
+
+        Volatile.Write(ref *server.NextTidWord, (uint)next.Tid | TidRunning);
+        return true;
     }
 
     /// <summary>
-    /// Step two: wake <paramref name="next"/>, which holds the slot now. If it is no longer RUNNABLE (its
-    /// block was scribbled), the slot goes back to the server, which is woken to run someone else.
+    /// Step two: wake <paramref name="next"/>, which holds the record now. If it is no longer RUNNABLE (its
+    /// block was scribbled), the record goes back to the server, which is woken to run someone else.
     /// </summary>
     private void StartSwitchedTo(KernelTask next, KernelTask server)
     {
@@ -161,8 +238,14 @@ public sealed unsafe partial class UmcgKernel
         }
     }
 
-    /// <summary>Sleeps until the caller's state is RUNNING. EINVAL if it becomes neither RUNNABLE nor RUNNING.</summary>
-    private Errno SleepUntilRunning(KernelTask self, long deadlineNs)
+    /// <summary>
+    /// Sleeps until the caller's state is RUNNING. EINVAL if it becomes neither RUNNABLE nor RUNNING; ESRCH
+    /// for a worker whose server went away meanwhile (it is then orphaned: NONE). Never inside a read section.
+    /// </summary>
+    /// <param name="self">The sleeping task.</param>
+    /// <param name="deadlineNs">A server's absolute deadline, or 0.</param>
+    /// <param name="server">A worker's server (whose departure ends the sleep), or null.</param>
+    private Errno SleepUntilRunning(KernelTask self, long deadlineNs, KernelTask? server = null)
     {
         uint* word = self.StateWord;
         while (true)
@@ -179,9 +262,22 @@ public sealed unsafe partial class UmcgKernel
                 continue;
             }
 
+            if (state == (uint)TaskState.None && self.Orphaned)
+            {
+                return Errno.ESRCH;
+            }
+
             if (state != (uint)TaskState.Runnable)
             {
                 return Errno.EINVAL;
+            }
+
+            // The server's departure and our RUNNABLE are both full fences (Dekker): either it saw us
+            // RUNNABLE and orphans us (the word changes, so the park below returns), or we see it gone here.
+            if (server is not null && server.Gone && !FollowMovedServer(self, ref server))
+            {
+                Orphan(self);
+                continue;
             }
 
             if (Parker.Park(word, seen, deadlineNs, self.Clock) == Parking.ParkResult.TimedOut)
@@ -192,6 +288,68 @@ public sealed unsafe partial class UmcgKernel
         }
     }
 
+    /// <summary>The server a waiting worker waited for is gone: true if its server_tid names another live server now (it moved), which it then waits for.</summary>
+    private bool FollowMovedServer(KernelTask worker, ref KernelTask server)
+    {
+        if (ResolveServer(worker, out var current) == Errno.Ok && !current.Gone)
+        {
+            server = current;
+            return true;
+        }
+
+        return false;
+    }
+
+    /// <summary>
+    /// A waiting worker's server went away before running it: RUNNABLE → NONE, so that its sleep ends (the
+    /// word changes before the wake, as the futex contract needs) with ESRCH instead of lasting for ever.
+    /// </summary>
+    private void Orphan(KernelTask worker)
+    {
+        worker.MarkOrphaned();
+        if (UpdateState(worker, TaskState.Runnable, TaskState.None) == Errno.Ok)
+        {
+            Parker.Unpark(worker.StateWord);
+        }
+    }
+
+    /// <summary>
+    /// A server leaves (unregisters, or its thread exited): every worker that waits for it to run it — RUNNABLE,
+    /// naming it — is orphaned and fails with ESRCH instead of sleeping for ever. Call after the server is gone.
+    /// </summary>
+    private void OrphanWorkersOf(KernelTask server)
+    {
+        using var section = BlockGrace.Enter();
+        foreach (var task in _tasks.Snapshot())
+        {
+            if (task.IsWorker
+                && Volatile.Read(ref task.Block->ServerTid) == (uint)server.Tid
+                && (Volatile.Read(ref *task.StateWord) & (UmcgConstants.StateMask | UmcgConstants.FlagsMask)) == (uint)TaskState.Runnable)
+            {
+                Orphan(task);
+            }
+        }
+    }
+
+    /// <summary>
+    /// A worker waits to be run by <paramref name="server"/> (it is queued, or switched away from): sleep until
+    /// RUNNING, then follow the server's CPU. A worker whose sleep fails is removed: its server went away
+    /// (ESRCH) or its state word was scribbled while it waited (EINVAL).
+    /// </summary>
+    private Errno AwaitRun(KernelTask worker, KernelTask server)
+    {
+        var r = SleepUntilRunning(worker, 0, server);
+        if (r == Errno.Ok)
+        {
+            FollowServerCpu(worker);
+            return r;
+        }
+
+        return worker.Orphaned
+            ? Kill(worker, Errno.ESRCH, "its server went away before running it")
+            : Kill(worker, r, "its state was scribbled while it waited to run");
+    }
+
     /// <summary>
     /// A worker found itself BLOCKED inside its own wait: a waker had made it RUNNING, and before its thread
     /// got back from the park a detector, seeing a RUNNING worker asleep in the kernel, blocked it on its
@@ -200,10 +358,11 @@ public sealed unsafe partial class UmcgKernel
     /// is the wait itself. Finish what the mark began, as the unblock path would: BLOCKED → RUNNABLE, queued,
     /// server woken, and go on sleeping until a server runs it again.
     /// </summary>
-    /// <returns>False if the worker's server is gone or its state moved on meanwhile (the caller re-reads it).</returns>
+    /// <returns>False if the BLOCKED was not the kernel half's (user code wrote it), the worker's server is gone, or (true) its state moved on meanwhile (the caller re-reads it).</returns>
     private bool RequeueMarkedWait(KernelTask worker)
     {
-        if (ResolveServer(worker, out var server) != Errno.Ok)
+        using var section = BlockGrace.Enter();
+        if (ResolveServer(worker, out var server) != Errno.Ok || !TakeBlockMark(worker))
         {
             return false;
         }
@@ -219,8 +378,22 @@ public sealed unsafe partial class UmcgKernel
     }
 
     /// <summary>
+    /// A BLOCKED worker is about to unblock: true if the kernel half blocked it (its mark is taken), false if
+    /// the BLOCKED in its state word was written by user code. A detector that is still between claiming the
+    /// mark and its own state CAS, and whose CAS then fails, finds its mark gone and finishes the block as
+    /// if it had made it (see <see cref="BlockWorker"/>), so the server is released either way.
+    /// </summary>
+    private static bool TakeBlockMark(KernelTask worker)
+    {
+        int mark = Volatile.Read(ref worker.BlockMark);
+        return mark != KernelTask.BlockMarks.None
+            && Interlocked.CompareExchange(ref worker.BlockMark, KernelTask.BlockMarks.None, mark) == mark;
+    }
+
+    /// <summary>
     /// The worker now runs for its server: keep it on the server's CPU, as the kernel's WF_CURRENT_CPU wake
     /// would. A syscall only when the server's CPU differs from the one the worker last pinned itself to.
+    /// The affinity it had before the first pin is kept, and given back when it leaves (<see cref="Forget"/>).
     /// </summary>
     private void FollowServerCpu(KernelTask worker)
     {
@@ -230,37 +403,40 @@ public sealed unsafe partial class UmcgKernel
         }
 
         int cpu = server.Cpu;
-        if (cpu >= 0 && worker.Cpu != cpu && LinuxSyscalls.PinToCpu(0, cpu) == 0)
+        if (cpu >= 0 && worker.Cpu != cpu)
         {
-            worker.Cpu = cpu;
+            worker.AffinityBeforePinning ??= LinuxSyscalls.GetAffinity(0);
+            if (LinuxSyscalls.PinToCpu(0, cpu) == 0)
+            {
+                worker.Cpu = cpu;
+            }
         }
     }
 
-    /// <summary>A running or blocked worker stops running for good: release its server's slot and wake the server.</summary>
+    /// <summary>A running or blocked worker stops running for good: release the server it runs for and wake it.</summary>
     private void ReleaseAndWakeServer(KernelTask worker)
     {
-        if (ResolveServer(worker, out var server) == Errno.Ok)
+        using var section = BlockGrace.Enter();
+        if (ResolveServer(worker, out var server) == Errno.Ok && ReleaseSlot(worker, server))
         {
-            if (ReleaseSlot(worker, server))
-            {
-                WakeServer(server);
-            }
-
+            WakeServer(server);
             return;
         }
 
-        // server_tid no longer names a server (user space scribbled it, which is why the worker is being
-        // removed): the server whose slot names this worker is still asleep waiting for it to stop running.
+        // server_tid no longer names the server it runs for (user space scribbled it, which is usually why
+        // the worker is being removed): that server is still asleep waiting for it to stop running.
         ReleaseSlotWherever(worker);
     }
 
     /// <summary>
-    /// Finds the server whose slot names <paramref name="worker"/> through the table, releases it and wakes the
-    /// server, so that it is not left sleeping on a slot nobody will release. Slots name TIDs, unique among live
-    /// tasks, so the CAS can only clear a slot that really is this worker's. O(tasks): for removals only.
+    /// Finds the server whose record names <paramref name="worker"/> through the table, releases it and wakes
+    /// the server, so that it is not left sleeping on a worker that will never give it back. Records name TIDs,
+    /// unique among live tasks, so this can only clear a record that really is this worker's. O(tasks): for
+    /// removals only.
     /// </summary>
     private void ReleaseSlotWherever(KernelTask worker)
     {
+        using var section = BlockGrace.Enter();
         foreach (var candidate in _tasks.Snapshot())
         {
             if (!candidate.IsWorker && ReleaseSlot(worker, candidate))
@@ -271,14 +447,19 @@ public sealed unsafe partial class UmcgKernel
         }
     }
 
-    /// <summary>Removes a task from the table; its block is no longer referenced by the kernel half.</summary>
-    private void Forget(KernelTask task)
+    /// <summary>
+    /// Removes a task from the table; its block is no longer referenced by the kernel half once every path
+    /// that found it has returned (see <see cref="TaskBlock"/>). A worker leaving on its own thread gets back
+    /// the CPU affinity it had before it followed a server's CPU; a server's waiting workers are orphaned.
+    /// </summary>
+    /// <returns>Whether this call forgot it (false: another path already had).</returns>
+    private bool Forget(KernelTask task)
     {
         // Exactly once: the exit watcher and a direct ReapExited may both get here for the same dead task, and
         // a second RemoveRegistration would let the block be freed while a later registration still uses it.
         if (!task.MarkGone())
         {
-            return;
+            return false;
         }
 
         _tasks.Remove(task);
@@ -286,26 +467,36 @@ public sealed unsafe partial class UmcgKernel
         if (ReferenceEquals(t_current, task))
         {
             t_current = null;
+            if (task.AffinityBeforePinning is { Length: > 0 } affinity && OperatingSystem.IsLinux())
+            {
+                LinuxSyscalls.SetAffinity(0, affinity);
+            }
         }
+
+        if (!task.IsWorker)
+        {
+            OrphanWorkersOf(task);
+        }
+
+        return true;
     }
 
     /// <summary>
-    /// A protocol violation that a kernel would answer with SIGKILL: the task is unregistered, its server is
-    /// freed to run others, and the reason is kept for the exception the scheduling layer raises.
+    /// A RUNNING worker whose server's record does not name it: user space changed server_tid while it ran.
+    /// Removed (EINVAL), and the server it did run for is released and woken (<see cref="ReleaseSlotWherever"/>),
+    /// so that server's other workers go on. Nothing was queued for it.
     /// </summary>
-    /// <summary>
-    /// A RUNNING worker whose slot is not in the server its server_tid names: user space changed server_tid
-    /// while it ran. Removed (EINVAL), and the server it did run for is released and woken
-    /// (<see cref="ReleaseSlotWherever"/>), so that server's other workers go on.
-    /// </summary>
-    private Errno KillMovedWorker(KernelTask worker)
-    {
-        ReleaseSlotWherever(worker);
-        return Kill(worker, Errno.EINVAL, "its server_tid was changed while it ran; the server it ran for is released");
-    }
+    private Errno KillMovedWorker(KernelTask worker) =>
+        Kill(worker, Errno.EINVAL, "its server_tid was changed while it ran; the server it ran for is released");
 
+    /// <summary>
+    /// A protocol violation that a kernel would answer with SIGKILL: the task is unregistered, the server it
+    /// ran for (found through the records, whatever server_tid says) is freed to run others, and the reason
+    /// is kept for the exception the scheduling layer raises.
+    /// </summary>
     private Errno Kill(KernelTask task, Errno error, string reason)
     {
+        using var section = BlockGrace.Enter();
         task.KillReason = reason;
         LastKillReason = $"UMCG task {task.Tid} was removed: {reason} ({error}).";
         if (task.IsWorker)

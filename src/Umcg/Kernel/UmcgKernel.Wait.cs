@@ -16,13 +16,17 @@ public sealed unsafe partial class UmcgKernel
     /// <item>Ok once RUNNING. A worker has been queued on its server's runnable list and has woken its
     /// next_tid (a direct worker→worker switch; next_tid is consumed) or else its server. A server has woken
     /// the worker its next_tid names and marked it <see cref="UmcgConstants.TidRunning"/>.</item>
-    /// <item>EINVAL: not registered, flags, a worker naming itself or a worker of another server as next, or
-    /// a worker whose server does not consider it running. ERANGE: a worker with a timeout.</item>
+    /// <item>EINVAL: not registered, flags, a worker naming itself or a worker of another server as next.
+    /// ERANGE: a worker with a timeout.</item>
     /// <item>EAGAIN: the caller was not RUNNABLE (a wake came first), or next_tid was not RUNNABLE.</item>
-    /// <item>ESRCH: next_tid or the worker's server_tid is not a task of this kernel half.</item>
+    /// <item>ESRCH: next_tid is not a task of this kernel half (bits 30 and 31 are no part of a TID).</item>
     /// <item>ETIMEDOUT: a server's deadline passed; it is RUNNING again.</item>
     /// </list>
-    /// On every error the caller is RUNNING again, nothing was queued and nobody was woken.
+    /// On each error above the caller is RUNNING again, nothing was queued and nobody was woken. A worker
+    /// that broke the protocol is removed instead, its server released and woken: ESRCH if its server_tid
+    /// names no server, or its server left before running it again; EINVAL if its server's record does not
+    /// name it (server_tid changed while it ran), or its state was scribbled while it waited. A server whose
+    /// kernel-half record names a running worker ignores next_tid and sleeps until that worker stops.
     /// </returns>
     public Errno Wait(uint flags, long absTimeoutNs)
     {
@@ -47,76 +51,77 @@ public sealed unsafe partial class UmcgKernel
             return Refuse(self, Errno.ERANGE);
         }
 
-        var r = ResolveServer(self, out var server);
-        if (r != Errno.Ok)
+        KernelTask server;
+        using (BlockGrace.Enter())
         {
-            return Refuse(self, r);
-        }
-
-        // Resolve next before any side effect, so that an error leaves everything as it was.
-        uint nextTid = Volatile.Read(ref *self.NextTidWord) & UmcgConstants.TidMask;
-        KernelTask? next = null;
-        if (nextTid != 0)
-        {
-            if (!_tasks.TryGet(nextTid, out next))
+            if (ResolveServer(self, out server) != Errno.Ok)
             {
-                return Refuse(self, Errno.ESRCH);
+                return Kill(self, Errno.ESRCH, "its server_tid does not name a registered server");
             }
 
-            if (next == self || !next.IsWorker || Volatile.Read(ref next.Block->ServerTid) != (uint)server.Tid)
+            // Resolve next before any side effect, so that an error leaves everything as it was. Bits 30 and
+            // 31 are no part of a TID: a next_tid carrying either names no task (ESRCH), as in Ctl and Kick.
+            uint nextTid = Volatile.Read(ref *self.NextTidWord);
+            KernelTask? next = null;
+            if (nextTid != 0)
             {
-                return Refuse(self, Errno.EINVAL);
+                if (!_tasks.TryGet(nextTid, out next))
+                {
+                    return Refuse(self, Errno.ESRCH);
+                }
+
+                if (next == self || !next.IsWorker || Volatile.Read(ref next.Block->ServerTid) != (uint)server.Tid)
+                {
+                    return Refuse(self, Errno.EINVAL);
+                }
+            }
+
+            // Checks RUNNABLE and clears TF_COND_WAIT in one step.
+            var r = UpdateState(self, TaskState.Runnable, TaskState.Runnable);
+            if (r != Errno.Ok)
+            {
+                return r;
+            }
+
+            // Before anything is queued: a worker its server's record does not name had its server_tid changed
+            // while it ran. It is removed without ever touching the list of the server it now names.
+            if (!server.Slot.Holds(self.Tid))
+            {
+                return KillMovedWorker(self);
+            }
+
+            if (next is not null)
+            {
+                // The RFC's order: queue ourselves before next can run. Once next runs it may give the CPU back
+                // at once, and the server's drain must then already find us on the list.
+                if (next.State != TaskState.Runnable)
+                {
+                    UpdateState(self, TaskState.Runnable, TaskState.Running);
+                    return Errno.EAGAIN;
+                }
+
+                // Cannot fail while we hold the record (only its holder moves it); removed like a yield if it does.
+                if (!MoveSlot(self, server, next))
+                {
+                    return KillMovedWorker(self);
+                }
+
+                // Consumed: user space sees that the switch happened.
+                Volatile.Write(ref *self.NextTidWord, 0);
+                Enqueue(self, server);
+                StartSwitchedTo(next, server);
+            }
+            else
+            {
+                // A yield with nothing else runnable runs us again.
+                if (!ReleaseSlotAfterQueueing(self, server))
+                {
+                    return KillMovedWorker(self);
+                }
             }
         }
 
-        // Checks RUNNABLE and clears TF_COND_WAIT in one step.
-        r = UpdateState(self, TaskState.Runnable, TaskState.Runnable);
-        if (r != Errno.Ok)
-        {
-            return r;
-        }
-
-        if (next is not null)
-        {
-            // The RFC's order: queue ourselves before next can run. Once next runs it may give the CPU back at
-            // once, and the server's drain must then already find us on the list.
-            if (next.State != TaskState.Runnable)
-            {
-                UpdateState(self, TaskState.Runnable, TaskState.Running);
-                return Errno.EAGAIN;
-            }
-
-            if (!MoveSlot(self, server, next))
-            {
-                UpdateState(self, TaskState.Runnable, TaskState.Running);
-                return Errno.EINVAL;
-            }
-
-            // Consumed: user space sees that the switch happened.
-            Volatile.Write(ref *self.NextTidWord, 0);
-            Enqueue(self, server);
-            StartSwitchedTo(next, server);
-        }
-        else
-        {
-            // Queue first, then free the slot, then wake: the server that wakes finds the slot empty and us
-            // on its list (a yield with nothing else runnable runs us again).
-            Enqueue(self, server);
-            if (!ReleaseSlot(self, server))
-            {
-                return KillMovedWorker(self); // our queue entry is skipped: the drain finds no such task
-            }
-
-            WakeServer(server);
-        }
-
-        r = SleepUntilRunning(self, 0);
-        if (r == Errno.Ok)
-        {
-            FollowServerCpu(self);
-        }
-
-        return r;
+        return AwaitRun(self, server);
     }
 
     private Errno ServerWait(KernelTask self, long absTimeoutNs)
@@ -127,18 +132,23 @@ public sealed unsafe partial class UmcgKernel
             return r;
         }
 
-        uint slot = Volatile.Read(ref *self.NextTidWord);
-        if (slot != 0 && (slot & TidRunning) == 0)
+        using (BlockGrace.Enter())
         {
-            r = StartWorker(self, slot);
-            if (r != Errno.Ok)
+            // While the kernel half's record names a running worker, next_tid is not looked at: whatever user
+            // code wrote there, the server sleeps until that worker stops. So no server ever runs two workers.
+            uint slot = Volatile.Read(ref *self.NextTidWord);
+            if (self.Slot.Kind == ServerSlot.SlotKind.Empty && slot != 0 && (slot & TidRunning) == 0)
             {
-                UpdateState(self, TaskState.Runnable, TaskState.Running);
-                return r;
+                r = StartNamed(self, slot);
+                if (r != Errno.Ok)
+                {
+                    UpdateState(self, TaskState.Runnable, TaskState.Running);
+                    return r;
+                }
             }
         }
 
-        // With TID_RUNNING already set the worker runs (or is on its way out and will wake us): just sleep.
+        // With a worker running (or TID_RUNNING already in the slot): just sleep.
         r = SleepUntilRunning(self, absTimeoutNs);
         if (r == Errno.ETIMEDOUT && UpdateState(self, TaskState.Runnable, TaskState.Running) != Errno.Ok)
         {
@@ -160,8 +170,8 @@ public sealed unsafe partial class UmcgKernel
         return error;
     }
 
-    /// <summary>The server runs the worker its next_tid names: mark the slot, then wake the worker.</summary>
-    private Errno StartWorker(KernelTask server, uint slot)
+    /// <summary>The server runs the worker its next_tid names. ESRCH: no such task (bit 30 set included); EINVAL: not a worker of this server.</summary>
+    private Errno StartNamed(KernelTask server, uint slot)
     {
         if (!_tasks.TryGet(slot, out var worker))
         {
@@ -173,15 +183,6 @@ public sealed unsafe partial class UmcgKernel
             return Errno.EINVAL;
         }
 
-        // Mark before waking: the worker may run and block at once, and releases only a slot naming it.
-        // No other thread writes this slot now: it holds no TID_RUNNING, so no worker runs for this server.
-        Volatile.Write(ref *server.NextTidWord, slot | TidRunning);
-        var r = WakeTask(worker);
-        if (r != Errno.Ok)
-        {
-            Volatile.Write(ref *server.NextTidWord, slot);
-        }
-
-        return r;
+        return StartWorker(server, worker);
     }
 }

@@ -18,7 +18,7 @@ namespace Umcg.Kernel;
 /// <see cref="UmcgConstants.TidRunning"/>. That slot is set by the server's Wait, moved by a worker's
 /// switch, and cleared when the worker stops running; so at most one worker per server runs user code.</para>
 /// </remarks>
-public sealed unsafe partial class UmcgKernel
+public sealed unsafe partial class UmcgKernel : IDisposable
 {
     // The thread's registration, if any (the emulation's current->umcg_task). A thread registers with one
     // kernel at a time; a call on another kernel sees no registration.
@@ -90,6 +90,9 @@ public sealed unsafe partial class UmcgKernel
 
     internal TaskTable Tasks => _tasks;
 
+    /// <summary>Whether this kernel half's exit watcher thread is alive (test hook).</summary>
+    internal bool ExitWatcherRunning => _exitWatcher.IsRunning;
+
     private static IParker DefaultParker() => OperatingSystem.IsLinux() ? FutexParker.Instance : MonitorParker.Instance;
 
     /// <summary>The TID of the task whose control block is at <paramref name="address"/>, or 0 if none is registered there.</summary>
@@ -101,6 +104,7 @@ public sealed unsafe partial class UmcgKernel
     /// <summary>A consistent-enough picture of every registered task, for watchdogs and dumps.</summary>
     public TaskSnapshot[] Snapshot()
     {
+        using var section = BlockGrace.Enter();
         var tasks = _tasks.Snapshot();
         var result = new TaskSnapshot[tasks.Length];
         for (int i = 0; i < tasks.Length; i++)
@@ -110,6 +114,22 @@ public sealed unsafe partial class UmcgKernel
 
         Array.Sort(result, (a, b) => a.Tid.CompareTo(b.Tid));
         return result;
+    }
+
+    /// <summary>
+    /// Stops this kernel half's exit watcher thread (joined before returning). Registered tasks are left as
+    /// they are; threads that exit without unregistering are no longer cleaned up by themselves
+    /// (<see cref="ReapExited"/> still works). <see cref="Default"/> is shared by the whole process and is never
+    /// disposed: disposing it does nothing.
+    /// </summary>
+    public void Dispose()
+    {
+        if (ReferenceEquals(this, s_default.IsValueCreated ? s_default.Value : null))
+        {
+            return;
+        }
+
+        _exitWatcher.Stop();
     }
 
     /// <summary>Every registered task, one line each: what a watchdog prints on a stall.</summary>

@@ -385,6 +385,25 @@ internal sealed unsafe class Rig
     });
 
     /// <summary>
+    /// The worker was removed for breaking the protocol (the kill reason names <paramref name="reason"/>): it is
+    /// no longer registered, and the server it ran for was released and woken (its pending
+    /// <paramref name="serverWait"/> returns Ok) with its slot cleared and nothing queued. Then the server is
+    /// proved usable, the worker retired and the server stopped.
+    /// </summary>
+    public void AssertRemovedAndServerGoesOn(Party worker, Party server, Task<Errno> serverWait, string reason)
+    {
+        Assert.False(worker.IsRegisteredThread);
+        Assert.Contains(reason, worker.Call(() => UmcgKernel.LastKillReason), StringComparison.Ordinal);
+        Assert.Equal(Errno.Ok, server.Result(serverWait, "server released by the removal"));
+        Assert.Equal(0u, server.NextTid);
+        Assert.Equal(0ul, server.ListHead);
+
+        AssertServerUsable(server);
+        Retire(worker);
+        Stop(server);
+    }
+
+    /// <summary>
     /// Proves a server still works: a fresh worker registers, the server runs it, it unregisters, and the
     /// server's Wait returns with its slot cleared. The server must be RUNNING and idle.
     /// </summary>

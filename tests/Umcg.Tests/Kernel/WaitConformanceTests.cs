@@ -306,21 +306,17 @@ public sealed unsafe class WaitConformanceTests
 
     [Theory]
     [MemberData(nameof(Parkers.Both), MemberType = typeof(Parkers))]
-    public void Worker_Wait_whose_server_tid_names_no_server_is_ESRCH(string parker)
+    public void Worker_Wait_whose_server_tid_names_no_server_is_ESRCH_and_removes_the_worker(string parker)
     {
         var rig = new Rig(parker);
         var server = rig.Server();
         var (w, serverWait) = rig.RunningWorker(server);
 
-        // user space scribbles server_tid while the worker runs: Wait refuses, and nothing is lost.
+        // user space scribbles server_tid while the worker runs: a protocol violation, as in SysEnter. The
+        // worker is removed, and the server it ran for (the kernel half's record knows which) is released.
         Volatile.Write(ref w.Task->ServerTid, (uint)Rig.NoSuchTid);
-        AssertWorkerWaitRefused(rig, server, w, 0, 0, 0, Errno.ESRCH);
-        Assert.True(w.IsRegisteredThread);
-        rig.AssertRunningFor(server, w);
-
-        Volatile.Write(ref w.Task->ServerTid, (uint)server.Tid);
-        rig.Finish(w, server, serverWait);
-        rig.Stop(server);
+        Assert.Equal(Errno.ESRCH, w.Result(rig.BeginYield(w), "Wait with a scribbled server_tid"));
+        rig.AssertRemovedAndServerGoesOn(w, server, serverWait, "server_tid");
     }
 
     [Theory]

@@ -96,17 +96,24 @@ internal static unsafe partial class LinuxSyscalls
     }
 
     /// <summary>Pins the thread <paramref name="tid"/> (0: the caller) to one CPU.</summary>
-    public static int PinToCpu(int tid, int cpu)
+    public static int PinToCpu(int tid, int cpu) => SetAffinity(tid, [cpu]);
+
+    /// <summary>Lets the thread <paramref name="tid"/> (0: the caller) run on exactly <paramref name="cpus"/>; 0 or an errno.</summary>
+    public static int SetAffinity(int tid, ReadOnlySpan<int> cpus)
     {
         const int Words = 16; // 1024 CPUs
         ulong* mask = stackalloc ulong[Words];
         new Span<ulong>(mask, Words).Clear();
-        if (cpu < 0 || cpu >= Words * 64)
+        foreach (int cpu in cpus)
         {
-            return 22;
+            if (cpu < 0 || cpu >= Words * 64)
+            {
+                return 22;
+            }
+
+            mask[cpu / 64] |= 1UL << (cpu % 64);
         }
 
-        mask[cpu / 64] = 1UL << (cpu % 64);
         return SchedSetaffinity(tid, (nuint)(Words * sizeof(ulong)), mask) == 0 ? 0 : Marshal.GetLastSystemError();
     }
 
