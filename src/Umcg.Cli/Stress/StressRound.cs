@@ -6,8 +6,9 @@ namespace Umcg.Cli.Stress;
 
 /// <summary>
 /// Runs one round of the random mix (<see cref="StressMix"/>) on a fresh scheduler while checking, live: at
-/// most one RUNNING worker per server, every body finishes exactly once, and something moves (a spawn or a
-/// completion) at least once every <see cref="StressSettings.StallLimit"/>. A broken check ends the round
+/// most one RUNNING worker per server, no server sleeps past a worker queued for it, every body finishes
+/// exactly once, and something moves (a spawn or a completion) at least once every
+/// <see cref="StressSettings.StallLimit"/>. A broken check ends the round
 /// with a dump of every task and server.
 /// </summary>
 internal static class StressRound
@@ -64,6 +65,7 @@ internal static class StressRound
     private static string? Watch(UmcgScheduler scheduler, StressMix mix, Func<int> spawned, Func<Exception?> spawnError, TimeSpan stallLimit)
     {
         var oneRunning = new OneRunningPerServer(scheduler.Kernel);
+        var noLostWake = new NoServerSleepsPastWork(scheduler);
         long lastProgress = -1;
         var quiet = Stopwatch.StartNew();
         while (mix.Completed < mix.Bodies)
@@ -79,7 +81,7 @@ internal static class StressRound
                 return Report(scheduler, mix, spawned(), $"body {mix.RanTwice} ran twice");
             }
 
-            if (oneRunning.Check() is { } broken)
+            if ((oneRunning.Check() ?? noLostWake.Check()) is { } broken)
             {
                 return Report(scheduler, mix, spawned(), broken);
             }
