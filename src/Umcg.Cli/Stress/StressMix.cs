@@ -13,7 +13,7 @@ internal sealed class StressMix
 {
     private const int MutexCount = 4;
     private const int MaxStepsPerBody = 6;
-    private const int StepKinds = 9;
+    private const int StepKinds = 10;
 
     private readonly UmcgMutex[] _mutexes = new UmcgMutex[MutexCount];
 
@@ -36,6 +36,11 @@ internal sealed class StressMix
     // Each channel step sends one item and receives one, so a receiver always has an item coming and a full
     // channel always has receivers behind it.
     private readonly UmcgChannel<int> _channel;
+
+    // Steps finished by any body, and bodies spinning until that count moves: a spinner lets the others in
+    // only through the time slice, which is what a server that slept past a queued worker fails to give.
+    private long _stepsDone;
+    private int _spinning;
 
     private readonly int[] _runs;
     private readonly int _seed;
@@ -75,7 +80,16 @@ internal sealed class StressMix
         int steps = 1 + rng.Next(MaxStepsPerBody);
         for (int s = 0; s < steps; s++)
         {
-            Step(rng.Next(StepKinds), rng);
+            int kind = rng.Next(StepKinds);
+            if (kind == StepKinds - 1)
+            {
+                SpinUntilOthersMove();
+            }
+            else
+            {
+                Step(kind, rng);
+                Interlocked.Increment(ref _stepsDone);
+            }
         }
 
         if (Interlocked.Increment(ref _runs[index]) == 1)
@@ -245,6 +259,22 @@ internal sealed class StressMix
         Worker.Yield();
         Interlocked.Decrement(ref _semaphoreHolders);
         _semaphore.Release();
+    }
+
+    /// <summary>
+    /// Spins through safepoints until another body finishes a step: on a server with queued workers only the
+    /// time slice lets them in. Gives up once every unfinished body spins here, so it never waits for nobody.
+    /// </summary>
+    private void SpinUntilOthersMove()
+    {
+        long mark = Volatile.Read(ref _stepsDone);
+        Interlocked.Increment(ref _spinning);
+        while (Volatile.Read(ref _stepsDone) == mark && Volatile.Read(ref _spinning) < Bodies - Completed)
+        {
+            Worker.Safepoint();
+        }
+
+        Interlocked.Decrement(ref _spinning);
     }
 
     private static void SpinWithSafepoints(int microseconds)
