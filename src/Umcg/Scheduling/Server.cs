@@ -165,12 +165,45 @@ internal sealed unsafe partial class Server
                 // and only a wake lets us measure the caller's slice (see _sliceArmed for the order).
                 Wake();
             }
+            else if (!wantsSlice)
+            {
+                // The policy lets the caller run on (a lower priority was queued): the worker waits here for as
+                // long as the caller runs, while another server may sleep idle. Idle servers steal only when they
+                // look, so wake them to look.
+                WakeServersThatMaySteal(worker);
+            }
 
             return;
         }
 
         _inbox.Enqueue(worker);
         Wake();
+    }
+
+    /// <summary>
+    /// Wakes every other server that runs no worker, so that it looks for work again and steals
+    /// <paramref name="queued"/> if this server cannot run it soon.
+    /// </summary>
+    /// <remarks>
+    /// A server that tried to steal before our enqueue (both under our _queueLock) had set its state RUNNABLE
+    /// before that try, so the Wake below, after our enqueue, finds it RUNNABLE (or already woken) and it looks
+    /// again. Its slot read here is no later than that try either: a slot holding TID_RUNNING then means it runs
+    /// a worker of its own, whose release will make it look again.
+    /// </remarks>
+    private void WakeServersThatMaySteal(WorkerThread queued)
+    {
+        if (!_scheduler.Options.Balance || !queued.CanMigrate)
+        {
+            return;
+        }
+
+        foreach (var other in _scheduler.Servers)
+        {
+            if (!ReferenceEquals(other, this) && (Volatile.Read(ref other.Self->NextTid) & UmcgConstants.TidRunning) == 0)
+            {
+                other.Wake();
+            }
+        }
     }
 
     /// <summary>Removes a queued worker for a direct switch by the running worker. False if it is not queued here.</summary>
