@@ -102,6 +102,47 @@ public sealed class QueuedWorkerWakeTests
         SchedulerFixture.Shutdown(scheduler);
     }
 
+    /// <summary>
+    /// Strict priority lets the running worker run on past a lower priority it unparks onto its own server; the
+    /// other server is idle, and must be woken to take it instead of sleeping while it waits.
+    /// </summary>
+    [Fact]
+    public void A_lower_priority_worker_unparked_beside_a_spinning_one_goes_to_an_idle_server()
+    {
+        var scheduler = SchedulerFixture.Create(servers: 2, options: new UmcgSchedulerOptions
+        {
+            Policy = () => new PriorityPolicy(Slice),
+            Detection = DetectionOptions.Off,
+        });
+        var semaphore = new UmcgSemaphore(0);
+        WorkerThread? parked = null;
+        int ran = 0;
+        var waiter = scheduler.Spawn(
+            () =>
+            {
+                parked = Worker.Current;
+                semaphore.Wait();
+                Volatile.Write(ref ran, 1);
+            },
+            new WorkerOptions { Priority = 0, PreferredServer = 0 });
+
+        ThreadingFixture.Until(scheduler, () => parked is { } w && WorkerThread.StateOf(w.ParkWord) == WorkerThread.ParkState.Parked, "the waiter parked on its server");
+        var spinner = scheduler.Spawn(
+            () =>
+            {
+                Assert.Equal(0, Worker.Current!.ServerIndex);
+                semaphore.Release();
+                while (Volatile.Read(ref ran) == 0)
+                {
+                    Worker.Safepoint();
+                }
+            },
+            new WorkerOptions { Priority = 5, ServerAffinity = 0 });
+
+        SchedulerFixture.WaitAll(scheduler, waiter, spinner);
+        SchedulerFixture.Shutdown(scheduler);
+    }
+
     private static UmcgScheduler Create(string policy) => SchedulerFixture.Create(servers: 1, options: new UmcgSchedulerOptions
     {
         Policy = policy switch
