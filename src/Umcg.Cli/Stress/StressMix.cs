@@ -45,8 +45,16 @@ internal sealed class StressMix
     private readonly int[] _runs;
     private readonly int _seed;
 
-    public StressMix(int bodies, int seed)
+    // Under strict priority a spinner may starve, for good, the lower priorities it waits for (directly, or
+    // behind a lock one of them holds): that is the policy's promise, not a lost wake-up. There the spin gives
+    // up after this long; under sliced policies it waits for as long as it takes.
+    private static readonly TimeSpan StrictPrioritySpinBound = TimeSpan.FromMilliseconds(20);
+
+    private readonly bool _spinIsBounded;
+
+    public StressMix(int bodies, int seed, bool strictPriority = false)
     {
+        _spinIsBounded = strictPriority;
         _seed = seed;
         _runs = new int[bodies];
         for (int i = 0; i < MutexCount; i++)
@@ -263,13 +271,16 @@ internal sealed class StressMix
 
     /// <summary>
     /// Spins through safepoints until another body finishes a step: on a server with queued workers only the
-    /// time slice lets them in. Gives up once every unfinished body spins here, so it never waits for nobody.
+    /// time slice lets them in. Gives up once every unfinished body spins here, so it never waits for nobody
+    /// (and, under strict priority, after <see cref="StrictPrioritySpinBound"/>).
     /// </summary>
     private void SpinUntilOthersMove()
     {
         long mark = Volatile.Read(ref _stepsDone);
+        var spun = System.Diagnostics.Stopwatch.StartNew();
         Interlocked.Increment(ref _spinning);
-        while (Volatile.Read(ref _stepsDone) == mark && Volatile.Read(ref _spinning) < Bodies - Completed)
+        while (Volatile.Read(ref _stepsDone) == mark && Volatile.Read(ref _spinning) < Bodies - Completed
+            && !(_spinIsBounded && spun.Elapsed > StrictPrioritySpinBound))
         {
             Worker.Safepoint();
         }

@@ -18,7 +18,7 @@ internal static class StressRound
     public static StressOutcome Run(StressSettings settings)
     {
         var clock = Stopwatch.StartNew();
-        var mix = new StressMix(settings.Bodies, settings.Seed);
+        var mix = new StressMix(settings.Bodies, settings.Seed, strictPriority: settings.Policy == StressPolicy.Priority);
         var scheduler = new UmcgScheduler(new UmcgSchedulerOptions
         {
             Servers = settings.Servers,
