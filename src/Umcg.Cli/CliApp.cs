@@ -12,6 +12,17 @@ internal static class CliApp
 
     public static int Run(IReadOnlyList<string> args, ConsoleUi ui)
     {
+        // The stress mode parses its own options ("umcg help stress" is "umcg stress --help").
+        if (args.Count > 0 && args[0] == StressCommand.Name)
+        {
+            return StressCommand.Execute(args.Skip(1).ToList(), ui);
+        }
+
+        if (args.Count == 2 && args[0] == CommandNames.Help && args[1] == StressCommand.Name)
+        {
+            return StressCommand.Execute(["--help"], ui);
+        }
+
         CliOptions options;
         try
         {

@@ -11,6 +11,7 @@ internal static class HelpText
         CommandNames.Run => Run,
         CommandNames.Bench => Bench,
         CommandNames.List => "Usage: umcg list\n\nLists the workloads and the systems each one runs on.\n",
+        StressCommand.Name => StressCommand.Help,
         CommandNames.Demo => "Usage: umcg demo\n\nA small demo on the raw kernel-half API: one server, three workers that block and yield.\n",
         _ => Main,
     };
@@ -25,6 +26,7 @@ internal static class HelpText
           bench [workload]   run a workload on Umcg and on its baselines, alternating, and compare them side by side
           list               list the workloads and their systems
           demo               a small demo on the raw kernel-half API
+          stress             the long stress mode: random mixes of bodies under every policy and detector
           help [command]     show help (also: umcg <command> --help)
 
         Workloads:

@@ -79,6 +79,9 @@ internal sealed unsafe partial class Server
             // 1. RUNNABLE|COND_WAIT first: a wake from here on turns our Wait into EAGAIN instead of being lost.
             StateWord.PrepareWait(Self);
 
+            // Before any read of the policy this turn (see _sliceArmed): NextDeadline sets it again.
+            _sliceArmed = false;
+
             // 2. Take everything that became runnable: the kernel half's list (one exchange), then user space's inbox.
             long now = KernelClock.Now(ClockId.Monotonic);
             DrainRunnableList(now);
@@ -275,25 +278,35 @@ internal sealed unsafe partial class Server
     private long NextDeadline(WorkerThread? running, long now)
     {
         long deadline = _timers.NextDeadline;
-
-        // Once the preemption is requested, the slice's end has done its job: waking again for it would only
-        // spin the loop on a deadline in the past until the worker reaches its safepoint.
-        if (running is not null && (StateWord.FlagsOf(running.Block.Task) & TaskFlags.Preempt) == 0)
+        if (running is null)
         {
-            TimeSpan? slice;
-            lock (_queueLock)
-            {
-                slice = _policy.TimeSlice(running);
-            }
-
-            if (slice is { } s)
-            {
-                long sliceEnd = SliceStart(running, now) + (long)s.TotalNanoseconds;
-                deadline = deadline == 0 ? sliceEnd : Math.Min(deadline, sliceEnd);
-            }
+            return deadline;
         }
 
-        return deadline;
+        TimeSpan? slice;
+        lock (_queueLock)
+        {
+            slice = _policy.TimeSlice(running);
+        }
+
+        if (slice is not { } s)
+        {
+            return deadline;
+        }
+
+        long sliceEnd = SliceStart(running, now) + (long)s.TotalNanoseconds;
+        if ((StateWord.FlagsOf(running.Block.Task) & TaskFlags.Preempt) != 0)
+        {
+            // The preemption is requested, so the slice's end has done its job (waking for it again would only
+            // spin the loop on a deadline in the past until the worker reaches its safepoint). But look again one
+            // slice from now: the worker may switch straight to a queued worker before any safepoint, which
+            // clears the request and wakes nobody; with no deadline we would sleep for as long as that one runs,
+            // and the worker that switched, queued behind it, would wait for as long.
+            sliceEnd = now + (long)s.TotalNanoseconds;
+        }
+
+        _sliceArmed = true;
+        return deadline == 0 ? sliceEnd : Math.Min(deadline, sliceEnd);
     }
 
     /// <summary>Hands queued workers to idle servers while we are busy: the SMP wake-to-remote-idle.</summary>

@@ -34,6 +34,15 @@ internal sealed unsafe partial class Server
     // True while the loop sleeps with no worker to run: other servers hand work to idle servers first.
     private volatile bool _idle;
 
+    // True once this turn of the loop has armed a deadline for its running worker's time slice (or for a re-check
+    // of a preemption it requested): the loop then wakes within one slice whatever happens to the run queue.
+    // Cleared at the start of every turn, before the loop reads the policy to decide; set only after. A worker
+    // queued straight into the run queue (MakeReady's direct path, which does not wake us) that reads false after
+    // its enqueue knows we decided without it and may sleep with no deadline at all, so it wakes us: either our
+    // read of the policy came after its enqueue (under _queueLock) and saw it, or our clearing came before its
+    // read and it wakes us.
+    private volatile bool _sliceArmed;
+
     public Server(UmcgScheduler scheduler, int index, int cpu)
     {
         _scheduler = scheduler;
@@ -138,7 +147,7 @@ internal sealed unsafe partial class Server
         var caller = WorkerThread.Current;
         if (caller is not null && ReferenceEquals(caller.Server, this) && Kernel.IsWorkerThread)
         {
-            Enqueue(worker);
+            bool wantsSlice = EnqueueBeside(worker, caller);
 
             // Enough only while the caller holds our slot: its slot release, which comes later, wakes us and we
             // find the worker. A caller inside a blocking region, or marked BLOCKED by a detector while it runs on
@@ -149,12 +158,52 @@ internal sealed unsafe partial class Server
             {
                 Wake();
             }
+            else if (wantsSlice && !_sliceArmed)
+            {
+                // The caller may run on for long (a CPU loop with safepoints, even one that waits for the worker
+                // just queued): we may sleep with no deadline, decided while the queue had nothing to slice for,
+                // and only a wake lets us measure the caller's slice (see _sliceArmed for the order).
+                Wake();
+            }
+            else if (!wantsSlice)
+            {
+                // The policy lets the caller run on (a lower priority was queued): the worker waits here for as
+                // long as the caller runs, while another server may sleep idle. Idle servers steal only when they
+                // look, so wake them to look.
+                WakeServersThatMaySteal(worker);
+            }
 
             return;
         }
 
         _inbox.Enqueue(worker);
         Wake();
+    }
+
+    /// <summary>
+    /// Wakes every other server that runs no worker, so that it looks for work again and steals
+    /// <paramref name="queued"/> if this server cannot run it soon.
+    /// </summary>
+    /// <remarks>
+    /// A server that tried to steal before our enqueue (both under our _queueLock) had set its state RUNNABLE
+    /// before that try, so the Wake below, after our enqueue, finds it RUNNABLE (or already woken) and it looks
+    /// again. Its slot read here is no later than that try either: a slot holding TID_RUNNING then means it runs
+    /// a worker of its own, whose release will make it look again.
+    /// </remarks>
+    private void WakeServersThatMaySteal(WorkerThread queued)
+    {
+        if (!_scheduler.Options.Balance || !queued.CanMigrate)
+        {
+            return;
+        }
+
+        foreach (var other in _scheduler.Servers)
+        {
+            if (!ReferenceEquals(other, this) && (Volatile.Read(ref other.Self->NextTid) & UmcgConstants.TidRunning) == 0)
+            {
+                other.Wake();
+            }
+        }
     }
 
     /// <summary>Removes a queued worker for a direct switch by the running worker. False if it is not queued here.</summary>
@@ -180,6 +229,21 @@ internal sealed unsafe partial class Server
             var w = _policy.Dequeue();
             QueueLength = _policy.Count;
             return w;
+        }
+    }
+
+    /// <summary>
+    /// Queues <paramref name="worker"/> while <paramref name="running"/> runs here; true if the policy now wants
+    /// to slice or preempt <paramref name="running"/> (so a server asleep with no slice armed must look again).
+    /// </summary>
+    private bool EnqueueBeside(WorkerThread worker, WorkerThread running)
+    {
+        lock (_queueLock)
+        {
+            _policy.Charge(worker, Interlocked.Exchange(ref worker.UnchargedNs, 0));
+            _policy.Enqueue(worker);
+            QueueLength = _policy.Count;
+            return _policy.ShouldPreempt(running) || _policy.TimeSlice(running) is not null;
         }
     }
 
