@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Runtime.CompilerServices;
 
 namespace Umcg.Cli.Measurement;
@@ -10,14 +11,22 @@ namespace Umcg.Cli.Measurement;
 /// A section is "running" from <see cref="Enter"/> to <see cref="Exit"/>, whether or not the OS has the
 /// thread on a CPU at that moment: on plain threads, sections preempted by the OS still count, which is what
 /// makes oversubscription visible in <see cref="MaxRunning"/>.
+/// <para>On a system with servers (<see cref="Servers"/>), a section counts towards <see cref="MaxRunning"/>
+/// only while its task holds a server. A worker that a blocking detector marks blocked for a sleep of its own
+/// (on a loaded machine even a CPU-bound worker sleeps: the JIT waiting for the memory-map lock) goes on
+/// running unmanaged from the end of that sleep to its next safepoint, beside the worker its server runs
+/// meanwhile (docs/detection.md, Limits). That is N + 1 sections open on N servers, and it is counted in
+/// <see cref="MaxOpen"/>, not as a broken at-most-N.</para>
 /// </remarks>
 internal sealed class ComputeMeter
 {
     // One cache line (8 longs) per CPU so that sections on different CPUs do not share a line.
     private const int Stride = 8;
     private readonly long[] _laneNs;
+    private readonly ConcurrentDictionary<int, byte> _openTasks = new();
     private int _running;
     private int _maxRunning;
+    private int _maxOpen;
     private long _sections;
 
     public ComputeMeter(int cpus)
@@ -29,8 +38,17 @@ internal sealed class ComputeMeter
     /// <summary>How many CPUs are accounted separately.</summary>
     public int Lanes { get; }
 
-    /// <summary>The most compute sections that were running at once.</summary>
+    /// <summary>
+    /// Set on a system with servers: sections then count as running only while their task holds a server.
+    /// Set before the first section.
+    /// </summary>
+    public IServerView? Servers { get; set; }
+
+    /// <summary>The most compute sections that were running at once (holding a server, on a system with servers).</summary>
     public int MaxRunning => Volatile.Read(ref _maxRunning);
+
+    /// <summary>The most compute sections that were open at once, whatever their task was doing.</summary>
+    public int MaxOpen => Volatile.Read(ref _maxOpen);
 
     /// <summary>Compute sections completed.</summary>
     public long Sections => Volatile.Read(ref _sections);
@@ -54,13 +72,28 @@ internal sealed class ComputeMeter
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public Section Enter()
     {
-        int now = Interlocked.Increment(ref _running);
-        int max;
-        while (now > (max = Volatile.Read(ref _maxRunning)) && Interlocked.CompareExchange(ref _maxRunning, now, max) != max)
+        int open = Interlocked.Increment(ref _running);
+        RaiseTo(ref _maxOpen, open);
+        int task = 0;
+        if (Servers is { } servers && (task = servers.CurrentTask()) != 0)
         {
+            // Counted after this section is listed, so that of two sections entering at once at least the
+            // later one sees the other.
+            _openTasks[task] = 0;
+            int holding = 0;
+            foreach (int other in _openTasks.Keys)
+            {
+                holding += servers.HoldsServer(other) ? 1 : 0;
+            }
+
+            RaiseTo(ref _maxRunning, holding);
+        }
+        else
+        {
+            RaiseTo(ref _maxRunning, open);
         }
 
-        return new Section(Native.CurrentCpu() % Lanes, Native.ThreadCpuNs());
+        return new Section(Native.CurrentCpu() % Lanes, Native.ThreadCpuNs(), task);
     }
 
     /// <summary>Ends a section started on the calling thread; returns its CPU time (ns).</summary>
@@ -69,10 +102,23 @@ internal sealed class ComputeMeter
         long ran = Native.ThreadCpuNs() - section.CpuStartNs;
         Interlocked.Add(ref _laneNs[section.Lane * Stride], ran);
         Interlocked.Increment(ref _sections);
+        if (section.Task != 0)
+        {
+            _openTasks.TryRemove(section.Task, out _);
+        }
+
         Interlocked.Decrement(ref _running);
         return ran;
     }
 
-    /// <summary>An open compute section.</summary>
-    public readonly record struct Section(int Lane, long CpuStartNs);
+    private static void RaiseTo(ref int max, int value)
+    {
+        int seen;
+        while (value > (seen = Volatile.Read(ref max)) && Interlocked.CompareExchange(ref max, value, seen) != seen)
+        {
+        }
+    }
+
+    /// <summary>An open compute section; <paramref name="Task"/> is its task on a system with servers, else 0.</summary>
+    public readonly record struct Section(int Lane, long CpuStartNs, int Task = 0);
 }

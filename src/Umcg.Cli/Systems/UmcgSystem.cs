@@ -1,10 +1,12 @@
+using Umcg.Abi;
+using Umcg.Cli.Measurement;
 using Umcg.Scheduling;
 using Umcg.Scheduling.Policies;
 
 namespace Umcg.Cli.Systems;
 
 /// <summary>Tasks run as Umcg workers on N pinned servers (FIFO, or strict priority when asked: requests 20, batch 0).</summary>
-internal sealed class UmcgSystem : ITaskSystem
+internal sealed class UmcgSystem : ITaskSystem, IServerView
 {
     private static readonly WorkerOptions Request = new() { Priority = 20, Name = "request" };
     private static readonly WorkerOptions Batch = new() { Priority = 0, Name = "batch" };
@@ -30,6 +32,12 @@ internal sealed class UmcgSystem : ITaskSystem
         TaskKind.Batch => Batch,
         _ => WorkerOptions.Default,
     });
+
+    public int CurrentTask() => Worker.Current?.Tid ?? 0;
+
+    /// <summary>Read through the kernel half's task table, as the blocking detector does.</summary>
+    public bool HoldsServer(int task) =>
+        Scheduler.Kernel.Tasks.TryGet((uint)task, out var kernelTask) && kernelTask.State == TaskState.Running;
 
     public void Dispose()
     {

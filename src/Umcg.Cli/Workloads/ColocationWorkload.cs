@@ -45,6 +45,7 @@ internal sealed class ColocationWorkload : IWorkload
         using (var sys = SystemNames.Create(system, new SystemSettings(n, Priorities: true, Trace: settings.Trace)))
         {
             var group = new TaskGroup(sys);
+            meter.Servers = sys as IServerView;
             var scope = RunScope.Start();
             using var sampler = new UtilizationSampler(meter, TimeSpan.FromMilliseconds(20), elapsed =>
             {
@@ -102,6 +103,7 @@ internal sealed class ColocationWorkload : IWorkload
         result.Utilization = meter.TotalNs() / (result.WallSeconds * 1e9 * n);
         result.ThroughputPerSecond = requestsDone / result.WallSeconds;
         result.MaxRunning = meter.MaxRunning;
+        result.Extra["max_sections_open"] = meter.MaxOpen;
         result.SetLatency(latency, "request: scheduled arrival → completion");
         result.Extra["servers"] = n;
         result.Extra["batch_workers"] = batchWorkers;

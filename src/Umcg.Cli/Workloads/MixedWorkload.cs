@@ -48,6 +48,7 @@ internal sealed class MixedWorkload : IWorkload
         {
             using var sys = SystemNames.Create(system, new SystemSettings(n, Trace: settings.Trace));
             var group = new TaskGroup(sys);
+            meter.Servers = sys as IServerView;
             var scope = RunScope.Start();
             using (var sampler = new UtilizationSampler(meter, TimeSpan.FromMilliseconds(20), elapsed =>
             {

@@ -12,11 +12,18 @@ public class WorkloadAccountingTests
     private static WorkloadResult Run(string workload, string system, WorkloadSettings? settings = null) =>
         WorkloadCatalog.Find(workload)!.Run(system, settings ?? Short, NoProgress.Instance);
 
+    /// <summary>
+    /// Some compute was accounted, and never more than the servers' CPUs. No lower bound beyond zero: beside a
+    /// CPU hog a quarter-second run on threads was measured at 0.00045.
+    /// </summary>
+    private static void AssertUtilization(WorkloadResult r) =>
+        Assert.True(r.Utilization is > 0 and <= 1.0, $"utilization {r.Utilization}");
+
     [Fact]
     public void Mixed_on_umcg_never_runs_more_compute_than_servers()
     {
         var r = Run("mixed", "umcg", Short with { Workers = 8 });
-        Assert.InRange(r.Utilization!.Value, 0.001, 1.0);
+        AssertUtilization(r);
         Assert.InRange(r.MaxRunning!.Value, 1, 2);
         Assert.True(r.Extra["tasks"] == 8);
 
@@ -36,7 +43,7 @@ public class WorkloadAccountingTests
     public void Mixed_on_threads_counts_sections_the_os_preempts()
     {
         var r = Run("mixed", "threads", Short with { Workers = 6 });
-        Assert.InRange(r.Utilization!.Value, 0.001, 1.0);
+        AssertUtilization(r);
         Assert.InRange(r.MaxRunning!.Value, 1, 6);
         Assert.Equal((long)r.Extra["compute_sections"], r.Latency!.Count);
     }
@@ -48,8 +55,9 @@ public class WorkloadAccountingTests
         Assert.True(r.Extra["requests_offered"] > 0);
         Assert.Equal(r.Extra["requests_offered"], r.Extra["requests_done"]);
         Assert.Equal((long)r.Extra["requests_done"], r.Latency!.Count);
-        Assert.InRange(r.Utilization!.Value, 0.001, 1.0);
-        Assert.InRange(r.MaxRunning!.Value, 1, 2);
+        AssertUtilization(r);
+        string marks = $"max running {r.MaxRunning}, sections open at once {r.Extra["max_sections_open"]}, detector marks {r.Extra["umcg_detector_marks"]}";
+        Assert.True(r.MaxRunning is >= 1 and <= 2, marks);
         Assert.True(r.Extra["batch_cpu_per_s"] > 0);
     }
 

@@ -14,6 +14,7 @@ namespace Umcg.Tests.Detection;
 /// </summary>
 public sealed class DetectionStressTests
 {
+    [Trait("Category", "Stress")]
     [Theory]
     [MemberData(nameof(DetectionFixture.Modes), MemberType = typeof(DetectionFixture))]
     public void Workers_blocking_unannounced_among_everything_else_all_complete_without_faults(BlockingDetection mode)

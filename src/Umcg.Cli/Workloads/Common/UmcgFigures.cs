@@ -19,6 +19,7 @@ internal static class UmcgFigures
         result.Extra["umcg_blocks"] = stats.Blocks;
         result.Extra["umcg_direct_switches"] = stats.DirectSwitches;
         result.Extra["umcg_yields"] = stats.Yields;
+        result.Extra["umcg_detector_marks"] = umcg.Scheduler.Detector?.Stats.Marked ?? 0;
 
         // Per-server loop counters: internal to the library until Umcg.Diagnostics publishes them.
         var servers = Enumerable.Range(0, umcg.Scheduler.ServerCount).Select(umcg.Scheduler.CountersForTests).ToArray();

@@ -1,0 +1,53 @@
+using Umcg.Abi;
+using Umcg.Cli.Measurement;
+using Umcg.Cli.Systems;
+using Umcg.Scheduling;
+using Umcg.Tests.Infrastructure;
+
+namespace Umcg.Tests.Cli;
+
+/// <summary>What the workloads' meter counts as running on Umcg.</summary>
+[Collection(CliCollection.Name)]
+public class ComputeMeterTests
+{
+    /// <summary>
+    /// A worker marked blocked inside a section (as a detector does for a sleep of its own) goes on running
+    /// unmanaged to its next safepoint, while its server runs the next worker: two sections open on one
+    /// server. That is the detector's documented N + 1, not a second worker holding the server, and the meter
+    /// must not report it as one (the colocation workload once reported 3 running on 2 servers).
+    /// </summary>
+    [Fact]
+    public void A_section_of_a_worker_marked_blocked_does_not_count_as_running_beside_its_servers_next_worker()
+    {
+        using var sys = (UmcgSystem)SystemNames.Create(SystemNames.Umcg, new SystemSettings(1));
+        var meter = new ComputeMeter(Environment.ProcessorCount) { Servers = sys };
+        var group = new TaskGroup(sys);
+        int markedTid = 0;
+        int nextDone = 0;
+        group.Start(TaskKind.Normal, () =>
+        {
+            var section = meter.Enter();
+            Volatile.Write(ref markedTid, Worker.Current!.Tid);
+            while (Volatile.Read(ref nextDone) == 0)
+            {
+                Thread.SpinWait(20); // unmanaged once marked: no safepoint inside the section
+            }
+
+            meter.Exit(section);
+            Worker.Safepoint(); // takes the unblock path
+        });
+
+        var kernel = sys.Scheduler.Kernel;
+        Watchdog.Until(() => Volatile.Read(ref markedTid) != 0, kernel, "the first section");
+        Assert.Equal(Errno.Ok, kernel.MarkBlocked(markedTid));
+        group.Start(TaskKind.Normal, () =>
+        {
+            meter.Exit(meter.Enter());
+            Volatile.Write(ref nextDone, 1);
+        });
+
+        Assert.True(group.Wait(Watchdog.Limit), kernel.Dump());
+        Assert.Equal(2, meter.MaxOpen);
+        Assert.Equal(1, meter.MaxRunning);
+    }
+}
