@@ -232,6 +232,12 @@ public sealed unsafe partial class WorkerThread
     /// <summary>Unregisters (which needs RUNNING: an idle worker leaving is still BLOCKED).</summary>
     private void Leave()
     {
+        // An interrupt meant for the last body must not escape this thread's last steps (and end the process).
+        if (AbsorbPendingInterrupt())
+        {
+            Scheduler.Stats.CountAbsorbedInterrupt();
+        }
+
         if (Kernel.IsWorkerThread)
         {
             var task = Block.Task;

@@ -31,14 +31,14 @@ internal sealed class ContainedPolicy(IRunQueuePolicy inner) : IRunQueuePolicy
 
         // Recorded first: if the policy throws, the fallback still gets the worker.
         _queued.Add(worker);
-        Guard(p => p.Enqueue(worker));
+        Guard(static (p, w) => { p.Enqueue(w); return true; }, worker);
     }
 
     public WorkerThread? Dequeue()
     {
         if (_fallback is null)
         {
-            var w = Guard(p => p.Dequeue());
+            var w = Guard(static (p, _) => p.Dequeue(), 0);
             if (_fallback is null)
             {
                 if (w is null ? _queued.Count == 0 : _queued.Remove(w))
@@ -57,7 +57,7 @@ internal sealed class ContainedPolicy(IRunQueuePolicy inner) : IRunQueuePolicy
     {
         if (_fallback is null)
         {
-            bool removed = Guard(p => p.Remove(worker));
+            bool removed = Guard(static (p, w) => p.Remove(w), worker);
             if (_fallback is null)
             {
                 if (removed == _queued.Contains(worker))
@@ -77,7 +77,7 @@ internal sealed class ContainedPolicy(IRunQueuePolicy inner) : IRunQueuePolicy
     {
         if (_fallback is null)
         {
-            var w = Guard(p => p.Steal());
+            var w = Guard(static (p, _) => p.Steal(), 0);
             if (_fallback is null)
             {
                 if (w is null || (w.CanMigrate && _queued.Remove(w)))
@@ -93,13 +93,13 @@ internal sealed class ContainedPolicy(IRunQueuePolicy inner) : IRunQueuePolicy
     }
 
     public bool ShouldPreempt(WorkerThread running) =>
-        _fallback is null ? Guard(p => p.ShouldPreempt(running)) : _fallback.ShouldPreempt(running);
+        _fallback is null ? Guard(static (p, w) => p.ShouldPreempt(w), running) : _fallback.ShouldPreempt(running);
 
     public TimeSpan? TimeSlice(WorkerThread running)
     {
         if (_fallback is null)
         {
-            var slice = Guard(p => p.TimeSlice(running));
+            var slice = Guard(static (p, w) => p.TimeSlice(w), running);
             if (_fallback is null)
             {
                 if (slice is not { } s || s > TimeSpan.Zero)
@@ -118,7 +118,7 @@ internal sealed class ContainedPolicy(IRunQueuePolicy inner) : IRunQueuePolicy
     {
         if (_fallback is null)
         {
-            Guard(p => p.Charge(worker, ranNs));
+            Guard(static (p, charge) => { p.Charge(charge.worker, charge.ranNs); return true; }, (worker, ranNs));
         }
     }
 
@@ -130,11 +130,12 @@ internal sealed class ContainedPolicy(IRunQueuePolicy inner) : IRunQueuePolicy
         return e;
     }
 
-    private T? Guard<T>(Func<IRunQueuePolicy, T> call)
+    // Static lambdas with their argument passed along: no allocation per call on the run-queue path.
+    private TResult? Guard<TArg, TResult>(Func<IRunQueuePolicy, TArg, TResult> call, TArg arg)
     {
         try
         {
-            return call(_inner!);
+            return call(_inner!, arg);
         }
 #pragma warning disable CA1031 // Whatever the policy throws, its server must go on: contained and reported.
         catch (Exception e)
@@ -144,12 +145,6 @@ internal sealed class ContainedPolicy(IRunQueuePolicy inner) : IRunQueuePolicy
         }
 #pragma warning restore CA1031
     }
-
-    private void Guard(Action<IRunQueuePolicy> call) => Guard<bool>(p =>
-    {
-        call(p);
-        return true;
-    });
 
     private InvalidOperationException Broken(string what) =>
         new($"The run-queue policy {_inner!.GetType().FullName} broke its contract: {what}.");
