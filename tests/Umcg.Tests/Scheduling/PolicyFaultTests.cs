@@ -67,38 +67,29 @@ public sealed class PolicyFaultTests
 
     private sealed class PolicyFailure(string message) : Exception(message);
 
-    /// <summary>A FIFO on a WorkerQueue that breaks on the fifth call of one method (after queuing, for Enqueue).</summary>
+    /// <summary>A FIFO (queuing in WorkerQueues) that breaks on the fifth call of one method (after queuing, for Enqueue).</summary>
     private sealed class BreakingPolicy(Breakage breakage) : IRunQueuePolicy
     {
-        private readonly WorkerQueue _queue = new();
+        private readonly FifoPolicy _fifo = new();
         private int _calls;
 
-        public int Count => _queue.Count;
+        public int Count => _fifo.Count;
 
         public void Enqueue(WorkerThread worker)
         {
-            _queue.Enqueue(worker);
+            _fifo.Enqueue(worker);
             Break(Breakage.EnqueueThrows);
         }
 
         public WorkerThread? Dequeue()
         {
             Break(Breakage.DequeueThrows);
-            return breakage == Breakage.DequeueReturnsNothing && Due() ? null : _queue.Dequeue();
+            return breakage == Breakage.DequeueReturnsNothing && Due() ? null : _fifo.Dequeue();
         }
 
-        public bool Remove(WorkerThread worker) => _queue.Remove(worker);
+        public bool Remove(WorkerThread worker) => _fifo.Remove(worker);
 
-        public WorkerThread? Steal()
-        {
-            var w = _queue.LastMigratable();
-            if (w is not null)
-            {
-                _queue.Remove(w);
-            }
-
-            return w;
-        }
+        public WorkerThread? Steal() => _fifo.Steal();
 
         public bool ShouldPreempt(WorkerThread running)
         {
