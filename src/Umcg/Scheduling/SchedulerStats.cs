@@ -53,6 +53,9 @@ public sealed class SchedulerStats
 
     internal void CountSpawn() => Interlocked.Increment(ref _spawned);
 
+    /// <summary>Takes back a spawn the OS refused a thread for: it never became a body.</summary>
+    internal void UncountSpawn() => Interlocked.Decrement(ref _spawned);
+
     internal void CountReuse() => Interlocked.Increment(ref _reused);
 
     internal void CountCompletion() => Interlocked.Increment(ref _completed);

@@ -231,11 +231,11 @@ public sealed partial class UmcgScheduler : IDisposable, IAsyncDisposable
             }
         }
 
+        // Counted and announced before the body can run, so that a body's completion never precedes its spawn.
+        Stats.CountSpawn();
+        SchedulerTelemetry.Spawned(item.Options.Name, server, reused: worker is not null);
         if (worker is not null)
         {
-            Stats.CountSpawn();
-            SchedulerTelemetry.Spawned(item.Options.Name, server, reused: true);
-
             // Idle workers wait BLOCKED, so moving them to another server is allowed: the kernel half reads
             // server_tid when the worker leaves its blocking region.
             worker.MoveTo(server);
@@ -246,8 +246,6 @@ public sealed partial class UmcgScheduler : IDisposable, IAsyncDisposable
         }
 
         StartWorkerThread(item, server, stack);
-        Stats.CountSpawn();
-        SchedulerTelemetry.Spawned(item.Options.Name, server, reused: false);
         return true;
     }
 
@@ -280,6 +278,7 @@ public sealed partial class UmcgScheduler : IDisposable, IAsyncDisposable
             }
 
             OnItemDone(counted: false);
+            Stats.UncountSpawn();
             Stats.CountThreadLimit();
             throw new UmcgThreadLimitException(e);
         }
