@@ -10,6 +10,10 @@ public sealed class SchedulerStats
     private long _blocks;
     private long _yields;
     private long _faults;
+    private long _unhandled;
+    private long _latePosts;
+    private long _threadLimits;
+    private long _absorbedInterrupts;
 
     /// <summary>Bodies spawned.</summary>
     public long Spawned => Volatile.Read(ref _spawned);
@@ -32,7 +36,25 @@ public sealed class SchedulerStats
     /// <summary>Scheduler-level errors (see <see cref="UmcgScheduler.Faults"/>).</summary>
     public long Faults => Volatile.Read(ref _faults);
 
+    /// <summary>Posted callbacks that threw (see <see cref="UmcgScheduler.UnhandledException"/>).</summary>
+    public long UnhandledExceptions => Volatile.Read(ref _unhandled);
+
+    /// <summary>
+    /// Callbacks posted (or tasks queued) when the scheduler no longer took work — after shutdown, or when the OS
+    /// refused a worker thread — and run on the .NET thread pool instead.
+    /// </summary>
+    public long LatePosts => Volatile.Read(ref _latePosts);
+
+    /// <summary>Spawns refused because the OS refused a thread (see <see cref="UmcgThreadLimitException"/>).</summary>
+    public long ThreadLimitRefusals => Volatile.Read(ref _threadLimits);
+
+    /// <summary>Thread interrupts a body left pending on its worker thread, cleared before the thread was reused.</summary>
+    public long AbsorbedInterrupts => Volatile.Read(ref _absorbedInterrupts);
+
     internal void CountSpawn() => Interlocked.Increment(ref _spawned);
+
+    /// <summary>Takes back a spawn the OS refused a thread for: it never became a body.</summary>
+    internal void UncountSpawn() => Interlocked.Decrement(ref _spawned);
 
     internal void CountReuse() => Interlocked.Increment(ref _reused);
 
@@ -45,4 +67,12 @@ public sealed class SchedulerStats
     internal void CountYield() => Interlocked.Increment(ref _yields);
 
     internal void CountFault() => Interlocked.Increment(ref _faults);
+
+    internal void CountUnhandledException() => Interlocked.Increment(ref _unhandled);
+
+    internal void CountLatePost() => Interlocked.Increment(ref _latePosts);
+
+    internal void CountThreadLimit() => Interlocked.Increment(ref _threadLimits);
+
+    internal void CountAbsorbedInterrupt() => Interlocked.Increment(ref _absorbedInterrupts);
 }

@@ -47,8 +47,10 @@ internal sealed unsafe partial class Server
 #pragma warning restore CA1031
         finally
         {
+            ReportPolicyFault();
             Kernel.Ctl(CtlFlags.Unregister, Self, ClockId.Monotonic);
             SchedulerTelemetry.ServerStopped(this);
+            _scheduler.OnServerExited();
         }
     }
 
@@ -130,6 +132,7 @@ internal sealed unsafe partial class Server
                 OfferToIdleServers();
             }
 
+            ReportPolicyFault();
             bool nothing = Volatile.Read(ref Self->NextTid) == 0;
             Counters.AccountBusy(now, busy: !nothing);
             if (nothing && _stopping && _scheduler.WorkerThreadCount == 0)

@@ -43,12 +43,14 @@ internal sealed unsafe partial class Server
     // read and it wakes us.
     private volatile bool _sliceArmed;
 
-    public Server(UmcgScheduler scheduler, int index, int cpu)
+    public Server(UmcgScheduler scheduler, int index, int cpu, IRunQueuePolicy policy)
     {
         _scheduler = scheduler;
         Index = index;
         Cpu = cpu;
-        _policy = scheduler.Options.Policy();
+
+        // The shipped policies are trusted (and kept off the containment's bookkeeping); any other is contained.
+        _policy = policy.GetType().Assembly == typeof(Server).Assembly ? policy : new ContainedPolicy(policy);
         _block = TaskBlock.Allocate();
         _thread = new Thread(Loop) { IsBackground = true, Name = $"{scheduler.Options.Name} server {index}" };
     }
@@ -276,6 +278,30 @@ internal sealed unsafe partial class Server
             }
 
             return w;
+        }
+    }
+
+    /// <summary>
+    /// Reports a fault of a contained policy, outside the run-queue lock (a handler of the scheduler's event may
+    /// call back into the scheduler). Called once per loop turn and when the loop ends: a fault met by another
+    /// thread (a worker's unpark, a thief) is reported on the server's next turn.
+    /// </summary>
+    private void ReportPolicyFault()
+    {
+        if (_policy is not ContainedPolicy contained)
+        {
+            return;
+        }
+
+        Exception? fault;
+        lock (_queueLock)
+        {
+            fault = contained.TakeFault();
+        }
+
+        if (fault is not null)
+        {
+            _scheduler.ReportFault(fault, UmcgFaultSource.Policy, serverIndex: Index);
         }
     }
 

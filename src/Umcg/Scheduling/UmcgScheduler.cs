@@ -4,6 +4,7 @@ using Umcg.Diagnostics;
 using Umcg.Kernel;
 using Umcg.Kernel.Detection;
 using Umcg.Kernel.Native;
+using Umcg.Scheduling.Policies;
 
 namespace Umcg.Scheduling;
 
@@ -32,8 +33,6 @@ public sealed partial class UmcgScheduler : IDisposable, IAsyncDisposable
     // until every server has stopped.
     private readonly ConcurrentBag<TaskBlock> _spareBlocks = [];
     private readonly ConcurrentBag<TaskBlock> _allBlocks = [];
-    private readonly TaskCompletionSource _drained = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private readonly TaskCompletionSource _threadsGone = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     private int _idleCount;
     private int _placement;
@@ -43,35 +42,37 @@ public sealed partial class UmcgScheduler : IDisposable, IAsyncDisposable
     private int _workerThreads;
     private volatile bool _accepting = true;
     private volatile bool _cancelUnstarted;
-    private Task? _shutdown;
 
     /// <summary>Starts the servers.</summary>
     /// <exception cref="PlatformNotSupportedException">Not Linux.</exception>
-    /// <exception cref="ArgumentOutOfRangeException">A non-positive server count.</exception>
+    /// <exception cref="ArgumentException">
+    /// The options break a rule of <see cref="OptionsValidation"/> (the message lists every one), or the policy
+    /// factory returned null.
+    /// </exception>
     public UmcgScheduler(UmcgSchedulerOptions? options = null)
     {
         Options = options ?? new UmcgSchedulerOptions();
-        if (Options.Servers is <= 0)
-        {
-            throw new ArgumentOutOfRangeException(nameof(options), Options.Servers, "A scheduler needs at least one server.");
-        }
-
-        if (Options.MaxIdleWorkers < 0)
-        {
-            throw new ArgumentOutOfRangeException(nameof(options), Options.MaxIdleWorkers, "MaxIdleWorkers cannot be negative.");
-        }
-
+        OptionsValidation.ThrowIfInvalid(Options);
         Kernel = Options.Kernel ?? UmcgKernel.Default;
         Telemetry = new SchedulerTelemetry(this);
         int[] cpus = OperatingSystem.IsLinux() ? LinuxSyscalls.GetAffinity(0) : [];
         int count = Options.Servers ?? Math.Max(1, cpus.Length == 0 ? Environment.ProcessorCount : cpus.Length);
+
+        // Every policy before any server: a factory that returns null fails the constructor with nothing started.
+        var policies = new IRunQueuePolicy[count];
+        for (int i = 0; i < count; i++)
+        {
+            policies[i] = OptionsValidation.CreatePolicy(Options);
+        }
+
         Servers = new Server[count];
         for (int i = 0; i < count; i++)
         {
             int cpu = Options.PinServers && cpus.Length > 0 ? cpus[i % cpus.Length] : -1;
-            Servers[i] = new Server(this, i, cpu);
+            Servers[i] = new Server(this, i, cpu, policies[i]);
         }
 
+        _liveServers = count;
         foreach (var server in Servers)
         {
             server.Start();
@@ -124,46 +125,86 @@ public sealed partial class UmcgScheduler : IDisposable, IAsyncDisposable
 
     /// <summary>Runs <paramref name="body"/> on a worker.</summary>
     /// <exception cref="InvalidOperationException">The scheduler is shutting down.</exception>
-    /// <exception cref="ArgumentOutOfRangeException">A server index in <paramref name="options"/> names no server, or a negative stack size.</exception>
+    /// <exception cref="UmcgThreadLimitException">The OS refused a new worker thread (the message names the limits); nothing of the body is left behind.</exception>
+    /// <exception cref="ArgumentException"><paramref name="options"/> break a rule of <see cref="OptionsValidation"/> (a server index that names no server, a stack size out of range, ...).</exception>
     public WorkerHandle Spawn(Action body, WorkerOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(body);
         var item = new ActionWorkItem(body, Validate(options));
-        Dispatch(item);
+        DispatchOrThrow(item);
         return item.Handle;
     }
 
     /// <summary>Runs <paramref name="body"/> on a worker and keeps its result.</summary>
     /// <exception cref="InvalidOperationException">The scheduler is shutting down.</exception>
-    /// <exception cref="ArgumentOutOfRangeException">A server index in <paramref name="options"/> names no server, or a negative stack size.</exception>
+    /// <exception cref="UmcgThreadLimitException">The OS refused a new worker thread (the message names the limits); nothing of the body is left behind.</exception>
+    /// <exception cref="ArgumentException"><paramref name="options"/> break a rule of <see cref="OptionsValidation"/> (a server index that names no server, a stack size out of range, ...).</exception>
     public WorkerHandle<T> Spawn<T>(Func<T> body, WorkerOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(body);
         var item = new FuncWorkItem<T>(body, Validate(options));
-        Dispatch(item);
+        DispatchOrThrow(item);
         return (WorkerHandle<T>)item.Handle;
+    }
+
+    /// <summary>
+    /// Runs a callback posted through <see cref="SynchronizationContext"/> or <see cref="TaskScheduler"/>, which
+    /// must never throw to its caller (often a thread-pool thread, where an exception ends the process): on a
+    /// worker while the scheduler takes work, otherwise — after shutdown, or when the OS refuses a thread — on
+    /// the .NET thread pool, counted in <see cref="SchedulerStats.LatePosts"/>. An exception of the callback goes
+    /// to <see cref="UnhandledException"/>.
+    /// </summary>
+    internal void Post(Action callback, WorkerOptions options)
+    {
+        void Guarded()
+        {
+            try
+            {
+                callback();
+            }
+#pragma warning disable CA1031 // Nobody holds a handle to a posted callback: its exception goes to the fault channel.
+            catch (Exception e)
+            {
+                ReportUnhandled(e);
+            }
+#pragma warning restore CA1031
+        }
+
+        bool accepted;
+        try
+        {
+            accepted = TryDispatch(new ActionWorkItem(Guarded, options));
+        }
+        catch (UmcgThreadLimitException)
+        {
+            accepted = false;
+        }
+
+        if (!accepted)
+        {
+            Stats.CountLatePost();
+            ThreadPool.UnsafeQueueUserWorkItem(static run => run(), (Action)Guarded, preferLocal: false);
+        }
     }
 
     private WorkerOptions Validate(WorkerOptions? options)
     {
         options ??= WorkerOptions.Default;
-        foreach (int? index in (int?[])[options.ServerAffinity, options.PreferredServer])
-        {
-            if (index is int s && (s < 0 || s >= Servers.Length))
-            {
-                throw new ArgumentOutOfRangeException(nameof(options), s, $"A server index must name one of the {Servers.Length} servers.");
-            }
-        }
-
-        if (options.StackSize < 0)
-        {
-            throw new ArgumentOutOfRangeException(nameof(options), options.StackSize, "StackSize cannot be negative.");
-        }
-
+        OptionsValidation.ThrowIfInvalid(options, Servers.Length);
         return options;
     }
 
-    private void Dispatch(WorkItem item)
+    private void DispatchOrThrow(WorkItem item)
+    {
+        if (!TryDispatch(item))
+        {
+            throw new InvalidOperationException("The scheduler is shutting down and accepts no new work.");
+        }
+    }
+
+    /// <summary>Hands <paramref name="item"/> to an idle or a new worker thread. False if the scheduler no longer accepts work.</summary>
+    /// <exception cref="UmcgThreadLimitException">The OS refused a new thread; the item is forgotten as if never offered.</exception>
+    private bool TryDispatch(WorkItem item)
     {
         // Checked and counted under the pool lock, so that shutdown, which clears _accepting under the same
         // lock, never sees the outstanding count reach zero while a body is being dispatched.
@@ -171,13 +212,12 @@ public sealed partial class UmcgScheduler : IDisposable, IAsyncDisposable
         {
             if (!_accepting)
             {
-                throw new InvalidOperationException("The scheduler is shutting down and accepts no new work.");
+                return false;
             }
 
             Interlocked.Increment(ref _outstanding);
         }
 
-        Stats.CountSpawn();
         var server = (item.Options.ServerAffinity ?? item.Options.PreferredServer) is int index ? Servers[index] : PlaceNew();
         int stack = item.Options.StackSize;
 
@@ -191,6 +231,8 @@ public sealed partial class UmcgScheduler : IDisposable, IAsyncDisposable
             }
         }
 
+        // Counted and announced before the body can run, so that a body's completion never precedes its spawn.
+        Stats.CountSpawn();
         SchedulerTelemetry.Spawned(item.Options.Name, server, reused: worker is not null);
         if (worker is not null)
         {
@@ -200,13 +242,46 @@ public sealed partial class UmcgScheduler : IDisposable, IAsyncDisposable
             worker.Assign(item);
             worker.Release(exit: false);
             Stats.CountReuse();
-            return;
+            return true;
         }
 
-        worker = new WorkerThread(this, server, stack);
-        worker.Assign(item);
-        Interlocked.Increment(ref _workerThreads);
-        worker.Start();
+        StartWorkerThread(item, server, stack);
+        return true;
+    }
+
+    /// <summary>
+    /// Starts a new worker thread for <paramref name="item"/>. When the OS refuses the thread nothing is left
+    /// half-registered: the thread was never counted as live, its block goes back to the spares, the body was
+    /// never outstanding; every running worker is untouched.
+    /// </summary>
+    /// <exception cref="UmcgThreadLimitException">The OS refused the thread.</exception>
+    private void StartWorkerThread(WorkItem item, Server server, int stack)
+    {
+        WorkerThread? worker = null;
+        try
+        {
+            // The block (native memory) may be refused as well as the thread.
+            worker = new WorkerThread(this, server, stack);
+            worker.Assign(item);
+            Interlocked.Increment(ref _workerThreads);
+            worker.Start();
+        }
+        catch (Exception e) when (e is OutOfMemoryException or ThreadStartException)
+        {
+            // The thread never ran, so it registered nothing: undo our own counts in reverse order. The
+            // decrements are the same steps an exiting thread and a finished body take, so a shutdown that began
+            // meanwhile still completes.
+            if (worker is not null)
+            {
+                worker.Item = null;
+                OnWorkerThreadExited(worker);
+            }
+
+            OnItemDone(counted: false);
+            Stats.UncountSpawn();
+            Stats.CountThreadLimit();
+            throw new UmcgThreadLimitException(e);
+        }
     }
 
     /// <summary>Where a new body goes: an idle server first, else the shortest run queue (round robin among equals).</summary>
@@ -277,12 +352,16 @@ public sealed partial class UmcgScheduler : IDisposable, IAsyncDisposable
 
     internal void OnWorkerThreadExited(WorkerThread worker)
     {
-        _workersByTid.TryRemove(new KeyValuePair<int, WorkerThread>(worker.Tid, worker));
-        Detector?.RemoveWorker(worker.Tid);
-        ReturnBlock(worker.Block);
-        if (Interlocked.Decrement(ref _workerThreads) == 0 && !_accepting)
+        if (worker.Tid != 0)
         {
-            _threadsGone.TrySetResult();
+            _workersByTid.TryRemove(new KeyValuePair<int, WorkerThread>(worker.Tid, worker));
+            Detector?.RemoveWorker(worker.Tid);
+        }
+
+        ReturnBlock(worker.Block);
+        if (Interlocked.Decrement(ref _workerThreads) == 0)
+        {
+            OnLastWorkerThreadGone();
         }
     }
 
@@ -305,6 +384,10 @@ public sealed partial class UmcgScheduler : IDisposable, IAsyncDisposable
         {
             SynchronizationContext.SetSynchronizationContext(previous);
             worker.BlockingDepth = 0;
+            if (WorkerThread.AbsorbPendingInterrupt())
+            {
+                Stats.CountAbsorbedInterrupt();
+            }
         }
 
         return true;
@@ -334,12 +417,17 @@ public sealed partial class UmcgScheduler : IDisposable, IAsyncDisposable
         OnItemDone();
     }
 
-    private void OnItemDone()
+    /// <param name="counted">False for a body that was never handed to a thread (its spawn failed): not a completion.</param>
+    private void OnItemDone(bool counted = true)
     {
-        Stats.CountCompletion();
+        if (counted)
+        {
+            Stats.CountCompletion();
+        }
+
         if (Interlocked.Decrement(ref _outstanding) == 0)
         {
-            _drained.TrySetResult();
+            OnDrained();
         }
     }
 
@@ -364,16 +452,6 @@ public sealed partial class UmcgScheduler : IDisposable, IAsyncDisposable
             return true;
         }
     }
-
-    internal void ReportFault(Exception error)
-    {
-        _faults.Enqueue(error);
-        Stats.CountFault();
-        SchedulerTelemetry.Faulted(error);
-    }
-
-    /// <summary>Errors the scheduler itself met (not exceptions of bodies: those are on their handles).</summary>
-    public IReadOnlyCollection<Exception> Faults => _faults;
 
     internal int QueuedForTests(int server) => Servers[server].QueueLength;
 

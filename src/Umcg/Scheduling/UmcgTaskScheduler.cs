@@ -10,7 +10,9 @@ internal sealed class UmcgTaskScheduler(UmcgScheduler scheduler) : TaskScheduler
 
     public override int MaximumConcurrencyLevel => scheduler.ServerCount;
 
-    protected override void QueueTask(Task task) => scheduler.Spawn(() => TryExecuteTask(task), s_taskOptions);
+    // Like a posted callback, a task queued once the scheduler takes no work runs on the thread pool: throwing
+    // here would lose an await continuation silently (the runtime swallows it) or end the process.
+    protected override void QueueTask(Task task) => scheduler.Post(() => TryExecuteTask(task), s_taskOptions);
 
     // Inline only on our own workers: anywhere else the task must not run outside the scheduler.
     protected override bool TryExecuteTaskInline(Task task, bool taskWasPreviouslyQueued) =>

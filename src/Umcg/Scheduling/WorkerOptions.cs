@@ -15,7 +15,7 @@ public sealed record WorkerOptions
     /// </summary>
     public int Priority { get; init; }
 
-    /// <summary>Share weight for <see cref="Policies.FairSharePolicy"/>: twice the weight, twice the CPU. Default 1024.</summary>
+    /// <summary>Share weight for <see cref="Policies.FairSharePolicy"/>: twice the weight, twice the CPU. Positive; default 1024.</summary>
     public int Weight { get; init; } = 1024;
 
     /// <summary>Run on this server (0-based index) and never migrate; null lets the scheduler place and balance it.</summary>
@@ -24,6 +24,10 @@ public sealed record WorkerOptions
     /// <summary>Start on this server (0-based index) but let the scheduler move it later; ignored when <see cref="ServerAffinity"/> is set.</summary>
     public int? PreferredServer { get; init; }
 
-    /// <summary>Stack size of the worker thread in bytes; 0 for the runtime default. Threads are reused only for equal stack sizes.</summary>
+    /// <summary>
+    /// Stack size of the worker thread in bytes: 0 for the runtime default, else from
+    /// <see cref="OptionsValidation.MinStackSize"/> to <see cref="OptionsValidation.MaxStackSize"/>. Threads are
+    /// reused only for equal stack sizes.
+    /// </summary>
     public int StackSize { get; init; }
 }

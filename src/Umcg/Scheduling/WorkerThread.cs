@@ -176,7 +176,7 @@ public sealed unsafe partial class WorkerThread
                 return;
             }
 
-            _assigned.Wait();
+            WaitIdle();
             UmcgProtocolException.ThrowIfFailed(Kernel.SysExit(), "wake idle worker");
             OnRunning();
             if (_exitRequested)
@@ -186,9 +186,58 @@ public sealed unsafe partial class WorkerThread
         }
     }
 
+    /// <summary>
+    /// Waits in the idle pool for the next body (or the order to exit). An interrupt that reaches an idle thread
+    /// (from code that kept a reference to it) belongs to no body: it is absorbed, and the thread stays pooled.
+    /// Leaving here by exception would strand the pool entry, and the next body handed to it would never run.
+    /// </summary>
+    private void WaitIdle()
+    {
+        while (true)
+        {
+            try
+            {
+                _assigned.Wait();
+                return;
+            }
+            catch (ThreadInterruptedException)
+            {
+                Scheduler.Stats.CountAbsorbedInterrupt();
+            }
+        }
+    }
+
+    /// <summary>
+    /// Clears a <see cref="Thread.Interrupt"/> the finished body left pending on this thread; true if there was
+    /// one. Left pending it would be thrown by the thread's next blocking wait: on the way back to the pool (a
+    /// contended lock), in the idle wait, or inside the next, unrelated body that reuses the thread.
+    /// </summary>
+    /// <remarks>
+    /// <see cref="Thread.Sleep(int)"/> with 0 is the one wait that never blocks and still delivers a pending
+    /// interrupt. Called while the worker still holds its server, so the yield it implies costs no other worker.
+    /// </remarks>
+    internal static bool AbsorbPendingInterrupt()
+    {
+        try
+        {
+            Thread.Sleep(0);
+            return false;
+        }
+        catch (ThreadInterruptedException)
+        {
+            return true;
+        }
+    }
+
     /// <summary>Unregisters (which needs RUNNING: an idle worker leaving is still BLOCKED).</summary>
     private void Leave()
     {
+        // An interrupt meant for the last body must not escape this thread's last steps (and end the process).
+        if (AbsorbPendingInterrupt())
+        {
+            Scheduler.Stats.CountAbsorbedInterrupt();
+        }
+
         if (Kernel.IsWorkerThread)
         {
             var task = Block.Task;

@@ -18,6 +18,7 @@ public sealed class LifecycleTests
         })).ToArray();
 
         SchedulerFixture.Shutdown(scheduler);
+        scheduler.Dispose(); // also joins the server threads, which may still be returning when shutdown completes
         Assert.All(handles, h => Assert.True(h.Completion.IsCompletedSuccessfully));
         Assert.Equal(50, ran);
         Assert.Equal(0, scheduler.WorkerThreadCountForTests);

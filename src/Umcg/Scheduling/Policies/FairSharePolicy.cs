@@ -5,13 +5,14 @@ namespace Umcg.Scheduling.Policies;
 /// and the worker with the least runs next, so CPU divides in proportion to weight. A newcomer starts at the
 /// queue's minimum minus one slice, so that a long sleeper neither starves others nor is starved.
 /// </summary>
-/// <param name="timeSlice">The slice after which a worker ahead of the queue gives way (default 4 ms).</param>
+/// <param name="timeSlice">The slice after which a worker ahead of the queue gives way (default 4 ms); must be positive.</param>
+/// <exception cref="ArgumentOutOfRangeException">A time slice that is not positive.</exception>
 public sealed class FairSharePolicy(TimeSpan? timeSlice = null) : IRunQueuePolicy
 {
     private const long NominalWeight = 1024;
 
     private readonly SortedSet<WorkerThread> _byVruntime = new(Comparer<WorkerThread>.Create(Compare));
-    private readonly long _sliceNs = (long)(timeSlice ?? TimeSpan.FromMilliseconds(4)).TotalNanoseconds;
+    private readonly long _sliceNs = (long)(OptionsValidation.CheckedTimeSlice(timeSlice) ?? TimeSpan.FromMilliseconds(4)).TotalNanoseconds;
 
     // The smallest virtual runtime seen at the head of the queue: where a newcomer is placed.
     private long _minVruntime;

@@ -4,10 +4,12 @@ namespace Umcg.Scheduling.Policies;
 /// First in, first out: workers run in the order they became runnable. With a time slice it is round robin;
 /// without one (the default) a worker runs until it blocks or yields.
 /// </summary>
-/// <param name="timeSlice">Round-robin slice while others wait, or null for none.</param>
+/// <param name="timeSlice">Round-robin slice while others wait (positive), or null for none.</param>
+/// <exception cref="ArgumentOutOfRangeException">A time slice that is not positive.</exception>
 public sealed class FifoPolicy(TimeSpan? timeSlice = null) : IRunQueuePolicy
 {
     private readonly WorkerQueue _queue = new();
+    private readonly TimeSpan? _timeSlice = OptionsValidation.CheckedTimeSlice(timeSlice);
 
     /// <inheritdoc />
     public int Count => _queue.Count;
@@ -37,7 +39,7 @@ public sealed class FifoPolicy(TimeSpan? timeSlice = null) : IRunQueuePolicy
     public bool ShouldPreempt(WorkerThread running) => false;
 
     /// <inheritdoc />
-    public TimeSpan? TimeSlice(WorkerThread running) => _queue.Count > 0 ? timeSlice : null;
+    public TimeSpan? TimeSlice(WorkerThread running) => _queue.Count > 0 ? _timeSlice : null;
 
     /// <inheritdoc />
     public void Charge(WorkerThread worker, long ranNs)

@@ -7,14 +7,15 @@ namespace Umcg.Scheduling.Policies;
 /// of higher priority that becomes runnable preempts a lower one at its next safepoint; equal priorities
 /// share the CPU round robin with the time slice.
 /// </summary>
-/// <param name="timeSlice">Round-robin slice among equal priorities (default 4 ms).</param>
+/// <param name="timeSlice">Round-robin slice among equal priorities (default 4 ms); must be positive.</param>
+/// <exception cref="ArgumentOutOfRangeException">A time slice that is not positive.</exception>
 public sealed class PriorityPolicy(TimeSpan? timeSlice = null) : IRunQueuePolicy
 {
     /// <summary>Number of priority levels: priorities 0 (lowest) to 31 (highest).</summary>
     public const int Levels = 32;
 
     private readonly WorkerQueue[] _levels = CreateLevels();
-    private readonly TimeSpan _timeSlice = timeSlice ?? TimeSpan.FromMilliseconds(4);
+    private readonly TimeSpan _timeSlice = OptionsValidation.CheckedTimeSlice(timeSlice) ?? TimeSpan.FromMilliseconds(4);
 
     // Bit p set ⇔ level p is not empty: the highest set bit is the level to run.
     private uint _nonEmpty;

@@ -1,0 +1,52 @@
+using Umcg.Tests.Infrastructure;
+
+namespace Umcg.Tests.Scheduling;
+
+/// <summary>A Thread.Interrupt left pending on a pooled worker thread belongs to nobody and must not lose later work.</summary>
+public sealed class InterruptTests
+{
+    [Theory]
+    [MemberData(nameof(Parkers.Both), MemberType = typeof(Parkers))]
+    public void Bodies_that_leave_an_interrupt_pending_do_not_poison_the_pool(string parker)
+    {
+        const int Rounds = 20;
+        const int Width = 8;
+        var scheduler = SchedulerFixture.Create(parker, servers: 2);
+        for (int round = 0; round < Rounds; round++)
+        {
+            var interrupting = Enumerable.Range(0, Width).Select(_ => scheduler.Spawn(() => Thread.CurrentThread.Interrupt())).ToArray();
+            SchedulerFixture.WaitAll(scheduler, interrupting);
+
+            // These reuse the threads the interrupting bodies ran on.
+            var runs = new int[Width];
+            var normal = Enumerable.Range(0, Width).Select(i => scheduler.Spawn(() => Interlocked.Increment(ref runs[i]))).ToArray();
+            SchedulerFixture.WaitAll(scheduler, normal);
+            Assert.All(normal, h => Assert.True(h.Completion.IsCompletedSuccessfully));
+            Assert.All(runs, r => Assert.Equal(1, r));
+        }
+
+        Assert.Equal(Rounds * Width, scheduler.Stats.AbsorbedInterrupts);
+        SchedulerFixture.Shutdown(scheduler);
+    }
+
+    [Fact]
+    public void An_interrupt_sent_to_an_idle_pooled_thread_is_absorbed()
+    {
+        var scheduler = SchedulerFixture.Create(servers: 1);
+        for (int round = 0; round < 10; round++)
+        {
+            var first = scheduler.Spawn(() => Thread.CurrentThread);
+            SchedulerFixture.WaitAll(scheduler, first);
+
+            // The thread is back in the pool (its handle completes after it is pooled): interrupt it there.
+            var pooled = first.Join();
+            pooled.Interrupt();
+
+            var next = scheduler.Spawn(() => Thread.CurrentThread);
+            SchedulerFixture.WaitAll(scheduler, next);
+            Assert.Same(pooled, next.Join());
+        }
+
+        SchedulerFixture.Shutdown(scheduler);
+    }
+}
