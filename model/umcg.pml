@@ -47,7 +47,10 @@
 
 #define SRV(w)      ((w) % NS)
 
-/* Preemption requests: unbounded in the liveness run (its scripts loop), MAXPRE per server otherwise. */
+/*
+ * Preemption requests: MAXPRE per server, each at the policy's whim; in the liveness run the server asks the
+ * running worker to give way every time it looks (its slice is over whenever its deadline woke it).
+ */
 #ifdef LIVE
 #define PREEMPT_BUDGET true
 #define PREEMPT_SPEND  skip
@@ -162,11 +165,21 @@ inline enqueue(me) {
         pushed = 0;
 #endif
         if :: pushed == 0 -> first = head[SRV(me)] :: else -> skip fi
+#ifdef LIVE
+        /*
+         * The liveness run pushes in this one step: a CAS loop is lock-free, not wait-free, and a scheduler
+         * that always lets another push or drain in between could starve it, which no fairness assumption
+         * on processes excludes. That starvation is not the protocol's to prevent.
+         */
+#endif
     }
     if
     :: pushed == 0 ->
        do
        :: atomic {
+#ifdef LIVE
+              first = head[SRV(me)];    /* read and CAS together: cannot fail */
+#endif
               if
               :: head[SRV(me)] == first ->
                  assert(!onlist[me]);            /* never pushed twice */
@@ -448,7 +461,9 @@ top:
           :: else -> skip
           fi;
           r = OK
-       :: true -> skip
+#ifndef LIVE
+       :: true -> skip     /* the policy lets it run on */
+#endif
        fi;
        t = 0
     :: atomic { (slot[s] & TID_RUNNING) == 0 -> v = slot[s] }
@@ -549,7 +564,20 @@ top:
        }
        atomic { if :: sst[s] == seen -> ssleep[s] = 1 :: else -> skip fi; seen = 0 }
 end_idle:
-       ssleep[s] == 0
+       if
+       :: ssleep[s] == 0
+#ifdef LIVE
+       /*
+        * The time slice's deadline (NextDeadline): a server whose worker runs may time out; ETIMEDOUT puts
+        * it back to RUNNING (UpdateState(RUNNABLE -> RUNNING); a wake that won the race did so already).
+        */
+       :: atomic {
+              ssleep[s] == 1 && (slot[s] & TID_RUNNING) != 0 ->
+              ssleep[s] = 0;
+              if :: (sst[s] & SMASK) == RUNNABLE -> sst[s] = RUNNING :: else -> skip fi
+          }
+#endif
+       fi
     od;
     goto top
 }
@@ -565,7 +593,10 @@ end_idle:
 #ifndef LIVE
 active proctype one_runner() {
 end_watch:
-    atomic { !(count_running(0) <= 1 && count_running(NS - 1) <= 1) -> assert(false) }
+    atomic {
+        !(count_running(0) <= 1 && count_running(NS - 1) <= 1) ->
+        assert(count_running(0) <= 1 && count_running(NS - 1) <= 1)
+    }
 }
 
 /*
