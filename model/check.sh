@@ -112,8 +112,8 @@ safety="-DSAFETY -DCOLLAPSE"
 
 # The protocol: 2 servers x 3 workers (worker w on server w % 2), every interleaving.
 check protocol-2x3 hold umcg.pml "-DNS=2 -DNW=3 -DOPS=1" "$safety" "-m200000"
-# Longer scripts on one server, where every worker shares the slot and the list.
-check protocol-1x3 hold umcg.pml "-DNS=1 -DNW=3 -DOPS=2" "$safety" "-m200000"
+# Longer scripts on one server: two workers sharing the slot and the list, two operations each.
+check protocol-1x2-long hold umcg.pml "-DNS=1 -DNW=2 -DOPS=2 -DMAXPRE=2" "$safety" "-m200000"
 # Liveness: a RUNNABLE worker eventually runs, under weak fairness, with scripts that loop for ever.
 check liveness-1x2 hold umcg.pml "-DLIVE -DNS=1 -DNW=2" "-DNFAIR=3 -DCOLLAPSE" "-a -f -m200000"
 
