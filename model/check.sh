@@ -1,0 +1,131 @@
+#!/usr/bin/env bash
+# Model-checks the UMCG protocol (umcg.pml) and the scheduler's park word (park.pml) with Spin.
+#
+# Every check is: spin -a (generate pan.c), gcc (compile the verifier), run pan, read its report. A check
+# that must hold passes only with "errors: 0" and a complete search (no depth truncation, no memory bound
+# reached, no "search not completed"). A broken twin passes only if pan reports errors >= 1 and writes a
+# trail. One line per check; the last line is "model: N passed, N failed"; exit status 1 on any failure.
+#
+# Usage: model/check.sh [name-filter]     (e.g. model/check.sh broken)
+# Environment: MODEL_OUT (where to build and keep trails; default a fresh temporary directory),
+#              MODEL_MEMLIM (MB per pan run, default 6000), MODEL_TIMEOUT (seconds per check, default 900).
+set -uo pipefail
+
+here="$(cd "$(dirname "$0")" && pwd)"
+out="${MODEL_OUT:-$(mktemp -d -t umcg-model.XXXXXX)}"
+memlim="${MODEL_MEMLIM:-6000}"
+limit="${MODEL_TIMEOUT:-900}"
+filter="${1:-}"
+
+for tool in spin gcc; do
+  if ! command -v "$tool" >/dev/null 2>&1; then
+    echo "FAIL model: $tool not found (apt-get install -y spin gcc)"
+    echo "model: 0 passed, 1 failed"
+    exit 1
+  fi
+done
+
+passed=0
+failed=0
+
+# check NAME EXPECT MODEL "SPIN_FLAGS" "GCC_FLAGS" "PAN_FLAGS"
+#   EXPECT: hold (errors: 0, complete search) or reject (errors >= 1 and a trail)
+check() {
+  local name="$1" expect="$2" model="$3" spin_flags="$4" gcc_flags="$5" pan_flags="$6"
+  if [ -n "$filter" ] && [[ "$name" != *"$filter"* ]]; then
+    return
+  fi
+
+  local dir="$out/$name"
+  rm -rf "$dir" && mkdir -p "$dir" && cp "$here/$model" "$dir/"
+  local log="$dir/pan.out"
+  local started=$SECONDS
+  # shellcheck disable=SC2086 # the flag strings are word lists on purpose
+  if ! (cd "$dir" && spin $spin_flags -a "$model" >spin.out 2>&1); then
+    echo "FAIL $name: spin -a failed (see $dir/spin.out)"
+    failed=$((failed + 1))
+    return
+  fi
+  # shellcheck disable=SC2086
+  if ! (cd "$dir" && gcc -O2 -DMEMLIM="$memlim" $gcc_flags -o pan pan.c >gcc.out 2>&1); then
+    echo "FAIL $name: gcc failed (see $dir/gcc.out)"
+    failed=$((failed + 1))
+    return
+  fi
+  # shellcheck disable=SC2086
+  (cd "$dir" && timeout "$limit" ./pan $pan_flags >pan.out 2>&1)
+  local rc=$?
+  local secs=$((SECONDS - started))
+
+  local errors states memory depth
+  errors=$(sed -n 's/.*errors: \([0-9]*\).*/\1/p' "$log" | tail -n 1)
+  states=$(sed -n 's/^ *\([0-9e.+]*\) states, stored.*/\1/p' "$log" | tail -n 1)
+  memory=$(sed -n 's/^ *\([0-9.]*\)\s*total actual memory usage.*/\1/p' "$log" | tail -n 1)
+  depth=$(sed -n 's/.*depth reached \([0-9]*\).*/\1/p' "$log" | tail -n 1)
+  local figures="${states:-?} states, depth ${depth:-?}, ${memory:-?} MB, ${secs} s"
+
+  if [ "$rc" -eq 124 ]; then
+    echo "FAIL $name: no verdict within ${limit} s ($figures)"
+    failed=$((failed + 1))
+    return
+  fi
+  if [ -z "$errors" ]; then
+    echo "FAIL $name: pan printed no 'errors:' line (exit $rc; see $log)"
+    failed=$((failed + 1))
+    return
+  fi
+
+  if [ "$expect" = hold ]; then
+    local incomplete=""
+    grep -qi "max search depth too small" "$log" && incomplete="max search depth too small"
+    grep -qi "search not completed\|search was incomplete" "$log" && incomplete="search not completed"
+    grep -qi "out of memory\|reached -DMEMLIM\|memory limit" "$log" && incomplete="memory bound reached"
+    if [ "$errors" -ne 0 ]; then
+      local why
+      why=$(cd "$dir" && spin $spin_flags -t "$model" 2>/dev/null | grep -m 1 -i "violated\|invalid end\|acceptance" || true)
+      echo "FAIL $name: errors: $errors ${why:+($why) }($figures; trail in $dir)"
+      failed=$((failed + 1))
+    elif [ -n "$incomplete" ]; then
+      echo "FAIL $name: incomplete search: $incomplete ($figures)"
+      failed=$((failed + 1))
+    else
+      echo "PASS $name: errors: 0, exhaustive ($figures)"
+      passed=$((passed + 1))
+    fi
+  else
+    local trail
+    trail=$(ls "$dir"/*.trail 2>/dev/null | head -n 1)
+    if [ "$errors" -ge 1 ] && [ -n "$trail" ]; then
+      local what steps
+      what=$(grep -m 1 -o "pan:[0-9]*: .*(at depth [0-9]*)" "$log" || true)
+      steps=$(wc -l <"$trail")
+      echo "PASS $name: rejected as it must be: ${what:-errors: $errors}; trail of $steps steps ($figures)"
+      passed=$((passed + 1))
+    else
+      echo "FAIL $name: the broken variant was not rejected (errors: $errors, trail: ${trail:-none}; $figures)"
+      failed=$((failed + 1))
+    fi
+  fi
+}
+
+safety="-DSAFETY -DCOLLAPSE"
+
+# The protocol: 2 servers x 3 workers (worker w on server w % 2), every interleaving.
+check protocol-2x3 hold umcg.pml "-DNS=2 -DNW=3 -DOPS=1" "$safety" "-m200000"
+# Longer scripts on one server: two workers sharing the slot and the list, two operations each.
+check protocol-1x2-long hold umcg.pml "-DNS=1 -DNW=2 -DOPS=2 -DMAXPRE=2" "$safety" "-m200000"
+# Liveness: a RUNNABLE worker eventually runs, under weak fairness, with scripts that loop for ever.
+check liveness-1x2 hold umcg.pml "-DLIVE -DNS=1 -DNW=2" "-DNFAIR=3 -DCOLLAPSE" "-a -f -m200000"
+
+# The broken twins: each must be rejected with a trail.
+check broken-slot-before-state reject umcg.pml "-DBROKEN=1 -DNS=1 -DNW=2 -DOPS=1" "-DSAFETY" "-m200000"
+check broken-no-cond-wait reject umcg.pml "-DBROKEN=2 -DNS=1 -DNW=2 -DOPS=1" "-DSAFETY" "-m200000"
+check broken-mark-ignored reject umcg.pml "-DBROKEN=3 -DNS=1 -DNW=2 -DOPS=2" "-DSAFETY" "-m200000"
+
+if [ -f "$here/park.pml" ]; then
+  check park-word hold park.pml "" "$safety" "-m200000"
+  check broken-park-word reject park.pml "-DBROKEN=1" "-DSAFETY" "-m200000"
+fi
+
+echo "model: $passed passed, $failed failed (work in $out)"
+[ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]

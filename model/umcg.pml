@@ -1,0 +1,653 @@
+/*
+ * The UMCG kernel half's protocol (docs/kernel-half.md), as src/Umcg/Kernel implements it, with the
+ * canonical server loop of src/Umcg/Scheduling/Server.Loop.cs on top. docs/model.md maps every step
+ * below to its C# method and says what is left out.
+ *
+ * Granularity: one Promela step per atomic memory access of the C# code (a CAS, an exchange, a volatile
+ * load or store); a run of steps that touch only memory nobody else can reach is folded into one. The
+ * memory model is sequentially consistent: every CAS and exchange in the code is a full fence.
+ *
+ * Configuration (all with -D at `spin -a`):
+ *   NS, NW     servers and workers; worker w belongs to server w % NS.
+ *   OPS        how many operations each worker's script makes between register and unregister/exit.
+ *   MAXPRE     how many preemptions each server may request.
+ *   LIVE       the liveness configuration: scripts loop for ever, the run queue is FIFO, no exit.
+ *   BROKEN=n   a deliberately wrong variant the checker must reject (see the BROKEN cases below).
+ */
+
+#ifndef NS
+#define NS 2
+#endif
+#ifndef NW
+#define NW 3
+#endif
+#ifndef OPS
+#define OPS 2
+#endif
+#ifndef MAXPRE
+#define MAXPRE 1
+#endif
+#ifndef BROKEN
+#define BROKEN 0
+#endif
+
+/* The state word (UmcgTask.State): the state in bits 0-1 here (0-7 in the ABI), the two flags above it. */
+#define SMASK     3
+#define NONE      0
+#define RUNNING   1
+#define RUNNABLE  2
+#define BLOCKED   3
+#define COND_WAIT 4   /* TaskFlags.CondWait */
+#define PREEMPT   8   /* TaskFlags.Preempt */
+
+/* A server's next_tid: 0, a worker's tid (a pick, not started yet), or tid | TID_RUNNING (it runs). */
+#define TID_RUNNING 16
+#define TID_MASK    15
+#define TID(w)      ((w) + 1)
+
+#define SRV(w)      ((w) % NS)
+
+/*
+ * Preemption requests: MAXPRE per server, each at the policy's whim; in the liveness run the server asks the
+ * running worker to give way every time it looks (its slice is over whenever its deadline woke it).
+ */
+#ifdef LIVE
+#define PREEMPT_BUDGET true
+#define PREEMPT_SPEND  skip
+#else
+#define PREEMPT_BUDGET (npre < MAXPRE)
+#define PREEMPT_SPEND  npre++
+#endif
+#define RQCAP       (2 * NW)
+
+/* Errno values the model distinguishes. */
+#define OK     0
+#define EAGAIN 1
+#define ESRCH  2
+
+/* ---- the shared memory ------------------------------------------------------------------------- */
+
+byte wst[NW];          /* each worker's state word */
+byte sst[NS];          /* each server's state word */
+byte slot[NS];         /* each server's next_tid: the running slot */
+byte head[NS];         /* each server's runnable_workers_ptr: 0 or the tid of the entry on top */
+byte link[NW];         /* each worker's runnable_workers_ptr: the entry below it */
+bit  queued[NW];       /* the queued mark, one per block: set by the push, cleared by the drain */
+bit  reg[NW];          /* the worker is in the kernel half's task table */
+bit  alive[NW];        /* the worker's thread has not ended */
+bit  wsleep[NW];       /* the worker is in FUTEX_WAIT on its state word (cleared by FUTEX_WAKE) */
+bit  ssleep[NS];       /* the server is in FUTEX_WAIT on its state word */
+
+/*
+ * The scheduler's run queue (the policy's, server-private under its lock). Safety runs keep it as a
+ * multiset, how many times each worker is in its server's queue, and let the server pick any of them
+ * (every policy at once); the liveness run keeps a FIFO, a fair policy.
+ */
+#ifdef LIVE
+chan rq[NS] = [RQCAP] of { byte };
+#define rq_add(s, w)  assert(nfull(rq[s])); rq[s]!w
+#define rq_has(s, w)  rq[s]??[eval(w)]
+#define rq_take(s, w) rq[s]??eval(w)
+#else
+byte rqn[NW];
+#define rq_add(s, w)  assert(rqn[w] < RQCAP); rqn[w]++
+#define rq_has(s, w)  (rqn[w] > 0)
+#define rq_take(s, w) rqn[w]--
+#endif
+
+/* Ghost: the worker's entry is on a runnable list (pushed, not yet taken off by a drain). */
+bit  onlist[NW];
+
+/* ---- the building blocks (UmcgKernel.Transitions.cs) ------------------------------------------- */
+
+/* FUTEX_WAKE on a task's state word: wakes it if it sleeps there; a wake with no sleeper is lost. */
+#define futex_wake(sleeping) sleeping = 0
+
+/*
+ * SleepUntilRunning: re-read the word; RUNNING returns; otherwise FUTEX_WAIT with the value seen, which
+ * the kernel compares and enqueues in one step (so a waker that changed the word first is never missed),
+ * then block until a FUTEX_WAKE. Any wake (a kick, a late wake) just re-reads.
+ */
+inline sleep_until_running(word, sleeping) {
+    do
+    :: atomic {
+           seen = word;
+           if
+           :: (seen & SMASK) == RUNNING -> seen = 0; break
+           :: else -> assert((seen & SMASK) == RUNNABLE)
+           fi
+       }
+       atomic { if :: word == seen -> sleeping = 1 :: else -> skip fi; seen = 0 }
+       sleeping == 0
+    od
+}
+
+/*
+ * WakeTask: CAS RUNNABLE -> RUNNING (flags cleared), then FUTEX_WAKE. The two are one step here: the word
+ * changes first, so a sleeper that has not parked yet compares and does not park, and one that has is
+ * woken; all that the gap between them adds is a late FUTEX_WAKE landing on a later sleep of the same
+ * task, a spurious wake, which the preemption's Kick (a separate step) still produces.
+ */
+inline wake_server(s) {
+    atomic {
+        if
+        :: (sst[s] & SMASK) == RUNNABLE -> sst[s] = RUNNING; futex_wake(ssleep[s])
+        :: else -> skip
+        fi
+    }
+}
+
+/* WakeTask on a worker. r = OK or EAGAIN (it was not RUNNABLE: never woken twice). */
+inline wake_worker(t) {
+    atomic {
+        if
+        :: (wst[t] & SMASK) == RUNNABLE -> wst[t] = RUNNING; futex_wake(wsleep[t]); r = OK
+        :: else -> r = EAGAIN
+        fi
+    }
+}
+
+/*
+ * Enqueue: Exchange the queued mark to 1; if it was 0, push on the server's LIFO: read the head, store
+ * it as our own link, CAS the head from it to us (retry with the head seen). An entry still on the list
+ * (a direct switch woke the worker before a drain took it off) is not pushed again.
+ */
+inline enqueue(me) {
+    /*
+     * The mark's exchange and the head's first read are one step: nobody else touches this worker's mark
+     * in between (a drain clears only the marks of entries on its list, and ours is not).
+     */
+    atomic {
+        pushed = queued[me];
+        queued[me] = 1;
+#if BROKEN == 3
+        /* BROKEN 3: the mark is not consulted (as if it lived on a record that a re-registration renews). */
+        pushed = 0;
+#endif
+        if :: pushed == 0 -> first = head[SRV(me)] :: else -> skip fi
+#ifdef LIVE
+        /*
+         * The liveness run pushes in this one step: a CAS loop is lock-free, not wait-free, and a scheduler
+         * that always lets another push or drain in between could starve it, which no fairness assumption
+         * on processes excludes. That starvation is not the protocol's to prevent.
+         */
+#endif
+    }
+    if
+    :: pushed == 0 ->
+       do
+       :: atomic {
+#ifdef LIVE
+              first = head[SRV(me)];    /* read and CAS together: cannot fail */
+#endif
+              if
+              :: head[SRV(me)] == first ->
+                 assert(!onlist[me]);            /* never pushed twice */
+                 onlist[me] = 1;
+                 link[me] = first;
+                 head[SRV(me)] = TID(me);
+                 break
+              :: else -> first = head[SRV(me)]
+              fi
+          }
+       od
+    :: else -> skip
+    fi;
+    first = 0; pushed = 0
+}
+
+/* ReleaseSlot: CAS the server's slot from me | TID_RUNNING to 0. Every modelled release must succeed. */
+inline release_slot(me) {
+    atomic {
+        assert(slot[SRV(me)] == (TID(me) | TID_RUNNING));
+        slot[SRV(me)] = 0
+    }
+}
+
+/* The worker runs user code: its state is RUNNING and its server's slot names it (the one-runner rule). */
+#define runs_user_code(me) \
+    assert((wst[me] & SMASK) == RUNNING && slot[SRV(me)] == (TID(me) | TID_RUNNING) && reg[me])
+
+/* ---- worker operations ------------------------------------------------------------------------- */
+
+/*
+ * Unblock (SysExit, and the end of Ctl(Register)): BLOCKED -> RUNNABLE, queued, server woken, sleep until
+ * a server runs it.
+ */
+inline unblock(me) {
+    atomic { assert((wst[me] & SMASK) == BLOCKED); wst[me] = RUNNABLE }
+    enqueue(me);
+    wake_server(SRV(me));
+    sleep_until_running(wst[me], wsleep[me])
+}
+
+/*
+ * WorkerThread.Yield(null): PrepareWait (RUNNING -> RUNNABLE | COND_WAIT), next_tid = 0, then WorkerWait:
+ * UpdateState(RUNNABLE -> RUNNABLE) clears TF_COND_WAIT, queue, free the slot, wake the server, sleep.
+ * PrepareWait and the UpdateState are one step: while this worker holds the slot nobody else acts on its
+ * RUNNABLE | COND_WAIT word (no server starts it, no switch targets it, no preemption flags a non-RUNNING
+ * word), so the intermediate value is unobservable.
+ */
+inline yield(me) {
+    atomic { assert((wst[me] & SMASK) == RUNNING); wst[me] = RUNNABLE }
+    enqueue(me);
+    release_slot(me);
+    wake_server(SRV(me));
+    sleep_until_running(wst[me], wsleep[me])
+}
+
+/*
+ * WorkerThread.Yield(t): a direct switch to worker t of the same server. The scheduler takes t out of its
+ * server's run queue first; the raw kernel API may name a t that is still on the runnable list or still
+ * blocked, so both are modelled.
+ */
+inline switch_to(me) {
+    /*
+     * One step: choose next_tid (any other worker of this server), take it out of the run queue if it is
+     * there, as the scheduler does (the raw kernel API may also name one still on the runnable list, or
+     * not RUNNABLE at all), PrepareWait, and WorkerWait's checks before any side effect: an unknown next_tid is refused (ESRCH)
+     * and leaves us RUNNING. None of it is observable by another thread while we hold the slot.
+     */
+    atomic {
+        assert((wst[me] & SMASK) == RUNNING);
+        if
+        :: SRV(0) == SRV(me) && me != 0 -> t = 0
+        :: SRV(1) == SRV(me) && me != 1 -> t = 1
+        :: NW > 2 && SRV(2 % NW) == SRV(me) && me != 2 % NW -> t = 2 % NW
+        :: NW > 3 && SRV(3 % NW) == SRV(me) && me != 3 % NW -> t = 3 % NW
+        :: else -> t = me                /* nobody else on this server: a plain yield below */
+        fi;
+        if
+        :: t != me && rq_has(SRV(me), t) -> rq_take(SRV(me), t); took = 1
+        :: else -> took = 0
+        fi;
+        if
+        :: t == me -> r = EAGAIN
+        :: t != me && !reg[t] -> r = ESRCH
+        :: t != me && reg[t] -> wst[me] = RUNNABLE; r = OK
+        fi
+    }
+    if
+    :: r == OK ->
+       if
+       :: atomic { (wst[t] & SMASK) != RUNNABLE -> wst[me] = RUNNING; r = EAGAIN }
+       :: atomic { (wst[t] & SMASK) == RUNNABLE ->
+              /* MoveSlot: CAS me | TID_RUNNING -> t | TID_RUNNING (in the step that saw t RUNNABLE). */
+              assert(slot[SRV(me)] == (TID(me) | TID_RUNNING));
+              slot[SRV(me)] = TID(t) | TID_RUNNING
+          }
+          enqueue(me);
+          /* StartSwitchedTo: wake t; if it is not RUNNABLE any more, give the slot back to the server. */
+          wake_worker(t);
+          if
+          :: r == OK -> skip
+          :: else ->
+             atomic {
+                 if
+                 :: slot[SRV(me)] == (TID(t) | TID_RUNNING) -> slot[SRV(me)] = 0; r = OK
+                 :: else -> r = EAGAIN
+                 fi
+             }
+             if
+             :: r == OK -> wake_server(SRV(me))
+             :: else -> skip
+             fi
+          fi;
+          r = OK;
+          sleep_until_running(wst[me], wsleep[me])
+       fi
+    :: else -> skip
+    fi;
+    if
+    :: r != OK ->
+       /* No switch: give the target back (Server.MakeReady; no wake, we hold the slot) and yield instead. */
+       if
+       :: took -> atomic { rq_add(SRV(me), t) }
+       :: else -> skip
+       fi;
+       t = 0; took = 0; r = OK;
+       yield(me)
+    :: else -> t = 0; took = 0
+    fi
+}
+
+/* SysEnter (BlockWorker): RUNNING -> BLOCKED, then free the slot and wake the server. SysExit: unblock. */
+inline block_region(me) {
+#if BROKEN == 1
+    /* BROKEN 1: the slot is freed before the state changes. */
+    release_slot(me);
+    atomic { assert((wst[me] & SMASK) == RUNNING); wst[me] = BLOCKED }
+#else
+    atomic { assert((wst[me] & SMASK) == RUNNING); wst[me] = BLOCKED }
+    release_slot(me);
+#endif
+    wake_server(SRV(me));
+    /* ... blocked in the region; no user code of this worker runs on the server ... */
+    unblock(me)
+}
+
+/*
+ * NotifyResume at a safepoint: nothing unless TF_PREEMPT is set; then Preempt: RUNNING -> RUNNABLE, queued,
+ * slot freed, server woken, sleep until run again.
+ */
+inline safepoint(me) {
+    if
+    :: atomic { (wst[me] & PREEMPT) == 0 -> skip }
+    :: atomic { (wst[me] & PREEMPT) != 0 -> assert((wst[me] & SMASK) == RUNNING); wst[me] = RUNNABLE }
+       enqueue(me);
+       release_slot(me);
+       wake_server(SRV(me));
+       sleep_until_running(wst[me], wsleep[me])
+    fi
+}
+
+/* Ctl(Unregister) of a RUNNING worker with next_tid 0: RUNNING -> NONE, free the slot, wake the server, forget. */
+inline unregister(me) {
+    atomic { assert((wst[me] & SMASK) == RUNNING); wst[me] = NONE }
+    release_slot(me);
+    wake_server(SRV(me));
+    atomic { reg[me] = 0; alive[me] = 0 }
+}
+
+/*
+ * Removal: the thread ends without unregistering (state still RUNNING, the slot still names it). The exit
+ * watcher (ReapExited) releases the slot, wakes the server and forgets the task; its steps are modelled
+ * here, in the dead worker's place.
+ */
+inline exit_and_reap(me) {
+    alive[me] = 0;
+    release_slot(me);
+    wake_server(SRV(me));
+    reg[me] = 0
+}
+
+proctype Worker(byte me) {
+    byte seen, first, t, r;
+    bit took, pushed;
+#ifndef LIVE
+    byte k;
+#endif
+
+    /* Ctl(Register | Worker): the block says BLOCKED; the task enters the table, then takes the unblock path. */
+    atomic { reg[me] = 1; alive[me] = 1 }
+    unblock(me);
+
+#ifdef LIVE
+    do
+    :: runs_user_code(me);
+       if
+       :: yield(me)
+       :: block_region(me)
+       :: safepoint(me)
+       fi
+    od
+#else
+    do
+    :: k < OPS ->
+       runs_user_code(me);
+       k++;
+       if
+       :: yield(me)
+       :: switch_to(me)
+       :: block_region(me)
+       :: safepoint(me)
+       fi
+    :: k == OPS -> break
+    od;
+    runs_user_code(me);
+    k = 0;
+    if
+    :: unregister(me)
+    :: exit_and_reap(me)
+    fi
+#endif
+}
+
+/* ---- the server loop (Server.ServeOnce) and ServerWait ------------------------------------------ */
+
+proctype Server(byte s) {
+    byte cur, v, t, seen, r;
+#ifndef LIVE
+    byte npre;
+#endif
+
+top:
+    /* 1. RUNNABLE | COND_WAIT first: a wake from here on turns our Wait into EAGAIN instead of being lost. */
+#if BROKEN == 2
+    /* BROKEN 2: no COND_WAIT announcement here; Wait below stores RUNNABLE and sleeps without re-checking. */
+    skip;
+#else
+    atomic { assert((sst[s] & SMASK) == RUNNING); sst[s] = RUNNABLE | COND_WAIT }
+#endif
+
+    /* 2. RunnableList.Drain: take the whole list with one exchange, then walk it. */
+    atomic { cur = head[s]; head[s] = 0 }
+    do
+    :: cur == 0 -> break
+    :: cur != 0 ->
+       atomic {
+           t = cur - 1;
+           if
+           :: reg[t] -> rq_add(s, t)   /* a removed task's entry is skipped */
+           :: else -> skip
+           fi;
+           cur = link[t];
+           link[t] = 0;
+           queued[t] = 0;
+           onlist[t] = 0;
+           t = 0
+       }
+    od;
+
+    /* 4. Run something if nothing runs for us; otherwise maybe ask the running worker to give way. */
+    /*
+     * The slot is read in the same step as what follows when it holds no TID_RUNNING: then only this
+     * server writes it.
+     */
+    if
+    :: atomic { (slot[s] & TID_RUNNING) != 0 -> t = (slot[s] & TID_MASK) - 1 }
+       if
+       :: PREEMPT_BUDGET ->
+          PREEMPT_SPEND;
+          /* MaybePreempt: RequestPreempt (CAS: set TF_PREEMPT on a RUNNING word), then Kick. */
+          atomic {
+              if
+              :: (wst[t] & SMASK) == RUNNING && (wst[t] & PREEMPT) == 0 -> wst[t] = wst[t] | PREEMPT; r = OK
+              :: else -> r = EAGAIN
+              fi
+          }
+          if
+          :: r == OK -> futex_wake(wsleep[t])
+          :: else -> skip
+          fi;
+          r = OK
+#ifndef LIVE
+       :: true -> skip     /* the policy lets it run on */
+#endif
+       fi;
+       t = 0
+    :: atomic { (slot[s] & TID_RUNNING) == 0 -> v = slot[s] }
+       /* IsPendingPick: an earlier pick whose Wait returned EAGAIN is kept while it is RUNNABLE. */
+       if
+       :: v != 0 ->
+          atomic {
+              t = v - 1;
+              if
+              :: reg[t] && (wst[t] & SMASK) == RUNNABLE -> skip
+              :: else -> slot[s] = 0; v = 0
+              fi;
+              t = 0
+          }
+       :: else -> skip
+       fi;
+       if
+       :: v == 0 ->
+          /* PickNext: the policy's choice (any queued worker; FIFO in the liveness run), under the queue lock. */
+          atomic {
+              if
+#ifdef LIVE
+              :: empty(rq[s]) -> v = 0
+              :: nempty(rq[s]) -> rq[s]?t; v = TID(t)
+#else
+              :: SRV(0) == s && rqn[0] > 0 -> rqn[0]--; v = TID(0)
+              :: SRV(1) == s && rqn[1] > 0 -> rqn[1]--; v = TID(1)
+              :: NW > 2 && SRV(2 % NW) == s && rqn[2 % NW] > 0 -> rqn[2 % NW]--; v = TID(2 % NW)
+              :: NW > 3 && SRV(3 % NW) == s && rqn[3 % NW] > 0 -> rqn[3 % NW]--; v = TID(3 % NW)
+              :: else -> v = 0
+#endif
+              fi;
+              slot[s] = v;
+              t = 0
+          }
+       :: else -> skip
+       fi
+    fi;
+    v = 0;
+
+    /* 6. ServerWait: UpdateState(RUNNABLE -> RUNNABLE) clears TF_COND_WAIT; EAGAIN if a wake came first. */
+#if BROKEN == 2
+    atomic { sst[s] = RUNNABLE; v = slot[s] }
+#else
+    /* The slot's read joins the step: with no TID_RUNNING only we write it; with it, we sleep either way. */
+    atomic {
+        if
+        :: (sst[s] & SMASK) == RUNNABLE -> sst[s] = RUNNABLE; r = OK; v = slot[s]
+        :: else -> r = EAGAIN
+        fi
+    }
+    if
+    :: r == EAGAIN -> r = OK; goto top
+    :: else -> skip
+    fi;
+#endif
+    if
+    :: v != 0 && (v & TID_RUNNING) == 0 ->
+       /* StartWorker: resolve, mark the slot, then wake the worker; undo the mark if it was not RUNNABLE. */
+       t = v - 1;
+       if
+       :: atomic { !reg[t] -> r = ESRCH }
+       :: atomic {
+              reg[t] ->
+              assert(slot[s] == v);          /* "no other thread writes this slot now" */
+              slot[s] = v | TID_RUNNING
+          }
+          wake_worker(t);
+          if
+          :: r != OK -> slot[s] = v
+          :: else -> skip
+          fi
+       fi;
+       t = 0; v = 0;
+       if
+       :: r != OK ->
+          /* UpdateState(RUNNABLE -> RUNNING) and return the error; ESRCH drops the pick. */
+          atomic { if :: (sst[s] & SMASK) == RUNNABLE -> sst[s] = RUNNING :: else -> skip fi }
+          if
+          :: r == ESRCH -> slot[s] = 0
+          :: else -> skip
+          fi;
+          r = OK;
+          goto top
+       :: else -> skip
+       fi
+    :: else -> v = 0
+    fi;
+
+    /* SleepUntilRunning; idle here for ever is a valid end (nothing left to run). */
+    do
+    :: atomic {
+           seen = sst[s];
+           if
+           :: (seen & SMASK) == RUNNING -> seen = 0; break
+           :: else -> assert((seen & SMASK) == RUNNABLE)
+           fi
+       }
+       atomic { if :: sst[s] == seen -> ssleep[s] = 1 :: else -> skip fi; seen = 0 }
+end_idle:
+       if
+       :: ssleep[s] == 0
+#ifdef LIVE
+       /*
+        * The time slice's deadline (NextDeadline): a server whose worker runs may time out; ETIMEDOUT puts
+        * it back to RUNNING (UpdateState(RUNNABLE -> RUNNING); a wake that won the race did so already).
+        */
+       :: atomic {
+              ssleep[s] == 1 && (slot[s] & TID_RUNNING) != 0 ->
+              ssleep[s] = 0;
+              if :: (sst[s] & SMASK) == RUNNABLE -> sst[s] = RUNNING :: else -> skip fi
+          }
+#endif
+       fi
+    od;
+    goto top
+}
+
+/* ---- the properties ---------------------------------------------------------------------------- */
+
+/* At most one RUNNING worker per server (among live, registered workers), at every step. */
+#define running_on(w, s) (SRV(w) == s && reg[w] && alive[w] && (wst[w] & SMASK) == RUNNING)
+#define count_running(s) \
+    ((running_on(0, s) -> 1 : 0) + (running_on(1, s) -> 1 : 0) + \
+     (NW > 2 && running_on(2 % NW, s) -> 1 : 0) + (NW > 3 && running_on(3 % NW, s) -> 1 : 0))
+
+#ifndef LIVE
+active proctype one_runner() {
+end_watch:
+    atomic {
+        !(count_running(0) <= 1 && count_running(NS - 1) <= 1) ->
+        assert(count_running(0) <= 1 && count_running(NS - 1) <= 1)
+    }
+}
+
+/*
+ * When nothing can move any more (every script is over, or somebody waits for ever): every worker
+ * finished, no server sleeps past a worker queued for it, and no slot names a worker.
+ */
+active proctype quiescence() {
+    byte w;
+    timeout ->
+    atomic {
+        w = 0;
+        do
+        :: w < NW ->
+           /* a worker that never finished waits for ever: a lost wake-up */
+           assert(!alive[w] && !reg[w]);
+           w++
+        :: w == NW -> break
+        od;
+        w = 0;
+        do
+        :: w < NS ->
+           /* a server asleep with its list or run queue non-empty: it slept past a queued worker */
+           assert(!(ssleep[w] && head[w] != 0 && reg[head[w] - 1]));
+           assert((slot[w] & TID_RUNNING) == 0);
+           w++
+        :: w == NS -> break
+        od
+    }
+}
+#endif
+
+#ifdef LIVE
+/* A RUNNABLE worker eventually runs (checked with weak fairness, -f). */
+ltl runnable_runs {
+    [] (((wst[0] & SMASK) == RUNNABLE -> <> ((wst[0] & SMASK) == RUNNING)) &&
+        ((wst[NW - 1] & SMASK) == RUNNABLE -> <> ((wst[NW - 1] & SMASK) == RUNNING)))
+}
+#endif
+
+init {
+    byte i;
+    atomic {
+        i = 0;
+        do
+        :: i < NS -> sst[i] = RUNNING; run Server(i); i++
+        :: i == NS -> break
+        od;
+        i = 0;
+        do
+        :: i < NW -> wst[i] = BLOCKED; run Worker(i); i++
+        :: i == NW -> break
+        od
+    }
+}
