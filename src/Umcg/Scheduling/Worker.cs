@@ -8,7 +8,8 @@ namespace Umcg.Scheduling;
 /// What code running on a worker can ask of its scheduler. Every call is also a safepoint, where a pending
 /// preemption takes effect. On a thread that is not a worker each call falls back to the ordinary blocking
 /// behaviour (a blocking region does nothing, Sleep is <see cref="Thread.Sleep(TimeSpan)"/>, Yield is
-/// <see cref="Thread.Yield"/>), so library code can call them from anywhere.
+/// <see cref="Thread.Yield"/>), so library code can call them from anywhere. Inside a blocking region a worker
+/// holds no server, so there too Yield, Sleep and Safepoint are the plain thread's.
 /// </summary>
 public static unsafe class Worker
 {
@@ -56,7 +57,7 @@ public static unsafe class Worker
     /// </summary>
     public static void Safepoint()
     {
-        var w = Active();
+        var w = Scheduled();
         if (w is null)
         {
             return;
@@ -81,7 +82,7 @@ public static unsafe class Worker
     /// <summary>Gives the CPU to the next runnable worker of this server (or keeps it if there is none).</summary>
     public static void Yield()
     {
-        var w = Active();
+        var w = Scheduled();
         if (w is null)
         {
             Thread.Yield();
@@ -104,8 +105,8 @@ public static unsafe class Worker
     public static bool SwitchTo(WorkerThread target)
     {
         ArgumentNullException.ThrowIfNull(target);
-        var w = Active();
-        if (w is null || w.BlockingDepth != 0)
+        var w = Scheduled();
+        if (w is null)
         {
             Thread.Yield();
             return false;
@@ -125,7 +126,7 @@ public static unsafe class Worker
     public static void Sleep(TimeSpan duration)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(duration, TimeSpan.Zero);
-        var w = Active();
+        var w = Scheduled();
         if (w is null)
         {
             Thread.Sleep(duration);
@@ -134,6 +135,13 @@ public static unsafe class Worker
 
         w.Park(KernelClock.DeadlineAfter(ClockId.Monotonic, duration));
     }
+
+    /// <summary>
+    /// The caller's worker if it holds a server now: registered, and not inside a blocking region. Inside a
+    /// region the worker is BLOCKED and its server runs someone else; it gets no CPU of the scheduler's to give
+    /// up or to wait for until the region ends, so a yield, sleep or safepoint there is the plain thread's.
+    /// </summary>
+    internal static WorkerThread? Scheduled() => Active() is { BlockingDepth: 0 } w ? w : null;
 
     /// <summary>The caller's worker, if the caller is a worker still registered with its kernel half.</summary>
     internal static WorkerThread? Active()

@@ -51,6 +51,36 @@ public sealed class BlockingTests
         SchedulerFixture.Shutdown(scheduler);
     }
 
+    [Theory]
+    [MemberData(nameof(Parkers.Both), MemberType = typeof(Parkers))]
+    public void Yield_sleep_and_safepoint_inside_a_region_are_the_plain_threads(string parker)
+    {
+        // Inside a region the worker is BLOCKED and holds no server: there is nothing of the scheduler's to give
+        // up or wait for, and the kernel half keeps it BLOCKED until the region ends (a safepoint there does not
+        // end the region). A scheduler yield there would wait for ever to be RUNNING again.
+        var scheduler = SchedulerFixture.Create(parker, servers: 1);
+        using var gate = new ManualResetEventSlim();
+        var inRegion = scheduler.Spawn(() =>
+        {
+            using (Worker.Blocking())
+            {
+                Worker.Yield();
+                Worker.Safepoint();
+                Worker.Sleep(TimeSpan.FromMilliseconds(1));
+                bool direct = Worker.SwitchTo(Worker.Current!);
+                gate.Wait();
+                return direct;
+            }
+        });
+
+        // The server is free while the first body is in its region: a second body runs and lets it go on.
+        var other = scheduler.Spawn(gate.Set);
+        SchedulerFixture.WaitAll(scheduler, inRegion, other);
+        Assert.False(inRegion.Join());
+        Assert.Equal(1, scheduler.Stats.Blocks);
+        SchedulerFixture.Shutdown(scheduler);
+    }
+
     [Fact]
     public void Worker_calls_fall_back_to_plain_blocking_off_the_scheduler()
     {
