@@ -8,6 +8,7 @@
 #
 # Usage: model/check.sh [name-filter]     (e.g. model/check.sh broken)
 # Environment: MODEL_OUT (where to build and keep trails; default a fresh temporary directory),
+#              MODEL_FULL=1 (also the 2 servers x 3 workers run, far past CI's budget),
 #              MODEL_MEMLIM (MB per pan run, default 6000), MODEL_TIMEOUT (seconds per check, default 900).
 set -uo pipefail
 
@@ -110,8 +111,13 @@ check() {
 
 safety="-DSAFETY -DCOLLAPSE"
 
-# The protocol: 2 servers x 3 workers (worker w on server w % 2), every interleaving.
-check protocol-2x3 hold umcg.pml "-DNS=2 -DNW=3 -DOPS=1" "$safety" "-m200000"
+# The protocol on two servers, one worker each, every interleaving (about 11 M states, 0.6 GB).
+check protocol-2x2 hold umcg.pml "-DNS=2 -DNW=2 -DOPS=1" "$safety" "-m200000"
+# Two servers x three workers (worker w on server w % 2) does not fit the CI budget: past 116 M states it
+# reaches 6 GB unfinished. Run it by hand with MODEL_FULL=1 on a machine with the memory (MODEL_MEMLIM).
+if [ "${MODEL_FULL:-0}" = 1 ]; then
+  check protocol-2x3 hold umcg.pml "-DNS=2 -DNW=3 -DOPS=1" "$safety" "-m200000"
+fi
 # Longer scripts on one server: two workers sharing the slot and the list, two operations each.
 check protocol-1x2-long hold umcg.pml "-DNS=1 -DNW=2 -DOPS=2 -DMAXPRE=2" "$safety" "-m200000"
 # Liveness: a RUNNABLE worker eventually runs, under weak fairness, with scripts that loop for ever.
