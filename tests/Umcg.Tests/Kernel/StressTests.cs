@@ -103,82 +103,89 @@ public sealed unsafe class StressTests(ITestOutputHelper output)
                         alive[worker] = true;
                     }
 
-                    Enter();
-                    for (int i = 0; i < iterations; i++)
+                    try
                     {
-                        int op = random.Next(100);
-                        if (op < 15)
+                        Enter();
+                        for (int i = 0; i < iterations; i++)
                         {
-                            Compute(random.Next(0, 2_000));
+                            int op = random.Next(100);
+                            if (op < 15)
+                            {
+                                Compute(random.Next(0, 2_000));
+                            }
+                            else if (op < 35)
+                            {
+                                long ns = random.Next(0, 100_001);
+                                check.Leave(ctx);
+                                ctx.Blocking(() => Libc.Nanosleep(ns));
+                                Enter();
+                                Interlocked.Increment(ref blockings);
+                            }
+                            else if (op < 55)
+                            {
+                                check.Leave(ctx);
+                                ctx.Yield();
+                                Enter();
+                                Interlocked.Increment(ref yields);
+                            }
+                            else if (op < 75)
+                            {
+                                // The RFC's rule for next_tid: take the target off the run queue before waking it.
+                                if (server.TryClaimAny(random, out int target))
+                                {
+                                    check.Leave(ctx);
+                                    ctx.SwitchTo(target);
+                                    Enter();
+                                    Interlocked.Increment(ref switches);
+                                }
+                                else
+                                {
+                                    Compute(100);
+                                }
+                            }
+                            else if (op < 97)
+                            {
+                                int rounds = random.Next(1, 30);
+                                for (int r = 0; r < rounds; r++)
+                                {
+                                    Compute(random.Next(0, 200));
+                                    if (Safepoint())
+                                    {
+                                        Interlocked.Increment(ref preemptionsSeen);
+                                    }
+                                }
+                            }
+                            else
+                            {
+                                // Spin at safepoints until the preempter gets us: a preemption that must happen.
+                                Interlocked.Increment(ref preemptionsAwaited);
+                                while (!Safepoint())
+                                {
+                                    Compute(50);
+                                }
+
+                                Interlocked.Increment(ref preemptionsSeen);
+                            }
+
+                            Interlocked.Increment(ref done[worker]);
                         }
-                        else if (op < 35)
-                        {
-                            long ns = random.Next(0, 100_001);
-                            check.Leave(ctx);
-                            ctx.Blocking(() => Libc.Nanosleep(ns));
-                            Enter();
-                            Interlocked.Increment(ref blockings);
-                        }
-                        else if (op < 55)
+
+                        Interlocked.Increment(ref finishedMix[s]);
+                        while (leaveTogether && Volatile.Read(ref finishedMix[s]) < workersPerServer)
                         {
                             check.Leave(ctx);
                             ctx.Yield();
                             Enter();
-                            Interlocked.Increment(ref yields);
                         }
-                        else if (op < 75)
-                        {
-                            // The RFC's rule for next_tid: take the target off the run queue before waking it.
-                            if (server.TryClaimAny(random, out int target))
-                            {
-                                check.Leave(ctx);
-                                ctx.SwitchTo(target);
-                                Enter();
-                                Interlocked.Increment(ref switches);
-                            }
-                            else
-                            {
-                                Compute(100);
-                            }
-                        }
-                        else if (op < 97)
-                        {
-                            int rounds = random.Next(1, 30);
-                            for (int r = 0; r < rounds; r++)
-                            {
-                                Compute(random.Next(0, 200));
-                                if (Safepoint())
-                                {
-                                    Interlocked.Increment(ref preemptionsSeen);
-                                }
-                            }
-                        }
-                        else
-                        {
-                            // Spin at safepoints until the preempter gets us: a preemption that must happen.
-                            Interlocked.Increment(ref preemptionsAwaited);
-                            while (!Safepoint())
-                            {
-                                Compute(50);
-                            }
-
-                            Interlocked.Increment(ref preemptionsSeen);
-                        }
-
-                        Interlocked.Increment(ref done[worker]);
                     }
-
-                    Interlocked.Increment(ref finishedMix[s]);
-                    while (leaveTogether && Volatile.Read(ref finishedMix[s]) < workersPerServer)
+                    finally
                     {
-                        check.Leave(ctx);
-                        ctx.Yield();
-                        Enter();
-                    }
-
-                    lock (locks[worker])
-                    {
-                        alive[worker] = false;
+                        // Also when the body fails: the preempter reads a block only while its worker is alive, and a failed
+                        // worker's block is freed as its thread ends.
+                        lock (locks[worker])
+                        {
+                            alive[worker] = false;
+                        }
                     }
 
                     Interlocked.Increment(ref completed[worker]);
