@@ -96,11 +96,11 @@ internal sealed unsafe partial class Server
             _timers.FireDue(now, Enqueue);
 
             // 4. Run something if nothing runs for us; otherwise see whether the running worker must give way.
-            uint slot = Volatile.Read(ref Self->NextTid);
+            var slot = Slot;
             WorkerThread? running = null;
-            if ((slot & UmcgConstants.TidRunning) != 0)
+            if (slot.IsRunning)
             {
-                _scheduler.TryGetWorker((int)(slot & UmcgConstants.TidMask), out running);
+                _scheduler.TryGetWorker(slot.Tid, out running);
                 if (running is not null)
                 {
                     MaybePreempt(running, SliceStart(running, now), now);
@@ -109,7 +109,7 @@ internal sealed unsafe partial class Server
             else if (!IsPendingPick(slot))
             {
                 var next = PickNext();
-                Volatile.Write(ref Self->NextTid, next is null ? 0u : (uint)next.Tid);
+                Volatile.Write(ref Self->NextTid, next is null ? 0u : RunningSlot.Pick(next.Tid).Raw);
                 if (next is not null)
                 {
                     Counters.Switches++;
@@ -123,7 +123,7 @@ internal sealed unsafe partial class Server
             }
             else
             {
-                _scheduler.TryGetWorker((int)slot, out running);
+                _scheduler.TryGetWorker((int)slot.Raw, out running);
             }
 
             // 5. Balancing: runnable work we cannot run now goes to an idle server.
@@ -133,7 +133,7 @@ internal sealed unsafe partial class Server
             }
 
             ReportPolicyFault();
-            bool nothing = Volatile.Read(ref Self->NextTid) == 0;
+            bool nothing = Slot.IsEmpty;
             Counters.AccountBusy(now, busy: !nothing);
             if (nothing && _stopping && _scheduler.WorkerThreadCount == 0)
             {
@@ -205,14 +205,14 @@ internal sealed unsafe partial class Server
     }
 
     /// <summary>A pick written on an earlier loop whose Wait returned EAGAIN: keep it if it is still RUNNABLE.</summary>
-    private bool IsPendingPick(uint slot)
+    private bool IsPendingPick(RunningSlot slot)
     {
-        if (slot == 0)
+        if (slot.IsEmpty)
         {
             return false;
         }
 
-        var block = Kernel.BlockOf((int)slot);
+        var block = Kernel.BlockOf((int)slot.Raw);
         if (block != null && StateWord.StateOf(block) == TaskState.Runnable)
         {
             return true;
@@ -220,23 +220,6 @@ internal sealed unsafe partial class Server
 
         Volatile.Write(ref Self->NextTid, 0);
         return false;
-    }
-
-    private WorkerThread? PickNext()
-    {
-        WorkerThread? next;
-        lock (_queueLock)
-        {
-            next = _policy.Dequeue();
-            QueueLength = _policy.Count;
-        }
-
-        if (next is null && _scheduler.Options.Balance)
-        {
-            next = StealFromBusyServer();
-        }
-
-        return next;
     }
 
     /// <summary>
@@ -327,13 +310,7 @@ internal sealed unsafe partial class Server
                 continue;
             }
 
-            WorkerThread? w;
-            lock (_queueLock)
-            {
-                w = _policy.Steal();
-                QueueLength = _policy.Count;
-            }
-
+            var w = GiveAway();
             if (w is null)
             {
                 return;
