@@ -203,30 +203,6 @@ internal sealed unsafe partial class Server
         }
     }
 
-    /// <summary>
-    /// Reports a fault of a contained policy, outside the run-queue lock (a handler of the scheduler's event may
-    /// call back into the scheduler). Called once per loop turn and when the loop ends: a fault met by another
-    /// thread (a worker's unpark, a thief) is reported on the server's next turn.
-    /// </summary>
-    private void ReportPolicyFault()
-    {
-        if (_policy is not ContainedPolicy contained)
-        {
-            return;
-        }
-
-        Exception? fault;
-        lock (_queueLock)
-        {
-            fault = contained.TakeFault();
-        }
-
-        if (fault is not null)
-        {
-            _scheduler.ReportFault(fault, UmcgFaultSource.Policy, serverIndex: Index);
-        }
-    }
-
     /// <summary>Pins the server thread, if asked.</summary>
     private void PinSelf()
     {
