@@ -13,17 +13,16 @@ namespace Umcg.Scheduling;
 //   2 the park            _park, a ParkWord (this file)         Running → Parking → Parked → Unparked | TimedOut → Running
 //   3 the kernel half     the state word (Kernel/UmcgKernel.cs) RUNNING → RUNNABLE|COND_WAIT → (Wait) RUNNABLE → RUNNING
 //
-//   Waiter.Arm ─────────► PrepareToPark ─► Parking ──(Yield: level 3 RUNNING → RUNNABLE, Wait, futex sleep)──┐
-//   (level 1 Waiting)                        │ Unpark(seq)                                                   │
-//                                            ▼                                                                ▼
-//   Answer(Granted) ──► WakeTicket.Wake ─► Unparked ◄─ Unpark(seq) ── Parked ◄─ TryHoldParked (server drain) ─┘
-//                                            │                          │ TryTimeOut(seq) (server timer)
-//                                            │                          ▼
-//                                            │                       TimedOut
-//                                            ▼                          ▼
-//                              server queues it, picks it, level 3 RUNNABLE → RUNNING
-//                                            ▼                          ▼
-//                                     CompletePark: Running (returns true | false)
+//   1  Waiting ──────────────────────────────────────────────► Granted | Closed (Answer, then WakeTicket.Wake)
+//   2  Running ─P1─► Parking ─P3 (server drain)─► Parked ─P4 (Unpark)─► Unparked ─┐
+//                       └──────────P2 (Unpark before the drain)───────► Unparked ─┼─P6─► Running
+//                                                 Parked ─P5 (timer)──► TimedOut ─┘
+//   3  RUNNING ─PrepareWait─► RUNNABLE|COND_WAIT ─Wait (K2)─► RUNNABLE, asleep ─K6 (server starts it)─► RUNNING
+//
+// In time: Waiter.Arm (1 Waiting, 2 P1) → Yield (3 RUNNING → RUNNABLE, Wait) → the server's drain (2 P3) → a
+// waker answers (1 Granted) and wakes the ticket (2 P4: into the server's run queue) → the server picks it
+// (3 K6) → CompletePark (2 P6) → the wait site reads the outcome (1). A timeout takes P5 instead of P4, and the
+// wait site then settles the outcome under its lock (Threading/WaitSite.cs).
 //
 // The park word's edges, and who takes each (numbered as the steps of a park):
 //   P1 Running  → Parking   the worker, in PrepareToPark (a new sequence), before it publishes itself in a queue
