@@ -12,6 +12,8 @@
  *   OPS        how many operations each worker's script makes between register and unregister/exit.
  *   MAXPRE     how many preemptions each server may request.
  *   LIVE       the liveness configuration: scripts loop for ever, the run queue is FIFO, no exit.
+ *   STEAL      servers steal: one whose run queue is empty takes a queued worker of another server (moving
+ *              it there: its server_tid changes), as Server.StealFromBusyServer does.
  *   BROKEN=n   a deliberately wrong variant the checker must reject (see the BROKEN cases below).
  */
 
@@ -30,6 +32,12 @@
 #ifndef BROKEN
 #define BROKEN 0
 #endif
+#ifndef STEAL
+#define STEAL 0
+#endif
+#if STEAL && defined(LIVE)
+#error "the liveness run keeps every worker on its first server"
+#endif
 
 /* The state word (UmcgTask.State): the state in bits 0-1 here (0-7 in the ABI), the two flags above it. */
 #define SMASK     3
@@ -45,7 +53,11 @@
 #define TID_MASK    15
 #define TID(w)      ((w) + 1)
 
-#define SRV(w)      ((w) % NS)
+/*
+ * A worker's server: its block's server_tid. Worker w starts on server w % NS; only a steal changes it, and
+ * only while the worker sits in its server's run queue (RUNNABLE, asleep, off every runnable list).
+ */
+#define SRV(w)      srv[w]
 
 /*
  * Preemption requests: MAXPRE per server, each at the policy's whim; in the liveness run the server asks the
@@ -68,6 +80,7 @@
 /* ---- the shared memory ------------------------------------------------------------------------- */
 
 byte wst[NW];          /* each worker's state word */
+byte srv[NW];          /* each worker's server_tid (a server index here) */
 byte sst[NS];          /* each server's state word */
 byte slot[NS];         /* each server's next_tid: the running slot */
 byte head[NS];         /* each server's runnable_workers_ptr: 0 or the tid of the entry on top */
@@ -89,10 +102,26 @@ chan rq[NS] = [RQCAP] of { byte };
 #define rq_has(s, w)  rq[s]??[eval(w)]
 #define rq_take(s, w) rq[s]??eval(w)
 #else
-byte rqn[NW];
-#define rq_add(s, w)  assert(rqn[w] < RQCAP); rqn[w]++
-#define rq_has(s, w)  (rqn[w] > 0)
-#define rq_take(s, w) rqn[w]--
+byte rqn[NS * NW];     /* rqn[RQ(s, w)]: how many times worker w is in server s's run queue */
+#define RQ(s, w)      ((s) * NW + (w))
+#define rq_add(s, w)  assert(rqn[RQ(s, w)] < RQCAP); rqn[RQ(s, w)]++
+#define rq_has(s, w)  (rqn[RQ(s, w)] > 0)
+#define rq_take(s, w) rqn[RQ(s, w)]--
+#define QLEN(s)       (rqn[RQ(s, 0)] + rqn[RQ(s, 1)] + (NW > 2 -> rqn[RQ(s, 2 % NW)] : 0) + \
+                       (NW > 3 -> rqn[RQ(s, 3 % NW)] : 0))
+/* The server a thief looks at (Server.StealFromBusyServer walks the others; the model has at most two). */
+#define VICTIM(s)     (((s) + 1) % NS)
+/* Server.TryStealFor: the victim has more than it can run now. */
+#define STEALABLE(o)  (QLEN(o) > 0 && ((slot[o] & TID_RUNNING) != 0 || QLEN(o) >= 2))
+/*
+ * The steal itself, in the thief (its `s`): off the victim's queue, then MoveTo. A queued worker is RUNNABLE,
+ * asleep, off every runnable list, and names the victim: nobody else reads its server_tid until it runs.
+ */
+#define steal(w) \
+    rq_take(VICTIM(s), w); \
+    assert((wst[w] & SMASK) == RUNNABLE && !onlist[w] && srv[w] == VICTIM(s)); \
+    srv[w] = s; \
+    v = TID(w)
 #endif
 
 /* Ghost: the worker's entry is on a runnable list (pushed, not yet taken off by a drain). */
@@ -164,7 +193,7 @@ inline enqueue(me) {
         /* BROKEN 3: the mark is not consulted (as if it lived on a record that a re-registration renews). */
         pushed = 0;
 #endif
-        if :: pushed == 0 -> first = head[SRV(me)] :: else -> skip fi
+        if :: pushed == 0 -> first = head[ws] :: else -> skip fi
 #ifdef LIVE
         /*
          * The liveness run pushes in this one step: a CAS loop is lock-free, not wait-free, and a scheduler
@@ -178,16 +207,16 @@ inline enqueue(me) {
        do
        :: atomic {
 #ifdef LIVE
-              first = head[SRV(me)];    /* read and CAS together: cannot fail */
+              first = head[ws];    /* read and CAS together: cannot fail */
 #endif
               if
-              :: head[SRV(me)] == first ->
+              :: head[ws] == first ->
                  assert(!onlist[me]);            /* never pushed twice */
                  onlist[me] = 1;
                  link[me] = first;
-                 head[SRV(me)] = TID(me);
+                 head[ws] = TID(me);
                  break
-              :: else -> first = head[SRV(me)]
+              :: else -> first = head[ws]
               fi
           }
        od
@@ -196,11 +225,19 @@ inline enqueue(me) {
     first = 0; pushed = 0
 }
 
+/*
+ * Worker operations act on `ws`, the server the kernel call resolved from server_tid when it began
+ * (ResolveServer, or the read at the top of SysEnter/SysExit/WorkerWait): the C# code reads server_tid once
+ * per call and uses that server for the push, the release and the wake. The read is folded into the first
+ * step of each operation: server_tid changes only while the worker sits in a run queue, and a worker that
+ * makes a kernel call is running (or blocked), never queued.
+ */
+
 /* ReleaseSlot: CAS the server's slot from me | TID_RUNNING to 0. Every modelled release must succeed. */
 inline release_slot(me) {
     atomic {
-        assert(slot[SRV(me)] == (TID(me) | TID_RUNNING));
-        slot[SRV(me)] = 0
+        assert(slot[ws] == (TID(me) | TID_RUNNING));
+        slot[ws] = 0
     }
 }
 
@@ -217,7 +254,7 @@ inline release_slot(me) {
 inline unblock(me) {
     atomic { assert((wst[me] & SMASK) == BLOCKED); wst[me] = RUNNABLE }
     enqueue(me);
-    wake_server(SRV(me));
+    wake_server(ws);
     sleep_until_running(wst[me], wsleep[me])
 }
 
@@ -231,8 +268,15 @@ inline unblock(me) {
 inline yield(me) {
     atomic { assert((wst[me] & SMASK) == RUNNING); wst[me] = RUNNABLE }
     enqueue(me);
+#if BROKEN == 4
+    /*
+     * BROKEN 4: server_tid is read again after the push. Between the push and this read the server may drain
+     * us and another server steal us (move us to itself and start us): we would release that server's slot.
+     */
+    ws = srv[me];
+#endif
     release_slot(me);
-    wake_server(SRV(me));
+    wake_server(ws);
     sleep_until_running(wst[me], wsleep[me])
 }
 
@@ -251,18 +295,28 @@ inline switch_to(me) {
     atomic {
         assert((wst[me] & SMASK) == RUNNING);
         if
-        :: SRV(0) == SRV(me) && me != 0 -> t = 0
-        :: SRV(1) == SRV(me) && me != 1 -> t = 1
-        :: NW > 2 && SRV(2 % NW) == SRV(me) && me != 2 % NW -> t = 2 % NW
-        :: NW > 3 && SRV(3 % NW) == SRV(me) && me != 3 % NW -> t = 3 % NW
+        :: SRV(0) == ws && me != 0 -> t = 0
+        :: SRV(1) == ws && me != 1 -> t = 1
+        :: NW > 2 && SRV(2 % NW) == ws && me != 2 % NW -> t = 2 % NW
+        :: NW > 3 && SRV(3 % NW) == ws && me != 3 % NW -> t = 3 % NW
         :: else -> t = me                /* nobody else on this server: a plain yield below */
         fi;
         if
-        :: t != me && rq_has(SRV(me), t) -> rq_take(SRV(me), t); took = 1
+        :: t != me && rq_has(ws, t) -> rq_take(ws, t); took = 1
         :: else -> took = 0
         fi;
         if
         :: t == me -> r = EAGAIN
+#if STEAL
+        /*
+         * With stealing on, only the scheduler's switch is modelled: its target comes out of the run queue
+         * (Server.TryTakeForSwitch), or there is no switch. A raw next_tid naming a worker still on the list
+         * would let that worker run while its entry waits for a drain, and the drain would then queue a
+         * RUNNING worker that a thief could move: the kernel half removes such a worker (KillMovedWorker) at
+         * its next call, which is input validation, not protocol.
+         */
+        :: t != me && !took -> r = EAGAIN
+#endif
         :: t != me && !reg[t] -> r = ESRCH
         :: t != me && reg[t] -> wst[me] = RUNNABLE; r = OK
         fi
@@ -273,8 +327,8 @@ inline switch_to(me) {
        :: atomic { (wst[t] & SMASK) != RUNNABLE -> wst[me] = RUNNING; r = EAGAIN }
        :: atomic { (wst[t] & SMASK) == RUNNABLE ->
               /* MoveSlot: CAS me | TID_RUNNING -> t | TID_RUNNING (in the step that saw t RUNNABLE). */
-              assert(slot[SRV(me)] == (TID(me) | TID_RUNNING));
-              slot[SRV(me)] = TID(t) | TID_RUNNING
+              assert(slot[ws] == (TID(me) | TID_RUNNING));
+              slot[ws] = TID(t) | TID_RUNNING
           }
           enqueue(me);
           /* StartSwitchedTo: wake t; if it is not RUNNABLE any more, give the slot back to the server. */
@@ -284,12 +338,12 @@ inline switch_to(me) {
           :: else ->
              atomic {
                  if
-                 :: slot[SRV(me)] == (TID(t) | TID_RUNNING) -> slot[SRV(me)] = 0; r = OK
+                 :: slot[ws] == (TID(t) | TID_RUNNING) -> slot[ws] = 0; r = OK
                  :: else -> r = EAGAIN
                  fi
              }
              if
-             :: r == OK -> wake_server(SRV(me))
+             :: r == OK -> wake_server(ws)
              :: else -> skip
              fi
           fi;
@@ -302,7 +356,7 @@ inline switch_to(me) {
     :: r != OK ->
        /* No switch: give the target back (Server.MakeReady; no wake, we hold the slot) and yield instead. */
        if
-       :: took -> atomic { rq_add(SRV(me), t) }
+       :: took -> atomic { rq_add(ws, t) }
        :: else -> skip
        fi;
        t = 0; took = 0; r = OK;
@@ -321,7 +375,7 @@ inline block_region(me) {
     atomic { assert((wst[me] & SMASK) == RUNNING); wst[me] = BLOCKED }
     release_slot(me);
 #endif
-    wake_server(SRV(me));
+    wake_server(ws);
     /* ... blocked in the region; no user code of this worker runs on the server ... */
     unblock(me)
 }
@@ -336,7 +390,7 @@ inline safepoint(me) {
     :: atomic { (wst[me] & PREEMPT) != 0 -> assert((wst[me] & SMASK) == RUNNING); wst[me] = RUNNABLE }
        enqueue(me);
        release_slot(me);
-       wake_server(SRV(me));
+       wake_server(ws);
        sleep_until_running(wst[me], wsleep[me])
     fi
 }
@@ -345,7 +399,7 @@ inline safepoint(me) {
 inline unregister(me) {
     atomic { assert((wst[me] & SMASK) == RUNNING); wst[me] = NONE }
     release_slot(me);
-    wake_server(SRV(me));
+    wake_server(ws);
     atomic { reg[me] = 0; alive[me] = 0 }
 }
 
@@ -357,24 +411,24 @@ inline unregister(me) {
 inline exit_and_reap(me) {
     alive[me] = 0;
     release_slot(me);
-    wake_server(SRV(me));
+    wake_server(ws);
     reg[me] = 0
 }
 
 proctype Worker(byte me) {
-    byte seen, first, t, r;
+    byte seen, first, t, r, ws;
     bit took, pushed;
 #ifndef LIVE
     byte k;
 #endif
 
     /* Ctl(Register | Worker): the block says BLOCKED; the task enters the table, then takes the unblock path. */
-    atomic { reg[me] = 1; alive[me] = 1 }
+    atomic { reg[me] = 1; alive[me] = 1; ws = srv[me] }
     unblock(me);
 
 #ifdef LIVE
     do
-    :: runs_user_code(me);
+    :: atomic { runs_user_code(me); ws = srv[me] }
        if
        :: yield(me)
        :: block_region(me)
@@ -384,8 +438,7 @@ proctype Worker(byte me) {
 #else
     do
     :: k < OPS ->
-       runs_user_code(me);
-       k++;
+       atomic { runs_user_code(me); ws = srv[me]; k++ }
        if
        :: yield(me)
        :: switch_to(me)
@@ -394,8 +447,7 @@ proctype Worker(byte me) {
        fi
     :: k == OPS -> break
     od;
-    runs_user_code(me);
-    k = 0;
+    atomic { runs_user_code(me); ws = srv[me]; k = 0 }
     if
     :: unregister(me)
     :: exit_and_reap(me)
@@ -428,7 +480,7 @@ top:
        atomic {
            t = cur - 1;
            if
-           :: reg[t] -> rq_add(s, t)   /* a removed task's entry is skipped */
+           :: reg[t] -> assert(srv[t] == s); rq_add(s, t)   /* a removed task's entry is skipped */
            :: else -> skip
            fi;
            cur = link[t];
@@ -489,10 +541,23 @@ top:
               :: empty(rq[s]) -> v = 0
               :: nempty(rq[s]) -> rq[s]?t; v = TID(t)
 #else
-              :: SRV(0) == s && rqn[0] > 0 -> rqn[0]--; v = TID(0)
-              :: SRV(1) == s && rqn[1] > 0 -> rqn[1]--; v = TID(1)
-              :: NW > 2 && SRV(2 % NW) == s && rqn[2 % NW] > 0 -> rqn[2 % NW]--; v = TID(2 % NW)
-              :: NW > 3 && SRV(3 % NW) == s && rqn[3 % NW] > 0 -> rqn[3 % NW]--; v = TID(3 % NW)
+              :: rq_has(s, 0) -> rq_take(s, 0); v = TID(0)
+              :: rq_has(s, 1) -> rq_take(s, 1); v = TID(1)
+              :: NW > 2 && rq_has(s, 2 % NW) -> rq_take(s, 2 % NW); v = TID(2 % NW)
+              :: NW > 3 && rq_has(s, 3 % NW) -> rq_take(s, 3 % NW); v = TID(3 % NW)
+#if STEAL
+              /*
+               * StealFromBusyServer, when our own queue is empty: the victim's queue lock held, take one of its
+               * queued workers if it has more than it can run now (it runs one, or two are queued), and move
+               * it here (WorkerThread.MoveTo writes its server_tid). Our empty dequeue and the steal are two
+               * lock sections in the C# code; joining them drops only interleavings in which a push between
+               * them makes our queue non-empty, and a pick from a non-empty queue is modelled anyway.
+               */
+              :: QLEN(s) == 0 && STEALABLE(VICTIM(s)) && rq_has(VICTIM(s), 0) -> steal(0)
+              :: QLEN(s) == 0 && STEALABLE(VICTIM(s)) && rq_has(VICTIM(s), 1) -> steal(1)
+              :: NW > 2 && QLEN(s) == 0 && STEALABLE(VICTIM(s)) && rq_has(VICTIM(s), 2 % NW) -> steal(2 % NW)
+              :: NW > 3 && QLEN(s) == 0 && STEALABLE(VICTIM(s)) && rq_has(VICTIM(s), 3 % NW) -> steal(3 % NW)
+#endif
               :: else -> v = 0
 #endif
               fi;
@@ -529,6 +594,7 @@ top:
        :: atomic {
               reg[t] ->
               assert(slot[s] == v);          /* "no other thread writes this slot now" */
+              assert(srv[t] == s);           /* the pick names a worker of this server */
               slot[s] = v | TID_RUNNING
           }
           wake_worker(t);
@@ -646,7 +712,7 @@ init {
         od;
         i = 0;
         do
-        :: i < NW -> wst[i] = BLOCKED; run Worker(i); i++
+        :: i < NW -> wst[i] = BLOCKED; srv[i] = i % NS; run Worker(i); i++
         :: i == NW -> break
         od
     }

@@ -57,25 +57,43 @@ public static class Watchdog
     /// </summary>
     public static void JoinWhileProgressing(UmcgKernel kernel, Func<long> progress, Func<string>? describe, params Thread[] threads)
     {
+        foreach (var t in threads)
+        {
+            AwaitWhileProgressing(kernel, () => t.Join(ProgressPoll), progress, () =>
+            {
+                string why = $"thread '{t.Name}' did not finish";
+                return describe is null ? why : $"{why}{Environment.NewLine}{describe()}";
+            });
+        }
+    }
+
+    /// <summary>
+    /// Waits on <paramref name="task"/> while <paramref name="progress"/> keeps changing: the limit counts from its
+    /// last change, so a big run on a loaded machine is slow, not stalled; <paramref name="why"/> says what stalled.
+    /// </summary>
+    public static void WaitWhileProgressing(UmcgKernel kernel, Task task, Func<long> progress, Func<string> why)
+    {
+        ArgumentNullException.ThrowIfNull(task);
+        AwaitWhileProgressing(kernel, () => ((IAsyncResult)task).AsyncWaitHandle.WaitOne(ProgressPoll), progress, why);
+    }
+
+    /// <summary><paramref name="pollDone"/> waits up to <see cref="ProgressPoll"/>: that is how often progress is looked at, not synchronisation.</summary>
+    private static void AwaitWhileProgressing(UmcgKernel kernel, Func<bool> pollDone, Func<long> progress, Func<string> why)
+    {
         ArgumentNullException.ThrowIfNull(progress);
         long last = progress();
         var quiet = Stopwatch.StartNew();
-        foreach (var t in threads)
+        while (!pollDone())
         {
-            // The join timeout is only how often progress is looked at, not synchronisation.
-            while (!t.Join(ProgressPoll))
+            long now = progress();
+            if (now != last)
             {
-                long now = progress();
-                if (now != last)
-                {
-                    last = now;
-                    quiet.Restart();
-                }
-                else if (quiet.Elapsed > Limit)
-                {
-                    string why = $"thread '{t.Name}' did not finish and made no progress for {Limit.TotalSeconds:0} s (progress {now})";
-                    Fail(kernel, describe is null ? why : $"{why}{Environment.NewLine}{describe()}");
-                }
+                last = now;
+                quiet.Restart();
+            }
+            else if (quiet.Elapsed > Limit)
+            {
+                Fail(kernel, $"{why()} (no progress for {Limit.TotalSeconds:0} s; progress {now})");
             }
         }
     }
