@@ -42,22 +42,11 @@ public sealed unsafe partial class WorkerThread
     /// <summary>The states of a park (see the head of this file for the edges).</summary>
     internal static class ParkState
     {
-        /// <summary>Not parked.</summary>
-        public const int Running = 0;
-
-        /// <summary>Set by the worker before it yields; its server has not seen it yet.</summary>
-        public const int Parking = 1;
-
-        /// <summary>The server holds it aside (and may have armed a timer).</summary>
-        public const int Parked = 2;
-
-        /// <summary>Signalled: it goes (or went) to a run queue.</summary>
-        public const int Unparked = 3;
-
-        /// <summary>Its deadline passed first.</summary>
-        public const int TimedOut = 4;
-
-        /// <summary>The highest state.</summary>
+        public const int Running = 0;   // not parked
+        public const int Parking = 1;   // set by the worker before it yields; its server has not seen it yet
+        public const int Parked = 2;    // the server holds it aside (and may have armed a timer)
+        public const int Unparked = 3;  // signalled: it goes (or went) to a run queue
+        public const int TimedOut = 4;  // its deadline passed first
         public const int Last = TimedOut;
     }
 

@@ -16,26 +16,14 @@ namespace Umcg.Threading;
 /// </remarks>
 internal readonly struct MutexState
 {
-    /// <summary>Nobody holds the lock, nobody waits.</summary>
-    public const int Free = 0;
-
-    /// <summary>Someone holds the lock.</summary>
-    public const int Locked = 1;
-
-    /// <summary>The wait queue is not empty (changed only under the mutex's gate).</summary>
-    public const int Waiters = 2;
-
-    /// <summary>Barging: a waiter was woken to compete and has not retried yet.</summary>
-    public const int Woken = 4;
-
-    /// <summary>Barging: starvation mode, unlocks hand the lock over and newcomers queue.</summary>
-    public const int Starving = 8;
-
-    /// <summary>Held, with nobody queued: the owner may release with its fast CAS.</summary>
-    public const int Held = Locked;
-
-    /// <summary>Held, with waiters queued: the owner must take the slow path to hand over or wake.</summary>
-    public const int Contended = Locked | Waiters;
+    // The bits. Held and Contended are the FIFO mode's two held states.
+    public const int Free = 0;                     // nobody holds the lock, nobody waits
+    public const int Locked = 1;                   // someone holds the lock
+    public const int Waiters = 2;                  // the wait queue is not empty (changed only under the gate)
+    public const int Woken = 4;                    // Barging: a waiter was woken to compete and has not retried yet
+    public const int Starving = 8;                 // Barging: starvation mode, unlocks hand over, newcomers queue
+    public const int Held = Locked;                // held, nobody queued: the owner may release with its fast CAS
+    public const int Contended = Locked | Waiters; // held, waiters queued: the owner takes the slow path
 
     /// <summary>The bits as stored.</summary>
     public readonly int Bits;
