@@ -29,7 +29,18 @@ internal sealed class ServerSlot
     }
 
     /// <summary>The kind of the current record.</summary>
-    public SlotKind Kind => (SlotKind)(Volatile.Read(ref _word) >> 32);
+    public SlotKind Kind
+    {
+        get
+        {
+            long word = Volatile.Read(ref _word);
+            var kind = (SlotKind)(word >> 32);
+
+            // Only this class writes the word, and only 0 or Running(tid).
+            ProtocolBug.Check(kind == SlotKind.Running || word == 0, "a server's record is empty or names a running worker");
+            return kind;
+        }
+    }
 
     /// <summary>The TID of the worker the record names, or 0 when it is empty.</summary>
     public int Worker => (int)(uint)Volatile.Read(ref _word);
@@ -38,7 +49,12 @@ internal sealed class ServerSlot
     public bool TryStart(int tid) => Interlocked.CompareExchange(ref _word, Running(tid), 0) == 0;
 
     /// <summary>A direct switch: <paramref name="from"/> running → <paramref name="to"/> running. False unless the record names <paramref name="from"/>.</summary>
-    public bool TryMove(int from, int to) => Interlocked.CompareExchange(ref _word, Running(to), Running(from)) == Running(from);
+    public bool TryMove(int from, int to)
+    {
+        // A worker that switched to itself would hold the record twice over; Wait refuses next_tid == self first.
+        ProtocolBug.Check(from != to, "a direct switch moves the record to another worker");
+        return Interlocked.CompareExchange(ref _word, Running(to), Running(from)) == Running(from);
+    }
 
     /// <summary><paramref name="tid"/> stops running: → empty. False unless the record names <paramref name="tid"/>.</summary>
     public bool TryRelease(int tid) => Interlocked.CompareExchange(ref _word, 0, Running(tid)) == Running(tid);
@@ -46,7 +62,12 @@ internal sealed class ServerSlot
     /// <summary>Whether the record names <paramref name="tid"/> as running.</summary>
     public bool Holds(int tid) => Volatile.Read(ref _word) == Running(tid);
 
-    private static long Running(int tid) => ((long)SlotKind.Running << 32) | (uint)tid;
+    private static long Running(int tid)
+    {
+        // A TID from the OS, never 0 (the empty record) and never wider than next_tid's TID part.
+        ProtocolBug.Check(tid > 0 && (uint)tid <= Abi.UmcgConstants.TidMask, "a server's record names a TID in 1..TidMask");
+        return ((long)SlotKind.Running << 32) | (uint)tid;
+    }
 
     public override string ToString() => Kind == SlotKind.Empty ? "empty" : $"{Kind} {Worker}";
 }

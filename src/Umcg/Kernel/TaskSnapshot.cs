@@ -37,9 +37,7 @@ public readonly record struct TaskSnapshot(
     /// <inheritdoc />
     public override string ToString()
     {
-        string next = (NextTid & UmcgConstants.TidMask) == 0
-            ? "-"
-            : string.Create(CultureInfo.InvariantCulture, $"{NextTid & UmcgConstants.TidMask}{((NextTid & UmcgConstants.TidRunning) != 0 ? "|RUNNING" : "")}");
+        string next = RunningSlot.FromRaw(NextTid).ToString();
         return string.Create(
             CultureInfo.InvariantCulture,
             $"{(IsWorker ? "worker" : "server"),-6} tid={Tid,-7} state={State,-8} flags={Flags,-16} next={next,-16} server={ServerTid,-7} alive={ThreadAlive}");

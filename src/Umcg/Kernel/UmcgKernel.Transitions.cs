@@ -7,8 +7,6 @@ namespace Umcg.Kernel;
 // and the server's running slot (its next_tid with TID_RUNNING).
 public sealed unsafe partial class UmcgKernel
 {
-    private const uint TidRunning = UmcgConstants.TidRunning;
-
     /// <summary>
     /// CAS the task's state from <paramref name="from"/> to <paramref name="to"/>, keeping the user bits and
     /// clearing TF_PREEMPT and TF_COND_WAIT; stamps blocked_ts/runnable_ts. EAGAIN if the state is not
@@ -16,6 +14,11 @@ public sealed unsafe partial class UmcgKernel
     /// </summary>
     private static Errno UpdateState(KernelTask task, TaskState from, TaskState to)
     {
+        // The kernel half asks only for the edges of the state machine in the head of UmcgKernel.cs, and only a
+        // worker blocks. Anything else is a path of ours gone wrong; a state user code wrote makes the CAS
+        // below fail with EAGAIN instead, as before.
+        ProtocolBug.Check(IsKernelEdge(from, to) && (to != TaskState.Blocked || task.IsWorker), "UpdateState follows an edge of the state machine");
+
         // Read the clock before the CAS, as the kernel does: the stamp is "no later than" the transition. With an
         // observer every transition is stamped so: one made because of an earlier one is never stamped before it.
         var observer = task.Kernel.Observer;
@@ -54,6 +57,21 @@ public sealed unsafe partial class UmcgKernel
         observer?.OnTransition(task, from, to, now);
         return Errno.Ok;
     }
+
+    // One bit per (from, to) the kernel half may ask UpdateState for, at from * 4 + to: RUNNING → NONE, BLOCKED,
+    // RUNNABLE; BLOCKED → RUNNABLE; RUNNABLE → RUNNING, RUNNABLE (clearing TF_COND_WAIT), NONE (orphaned).
+    private const int KernelEdges =
+        1 << (((int)TaskState.Running * 4) + (int)TaskState.None)
+        | 1 << (((int)TaskState.Running * 4) + (int)TaskState.Blocked)
+        | 1 << (((int)TaskState.Running * 4) + (int)TaskState.Runnable)
+        | 1 << (((int)TaskState.Blocked * 4) + (int)TaskState.Runnable)
+        | 1 << (((int)TaskState.Runnable * 4) + (int)TaskState.Running)
+        | 1 << (((int)TaskState.Runnable * 4) + (int)TaskState.Runnable)
+        | 1 << (((int)TaskState.Runnable * 4) + (int)TaskState.None);
+
+    /// <summary>Whether <paramref name="from"/> → <paramref name="to"/> is an edge the kernel half takes (one shift and a test).</summary>
+    internal static bool IsKernelEdge(TaskState from, TaskState to) =>
+        (uint)from <= (uint)TaskState.Blocked && (uint)to <= (uint)TaskState.Blocked && (KernelEdges >> (((int)from * 4) + (int)to) & 1) != 0;
 
     /// <summary>RUNNABLE → RUNNING, then wake the sleeper. EAGAIN if it was not RUNNABLE (never woken twice).</summary>
     private Errno WakeTask(KernelTask task)
@@ -103,6 +121,9 @@ public sealed unsafe partial class UmcgKernel
     /// </remarks>
     private void Enqueue(KernelTask worker, KernelTask server)
     {
+        // Callers resolved both through the table (ResolveServer refuses a worker as server): a server's block
+        // on a list, or a list headed by a worker's block, would be a path of ours gone wrong.
+        ProtocolBug.Check(worker.IsWorker && !server.IsWorker, "only a worker is queued, and only on a server's list");
         ulong list = (ulong)server.Block;
 
         // Full fence: the state change to RUNNABLE before this is visible to a drain that clears the mark
@@ -170,13 +191,13 @@ public sealed unsafe partial class UmcgKernel
             return Errno.Ok;
         }
 
-        uint marked = (uint)worker.Tid | TidRunning;
+        uint marked = RunningSlot.Running(worker.Tid).Raw;
         Volatile.Write(ref *server.NextTidWord, marked);
         var r = WakeTask(worker);
         if (r != Errno.Ok)
         {
             // Mirror back first, record second: the record is what lets the next start in.
-            Interlocked.CompareExchange(ref *server.NextTidWord, (uint)worker.Tid, marked);
+            Interlocked.CompareExchange(ref *server.NextTidWord, RunningSlot.Pick(worker.Tid).Raw, marked);
             server.Slot.TryRelease(worker.Tid);
         }
 
@@ -194,13 +215,13 @@ public sealed unsafe partial class UmcgKernel
     /// </remarks>
     private static bool ReleaseSlot(KernelTask worker, KernelTask server)
     {
+        ProtocolBug.Check(worker.IsWorker && !server.IsWorker, "a worker releases a server's record");
         if (!server.Slot.Holds(worker.Tid))
         {
             return false;
         }
 
-        uint mine = (uint)worker.Tid | TidRunning;
-        Interlocked.CompareExchange(ref *server.NextTidWord, 0, mine);
+        Interlocked.CompareExchange(ref *server.NextTidWord, 0, RunningSlot.Running(worker.Tid).Raw);
         return server.Slot.TryRelease(worker.Tid);
     }
 
@@ -222,7 +243,7 @@ public sealed unsafe partial class UmcgKernel
             return false;
         }
 
-        Volatile.Write(ref *server.NextTidWord, (uint)next.Tid | TidRunning);
+        Volatile.Write(ref *server.NextTidWord, RunningSlot.Running(next.Tid).Raw);
         return true;
     }
 

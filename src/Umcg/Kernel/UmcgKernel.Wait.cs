@@ -136,10 +136,10 @@ public sealed unsafe partial class UmcgKernel
         {
             // While the kernel half's record names a running worker, next_tid is not looked at: whatever user
             // code wrote there, the server sleeps until that worker stops. So no server ever runs two workers.
-            uint slot = Volatile.Read(ref *self.NextTidWord);
-            if (self.Slot.Kind == ServerSlot.SlotKind.Empty && slot != 0 && (slot & TidRunning) == 0)
+            var slot = RunningSlot.FromRaw(Volatile.Read(ref *self.NextTidWord));
+            if (self.Slot.Kind == ServerSlot.SlotKind.Empty && slot.IsPick)
             {
-                r = StartNamed(self, slot);
+                r = StartNamed(self, slot.Raw);
                 if (r != Errno.Ok)
                 {
                     UpdateState(self, TaskState.Runnable, TaskState.Running);

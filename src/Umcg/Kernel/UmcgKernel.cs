@@ -4,6 +4,59 @@ using Umcg.Kernel.Parking;
 
 namespace Umcg.Kernel;
 
+// The kernel half of UMCG: the concepts, the invariants and the numbered steps of every call. Other files and
+// docs/kernel-half.md refer to the steps by number (K1…K8) and to the invariants (I1…I7); the why of each
+// field and CAS is written next to it.
+//
+// Concepts
+//   task     a registered thread: a server (runs workers, one per CPU) or a worker. KernelTask is the kernel
+//            half's own record of it (KernelTask.cs); UmcgTask its control block, which user code may write.
+//   state    bits 0–7 of the block's state word (TaskState), 8–15 its flags (TF_PREEMPT, TF_COND_WAIT),
+//            16–31 user space's own. A task sleeps on this word.
+//   record   a server's ServerSlot: which worker it runs, written by the kernel half only (ServerSlot.cs).
+//   slot     the server's next_tid read as a RunningSlot (Abi/RunningSlot.cs): a pick (tid), or the record's
+//            user-visible mirror (tid | TID_RUNNING).
+//   list     a server's runnable list: a lock-free LIFO of blocks through runnable_workers_ptr, plus each
+//            block's queued mark (TaskBlock.QueuedOn); drained by user space (RunnableList.cs).
+//
+// The state machine: the only edges UpdateState takes (checked there; user space's own PrepareWait is the
+// RUNNING → RUNNABLE|COND_WAIT before Wait):
+//
+//   RUNNING  ──K3 block──► BLOCKED ──K4 unblock──► RUNNABLE ──K6 wake──► RUNNING
+//   RUNNING  ──K5 preempt──► RUNNABLE          RUNNABLE ──K1, K2: Wait clears TF_COND_WAIT──► RUNNABLE
+//   RUNNING  ──K7 unregister, exit──► NONE     RUNNABLE ──K8 orphaned──► NONE
+//
+// Invariants
+//   I1 At most one worker per server runs user code: a worker is RUNNING only while its server's record
+//      names it. The record is set by K1, moved by K2's switch, cleared by K3, K2's yield, K5 and K7.
+//   I2 The record changes only by a CAS from the exact value expected, so only the worker it names (or a
+//      kernel path acting for it: a detector's block, the reaper, a removal) moves or clears it, and a late
+//      release by a worker that was already replaced fails.
+//   I3 Record before mirror on a start or a move, mirror before record on a release: no successor's mirror
+//      is ever wiped, and a worker woken by K6 already finds the record naming it.
+//   I4 A block is on at most one runnable list, at most once: its queued mark is claimed by CAS before the
+//      push and cleared by the drain that takes it off.
+//   I5 A task sleeps only on its own state word, parking with the value it re-read: a waker changes the word
+//      (a CAS, a full fence) before it wakes, so no wake is lost; K6 wakes only from RUNNABLE, so never twice.
+//   I6 Every producer publishes first (a list push, the record) and changes the sleeper's word second.
+//   I7 Bad input from user code is an Errno (a worker that broke the protocol is removed, its server
+//      released and woken); an impossible state of the kernel half's own data is a ProtocolBug.
+//
+// Steps (file: member)
+//   K1 server Wait (Wait.cs: ServerWait): RUNNABLE|COND_WAIT → RUNNABLE; if the record is empty and the slot
+//      is a pick W: record Empty → W, mirror W|TID_RUNNING, K6 on W (on failure mirror and record back);
+//      then sleep until RUNNING (a worker's release, a kick, or the deadline).
+//   K2 worker Wait (Wait.cs: WorkerWait): RUNNABLE|COND_WAIT → RUNNABLE; the record must name the caller.
+//      With next_tid = N: record caller → N, mirror, next_tid consumed, push the caller, K6 on N. Without:
+//      push the caller, release the record, wake the server. Then sleep until RUNNING (AwaitRun).
+//   K3 block (Hooks.cs: BlockWorker): claim the block mark, RUNNING → BLOCKED, release the record, wake the server.
+//   K4 unblock (Hooks.cs: Unblock): take the block mark, BLOCKED → RUNNABLE, push, wake the server, AwaitRun.
+//   K5 preempt (Hooks.cs: Preempt): RUNNING → RUNNABLE, push, release the record, wake the server, AwaitRun.
+//   K6 wake (Transitions.cs: WakeTask): RUNNABLE → RUNNING by CAS, then unpark the sleeper.
+//   K7 leave (Ctl.cs: Unregister, Exit.cs): a worker hands its record on (to next_tid, else its server); a
+//      server leaves only with an empty record, and orphans the workers that wait for it.
+//   K8 orphan (Transitions.cs: Orphan): a worker whose server left before running it: RUNNABLE → NONE, ESRCH.
+
 /// <summary>
 /// The kernel half of UMCG, emulated in user space: <see cref="Ctl"/>, <see cref="Wait"/> and
 /// <see cref="Kick"/> with the semantics and error codes of the UMCG RFC, and the hooks a patched kernel
@@ -15,8 +68,7 @@ namespace Umcg.Kernel;
 /// <see cref="Errno"/> values; nothing here throws for bad input.</para>
 /// <para>The one rule the kernel half adds to the RFC (the Jan-18 <c>UMCG_TID_RUNNING</c> scheme made
 /// strict): a worker is RUNNING only while its server's <c>next_tid</c> names it with
-/// <see cref="UmcgConstants.TidRunning"/>. That slot is set by the server's Wait, moved by a worker's
-/// switch, and cleared when the worker stops running; so at most one worker per server runs user code.</para>
+/// <see cref="UmcgConstants.TidRunning"/> (invariant I1 in the head of UmcgKernel.cs).</para>
 /// </remarks>
 public sealed unsafe partial class UmcgKernel : IDisposable
 {

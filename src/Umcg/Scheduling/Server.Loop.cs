@@ -4,8 +4,42 @@ using Umcg.Kernel;
 
 namespace Umcg.Scheduling;
 
-// The server loop: the canonical loop of the UMCG_TF_COND_WAIT comment, with a policy, timers, preemption
-// and balancing added at the marked steps.
+// The server loop: the canonical loop of the RFC's UMCG_TF_COND_WAIT comment, with a policy, timers,
+// preemption and balancing added. docs/scheduling.md refers to the steps (S1…S6) and invariants (V1…V6) here;
+// the kernel half's steps (K1…K8) and invariants (I1…I7) are in the head of Kernel/UmcgKernel.cs.
+//
+// Steps of one turn (ServeOnce)
+//   S1 RUNNABLE|COND_WAIT (StateWord.PrepareWait): from here on a wake (a worker unblocking, an unpark, another
+//      server handing work over) turns the coming Wait into EAGAIN instead of being lost.
+//   S2 drain: the kernel half's runnable list with one exchange (RunnableList.Drain, walked backwards: it is
+//      LIFO), then the inbox of workers made runnable by user space. A worker that arrives parking is held
+//      aside (park step P3, WorkerThread.Parking.cs), a deadline arming a timer; every other goes to the run
+//      queue (Server.RunQueue.cs).
+//   S3 timers: parked workers whose deadline passed (park step P5) go to the run queue.
+//   S4 pick or preempt: if the slot holds no TID_RUNNING, the policy's next worker (or one stolen from a busy
+//      server) is written there as a pick; a pick from an earlier turn whose Wait returned EAGAIN stays while
+//      its worker is RUNNABLE. If a worker runs, the policy may want it to give way (ShouldPreempt, or its
+//      TimeSlice ran out): TF_PREEMPT and a Kick, and it yields at its next safepoint (K5).
+//   S5 balance: runnable work this server cannot run now is handed to idle servers (inbox and Wake).
+//   S6 Wait (K1) until a worker gives the CPU back, something becomes runnable, or the nearest deadline (a
+//      timer, the running worker's slice end, or once its preemption is requested a look again one slice
+//      later: a direct switch before any safepoint clears the request and wakes nobody).
+//
+// Invariants
+//   V1 at most one worker per server runs user code: the kernel half's I1; the loop writes a pick only when
+//      the slot holds no TID_RUNNING (S4).
+//   V2 a worker is in at most one run queue, or held parked, or running: it reaches a server only through the
+//      runnable list (after it stopped running), the inbox (after an unpark or hand-over) or a timer; the run
+//      queue checks R1–R3 (Server.RunQueue.cs).
+//   V3 server_tid changes only while the worker does not run: MoveTo is called for queued workers (steal,
+//      hand-over) and idle pooled ones (BLOCKED), so the kernel half's release always finds the server it ran for.
+//   V4 no lost wake of a server: every producer publishes (list push, inbox enqueue, run-queue insert) before
+//      it CASes the server's state RUNNABLE → RUNNING (Wake); the server sets RUNNABLE (S1) before it reads;
+//      both sides use full fences. A worker that queues beside the running one without a wake is covered by
+//      _sliceArmed (Server.cs).
+//   V5 no lost unpark: the park word goes Parking → Parked only on the server, after the worker is off its CPU
+//      (P3); an unpark that comes while Parking flips it to Unparked, and S2 then queues the worker at once.
+//   V6 a timer never ends a later park: the park word carries a sequence; the timer's CAS expects its own.
 internal sealed unsafe partial class Server
 {
     private readonly List<int> _drained = [];
@@ -78,13 +112,13 @@ internal sealed unsafe partial class Server
     private bool ServeOnce()
     {
         {
-            // 1. RUNNABLE|COND_WAIT first: a wake from here on turns our Wait into EAGAIN instead of being lost.
+            // S1. RUNNABLE|COND_WAIT first: a wake from here on turns our Wait into EAGAIN instead of being lost.
             StateWord.PrepareWait(Self);
 
             // Before any read of the policy this turn (see _sliceArmed): NextDeadline sets it again.
             _sliceArmed = false;
 
-            // 2. Take everything that became runnable: the kernel half's list (one exchange), then user space's inbox.
+            // S2. Take everything that became runnable: the kernel half's list (one exchange), then user space's inbox.
             long now = KernelClock.Now(ClockId.Monotonic);
             DrainRunnableList(now);
             while (_inbox.TryDequeue(out var ready))
@@ -92,15 +126,15 @@ internal sealed unsafe partial class Server
                 Enqueue(ready);
             }
 
-            // 3. Timers: parked workers whose deadline passed become runnable.
+            // S3. Timers: parked workers whose deadline passed become runnable.
             _timers.FireDue(now, Enqueue);
 
-            // 4. Run something if nothing runs for us; otherwise see whether the running worker must give way.
-            uint slot = Volatile.Read(ref Self->NextTid);
+            // S4. Run something if nothing runs for us; otherwise see whether the running worker must give way.
+            var slot = Slot;
             WorkerThread? running = null;
-            if ((slot & UmcgConstants.TidRunning) != 0)
+            if (slot.IsRunning)
             {
-                _scheduler.TryGetWorker((int)(slot & UmcgConstants.TidMask), out running);
+                _scheduler.TryGetWorker(slot.Tid, out running);
                 if (running is not null)
                 {
                     MaybePreempt(running, SliceStart(running, now), now);
@@ -109,7 +143,7 @@ internal sealed unsafe partial class Server
             else if (!IsPendingPick(slot))
             {
                 var next = PickNext();
-                Volatile.Write(ref Self->NextTid, next is null ? 0u : (uint)next.Tid);
+                Volatile.Write(ref Self->NextTid, next is null ? 0u : RunningSlot.Pick(next.Tid).Raw);
                 if (next is not null)
                 {
                     Counters.Switches++;
@@ -123,17 +157,17 @@ internal sealed unsafe partial class Server
             }
             else
             {
-                _scheduler.TryGetWorker((int)slot, out running);
+                _scheduler.TryGetWorker((int)slot.Raw, out running);
             }
 
-            // 5. Balancing: runnable work we cannot run now goes to an idle server.
+            // S5. Balancing: runnable work we cannot run now goes to an idle server.
             if (_scheduler.Options.Balance && running is not null)
             {
                 OfferToIdleServers();
             }
 
             ReportPolicyFault();
-            bool nothing = Volatile.Read(ref Self->NextTid) == 0;
+            bool nothing = Slot.IsEmpty;
             Counters.AccountBusy(now, busy: !nothing);
             if (nothing && _stopping && _scheduler.WorkerThreadCount == 0)
             {
@@ -141,7 +175,7 @@ internal sealed unsafe partial class Server
                 return false;
             }
 
-            // 6. Sleep until a worker gives the CPU back, something becomes runnable, or the nearest deadline.
+            // S6. Sleep until a worker gives the CPU back, something becomes runnable, or the nearest deadline.
             _idle = nothing;
             var r = Kernel.Wait(0, NextDeadline(running, now));
             _idle = false;
@@ -205,14 +239,14 @@ internal sealed unsafe partial class Server
     }
 
     /// <summary>A pick written on an earlier loop whose Wait returned EAGAIN: keep it if it is still RUNNABLE.</summary>
-    private bool IsPendingPick(uint slot)
+    private bool IsPendingPick(RunningSlot slot)
     {
-        if (slot == 0)
+        if (slot.IsEmpty)
         {
             return false;
         }
 
-        var block = Kernel.BlockOf((int)slot);
+        var block = Kernel.BlockOf((int)slot.Raw);
         if (block != null && StateWord.StateOf(block) == TaskState.Runnable)
         {
             return true;
@@ -220,23 +254,6 @@ internal sealed unsafe partial class Server
 
         Volatile.Write(ref Self->NextTid, 0);
         return false;
-    }
-
-    private WorkerThread? PickNext()
-    {
-        WorkerThread? next;
-        lock (_queueLock)
-        {
-            next = _policy.Dequeue();
-            QueueLength = _policy.Count;
-        }
-
-        if (next is null && _scheduler.Options.Balance)
-        {
-            next = StealFromBusyServer();
-        }
-
-        return next;
     }
 
     /// <summary>
@@ -327,13 +344,7 @@ internal sealed unsafe partial class Server
                 continue;
             }
 
-            WorkerThread? w;
-            lock (_queueLock)
-            {
-                w = _policy.Steal();
-                QueueLength = _policy.Count;
-            }
-
+            var w = GiveAway();
             if (w is null)
             {
                 return;

@@ -14,7 +14,6 @@ namespace Umcg.Scheduling;
 internal sealed unsafe partial class Server
 {
     private readonly UmcgScheduler _scheduler;
-    private readonly IRunQueuePolicy _policy;
     private readonly TaskBlock _block;
     private readonly Thread _thread;
     private readonly ManualResetEventSlim _registered = new();
@@ -23,10 +22,6 @@ internal sealed unsafe partial class Server
     // Workers made runnable by user space (unparked, or handed over by another server): the server moves
     // them to its run queue on its next loop. Producers call Wake() after enqueuing.
     private readonly ConcurrentQueue<WorkerThread> _inbox = new();
-
-    // Guards _policy. Taken by the server loop, by workers of this server switching directly to a queued
-    // worker, and by other servers stealing or handing over work. Never held across a kernel-half call.
-    private readonly Lock _queueLock = new();
 
     private Exception? _startFailure;
     private volatile bool _stopping;
@@ -64,14 +59,14 @@ internal sealed unsafe partial class Server
 
     public bool IsIdle => _idle;
 
-    /// <summary>Queued runnable workers (approximate outside the lock).</summary>
-    public int QueueLength { get; private set; }
-
     public ServerCounters Counters { get; } = new();
 
     private UmcgKernel Kernel => _scheduler.Kernel;
 
     private UmcgTask* Self => _block.Task;
+
+    /// <summary>The server's next_tid, read once: which worker it picked or runs (see <see cref="RunningSlot"/>).</summary>
+    private RunningSlot Slot => RunningSlot.FromRaw(Volatile.Read(ref Self->NextTid));
 
     public void Start()
     {
@@ -156,7 +151,7 @@ internal sealed unsafe partial class Server
             // to its next safepoint, holds no slot and we may be asleep: wake us. Full fence: the enqueue before
             // the read of the slot, against the release's CAS that comes before our next pick.
             Interlocked.MemoryBarrier();
-            if (Volatile.Read(ref Self->NextTid) != ((uint)caller.Tid | UmcgConstants.TidRunning))
+            if (!Slot.IsRunningTid(caller.Tid))
             {
                 Wake();
             }
@@ -201,107 +196,10 @@ internal sealed unsafe partial class Server
 
         foreach (var other in _scheduler.Servers)
         {
-            if (!ReferenceEquals(other, this) && (Volatile.Read(ref other.Self->NextTid) & UmcgConstants.TidRunning) == 0)
+            if (!ReferenceEquals(other, this) && !other.Slot.IsRunning)
             {
                 other.Wake();
             }
-        }
-    }
-
-    /// <summary>Removes a queued worker for a direct switch by the running worker. False if it is not queued here.</summary>
-    public bool TryTakeForSwitch(WorkerThread target)
-    {
-        lock (_queueLock)
-        {
-            if (!_policy.Remove(target))
-            {
-                return false;
-            }
-
-            QueueLength = _policy.Count;
-            return true;
-        }
-    }
-
-    /// <summary>Removes the worker this server would run next, for a direct switch by its running worker.</summary>
-    public WorkerThread? TakeNextForSwitch()
-    {
-        lock (_queueLock)
-        {
-            var w = _policy.Dequeue();
-            QueueLength = _policy.Count;
-            return w;
-        }
-    }
-
-    /// <summary>
-    /// Queues <paramref name="worker"/> while <paramref name="running"/> runs here; true if the policy now wants
-    /// to slice or preempt <paramref name="running"/> (so a server asleep with no slice armed must look again).
-    /// </summary>
-    private bool EnqueueBeside(WorkerThread worker, WorkerThread running)
-    {
-        lock (_queueLock)
-        {
-            _policy.Charge(worker, Interlocked.Exchange(ref worker.UnchargedNs, 0));
-            _policy.Enqueue(worker);
-            QueueLength = _policy.Count;
-            return _policy.ShouldPreempt(running) || _policy.TimeSlice(running) is not null;
-        }
-    }
-
-    private void Enqueue(WorkerThread worker)
-    {
-        lock (_queueLock)
-        {
-            _policy.Charge(worker, Interlocked.Exchange(ref worker.UnchargedNs, 0));
-            _policy.Enqueue(worker);
-            QueueLength = _policy.Count;
-        }
-    }
-
-    /// <summary>Another server takes a worker from this one (it must have more than it can run now).</summary>
-    public WorkerThread? TryStealFor(Server thief)
-    {
-        lock (_queueLock)
-        {
-            bool busy = (Volatile.Read(ref Self->NextTid) & UmcgConstants.TidRunning) != 0;
-            if (_policy.Count == 0 || (!busy && _policy.Count < 2))
-            {
-                return null;
-            }
-
-            var w = _policy.Steal();
-            if (w is not null)
-            {
-                QueueLength = _policy.Count;
-                w.MoveTo(thief);
-            }
-
-            return w;
-        }
-    }
-
-    /// <summary>
-    /// Reports a fault of a contained policy, outside the run-queue lock (a handler of the scheduler's event may
-    /// call back into the scheduler). Called once per loop turn and when the loop ends: a fault met by another
-    /// thread (a worker's unpark, a thief) is reported on the server's next turn.
-    /// </summary>
-    private void ReportPolicyFault()
-    {
-        if (_policy is not ContainedPolicy contained)
-        {
-            return;
-        }
-
-        Exception? fault;
-        lock (_queueLock)
-        {
-            fault = contained.TakeFault();
-        }
-
-        if (fault is not null)
-        {
-            _scheduler.ReportFault(fault, UmcgFaultSource.Policy, serverIndex: Index);
         }
     }
 

@@ -25,66 +25,49 @@ namespace Umcg.Threading;
 /// }
 /// </code>
 /// </example>
-public sealed partial class UmcgMutex : IWaitSite
+public sealed class UmcgMutex
 {
-    // _state is a set of bits. Both modes use Locked and Waiters; Barging adds Woken and Starving (see
-    // UmcgMutex.Barging.cs for what they mean and who changes them).
-    //
-    // Fifo: Free (0), or Held (Locked), or Contended (Locked | Waiters: held, and waiters are queued, so the
-    // owner must take the slow path to hand the lock over). Free → Held is a CAS by any thread; every other
-    // change happens under _gate, except the owner's Held → Free CAS. Invariant under _gate: _waiters is
-    // non-empty ⇔ _state == Contended.
-    private const int Locked = 1;
-    private const int Waiters = 2;
-    private const int Free = 0;
-    private const int Held = Locked;
-    private const int Contended = Locked | Waiters;
-
-    private readonly Lock _gate = new();
-    private readonly MutexWaitQueue _waiters = new();
-    private readonly MutexHandOff _handOff;
-    private int _state;
-
-    // The owner's managed thread id, 0 when free. Written by the acquirer right after its CAS (only it can
-    // then read its own id here), or by the releaser for the waiter it hands the lock to, before waking it
-    // (the wake's CAS orders the write before the new owner runs).
-    private int _owner;
+    // The algorithm of the mode chosen at construction, with the state it works on (FifoMutexCore.cs,
+    // BargingMutexCore.cs; the bits of the state word in MutexState.cs). Never changes.
+    private readonly MutexCore _core;
 
     /// <summary>Creates a free mutex.</summary>
     /// <param name="handOff">What an unlock does when someone waits: <see cref="MutexHandOff.Fifo"/> (the default) hands the lock to the oldest waiter; <see cref="MutexHandOff.Barging"/> releases it and wakes the oldest waiter to compete for it.</param>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="handOff"/> is not a defined value.</exception>
     public UmcgMutex(MutexHandOff handOff = MutexHandOff.Fifo)
     {
-        if (handOff is not (MutexHandOff.Fifo or MutexHandOff.Barging))
+        _core = handOff switch
         {
-            throw new ArgumentOutOfRangeException(nameof(handOff), handOff, "Not a MutexHandOff value.");
-        }
-
-        _handOff = handOff;
+            MutexHandOff.Fifo => new FifoMutexCore(),
+            MutexHandOff.Barging => new BargingMutexCore(),
+            _ => throw new ArgumentOutOfRangeException(nameof(handOff), handOff, "Not a MutexHandOff value."),
+        };
     }
-
-    Lock IWaitSite.Gate => _gate;
 
     /// <summary>What an unlock does when someone waits (chosen at construction).</summary>
-    public MutexHandOff HandOff => _handOff;
+    public MutexHandOff HandOff => _core.HandOff;
 
     /// <summary>Whether some thread holds the lock (a racy snapshot).</summary>
-    public bool IsHeld => (Volatile.Read(ref _state) & Locked) != 0;
+    public bool IsHeld => _core.State.IsLocked;
 
     /// <summary>Whether the calling thread holds the lock.</summary>
-    public bool IsHeldByCurrentThread => Volatile.Read(ref _owner) == Environment.CurrentManagedThreadId;
+    public bool IsHeldByCurrentThread => _core.IsHeldByCurrentThread;
 
     /// <summary>How many threads and workers wait for the lock now.</summary>
-    internal int WaitersForTests
+    internal int WaitersForTests => _core.WaiterCount;
+
+    /// <summary>How long a waiter may wait before a <see cref="MutexHandOff.Barging"/> mutex falls back to FIFO hand-off; tests change it. A FIFO mutex has none to change.</summary>
+    internal TimeSpan StarvationThreshold
     {
-        get
-        {
-            lock (_gate)
-            {
-                return _waiters.Count;
-            }
-        }
+        get => Barging.StarvationThreshold;
+        set => Barging.StarvationThreshold = value;
     }
+
+    /// <summary>Whether the mutex is in starvation mode now (a racy snapshot; never for a FIFO mutex).</summary>
+    internal bool IsStarvingForTests => _core.State.IsStarving;
+
+    private BargingMutexCore Barging =>
+        _core as BargingMutexCore ?? throw new InvalidOperationException("Only a Barging mutex has a starvation threshold.");
 
     /// <summary>Takes the lock if nobody holds it, without waiting.</summary>
     /// <returns>True if the caller now holds the lock.</returns>
@@ -92,12 +75,12 @@ public sealed partial class UmcgMutex : IWaitSite
     /// <remarks>With <see cref="MutexHandOff.Barging"/> this takes a free lock even while others wait for it.</remarks>
     public bool TryLock()
     {
-        if (_handOff == MutexHandOff.Fifo ? TryAcquire() : TryBarge(woken: false))
+        if (_core.TryLock())
         {
             return true;
         }
 
-        ThrowIfRecursive();
+        _core.ThrowIfRecursive();
         return false;
     }
 
@@ -152,157 +135,12 @@ public sealed partial class UmcgMutex : IWaitSite
     /// oldest waiter becomes the owner, as with Fifo.
     /// </summary>
     /// <exception cref="SynchronizationLockException">The caller does not hold the lock.</exception>
-    public void Unlock()
-    {
-        if (Volatile.Read(ref _owner) != Environment.CurrentManagedThreadId)
-        {
-            throw new SynchronizationLockException("The calling thread does not hold this mutex.");
-        }
-
-        _owner = 0;
-        _ownerWorker = null;
-
-        // Release: the CAS is a full fence, so everything written under the lock is visible before the lock
-        // reads free. It fails only when another bit is set (waiters queued; in Barging mode also a waiter
-        // woken or starvation mode): then the slow path hands the lock over or wakes a waiter.
-        if (Interlocked.CompareExchange(ref _state, Free, Held) != Held)
-        {
-            if (_handOff == MutexHandOff.Fifo)
-            {
-                UnlockContended();
-            }
-            else
-            {
-                UnlockBarging();
-            }
-        }
-    }
+    public void Unlock() => _core.Unlock();
 
     /// <summary>Throws <see cref="SynchronizationLockException"/> unless the caller holds the lock.</summary>
-    internal void ThrowIfNotOwner()
-    {
-        if (!IsHeldByCurrentThread)
-        {
-            throw new SynchronizationLockException("The calling thread does not hold this mutex.");
-        }
-    }
+    internal void ThrowIfNotOwner() => _core.ThrowIfNotOwner();
 
-    /// <summary>Acquire: the CAS is a full fence, so the previous owner's writes are visible to the new owner.</summary>
-    private bool TryAcquire()
-    {
-        if (Interlocked.CompareExchange(ref _state, Held, Free) == Free)
-        {
-            _owner = Environment.CurrentManagedThreadId;
-            return true;
-        }
-
-        return false;
-    }
-
-    private void ThrowIfRecursive()
-    {
-        if (IsHeldByCurrentThread)
-        {
-            throw new LockRecursionException("The calling thread already holds this mutex; UmcgMutex is not recursive.");
-        }
-    }
-
-    private bool Lock(long deadlineNs, CancellationToken cancellationToken) =>
-        _handOff == MutexHandOff.Fifo ? LockFifo(deadlineNs, cancellationToken) : LockBarging(deadlineNs, cancellationToken);
-
-    private bool LockFifo(long deadlineNs, CancellationToken cancellationToken)
-    {
-        cancellationToken.ThrowIfCancellationRequested();
-        if (TryAcquire())
-        {
-            return true;
-        }
-
-        ThrowIfRecursive();
-        var waiter = Waiter.ForCurrentThread<Waiter>();
-        lock (_gate)
-        {
-            while (true)
-            {
-                int state = Volatile.Read(ref _state);
-                if (state == Free)
-                {
-                    if (TryAcquire())
-                    {
-                        return true;
-                    }
-
-                    continue;
-                }
-
-                // Held → Contended tells the owner (whose Held → Free CAS now fails) to hand over under _gate,
-                // where it will find us. Contended is only left under _gate, which we hold.
-                if (state == Contended || Interlocked.CompareExchange(ref _state, Contended, Held) == Held)
-                {
-                    break;
-                }
-            }
-
-            // Arm before enqueuing: the owner may hand over and wake us the moment we release _gate.
-            waiter.Arm(deadlineNs);
-            _waiters.Enqueue(waiter);
-        }
-
-        // On a worker this parks and switches straight to the next runnable worker of the server.
-        return WaitSite.Await(this, waiter, cancellationToken) == Waiter.Granted;
-    }
-
-    private void UnlockContended()
-    {
-        WakeTicket next;
-        lock (_gate)
-        {
-            var waiter = _waiters.Dequeue();
-            if (waiter is null)
-            {
-                // The waiters gave up (timeout, cancellation) after the owner's CAS saw Contended.
-                Volatile.Write(ref _state, Free);
-                return;
-            }
-
-            // Hand over: the state stays non-free, so no newcomer can take the lock before the waiter runs.
-            _owner = waiter.ThreadId;
-            Volatile.Write(ref _state, _waiters.IsEmpty ? Held : Contended);
-            next = waiter.Answer(Waiter.Granted);
-        }
-
-        next.Wake();
-    }
-
-    bool IWaitSite.TryRemove(Waiter waiter) => _handOff == MutexHandOff.Fifo ? TryRemoveFifo(waiter) : TryRemoveBarging(waiter);
-
-    void IWaitSite.ReturnGrant(Waiter waiter)
-    {
-        if (_handOff == MutexHandOff.Fifo)
-        {
-            Unlock();
-        }
-        else
-        {
-            ReturnGrantBarging((MutexWaiter)waiter);
-        }
-    }
-
-    private bool TryRemoveFifo(Waiter waiter)
-    {
-        if (!_waiters.Remove(waiter))
-        {
-            return false;
-        }
-
-        if (_waiters.IsEmpty)
-        {
-            // Keep the invariant: no waiters, so the owner may release with its fast CAS again.
-            Volatile.Write(ref _state, Held);
-        }
-
-        return true;
-    }
+    private bool Lock(long deadlineNs, CancellationToken cancellationToken) => _core.Lock(deadlineNs, cancellationToken);
 
     /// <summary>A held <see cref="UmcgMutex"/>; disposing it unlocks the mutex.</summary>
     public readonly struct Scope : IDisposable, IEquatable<Scope>

@@ -122,7 +122,7 @@ internal class Waiter
     {
         if (_worker is { } w)
         {
-            if (WorkerThread.StateOf(w.ParkWord) == WorkerThread.ParkState.Unparked)
+            if (w.ParkWord.State == WorkerThread.ParkState.Unparked)
             {
                 // Woken before we left the CPU (a hand-over raced our enqueue): no need to yield at all.
                 return w.CancelPark();

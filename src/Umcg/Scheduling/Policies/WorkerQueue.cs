@@ -58,6 +58,9 @@ public sealed class WorkerQueue
         return null;
     }
 
+    /// <summary>Whether <paramref name="worker"/> is in some <see cref="WorkerQueue"/> now (the server's check that a worker it took is in none).</summary>
+    internal static bool IsQueued(WorkerThread worker) => IntrusiveList<WorkerThread, Links>.OwnerOf(worker) is not null;
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void ThrowIfQueued(WorkerThread worker)
     {

@@ -5,7 +5,7 @@ namespace Umcg.Threading;
 
 // MutexHandOff.Barging's brief spin before parking: a lock held by a worker that is running on another server
 // is likely to be released within a critical section's time, which is far less than a park and a switch.
-public sealed partial class UmcgMutex
+internal sealed partial class BargingMutexCore
 {
     // Rounds of Thread.SpinWait(1, 2, 4, 8, 8, …): some 50 units, a few µs on today's CPUs, which is less than
     // a park and a switch back. Each round first checks that spinning still makes sense.
@@ -30,7 +30,7 @@ public sealed partial class UmcgMutex
         for (int round = 0; round < SpinRounds; round++)
         {
             // Starvation mode hands the lock over: nothing to win by spinning.
-            if ((Volatile.Read(ref _state) & Starving) != 0 || !OwnerRunsElsewhere(self))
+            if (State.IsStarving || !OwnerRunsElsewhere(self))
             {
                 return false;
             }

@@ -1,0 +1,14 @@
+using Umcg.Abi;
+
+namespace Umcg.Kernel;
+
+// Test hooks of the kernel half, kept apart from the protocol.
+public sealed partial class UmcgKernel
+{
+    /// <summary>
+    /// <see cref="UpdateState"/> on a record made for the test over <paramref name="block"/>, never registered: lets a
+    /// test ask for an edge no path of the kernel half takes.
+    /// </summary>
+    internal Errno UpdateStateForTests(TaskBlock block, bool isWorker, TaskState from, TaskState to) =>
+        UpdateState(new KernelTask(this, CurrentTid, block, ClockId.Monotonic, isWorker, Thread.CurrentThread), from, to);
+}
