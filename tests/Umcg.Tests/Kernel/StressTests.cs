@@ -117,7 +117,7 @@ public sealed unsafe class StressTests(ITestOutputHelper output)
                             {
                                 long ns = random.Next(0, 100_001);
                                 check.Leave(ctx);
-                                ctx.Blocking(() => Libc.Nanosleep(ns));
+                                ctx.Blocking(() => LinuxSyscalls.Nanosleep(ns));
                                 Enter();
                                 Interlocked.Increment(ref blockings);
                             }
@@ -242,7 +242,7 @@ public sealed unsafe class StressTests(ITestOutputHelper output)
                     // Pacing so that the preempter does not take a whole CPU; not synchronisation.
                     if (k % 8 == 0)
                     {
-                        Libc.Nanosleep(20_000);
+                        LinuxSyscalls.Nanosleep(20_000);
                     }
                 }
             }, errors);

@@ -1,4 +1,5 @@
 using Umcg.Cli.Measurement;
+using Umcg.Kernel.Native;
 
 namespace Umcg.Cli.Workloads.PingPong;
 
@@ -32,7 +33,7 @@ internal abstract class Handoff
         }
 
         long count = 0;
-        long now = Native.MonotonicNs();
+        long now = LinuxSyscalls.MonotonicNs();
         long deadlineNs = now + (long)duration.TotalNanoseconds;
         while (now < deadlineNs)
         {
@@ -40,7 +41,7 @@ internal abstract class Handoff
             {
                 long t0 = now;
                 roundTrip();
-                now = Native.MonotonicNs();
+                now = LinuxSyscalls.MonotonicNs();
                 latency.Record(now - t0);
             }
 

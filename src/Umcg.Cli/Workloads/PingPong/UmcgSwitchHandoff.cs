@@ -102,8 +102,8 @@ internal sealed unsafe class UmcgSwitchHandoff(bool viaServer = false) : Handoff
             else
             {
                 RunWorker(_tids[0]);
-                long deadlineNs = Native.MonotonicNs() + (long)duration.TotalNanoseconds;
-                while (Native.MonotonicNs() < deadlineNs)
+                long deadlineNs = LinuxSyscalls.MonotonicNs() + (long)duration.TotalNanoseconds;
+                while (LinuxSyscalls.MonotonicNs() < deadlineNs)
                 {
                     RunWorker(_tids[0]);
                 }
@@ -132,7 +132,7 @@ internal sealed unsafe class UmcgSwitchHandoff(bool viaServer = false) : Handoff
             RunWorker(worker);
         }
 
-        long now = Native.MonotonicNs();
+        long now = LinuxSyscalls.MonotonicNs();
         long deadlineNs = now + (long)duration.TotalNanoseconds;
         while (now < deadlineNs)
         {
@@ -140,7 +140,7 @@ internal sealed unsafe class UmcgSwitchHandoff(bool viaServer = false) : Handoff
             {
                 long t0 = now;
                 RunWorker(worker);
-                now = Native.MonotonicNs();
+                now = LinuxSyscalls.MonotonicNs();
                 _latency!.Record(now - t0);
             }
 
@@ -172,11 +172,11 @@ internal sealed unsafe class UmcgSwitchHandoff(bool viaServer = false) : Handoff
     /// </summary>
     private void Accept(int index)
     {
-        long limit = Native.MonotonicNs() + (long)StallLimit.TotalNanoseconds;
+        long limit = LinuxSyscalls.MonotonicNs() + (long)StallLimit.TotalNanoseconds;
         bool queued = false;
         while (true)
         {
-            if (Native.MonotonicNs() > limit)
+            if (LinuxSyscalls.MonotonicNs() > limit)
             {
                 throw Failure($"worker {index} was not accepted within {StallLimit.TotalSeconds:0} s");
             }
@@ -271,12 +271,12 @@ internal sealed unsafe class UmcgSwitchHandoff(bool viaServer = false) : Handoff
                 return;
             }
 
-            long now = Native.MonotonicNs();
+            long now = LinuxSyscalls.MonotonicNs();
             for (int i = 0; i < Batch; i++)
             {
                 long t0 = now;
                 GiveUp(self, partner);
-                now = Native.MonotonicNs();
+                now = LinuxSyscalls.MonotonicNs();
                 _latency!.Record(now - t0);
             }
 
