@@ -1,13 +1,14 @@
 using System.Collections.Concurrent;
 using Umcg.Abi;
 using Umcg.Kernel;
+using Umcg.Kernel.Native;
+using Umcg.Kernel.Raw;
 
 namespace Umcg.Tests.Infrastructure;
 
 /// <summary>
-/// A server thread running the canonical server loop of the UMCG_TF_COND_WAIT comment, on the raw kernel-half
-/// API: set RUNNABLE|COND_WAIT, drain the runnable list with one exchange, pick the next worker (FIFO) if none
-/// runs, Wait.
+/// A server thread running the canonical server loop (<see cref="RawTask"/>'s steps) with a FIFO queue of its
+/// own: set RUNNABLE|COND_WAIT, drain the runnable list, pick the next worker if none runs, Wait.
 /// </summary>
 public sealed unsafe class RawServer : IDisposable
 {
@@ -17,7 +18,7 @@ public sealed unsafe class RawServer : IDisposable
     private readonly ManualResetEventSlim _go = new();
     private readonly int? _cpu;
     private volatile bool _stop;
-    private TaskBlock? _block;
+    private RawTask? _self;
 
     public RawServer(UmcgKernel kernel, bool run = true, int? cpu = null, string name = "raw server")
     {
@@ -43,7 +44,7 @@ public sealed unsafe class RawServer : IDisposable
 
     public int Tid { get; private set; }
 
-    public UmcgTask* Task => _block!.Task;
+    public UmcgTask* Task => _self!.Task;
 
     /// <summary>Unexpected results seen by the loop (an empty queue means the loop saw nothing wrong).</summary>
     public ConcurrentQueue<Exception> Errors { get; } = new();
@@ -62,7 +63,7 @@ public sealed unsafe class RawServer : IDisposable
         _stop = true;
         _go.Set();
         Watchdog.Join(_kernel, _thread);
-        _block?.Dispose();
+        _self?.Dispose();
         Assert.True(Errors.IsEmpty, string.Join(Environment.NewLine, Errors));
     }
 
@@ -72,15 +73,12 @@ public sealed unsafe class RawServer : IDisposable
         {
             if (_cpu is int cpu)
             {
-                Umcg.Kernel.Native.LinuxSyscalls.PinToCpu(0, cpu);
+                LinuxSyscalls.PinToCpu(0, cpu);
             }
 
-            Tid = UmcgKernel.CurrentTid;
-            _block = TaskBlock.Allocate();
-            var self = _block.Task;
-            self->ServerTid = (uint)Tid;
-            self->State = (uint)TaskState.Running;
-            var r = _kernel.Ctl(CtlFlags.Register, self, ClockId.Monotonic);
+            _self = RawTask.ForServer(_kernel);
+            Tid = _self.Tid;
+            var r = _self.Register();
             if (r != Errno.Ok)
             {
                 Errors.Enqueue(new InvalidOperationException($"server register: {r}"));
@@ -90,9 +88,9 @@ public sealed unsafe class RawServer : IDisposable
 
             _registered.Set();
             _go.Wait();
-            ServeUntilStopped(self);
+            ServeUntilStopped(_self);
 
-            r = _kernel.Ctl(CtlFlags.Unregister, self, ClockId.Monotonic);
+            r = _self.Unregister();
             if (r != Errno.Ok)
             {
                 Errors.Enqueue(new InvalidOperationException($"server unregister: {r}"));
@@ -105,63 +103,58 @@ public sealed unsafe class RawServer : IDisposable
         }
     }
 
-    private void ServeUntilStopped(UmcgTask* self)
+    private void ServeUntilStopped(RawTask self)
     {
         var queue = new Queue<int>();
         var queued = new HashSet<int>();
-        var drained = new List<int>();
         while (true)
         {
-            StateWord.PrepareWait(self);
-
-            drained.Clear();
-            var r = RunnableList.Drain(_kernel, self, drained);
+            self.PrepareWait();
+            var r = self.DrainRunnable();
             if (r != Errno.Ok)
             {
                 Errors.Enqueue(new InvalidOperationException($"drain: {r}"));
             }
 
-            // The list is LIFO: walk it backwards for arrival order. A worker already queued (a stale entry
-            // left by a direct switch) keeps its place; the state check at pick time is what counts.
-            for (int i = drained.Count - 1; i >= 0; i--)
+            // A worker already queued (a stale entry left by a direct switch) keeps its place; the state check at
+            // pick time is what counts.
+            foreach (int tid in self.Drained)
             {
-                if (queued.Add(drained[i]))
+                if (queued.Add(tid))
                 {
-                    queue.Enqueue(drained[i]);
+                    queue.Enqueue(tid);
                 }
             }
 
-            uint slot = Volatile.Read(ref self->NextTid);
-            if ((slot & UmcgConstants.TidRunning) == 0 && !IsRunnable(slot))
+            uint slot = self.NextTid;
+            if ((slot & UmcgConstants.TidRunning) == 0 && !self.IsRunnable(slot))
             {
                 // Nobody runs for us and there is no valid pending pick: take the next runnable worker.
                 slot = 0;
                 while (queue.TryDequeue(out int tid))
                 {
                     queued.Remove(tid);
-                    if (IsRunnable((uint)tid))
+                    if (self.IsRunnable((uint)tid))
                     {
                         slot = (uint)tid;
                         break;
                     }
                 }
 
-                Volatile.Write(ref self->NextTid, slot);
+                self.NextTid = slot;
                 if (slot != 0)
                 {
                     Started.Enqueue((int)slot);
                 }
                 else if (_stop)
                 {
-                    // Undo RUNNABLE|COND_WAIT: we are leaving the loop, not waiting.
-                    Interlocked.Exchange(ref self->State, (uint)TaskState.Running);
+                    self.CancelWait();
                     return;
                 }
             }
 
             // The deadline only bounds how late the loop notices Dispose; it is not synchronisation.
-            long deadline = KernelClock.DeadlineAfter(ClockId.Monotonic, TimeSpan.FromMilliseconds(20));
-            r = _kernel.Wait(0, deadline);
+            r = self.Wait(KernelClock.DeadlineAfter(ClockId.Monotonic, TimeSpan.FromMilliseconds(20)));
             switch (r)
             {
                 case Errno.Ok:
@@ -176,15 +169,9 @@ public sealed unsafe class RawServer : IDisposable
                     break;
                 default:
                     Errors.Enqueue(new InvalidOperationException($"server wait: {r}"));
-                    Volatile.Write(ref self->NextTid, 0);
+                    self.NextTid = 0;
                     break;
             }
         }
-    }
-
-    private bool IsRunnable(uint tid)
-    {
-        var block = tid == 0 ? null : _kernel.BlockOf((int)(tid & UmcgConstants.TidMask));
-        return block != null && StateWord.StateOf(block) == TaskState.Runnable;
     }
 }

@@ -1,6 +1,8 @@
 using System.Collections.Concurrent;
 using Umcg.Abi;
 using Umcg.Kernel;
+using Umcg.Kernel.Native;
+using Umcg.Kernel.Raw;
 
 namespace Umcg.Tests.Infrastructure;
 
@@ -27,9 +29,8 @@ public sealed unsafe class RunQueueServer : IDisposable
     private readonly TimeSpan? _waitSlice;
     private readonly object _lock = new();
     private readonly List<int> _queue = [];
-    private readonly List<int> _drained = [];
     private volatile bool _stop;
-    private TaskBlock? _block;
+    private RawTask? _self;
 
     /// <param name="kernel">The kernel half.</param>
     /// <param name="run">Enter the loop at once (false: wait for <see cref="Run"/>).</param>
@@ -61,7 +62,7 @@ public sealed unsafe class RunQueueServer : IDisposable
 
     public int Tid { get; private set; }
 
-    public UmcgTask* Task => _block!.Task;
+    public UmcgTask* Task => _self!.Task;
 
     /// <summary>The one CPU the server's affinity allows once registered, or -1 (not pinned, or pinning refused).</summary>
     public int Cpu { get; private set; } = -1;
@@ -150,7 +151,7 @@ public sealed unsafe class RunQueueServer : IDisposable
     /// </summary>
     public string Describe()
     {
-        ulong head = _block is null ? 0 : Volatile.Read(ref Task->RunnableWorkersPtr);
+        ulong head = _self is null ? 0 : Volatile.Read(ref Task->RunnableWorkersPtr);
         string queued;
         lock (_lock)
         {
@@ -164,7 +165,7 @@ public sealed unsafe class RunQueueServer : IDisposable
     {
         _stop = true;
         _go.Set();
-        if (_block is not null && _thread.IsAlive)
+        if (_self is not null && _thread.IsAlive)
         {
             Poke();
         }
@@ -175,10 +176,7 @@ public sealed unsafe class RunQueueServer : IDisposable
         }
 
         // A server that failed to unregister keeps its block (the kernel half still references it); Errors says why.
-        if (_block is { IsRegistered: false })
-        {
-            _block.Dispose();
-        }
+        _self?.Dispose();
 
         Assert.True(Errors.IsEmpty, string.Join(Environment.NewLine, Errors));
     }
@@ -213,15 +211,13 @@ public sealed unsafe class RunQueueServer : IDisposable
         {
             if (_cpu is int cpu)
             {
-                Umcg.Kernel.Native.LinuxSyscalls.PinToCpu(0, cpu);
+                LinuxSyscalls.PinToCpu(0, cpu);
             }
 
-            Tid = UmcgKernel.CurrentTid;
-            _block = TaskBlock.Allocate();
-            var self = _block.Task;
-            self->ServerTid = (uint)Tid;
-            self->State = (uint)TaskState.Running;
-            var r = _kernel.Ctl(CtlFlags.Register, self, ClockId.Monotonic);
+            var self = RawTask.ForServer(_kernel);
+            Tid = self.Tid;
+            _self = self;
+            var r = self.Register();
             if (r != Errno.Ok)
             {
                 Errors.Enqueue(new InvalidOperationException($"server register: {r}"));
@@ -229,12 +225,12 @@ public sealed unsafe class RunQueueServer : IDisposable
                 return;
             }
 
-            Cpu = Umcg.Kernel.Native.LinuxSyscalls.GetAffinity(0) is [int only] ? only : -1;
+            Cpu = LinuxSyscalls.GetAffinity(0) is [int only] ? only : -1;
             _registered.Set();
             _go.Wait();
             ServeUntilStopped(self);
 
-            r = _kernel.Ctl(CtlFlags.Unregister, self, ClockId.Monotonic);
+            r = self.Unregister();
             if (r != Errno.Ok)
             {
                 Errors.Enqueue(new InvalidOperationException($"server unregister: {r}"));
@@ -247,20 +243,20 @@ public sealed unsafe class RunQueueServer : IDisposable
         }
     }
 
-    private void ServeUntilStopped(UmcgTask* self)
+    private void ServeUntilStopped(RawTask self)
     {
         while (true)
         {
-            if (!StateWord.PrepareWait(self))
+            if (!self.PrepareWait())
             {
-                Errors.Enqueue(new InvalidOperationException($"server was {StateWord.StateOf(self)} at the top of its loop"));
+                Errors.Enqueue(new InvalidOperationException($"server was {StateWord.StateOf(self.Task)} at the top of its loop"));
                 return;
             }
 
             lock (_lock)
             {
                 DrainLocked();
-                uint slot = Volatile.Read(ref self->NextTid);
+                uint slot = self.NextTid;
                 if ((slot & UmcgConstants.TidRunning) == 0)
                 {
                     if (slot != 0 && !IsRunnable(slot))
@@ -278,18 +274,17 @@ public sealed unsafe class RunQueueServer : IDisposable
                         Started.Enqueue((int)slot);
                     }
 
-                    Volatile.Write(ref self->NextTid, slot);
+                    self.NextTid = slot;
                     if (slot == 0 && _stop)
                     {
-                        // Undo RUNNABLE|COND_WAIT: we are leaving the loop, not waiting.
-                        Interlocked.Exchange(ref self->State, (uint)TaskState.Running);
+                        self.CancelWait();
                         return;
                     }
                 }
             }
 
             long deadline = _waitSlice is TimeSpan slice ? KernelClock.DeadlineAfter(ClockId.Monotonic, slice) : 0;
-            var r = _kernel.Wait(0, deadline);
+            var r = self.Wait(deadline);
             switch (r)
             {
                 case Errno.Ok:
@@ -303,13 +298,13 @@ public sealed unsafe class RunQueueServer : IDisposable
                     break;
                 default:
                     Errors.Enqueue(new InvalidOperationException($"server wait: {r}"));
-                    Volatile.Write(ref self->NextTid, 0);
+                    self.NextTid = 0;
                     break;
             }
 
-            if (StateWord.StateOf(self) != TaskState.Running)
+            if (StateWord.StateOf(self.Task) != TaskState.Running)
             {
-                Errors.Enqueue(new InvalidOperationException($"server Wait returned {r} with the server {StateWord.StateOf(self)}"));
+                Errors.Enqueue(new InvalidOperationException($"server Wait returned {r} with the server {StateWord.StateOf(self.Task)}"));
                 return;
             }
         }
@@ -318,22 +313,19 @@ public sealed unsafe class RunQueueServer : IDisposable
     // Caller holds _lock.
     private void DrainLocked()
     {
-        if (_block is null)
+        if (_self is not { } self)
         {
             return;
         }
 
-        _drained.Clear();
-        var r = RunnableList.Drain(_kernel, Task, _drained);
+        var r = self.DrainRunnable();
         if (r != Errno.Ok)
         {
             Errors.Enqueue(new InvalidOperationException($"drain: {r}"));
         }
 
-        // The list is LIFO: walk it backwards for arrival order.
-        for (int i = _drained.Count - 1; i >= 0; i--)
+        foreach (int tid in self.Drained)
         {
-            int tid = _drained[i];
             if (_queue.Contains(tid))
             {
                 Errors.Enqueue(new InvalidOperationException($"worker {tid} was on the runnable list while already in the run queue"));
@@ -346,7 +338,7 @@ public sealed unsafe class RunQueueServer : IDisposable
 
     private void CheckRunnable(int tid, string what)
     {
-        if (!IsRunnable((uint)tid))
+        if (!_self!.IsRunnable((uint)tid))
         {
             Errors.Enqueue(new InvalidOperationException($"{what} worker {tid} is {StateOf((uint)tid)}, not RUNNABLE"));
         }
@@ -354,9 +346,5 @@ public sealed unsafe class RunQueueServer : IDisposable
 
     private bool IsRunnable(uint tid) => StateOf(tid) == TaskState.Runnable;
 
-    private TaskState StateOf(uint tid)
-    {
-        var block = tid == 0 ? null : _kernel.BlockOf((int)(tid & UmcgConstants.TidMask));
-        return block == null ? TaskState.None : StateWord.StateOf(block);
-    }
+    private TaskState StateOf(uint tid) => _self!.StateOf(tid);
 }

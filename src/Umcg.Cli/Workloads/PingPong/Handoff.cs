@@ -50,13 +50,4 @@ internal abstract class Handoff
 
         return count;
     }
-
-    /// <summary>Joins <paramref name="thread"/> or reports a stall (<paramref name="running"/>: how long it may still run first).</summary>
-    protected void Join(Thread thread, TimeSpan running = default)
-    {
-        if (!thread.Join(running + StallLimit))
-        {
-            throw new TimeoutException($"{Name}: thread '{thread.Name}' did not finish within {StallLimit.TotalSeconds:0} s");
-        }
-    }
 }
