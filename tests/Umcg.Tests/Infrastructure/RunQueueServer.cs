@@ -1,7 +1,5 @@
-using System.Collections.Concurrent;
 using Umcg.Abi;
 using Umcg.Kernel;
-using Umcg.Kernel.Native;
 using Umcg.Kernel.Raw;
 
 namespace Umcg.Tests.Infrastructure;
@@ -16,74 +14,26 @@ namespace Umcg.Tests.Infrastructure;
 /// <para>By default the loop waits without a deadline: a lost wakeup is then a stall that the watchdog reports
 /// with a dump, not a delay that a timeout hides. Dispose wakes the sleeping server the way a user-space waker
 /// would (RUNNABLE → RUNNING on its state word, then Kick).</para>
-/// <para>The loop also checks the protocol as it goes and records anything unexpected in <see cref="Errors"/>:
+/// <para>The loop also checks the protocol as it goes and records anything unexpected in <see cref="RawServerThread.Errors"/>:
 /// an entry drained twice, or a queued worker that is not RUNNABLE when it is picked or claimed.</para>
 /// </remarks>
-public sealed unsafe class RunQueueServer : IDisposable
+internal sealed unsafe class RunQueueServer : RawServerThread
 {
-    private readonly UmcgKernel _kernel;
-    private readonly Thread _thread;
-    private readonly ManualResetEventSlim _registered = new();
-    private readonly ManualResetEventSlim _go = new();
-    private readonly int? _cpu;
     private readonly TimeSpan? _waitSlice;
     private readonly object _lock = new();
     private readonly List<int> _queue = [];
-    private volatile bool _stop;
-    private RawTask? _self;
 
     /// <param name="kernel">The kernel half.</param>
-    /// <param name="run">Enter the loop at once (false: wait for <see cref="Run"/>).</param>
+    /// <param name="run">Enter the loop at once (false: wait for <see cref="RawServerThread.Run"/>).</param>
     /// <param name="cpu">Pin the server to this CPU before it registers.</param>
     /// <param name="name">The thread's name.</param>
     /// <param name="waitSlice">A deadline for every Wait (null: none, so that only a wake ends a Wait).</param>
     public RunQueueServer(UmcgKernel kernel, bool run = true, int? cpu = null, string name = "run-queue server", TimeSpan? waitSlice = null)
+        : base(kernel, cpu, name)
     {
-        _kernel = kernel;
-        _cpu = cpu;
         _waitSlice = waitSlice;
-        _thread = new Thread(Loop) { IsBackground = true, Name = name };
-        _thread.Start();
-        if (!_registered.Wait(Watchdog.Limit))
-        {
-            Watchdog.Fail(kernel, "server did not register");
-        }
-
-        if (Errors.TryPeek(out var e))
-        {
-            throw new InvalidOperationException("server failed to start", e);
-        }
-
-        if (run)
-        {
-            Run();
-        }
+        Start(run);
     }
-
-    public int Tid { get; private set; }
-
-    public UmcgTask* Task => _self!.Task;
-
-    /// <summary>The one CPU the server's affinity allows once registered, or -1 (not pinned, or pinning refused).</summary>
-    public int Cpu { get; private set; } = -1;
-
-    /// <summary>Protocol breakage the loop saw (an empty queue means it saw nothing wrong).</summary>
-    public ConcurrentQueue<Exception> Errors { get; } = new();
-
-    /// <summary>Every worker the loop picked, in order.</summary>
-    public ConcurrentQueue<int> Started { get; } = new();
-
-    /// <summary>Waits that ended with Ok: the server was woken.</summary>
-    public long Wakeups;
-
-    /// <summary>Waits that ended with ETIMEDOUT.</summary>
-    public long Timeouts;
-
-    /// <summary>Waits that ended with EAGAIN: woken between PrepareWait and Wait.</summary>
-    public long Retries;
-
-    /// <summary>Lets a server created with run: false enter its loop.</summary>
-    public void Run() => _go.Set();
 
     /// <summary>Whether <paramref name="tid"/> is queued to run on this server (on its runnable list or in its run queue).</summary>
     public bool IsQueued(int tid)
@@ -151,44 +101,24 @@ public sealed unsafe class RunQueueServer : IDisposable
     /// </summary>
     public string Describe()
     {
-        ulong head = _self is null ? 0 : Volatile.Read(ref Task->RunnableWorkersPtr);
+        ulong head = Self is null ? 0 : Self.RunnableHead;
         string queued;
         lock (_lock)
         {
             queued = string.Join(",", _queue);
         }
 
-        return $"server {Tid}: runnable list head {(head == 0 ? "empty" : $"0x{head:x} (tid {_kernel.TidOfBlock(head)})")}, run queue [{queued}], started {Started.Count}, wakeups {Interlocked.Read(ref Wakeups)}, timeouts {Interlocked.Read(ref Timeouts)}, retries {Interlocked.Read(ref Retries)}";
-    }
-
-    public void Dispose()
-    {
-        _stop = true;
-        _go.Set();
-        if (_self is not null && _thread.IsAlive)
-        {
-            Poke();
-        }
-
-        if (!_thread.Join(Watchdog.Limit))
-        {
-            Watchdog.Fail(_kernel, $"server '{_thread.Name}' did not stop{Watchdog.EarlierFailureNote()}");
-        }
-
-        // A server that failed to unregister keeps its block (the kernel half still references it); Errors says why.
-        _self?.Dispose();
-
-        Assert.True(Errors.IsEmpty, string.Join(Environment.NewLine, Errors));
+        return $"server {Tid}: runnable list head {(head == 0 ? "empty" : $"0x{head:x} (tid {Kernel.TidOfBlock(head)})")}, run queue [{queued}], started {Started.Count}, wakeups {Interlocked.Read(ref Wakeups)}, timeouts {Interlocked.Read(ref Timeouts)}, retries {Interlocked.Read(ref Retries)}";
     }
 
     /// <summary>
     /// Wakes the server if it sleeps in Wait: RUNNABLE → RUNNING on its state word, then Kick so that it
-    /// re-checks. One poke after <c>_stop</c> is set is enough: a server that is not RUNNABLE yet reads
-    /// <c>_stop</c> before it next decides to sleep.
+    /// re-checks. One poke after <see cref="RawServerThread.Stopping"/> is set is enough: a server that is not
+    /// RUNNABLE yet reads it before it next decides to sleep.
     /// </summary>
-    private void Poke()
+    protected override void WakeToStop()
     {
-        var task = Task;
+        var task = Self!.Task;
         uint old = Volatile.Read(ref task->State);
         while ((old & UmcgConstants.StateMask) == (uint)TaskState.Runnable)
         {
@@ -202,48 +132,10 @@ public sealed unsafe class RunQueueServer : IDisposable
             old = seen;
         }
 
-        _kernel.Kick(0, Tid);
+        Kernel.Kick(0, Tid);
     }
 
-    private void Loop()
-    {
-        try
-        {
-            if (_cpu is int cpu)
-            {
-                LinuxSyscalls.PinToCpu(0, cpu);
-            }
-
-            var self = RawTask.ForServer(_kernel);
-            Tid = self.Tid;
-            _self = self;
-            var r = self.Register();
-            if (r != Errno.Ok)
-            {
-                Errors.Enqueue(new InvalidOperationException($"server register: {r}"));
-                _registered.Set();
-                return;
-            }
-
-            Cpu = LinuxSyscalls.GetAffinity(0) is [int only] ? only : -1;
-            _registered.Set();
-            _go.Wait();
-            ServeUntilStopped(self);
-
-            r = self.Unregister();
-            if (r != Errno.Ok)
-            {
-                Errors.Enqueue(new InvalidOperationException($"server unregister: {r}"));
-            }
-        }
-        catch (Exception e)
-        {
-            Errors.Enqueue(e);
-            _registered.Set();
-        }
-    }
-
-    private void ServeUntilStopped(RawTask self)
+    protected override void ServeUntilStopped(RawTask self)
     {
         while (true)
         {
@@ -275,7 +167,7 @@ public sealed unsafe class RunQueueServer : IDisposable
                     }
 
                     self.NextTid = slot;
-                    if (slot == 0 && _stop)
+                    if (slot == 0 && Stopping)
                     {
                         self.CancelWait();
                         return;
@@ -285,22 +177,7 @@ public sealed unsafe class RunQueueServer : IDisposable
 
             long deadline = _waitSlice is TimeSpan slice ? KernelClock.DeadlineAfter(ClockId.Monotonic, slice) : 0;
             var r = self.Wait(deadline);
-            switch (r)
-            {
-                case Errno.Ok:
-                    Interlocked.Increment(ref Wakeups);
-                    break;
-                case Errno.ETIMEDOUT:
-                    Interlocked.Increment(ref Timeouts);
-                    break;
-                case Errno.EAGAIN:
-                    Interlocked.Increment(ref Retries);
-                    break;
-                default:
-                    Errors.Enqueue(new InvalidOperationException($"server wait: {r}"));
-                    self.NextTid = 0;
-                    break;
-            }
+            CountWait(self, r);
 
             if (StateWord.StateOf(self.Task) != TaskState.Running)
             {
@@ -313,7 +190,7 @@ public sealed unsafe class RunQueueServer : IDisposable
     // Caller holds _lock.
     private void DrainLocked()
     {
-        if (_self is not { } self)
+        if (Self is not { } self)
         {
             return;
         }
@@ -338,7 +215,7 @@ public sealed unsafe class RunQueueServer : IDisposable
 
     private void CheckRunnable(int tid, string what)
     {
-        if (!_self!.IsRunnable((uint)tid))
+        if (!Self!.IsRunnable((uint)tid))
         {
             Errors.Enqueue(new InvalidOperationException($"{what} worker {tid} is {StateOf((uint)tid)}, not RUNNABLE"));
         }
@@ -346,5 +223,5 @@ public sealed unsafe class RunQueueServer : IDisposable
 
     private bool IsRunnable(uint tid) => StateOf(tid) == TaskState.Runnable;
 
-    private TaskState StateOf(uint tid) => _self!.StateOf(tid);
+    private TaskState StateOf(uint tid) => Self!.StateOf(tid);
 }

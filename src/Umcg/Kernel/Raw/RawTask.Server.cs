@@ -28,6 +28,9 @@ internal sealed unsafe partial class RawTask
         set => Volatile.Write(ref Task->NextTid, value);
     }
 
+    /// <summary>The head of the runnable list (0: empty), read without taking it: for reports.</summary>
+    public ulong RunnableHead => Volatile.Read(ref Task->RunnableWorkersPtr);
+
     /// <summary>Whether a worker runs for this server now (the kernel half set TID_RUNNING in the slot).</summary>
     public bool SlotHeld => (NextTid & UmcgConstants.TidRunning) != 0;
 
