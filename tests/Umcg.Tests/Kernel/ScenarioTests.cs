@@ -33,6 +33,7 @@ public sealed unsafe class ScenarioTests
     }
 
     [Theory]
+    [Trait("Category", "Stress")]
     [MemberData(nameof(Parkers.Both), MemberType = typeof(Parkers))]
     public void Many_round_trips_between_server_and_worker(string parker)
     {
@@ -144,6 +145,7 @@ public sealed unsafe class ScenarioTests
         NextTidChain.Run(parker, leaveByNextTid: true);
 
     [Theory]
+    [Trait("Category", "Stress")]
     [MemberData(nameof(Parkers.Both), MemberType = typeof(Parkers))]
     public void Ten_thousand_unblocks_racing_the_server_and_a_yielder_lose_no_wakeup(string parker)
     {

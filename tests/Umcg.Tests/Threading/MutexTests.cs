@@ -24,6 +24,7 @@ public sealed class MutexTests
     /// <param name="handOff">The mutex's mode.</param>
     /// <param name="alwaysStarving">Barging with a zero threshold: every woken waiter that loses switches the mutex to starvation mode, so hand-offs and barging alternate all the time.</param>
     [Theory]
+    [Trait("Category", "Stress")]
     [MemberData(nameof(ParkersModesAndStarvation))]
     public void Many_workers_and_threads_contending_never_overlap_and_lose_no_increment(string parker, MutexHandOff handOff, bool alwaysStarving)
     {
