@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
+using Umcg.Scheduling;
 using Umcg.Tests.Infrastructure;
 using Umcg.Tests.Scheduling;
 using Umcg.Threading;
@@ -273,12 +274,7 @@ public sealed class MutexModeTests
         var timed = scheduler.Spawn(() => got = mutex.TryLock(timeout));
         ThreadingFixture.Until(scheduler, () => mutex.WaitersForTests == 1, "the timed waiter queues");
         long queued = Stopwatch.GetTimestamp();
-        var next = scheduler.Spawn(() =>
-        {
-            mutex.Lock();
-            mutex.Unlock();
-        });
-        ThreadingFixture.Until(scheduler, () => mutex.WaitersForTests == 2, "the next waiter queues");
+        var next = QueueSecondWaiter(scheduler, mutex);
 
         var busy = BusyWorker.Occupy(scheduler);
         mutex.Unlock(); // wakes the timed waiter, which cannot run yet
@@ -311,12 +307,7 @@ public sealed class MutexModeTests
         mutex.Lock();
         var canceled = scheduler.Spawn(() => mutex.Lock(cts.Token));
         ThreadingFixture.Until(scheduler, () => mutex.WaitersForTests == 1, "the cancelable waiter queues");
-        var next = scheduler.Spawn(() =>
-        {
-            mutex.Lock();
-            mutex.Unlock();
-        });
-        ThreadingFixture.Until(scheduler, () => mutex.WaitersForTests == 2, "the next waiter queues");
+        var next = QueueSecondWaiter(scheduler, mutex);
 
         var busy = BusyWorker.Occupy(scheduler);
         mutex.Unlock(); // wakes the cancelable waiter, which cannot run yet
@@ -334,19 +325,15 @@ public sealed class MutexModeTests
         SchedulerFixture.Shutdown(scheduler);
     }
 
-    private static Exception Record(Action action)
+    /// <summary>Spawns a worker that locks and unlocks once; returns once it has queued behind the one waiter already there.</summary>
+    private static WorkerHandle QueueSecondWaiter(UmcgScheduler scheduler, UmcgMutex mutex)
     {
-        try
+        var next = scheduler.Spawn(() =>
         {
-            action();
-        }
-#pragma warning disable CA1031 // Recorded for the assertions.
-        catch (Exception e)
-        {
-            return e;
-        }
-#pragma warning restore CA1031
-
-        return new InvalidOperationException("no exception");
+            mutex.Lock();
+            mutex.Unlock();
+        });
+        ThreadingFixture.Until(scheduler, () => mutex.WaitersForTests == 2, "the next waiter queues");
+        return next;
     }
 }
