@@ -5,11 +5,6 @@ namespace Umcg.Kernel.Native;
 /// <summary>What the blocking detectors need besides files: perf_event_open, timer slack, the descriptor limit.</summary>
 internal static unsafe partial class LinuxSyscalls
 {
-    private const long SysPrctl = 157;
-    private const long SysPerfEventOpen = 298;
-    private const int PrSetTimerslack = 29;
-    private const int RlimitNofile = 7;
-
     // perf_event_attr: the layout of PERF_ATTR_SIZE_VER8 (128 bytes), the fields this file sets.
     private const uint PerfTypeSoftware = 1;
     private const ulong PerfCountSwDummy = 9;

@@ -5,12 +5,6 @@ namespace Umcg.Kernel.Native;
 /// <summary>File descriptors, memory maps and pipes.</summary>
 internal static unsafe partial class LinuxSyscalls
 {
-    private const int ProtRead = 1;
-    private const int MapShared = 1;
-    private const int OCloexec = 0x80000;
-    private const int ORdonlyCloexec = OCloexec;
-    private const int PosixFadvDontneed = 4;
-
     [LibraryImport(Libc, EntryPoint = "mmap", SetLastError = true)]
     private static partial nint Mmap(nint address, nuint length, int prot, int flags, int fd, long offset);
 

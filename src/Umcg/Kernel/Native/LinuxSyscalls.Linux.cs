@@ -14,9 +14,28 @@ internal static unsafe partial class LinuxSyscalls
 {
     private const string Libc = "libc";
 
+    // The x86-64 numbers and flags of every call in this class, in one table.
     public const long SysFutex = 202;
     public const long SysGettid = 186;
     public const long SysTgkill = 234;
+
+    /// <summary>nanosleep(2) on x86-64.</summary>
+    public const long SysNanosleep = 35;
+
+    /// <summary>clock_nanosleep(2) on x86-64 (what glibc's nanosleep calls).</summary>
+    public const long SysClockNanosleep = 230;
+
+    private const long SysPrctl = 157;
+    private const long SysPerfEventOpen = 298;
+    private const int PrSetTimerslack = 29;
+    private const int RlimitNofile = 7;
+    private const int RusageSelf = 0;
+    private const int TimerAbsolute = 1;
+    private const int ProtRead = 1;
+    private const int MapShared = 1;
+    private const int OCloexec = 0x80000;
+    private const int ORdonlyCloexec = OCloexec;
+    private const int PosixFadvDontneed = 4;
 
     public const int FutexWake = 1;
     public const int FutexWaitBitset = 9;

@@ -5,15 +5,6 @@ namespace Umcg.Kernel.Native;
 /// <summary>Real sleeps and what the process and its threads have used: for workloads, benchmarks and tests.</summary>
 internal static unsafe partial class LinuxSyscalls
 {
-    /// <summary>nanosleep(2) on x86-64.</summary>
-    public const long SysNanosleep = 35;
-
-    /// <summary>clock_nanosleep(2) on x86-64 (what glibc's nanosleep calls).</summary>
-    public const long SysClockNanosleep = 230;
-
-    private const int TimerAbsolute = 1;
-    private const int RusageSelf = 0;
-
     /// <summary>struct rusage: two timevals, then 14 longs (ru_maxrss … ru_nivcsw).</summary>
     [StructLayout(LayoutKind.Sequential)]
     private struct Rusage
