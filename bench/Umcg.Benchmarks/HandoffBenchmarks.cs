@@ -1,5 +1,6 @@
 using BenchmarkDotNet.Attributes;
 using Umcg.Benchmarks.Handoff;
+using Umcg.Cli.Workloads.PingPong.Pairs;
 
 namespace Umcg.Benchmarks;
 
@@ -11,7 +12,7 @@ namespace Umcg.Benchmarks;
 /// <para><see cref="Placement.SameCpu"/> is the case the project's target is about: every participant on
 /// one CPU, so a handoff is a real switch on that CPU. <see cref="Placement.Unpinned"/> shows what the
 /// same code costs when the scheduler spreads the two sides over both CPUs.</para>
-/// <para>Threads are created and torn down outside the measured part (see <see cref="PingPong"/>); one
+/// <para>Threads are created and torn down outside the measured part (see <see cref="PingPongPair"/>); one
 /// invocation is <see cref="RoundTrips"/> round trips, and the partner's count of answers is checked after
 /// each one. The job is short on purpose: the machine this was written for has two cores and is noisy, so the
 /// figures are meant to be read as ratios to the raw futex floor measured in the same run.</para>
@@ -25,7 +26,7 @@ public class HandoffBenchmarks
     /// <summary>Round trips per invocation.</summary>
     public const int RoundTrips = 10_000;
 
-    private PingPong? _pair;
+    private PingPongPair? _pair;
 
     /// <summary>Where the threads run.</summary>
     [Params(Placement.SameCpu, Placement.Unpinned)]

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.IO.Pipes;
 using Umcg.Scheduling;
+using Umcg.Kernel.Native;
 
 namespace Umcg.Benchmarks.Detection;
 
@@ -137,8 +138,28 @@ internal sealed class BlockingWorkload : IDisposable
                 break;
             case BlockingKind.PageFault:
                 long offset = rng.NextInt64(FileBytes / FaultBytes) * FaultBytes;
-                BenchNative.FaultIn((int)_file!.SafeFileHandle.DangerousGetHandle(), offset, FaultBytes);
+                FaultIn((int)_file!.SafeFileHandle.DangerousGetHandle(), offset, FaultBytes);
                 break;
+        }
+    }
+
+    /// <summary>Drops the range from the page cache, maps it fresh and touches it: a major fault, read from disk.</summary>
+    private static unsafe byte FaultIn(int fd, long offset, int length)
+    {
+        LinuxSyscalls.DropFromPageCache(fd, offset, length);
+        nint map = LinuxSyscalls.MapReadOnly(fd, (nuint)length, out int error, offset);
+        if (map == 0)
+        {
+            throw new IOException($"mmap failed: errno {error}");
+        }
+
+        try
+        {
+            return *(byte*)map;
+        }
+        finally
+        {
+            LinuxSyscalls.Unmap(map, (nuint)length);
         }
     }
 

@@ -1,11 +1,12 @@
 using System.Globalization;
 using Umcg.Kernel;
 using Umcg.Kernel.Detection;
+using Umcg.Kernel.Native;
 
 namespace Umcg.Benchmarks.Detection;
 
 /// <summary>
-/// The measurements behind the detection defaults (docs/benchmarks-detection.md), printed as Markdown:
+/// The measurements behind the detection defaults (docs/detection.md, "Measured"; docs/benchmarks.md, "Detection"), printed as Markdown:
 /// <c>dotnet run -c Release --project bench/Umcg.Benchmarks -- --detection [all|machine|proc|latency|handoff|utilization]</c>.
 /// </summary>
 internal static class DetectionReport
@@ -51,14 +52,14 @@ internal static class DetectionReport
         Console.WriteLine($"- load average at the start: {ReadTrimmed("/proc/loadavg")}");
         Console.WriteLine(Invariant($"- CPUs: {Environment.ProcessorCount}; {Environment.OSVersion}; .NET {Environment.Version}"));
         Console.WriteLine($"- perf_event_paranoid: {ReadTrimmed("/proc/sys/kernel/perf_event_paranoid")}; perf_event_mlock_kb: {ReadTrimmed("/proc/sys/kernel/perf_event_mlock_kb")}");
-        int fd = DetectionNative.OpenSwitchEvent(UmcgKernel.CurrentTid, 4096);
+        int fd = LinuxSyscalls.OpenSwitchEvent(UmcgKernel.CurrentTid, 4096);
         if (fd < 0)
         {
-            Console.WriteLine($"- perf_event_open(context_switch, this thread): refused, {DetectionNative.ErrnoName(-fd)}");
+            Console.WriteLine($"- perf_event_open(context_switch, this thread): refused, {LinuxSyscalls.ErrnoName(-fd)}");
         }
         else
         {
-            DetectionNative.Close(fd);
+            LinuxSyscalls.Close(fd);
             Console.WriteLine("- perf_event_open(context_switch, this thread): works");
         }
 

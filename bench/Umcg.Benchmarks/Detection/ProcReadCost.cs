@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using Umcg.Kernel;
-using Umcg.Kernel.Detection;
+using Umcg.Kernel.Native;
 
 namespace Umcg.Benchmarks.Detection;
 
@@ -55,20 +55,20 @@ internal static class ProcReadCost
     private static double Kept(string path, int reads)
     {
         Span<byte> buffer = stackalloc byte[1024];
-        int fd = DetectionNative.OpenReadOnly(path);
+        int fd = LinuxSyscalls.OpenReadOnly(path);
         try
         {
             var sw = Stopwatch.StartNew();
             for (int i = 0; i < reads; i++)
             {
-                DetectionNative.ReadAtStart(fd, buffer);
+                LinuxSyscalls.ReadAtStart(fd, buffer);
             }
 
             return sw.Elapsed.TotalMicroseconds / reads;
         }
         finally
         {
-            DetectionNative.Close(fd);
+            LinuxSyscalls.Close(fd);
         }
     }
 
@@ -78,9 +78,9 @@ internal static class ProcReadCost
         var sw = Stopwatch.StartNew();
         for (int i = 0; i < reads; i++)
         {
-            int fd = DetectionNative.OpenReadOnly(path);
-            DetectionNative.ReadAtStart(fd, buffer);
-            DetectionNative.Close(fd);
+            int fd = LinuxSyscalls.OpenReadOnly(path);
+            LinuxSyscalls.ReadAtStart(fd, buffer);
+            LinuxSyscalls.Close(fd);
         }
 
         return sw.Elapsed.TotalMicroseconds / reads;

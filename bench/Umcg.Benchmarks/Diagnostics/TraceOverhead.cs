@@ -6,6 +6,7 @@ using Umcg.Diagnostics;
 using Umcg.Kernel;
 using Umcg.Kernel.Parking;
 using Umcg.Scheduling;
+using Umcg.Cli.Workloads.PingPong.Pairs;
 
 namespace Umcg.Benchmarks.Diagnostics;
 
@@ -108,7 +109,7 @@ public static class TraceOverhead
                 Worker.Yield();
             }
         });
-        if (!handle.Completion.Wait(PingPong.StallLimit))
+        if (!handle.Completion.Wait(PingPongPair.StallLimit))
         {
             throw new InvalidOperationException($"the yielding body stalled{Environment.NewLine}{scheduler.Kernel.Dump()}");
         }

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using Umcg.Cli.Workloads.PingPong.Pairs;
 
 namespace Umcg.Benchmarks.Handoff;
 
@@ -17,7 +18,7 @@ public static class InterleavedHandoff
 {
     private static readonly TimeSpan s_warmUp = TimeSpan.FromSeconds(2);
 
-    private static readonly (string Name, Func<int?, PingPong> Create)[] s_cases =
+    private static readonly (string Name, Func<int?, PingPongPair> Create)[] s_cases =
     [
         (nameof(HandoffBenchmarks.RawFutex), cpu => new FutexPingPong(cpu)),
         (nameof(HandoffBenchmarks.UmcgServerWorker), cpu => new UmcgRoundTrip(cpu)),
@@ -88,7 +89,7 @@ public static class InterleavedHandoff
         }
     }
 
-    private static void Print(Placement placement, int rounds, (string Name, Func<int?, PingPong> Create)[] cases, double[][] perRoundTrip)
+    private static void Print(Placement placement, int rounds, (string Name, Func<int?, PingPongPair> Create)[] cases, double[][] perRoundTrip)
     {
         var inv = CultureInfo.InvariantCulture;
         Console.WriteLine($"Interleaved, Placement={placement}, {rounds} rounds of {HandoffBenchmarks.RoundTrips} round trips per case");

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Runtime.CompilerServices;
+using Umcg.Kernel.Native;
 
 namespace Umcg.Cli.Measurement;
 
@@ -93,13 +94,13 @@ internal sealed class ComputeMeter
             RaiseTo(ref _maxRunning, open);
         }
 
-        return new Section(Native.CurrentCpu() % Lanes, Native.ThreadCpuNs(), task);
+        return new Section(LinuxSyscalls.CurrentCpu() % Lanes, LinuxSyscalls.ThreadCpuNs(), task);
     }
 
     /// <summary>Ends a section started on the calling thread; returns its CPU time (ns).</summary>
     public long Exit(Section section)
     {
-        long ran = Native.ThreadCpuNs() - section.CpuStartNs;
+        long ran = LinuxSyscalls.ThreadCpuNs() - section.CpuStartNs;
         Interlocked.Add(ref _laneNs[section.Lane * Stride], ran);
         Interlocked.Increment(ref _sections);
         if (section.Task != 0)

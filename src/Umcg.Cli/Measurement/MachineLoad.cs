@@ -1,4 +1,5 @@
 using System.Globalization;
+using Umcg.Kernel.Native;
 
 namespace Umcg.Cli.Measurement;
 
@@ -23,7 +24,7 @@ internal readonly record struct MachineLoad(long BusyTicks, long TotalTicks, lon
         {
         }
 
-        return new MachineLoad(busy, total, Native.ProcessCpuNs());
+        return new MachineLoad(busy, total, LinuxSyscalls.ProcessCpuNs());
     }
 
     /// <summary>Share of all CPUs' time between <paramref name="start"/> and <paramref name="end"/> spent by other processes (or stolen), 0 to 1.</summary>

@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using Umcg.Kernel.Native;
 
 namespace Umcg.Cli.Measurement;
 
@@ -58,9 +59,9 @@ internal static class Spin
         double best = double.MaxValue;
         for (int trial = 0; trial < 5; trial++)
         {
-            long t0 = Native.ThreadCpuNs();
+            long t0 = LinuxSyscalls.ThreadCpuNs();
             Volatile.Write(ref s_sink, (long)Loop((ulong)trial + 1, N));
-            long ns = Math.Max(1, Native.ThreadCpuNs() - t0);
+            long ns = Math.Max(1, LinuxSyscalls.ThreadCpuNs() - t0);
             best = Math.Min(best, ns);
         }
 

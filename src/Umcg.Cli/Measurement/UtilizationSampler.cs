@@ -1,3 +1,5 @@
+using Umcg.Kernel.Native;
+
 namespace Umcg.Cli.Measurement;
 
 /// <summary>
@@ -51,8 +53,8 @@ internal sealed class UtilizationSampler : IDisposable
         long next = _startNs + _intervalNs;
         while (!_stop)
         {
-            Native.SleepUntilNs(next);
-            long now = Native.MonotonicNs();
+            LinuxSyscalls.SleepUntilNs(next);
+            long now = LinuxSyscalls.MonotonicNs();
             var shares = new double[_meter.Lanes];
             for (int i = 0; i < shares.Length; i++)
             {

@@ -3,6 +3,7 @@ using Umcg.Cli.Reporting;
 using Umcg.Cli.Systems;
 using Umcg.Cli.Workloads.Common;
 using Umcg.Scheduling;
+using Umcg.Kernel.Native;
 
 namespace Umcg.Cli.Workloads;
 
@@ -70,9 +71,9 @@ internal sealed class ColocationWorkload : IWorkload
                     break;
                 }
 
-                if (due > Native.MonotonicNs())
+                if (due > LinuxSyscalls.MonotonicNs())
                 {
-                    Native.SleepUntilNs(due);
+                    LinuxSyscalls.SleepUntilNs(due);
                 }
 
                 long arrival = due;
@@ -82,7 +83,7 @@ internal sealed class ColocationWorkload : IWorkload
                     var section = meter.Enter();
                     Spin.Run(requestWork);
                     meter.Exit(section);
-                    latency.Record(Native.MonotonicNs() - arrival);
+                    latency.Record(LinuxSyscalls.MonotonicNs() - arrival);
                     Interlocked.Increment(ref requestsDone);
                 });
             }

@@ -3,6 +3,7 @@ using Umcg.Cli.Reporting;
 using Umcg.Cli.Systems;
 using Umcg.Cli.Workloads.Common;
 using Umcg.Scheduling;
+using Umcg.Kernel.Native;
 
 namespace Umcg.Cli.Workloads;
 
@@ -43,7 +44,7 @@ internal sealed class MixedWorkload : IWorkload
 
         using var device = new PipeDevice(TimeSpan.FromMilliseconds(1));
         using var file = new ScratchFile(1 << 20);
-        var pipes = Enumerable.Range(0, tasks).Select(_ => Native.Pipe()).ToArray();
+        var pipes = Enumerable.Range(0, tasks).Select(_ => LinuxSyscalls.Pipe()).ToArray();
         try
         {
             using var sys = SystemNames.Create(system, new SystemSettings(n, Trace: settings.Trace));
@@ -84,8 +85,8 @@ internal sealed class MixedWorkload : IWorkload
         {
             foreach (var (r, w) in pipes)
             {
-                Native.Close(r);
-                Native.Close(w);
+                LinuxSyscalls.Close(r);
+                LinuxSyscalls.Close(w);
             }
         }
 
@@ -119,7 +120,7 @@ internal sealed class MixedWorkload : IWorkload
             do
             {
                 long ready;
-                long blockStart = Native.MonotonicNs();
+                long blockStart = LinuxSyscalls.MonotonicNs();
                 int kind = op % 3;
                 switch (kind)
                 {
@@ -127,8 +128,8 @@ internal sealed class MixedWorkload : IWorkload
                         long sleepNs = rng.Next(500, 2000) * 1000L;
                         using (Worker.Blocking())
                         {
-                            Native.SleepNs(sleepNs);
-                            ready = Native.MonotonicNs();
+                            LinuxSyscalls.SleepNs(sleepNs);
+                            ready = LinuxSyscalls.MonotonicNs();
                         }
 
                         break;
@@ -136,8 +137,8 @@ internal sealed class MixedWorkload : IWorkload
                         device.Request(writeFd);
                         using (Worker.Blocking())
                         {
-                            Native.ReadByte(readFd);
-                            ready = Native.MonotonicNs();
+                            LinuxSyscalls.ReadByte(readFd);
+                            ready = LinuxSyscalls.MonotonicNs();
                         }
 
                         break;
@@ -146,7 +147,7 @@ internal sealed class MixedWorkload : IWorkload
                         using (Worker.Blocking())
                         {
                             RandomAccess.Read(file.Handle, buffer, offset);
-                            ready = Native.MonotonicNs();
+                            ready = LinuxSyscalls.MonotonicNs();
                         }
 
                         break;
@@ -158,7 +159,7 @@ internal sealed class MixedWorkload : IWorkload
                 var section = meter.Enter();
                 Spin.Run(work);
                 meter.Exit(section);
-                latency.Record(Native.MonotonicNs() - ready);
+                latency.Record(LinuxSyscalls.MonotonicNs() - ready);
                 Interlocked.Increment(ref iterations);
                 Worker.Safepoint();
                 op++;

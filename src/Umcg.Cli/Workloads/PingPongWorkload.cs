@@ -2,6 +2,7 @@ using Umcg.Cli.Measurement;
 using Umcg.Cli.Reporting;
 using Umcg.Cli.Workloads.Common;
 using Umcg.Cli.Workloads.PingPong;
+using Umcg.Cli.Workloads.PingPong.Pairs;
 using Umcg.Kernel.Native;
 
 namespace Umcg.Cli.Workloads;
@@ -25,13 +26,16 @@ internal sealed class PingPongWorkload : IWorkload
 
     public static Handoff Create(string system) => system switch
     {
-        UmcgSwitch => new UmcgSwitchHandoff(),
-        UmcgServer => new UmcgSwitchHandoff(viaServer: true),
+        UmcgSwitch => new PairHandoff(UmcgSwitch, "two workers of one server switching through next_tid (kernel-half Wait), server asleep", cpu => new UmcgWorkerSwitch(cpu)),
+        UmcgServer => new PairHandoff(
+            UmcgServer,
+            "server → worker → server: the server names its worker in next_tid and Waits, the worker Waits straight back (kernel-half API)",
+            cpu => new UmcgRoundTrip(cpu)),
         UmcgYield => new UmcgYieldHandoff(),
-        "futex" => new FutexHandoff(),
-        "semaphoreslim" => new SemaphoreSlimHandoff(),
-        "monitor" => new MonitorHandoff(),
-        "autoresetevent" => new AutoResetEventHandoff(),
+        "futex" => new PairHandoff("futex", "raw futex word: write + FUTEX_WAKE, FUTEX_WAIT until it is our turn", cpu => new FutexPingPong(cpu)),
+        "semaphoreslim" => new PairHandoff("semaphoreslim", "SemaphoreSlim.Release / Wait, one semaphore per direction", cpu => new SemaphoreSlimPingPong(cpu)),
+        "monitor" => new PairHandoff("monitor", "lock + turn flag, Monitor.Pulse / Monitor.Wait", cpu => new MonitorPingPong(cpu)),
+        "autoresetevent" => new PairHandoff("autoresetevent", "AutoResetEvent.Set / WaitOne, one event per direction", cpu => new AutoResetEventPingPong(cpu)),
         _ => throw new ArgumentException($"Unknown pingpong system '{system}'.", nameof(system)),
     };
 

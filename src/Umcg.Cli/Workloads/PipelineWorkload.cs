@@ -4,6 +4,7 @@ using Umcg.Cli.Reporting;
 using Umcg.Cli.Systems;
 using Umcg.Cli.Workloads.Common;
 using Umcg.Scheduling;
+using Umcg.Kernel.Native;
 
 namespace Umcg.Cli.Workloads;
 
@@ -107,7 +108,7 @@ internal sealed class PipelineWorkload : IWorkload
                 long born;
                 if (input is null)
                 {
-                    born = Native.MonotonicNs();
+                    born = LinuxSyscalls.MonotonicNs();
                 }
                 else if (!Take(input, out born))
                 {
@@ -119,7 +120,7 @@ internal sealed class PipelineWorkload : IWorkload
                 meter.Exit(section);
                 if (output is null)
                 {
-                    latency.Record(Native.MonotonicNs() - born);
+                    latency.Record(LinuxSyscalls.MonotonicNs() - born);
                     Interlocked.Increment(ref delivered);
                 }
                 else if (!Put(output, born))

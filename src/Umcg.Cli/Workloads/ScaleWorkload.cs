@@ -3,6 +3,7 @@ using Umcg.Cli.Reporting;
 using Umcg.Cli.Systems;
 using Umcg.Cli.Workloads.Common;
 using Umcg.Scheduling;
+using Umcg.Kernel.Native;
 
 namespace Umcg.Cli.Workloads;
 
@@ -47,10 +48,10 @@ internal sealed class ScaleWorkload : IWorkload
             var group = new TaskGroup(sys);
             for (int i = 0; i < workers; i++)
             {
-                long spawnedAt = Native.MonotonicNs();
+                long spawnedAt = LinuxSyscalls.MonotonicNs();
                 group.Start(TaskKind.Normal, () =>
                 {
-                    latency.Record(Native.MonotonicNs() - spawnedAt);
+                    latency.Record(LinuxSyscalls.MonotonicNs() - spawnedAt);
                     started.Signal();
                     using (Worker.Blocking())
                     {
@@ -74,7 +75,7 @@ internal sealed class ScaleWorkload : IWorkload
             managed1 = ProcessMemory.ManagedBytes();
             progress.Report(0.5, $"{workers} alive, {threads} threads");
 
-            long t2 = Native.MonotonicNs();
+            long t2 = LinuxSyscalls.MonotonicNs();
             gate.Set();
             if (!group.Wait(settings.StallLimit))
             {
@@ -83,7 +84,7 @@ internal sealed class ScaleWorkload : IWorkload
 
             UmcgFigures.AddTo(result, sys);
             sys.Dispose();
-            teardownSeconds = (Native.MonotonicNs() - t2) / 1e9;
+            teardownSeconds = (LinuxSyscalls.MonotonicNs() - t2) / 1e9;
         }
         catch
         {

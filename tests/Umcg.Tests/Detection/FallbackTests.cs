@@ -2,6 +2,7 @@ using Umcg.Kernel.Detection;
 using Umcg.Scheduling;
 using Umcg.Tests.Infrastructure;
 using Umcg.Tests.Scheduling;
+using Umcg.Kernel.Native;
 
 namespace Umcg.Tests.Detection;
 
@@ -47,7 +48,7 @@ public sealed class FallbackTests
         // limit or the descriptor budget runs out.
         int opens = 0;
         var scheduler = DetectionFixture.Create(BlockingDetection.SwitchEvents, openSwitchEvents: tid =>
-            Interlocked.Increment(ref opens) == 1 ? DetectionNative.OpenSwitchEvent(tid, 4096) : -DetectionNative.EPERM);
+            Interlocked.Increment(ref opens) == 1 ? LinuxSyscalls.OpenSwitchEvent(tid, 4096) : -LinuxSyscalls.EPERM);
         var detector = DetectionFixture.Detector(scheduler);
         if (!detector.ActiveMode.HasFlag(BlockingDetection.SwitchEvents))
         {

@@ -1,35 +1,28 @@
 using System.Collections.Concurrent;
 using Umcg.Abi;
 using Umcg.Kernel;
+using Umcg.Kernel.Raw;
 
 namespace Umcg.Tests.Infrastructure;
 
 /// <summary>What a worker body can do on the raw API.</summary>
 public sealed unsafe class RawWorkerContext
 {
-    internal RawWorkerContext(UmcgKernel kernel, UmcgTask* task, int tid)
-    {
-        Kernel = kernel;
-        Task = task;
-        Tid = tid;
-    }
+    private readonly RawTask _self;
 
-    public UmcgKernel Kernel { get; }
+    internal RawWorkerContext(RawTask self) => _self = self;
 
-    public UmcgTask* Task { get; }
+    public UmcgKernel Kernel => _self.Kernel;
 
-    public int Tid { get; }
+    public UmcgTask* Task => _self.Task;
+
+    public int Tid => _self.Tid;
 
     /// <summary>Back to the server: RUNNABLE|COND_WAIT, Wait.</summary>
     public void Yield() => SwitchTo(0);
 
     /// <summary>Straight to another worker of the same server through next_tid.</summary>
-    public void SwitchTo(int tid)
-    {
-        Volatile.Write(ref Task->NextTid, (uint)tid);
-        Assert.True(StateWord.PrepareWait(Task), "worker was not RUNNING before Wait");
-        Check(Kernel.Wait(0, 0), "worker wait");
-    }
+    public void SwitchTo(int tid) => Check(_self.GiveUp(tid), "worker wait");
 
     /// <summary>A blocking region around <paramref name="blocking"/>.</summary>
     public void Blocking(Action blocking)
@@ -65,14 +58,11 @@ public static unsafe class RawWorker
     {
         var thread = new Thread(() =>
         {
-            var block = TaskBlock.Allocate();
+            using var self = RawTask.ForWorker(kernel, serverTid);
             try
             {
-                var task = block.Task;
-                task->ServerTid = (uint)serverTid;
-                task->State = (uint)TaskState.Blocked;
-                RawWorkerContext.Check(kernel.Ctl(CtlFlags.Register | CtlFlags.Worker, task, ClockId.Monotonic), "worker register");
-                var ctx = new RawWorkerContext(kernel, task, UmcgKernel.CurrentTid);
+                RawWorkerContext.Check(self.Register(), "worker register");
+                var ctx = new RawWorkerContext(self);
                 try
                 {
                     body(ctx);
@@ -81,29 +71,18 @@ public static unsafe class RawWorker
                 {
                     if (unregister && kernel.IsRegisteredThread)
                     {
-                        RawWorkerContext.Check(kernel.Ctl(CtlFlags.Unregister | CtlFlags.Worker, task, ClockId.Monotonic), "worker unregister");
+                        RawWorkerContext.Check(self.Unregister(), "worker unregister");
                     }
                 }
             }
             catch (Exception e)
             {
                 errors.Enqueue(e);
-                if (kernel.IsRegisteredThread)
-                {
-                    // Leave no server waiting on us.
-                    kernel.Ctl(CtlFlags.Unregister | CtlFlags.Worker, block.Task, ClockId.Monotonic);
-                }
+                self.LeaveNoServerWaiting();
             }
-            finally
-            {
-                // A thread that ends still registered (unregister: false) must not free its block: the kernel
-                // half references it until the task is reaped. Freeing it would throw on this thread and end
-                // the test process; the block is left to the reaper and leaks.
-                if (!block.IsRegistered)
-                {
-                    block.Dispose();
-                }
-            }
+
+            // A thread that ends still registered (unregister: false) keeps its block: the kernel half references
+            // it until the task is reaped (RawTask.Dispose leaves it to the reaper).
         })
         { IsBackground = true, Name = name };
         thread.Start();

@@ -1,6 +1,6 @@
-using System.Collections.Concurrent;
 using Umcg.Abi;
 using Umcg.Kernel;
+using Umcg.Kernel.Raw;
 
 namespace Umcg.Tests.Infrastructure;
 
@@ -14,75 +14,26 @@ namespace Umcg.Tests.Infrastructure;
 /// <para>By default the loop waits without a deadline: a lost wakeup is then a stall that the watchdog reports
 /// with a dump, not a delay that a timeout hides. Dispose wakes the sleeping server the way a user-space waker
 /// would (RUNNABLE → RUNNING on its state word, then Kick).</para>
-/// <para>The loop also checks the protocol as it goes and records anything unexpected in <see cref="Errors"/>:
+/// <para>The loop also checks the protocol as it goes and records anything unexpected in <see cref="RawServerThread.Errors"/>:
 /// an entry drained twice, or a queued worker that is not RUNNABLE when it is picked or claimed.</para>
 /// </remarks>
-public sealed unsafe class RunQueueServer : IDisposable
+internal sealed unsafe class RunQueueServer : RawServerThread
 {
-    private readonly UmcgKernel _kernel;
-    private readonly Thread _thread;
-    private readonly ManualResetEventSlim _registered = new();
-    private readonly ManualResetEventSlim _go = new();
-    private readonly int? _cpu;
     private readonly TimeSpan? _waitSlice;
     private readonly object _lock = new();
     private readonly List<int> _queue = [];
-    private readonly List<int> _drained = [];
-    private volatile bool _stop;
-    private TaskBlock? _block;
 
     /// <param name="kernel">The kernel half.</param>
-    /// <param name="run">Enter the loop at once (false: wait for <see cref="Run"/>).</param>
+    /// <param name="run">Enter the loop at once (false: wait for <see cref="RawServerThread.Run"/>).</param>
     /// <param name="cpu">Pin the server to this CPU before it registers.</param>
     /// <param name="name">The thread's name.</param>
     /// <param name="waitSlice">A deadline for every Wait (null: none, so that only a wake ends a Wait).</param>
     public RunQueueServer(UmcgKernel kernel, bool run = true, int? cpu = null, string name = "run-queue server", TimeSpan? waitSlice = null)
+        : base(kernel, cpu, name)
     {
-        _kernel = kernel;
-        _cpu = cpu;
         _waitSlice = waitSlice;
-        _thread = new Thread(Loop) { IsBackground = true, Name = name };
-        _thread.Start();
-        if (!_registered.Wait(Watchdog.Limit))
-        {
-            Watchdog.Fail(kernel, "server did not register");
-        }
-
-        if (Errors.TryPeek(out var e))
-        {
-            throw new InvalidOperationException("server failed to start", e);
-        }
-
-        if (run)
-        {
-            Run();
-        }
+        Start(run);
     }
-
-    public int Tid { get; private set; }
-
-    public UmcgTask* Task => _block!.Task;
-
-    /// <summary>The one CPU the server's affinity allows once registered, or -1 (not pinned, or pinning refused).</summary>
-    public int Cpu { get; private set; } = -1;
-
-    /// <summary>Protocol breakage the loop saw (an empty queue means it saw nothing wrong).</summary>
-    public ConcurrentQueue<Exception> Errors { get; } = new();
-
-    /// <summary>Every worker the loop picked, in order.</summary>
-    public ConcurrentQueue<int> Started { get; } = new();
-
-    /// <summary>Waits that ended with Ok: the server was woken.</summary>
-    public long Wakeups;
-
-    /// <summary>Waits that ended with ETIMEDOUT.</summary>
-    public long Timeouts;
-
-    /// <summary>Waits that ended with EAGAIN: woken between PrepareWait and Wait.</summary>
-    public long Retries;
-
-    /// <summary>Lets a server created with run: false enter its loop.</summary>
-    public void Run() => _go.Set();
 
     /// <summary>Whether <paramref name="tid"/> is queued to run on this server (on its runnable list or in its run queue).</summary>
     public bool IsQueued(int tid)
@@ -150,47 +101,24 @@ public sealed unsafe class RunQueueServer : IDisposable
     /// </summary>
     public string Describe()
     {
-        ulong head = _block is null ? 0 : Volatile.Read(ref Task->RunnableWorkersPtr);
+        ulong head = Self is null ? 0 : Self.RunnableHead;
         string queued;
         lock (_lock)
         {
             queued = string.Join(",", _queue);
         }
 
-        return $"server {Tid}: runnable list head {(head == 0 ? "empty" : $"0x{head:x} (tid {_kernel.TidOfBlock(head)})")}, run queue [{queued}], started {Started.Count}, wakeups {Interlocked.Read(ref Wakeups)}, timeouts {Interlocked.Read(ref Timeouts)}, retries {Interlocked.Read(ref Retries)}";
-    }
-
-    public void Dispose()
-    {
-        _stop = true;
-        _go.Set();
-        if (_block is not null && _thread.IsAlive)
-        {
-            Poke();
-        }
-
-        if (!_thread.Join(Watchdog.Limit))
-        {
-            Watchdog.Fail(_kernel, $"server '{_thread.Name}' did not stop{Watchdog.EarlierFailureNote()}");
-        }
-
-        // A server that failed to unregister keeps its block (the kernel half still references it); Errors says why.
-        if (_block is { IsRegistered: false })
-        {
-            _block.Dispose();
-        }
-
-        Assert.True(Errors.IsEmpty, string.Join(Environment.NewLine, Errors));
+        return $"server {Tid}: runnable list head {(head == 0 ? "empty" : $"0x{head:x} (tid {Kernel.TidOfBlock(head)})")}, run queue [{queued}], started {Started.Count}, wakeups {Interlocked.Read(ref Wakeups)}, timeouts {Interlocked.Read(ref Timeouts)}, retries {Interlocked.Read(ref Retries)}";
     }
 
     /// <summary>
     /// Wakes the server if it sleeps in Wait: RUNNABLE → RUNNING on its state word, then Kick so that it
-    /// re-checks. One poke after <c>_stop</c> is set is enough: a server that is not RUNNABLE yet reads
-    /// <c>_stop</c> before it next decides to sleep.
+    /// re-checks. One poke after <see cref="RawServerThread.Stopping"/> is set is enough: a server that is not
+    /// RUNNABLE yet reads it before it next decides to sleep.
     /// </summary>
-    private void Poke()
+    protected override void WakeToStop()
     {
-        var task = Task;
+        var task = Self!.Task;
         uint old = Volatile.Read(ref task->State);
         while ((old & UmcgConstants.StateMask) == (uint)TaskState.Runnable)
         {
@@ -204,63 +132,23 @@ public sealed unsafe class RunQueueServer : IDisposable
             old = seen;
         }
 
-        _kernel.Kick(0, Tid);
+        Kernel.Kick(0, Tid);
     }
 
-    private void Loop()
-    {
-        try
-        {
-            if (_cpu is int cpu)
-            {
-                Umcg.Kernel.Native.LinuxSyscalls.PinToCpu(0, cpu);
-            }
-
-            Tid = UmcgKernel.CurrentTid;
-            _block = TaskBlock.Allocate();
-            var self = _block.Task;
-            self->ServerTid = (uint)Tid;
-            self->State = (uint)TaskState.Running;
-            var r = _kernel.Ctl(CtlFlags.Register, self, ClockId.Monotonic);
-            if (r != Errno.Ok)
-            {
-                Errors.Enqueue(new InvalidOperationException($"server register: {r}"));
-                _registered.Set();
-                return;
-            }
-
-            Cpu = Umcg.Kernel.Native.LinuxSyscalls.GetAffinity(0) is [int only] ? only : -1;
-            _registered.Set();
-            _go.Wait();
-            ServeUntilStopped(self);
-
-            r = _kernel.Ctl(CtlFlags.Unregister, self, ClockId.Monotonic);
-            if (r != Errno.Ok)
-            {
-                Errors.Enqueue(new InvalidOperationException($"server unregister: {r}"));
-            }
-        }
-        catch (Exception e)
-        {
-            Errors.Enqueue(e);
-            _registered.Set();
-        }
-    }
-
-    private void ServeUntilStopped(UmcgTask* self)
+    protected override void ServeUntilStopped(RawTask self)
     {
         while (true)
         {
-            if (!StateWord.PrepareWait(self))
+            if (!self.PrepareWait())
             {
-                Errors.Enqueue(new InvalidOperationException($"server was {StateWord.StateOf(self)} at the top of its loop"));
+                Errors.Enqueue(new InvalidOperationException($"server was {StateWord.StateOf(self.Task)} at the top of its loop"));
                 return;
             }
 
             lock (_lock)
             {
                 DrainLocked();
-                uint slot = Volatile.Read(ref self->NextTid);
+                uint slot = self.NextTid;
                 if ((slot & UmcgConstants.TidRunning) == 0)
                 {
                     if (slot != 0 && !IsRunnable(slot))
@@ -278,38 +166,22 @@ public sealed unsafe class RunQueueServer : IDisposable
                         Started.Enqueue((int)slot);
                     }
 
-                    Volatile.Write(ref self->NextTid, slot);
-                    if (slot == 0 && _stop)
+                    self.NextTid = slot;
+                    if (slot == 0 && Stopping)
                     {
-                        // Undo RUNNABLE|COND_WAIT: we are leaving the loop, not waiting.
-                        Interlocked.Exchange(ref self->State, (uint)TaskState.Running);
+                        self.CancelWait();
                         return;
                     }
                 }
             }
 
             long deadline = _waitSlice is TimeSpan slice ? KernelClock.DeadlineAfter(ClockId.Monotonic, slice) : 0;
-            var r = _kernel.Wait(0, deadline);
-            switch (r)
-            {
-                case Errno.Ok:
-                    Interlocked.Increment(ref Wakeups);
-                    break;
-                case Errno.ETIMEDOUT:
-                    Interlocked.Increment(ref Timeouts);
-                    break;
-                case Errno.EAGAIN:
-                    Interlocked.Increment(ref Retries);
-                    break;
-                default:
-                    Errors.Enqueue(new InvalidOperationException($"server wait: {r}"));
-                    Volatile.Write(ref self->NextTid, 0);
-                    break;
-            }
+            var r = self.Wait(deadline);
+            CountWait(self, r);
 
-            if (StateWord.StateOf(self) != TaskState.Running)
+            if (StateWord.StateOf(self.Task) != TaskState.Running)
             {
-                Errors.Enqueue(new InvalidOperationException($"server Wait returned {r} with the server {StateWord.StateOf(self)}"));
+                Errors.Enqueue(new InvalidOperationException($"server Wait returned {r} with the server {StateWord.StateOf(self.Task)}"));
                 return;
             }
         }
@@ -318,22 +190,19 @@ public sealed unsafe class RunQueueServer : IDisposable
     // Caller holds _lock.
     private void DrainLocked()
     {
-        if (_block is null)
+        if (Self is not { } self)
         {
             return;
         }
 
-        _drained.Clear();
-        var r = RunnableList.Drain(_kernel, Task, _drained);
+        var r = self.DrainRunnable();
         if (r != Errno.Ok)
         {
             Errors.Enqueue(new InvalidOperationException($"drain: {r}"));
         }
 
-        // The list is LIFO: walk it backwards for arrival order.
-        for (int i = _drained.Count - 1; i >= 0; i--)
+        foreach (int tid in self.Drained)
         {
-            int tid = _drained[i];
             if (_queue.Contains(tid))
             {
                 Errors.Enqueue(new InvalidOperationException($"worker {tid} was on the runnable list while already in the run queue"));
@@ -346,7 +215,7 @@ public sealed unsafe class RunQueueServer : IDisposable
 
     private void CheckRunnable(int tid, string what)
     {
-        if (!IsRunnable((uint)tid))
+        if (!Self!.IsRunnable((uint)tid))
         {
             Errors.Enqueue(new InvalidOperationException($"{what} worker {tid} is {StateOf((uint)tid)}, not RUNNABLE"));
         }
@@ -354,9 +223,5 @@ public sealed unsafe class RunQueueServer : IDisposable
 
     private bool IsRunnable(uint tid) => StateOf(tid) == TaskState.Runnable;
 
-    private TaskState StateOf(uint tid)
-    {
-        var block = tid == 0 ? null : _kernel.BlockOf((int)(tid & UmcgConstants.TidMask));
-        return block == null ? TaskState.None : StateWord.StateOf(block);
-    }
+    private TaskState StateOf(uint tid) => Self!.StateOf(tid);
 }

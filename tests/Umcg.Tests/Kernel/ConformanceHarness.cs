@@ -100,6 +100,9 @@ internal sealed unsafe class Party
 
     public int Tid => Thread.Tid;
 
+    /// <summary>Whether <see cref="Rig.Retire"/> has ended this party.</summary>
+    public bool IsRetired { get; set; }
+
     public uint Word => Volatile.Read(ref Task->State);
 
     public TaskState State => (TaskState)(Word & UmcgConstants.StateMask);
@@ -149,7 +152,12 @@ internal sealed unsafe class Party
 /// One conformance test's world: a fresh kernel half over the named parker, plus helpers that bring up
 /// servers and workers on their own threads and drive them step by step.
 /// </summary>
-internal sealed unsafe class Rig
+/// <remarks>
+/// Disposing the rig is the test's clean end: every server <see cref="Server"/> made that is still registered
+/// and that the test did not end itself is stopped, asserting that it unregisters from RUNNING. After an assertion already failed on the
+/// test's thread the rig asserts nothing more, so that the first failure is the one reported.
+/// </remarks>
+internal sealed unsafe class Rig : IDisposable
 {
     /// <summary>A TID no thread can have: above every pid_max Linux allows, inside the TID mask.</summary>
     public const int NoSuchTid = (int)UmcgConstants.TidMask;
@@ -157,6 +165,8 @@ internal sealed unsafe class Rig
     /// <summary>The four clocks Ctl accepts.</summary>
     public static readonly ClockId[] Clocks = [ClockId.Realtime, ClockId.Monotonic, ClockId.Boottime, ClockId.Tai];
 
+    private readonly List<Party> _servers = [];
+    private readonly int _failuresAtStart = TestFailures.OnThisThread;
     private int _names;
 
     public Rig(string parker)
@@ -201,6 +211,7 @@ internal sealed unsafe class Rig
     {
         var p = NewServerParty(userBits);
         Assert.Equal(Errno.Ok, p.Register(clock: clock));
+        _servers.Add(p);
         return p;
     }
 
@@ -425,6 +436,7 @@ internal sealed unsafe class Rig
         p.Thread.Exit();
         Assert.False(p.Block.IsRegistered);
         p.Block.Dispose();
+        p.IsRetired = true;
     }
 
     /// <summary>Unregisters a RUNNING server (asserted), then retires it.</summary>
@@ -441,6 +453,25 @@ internal sealed unsafe class Rig
         Assert.Equal(Errno.Ok, worker.Unregister(CtlFlags.Worker));
         Assert.Equal(Errno.Ok, server.Result(serverWait, "server woken by the unregistering worker"));
         Retire(worker);
+    }
+
+    /// <summary>The clean end: stops every server of <see cref="Server"/> the test left registered (asserted), unless the test already failed.</summary>
+    public void Dispose()
+    {
+        if (TestFailures.OnThisThread != _failuresAtStart)
+        {
+            return;
+        }
+
+        foreach (var server in _servers)
+        {
+            // A server the test ended some other way (its thread exited and the kernel half reaped it) is not
+            // registered any more: nothing left to stop.
+            if (!server.IsRetired && server.Block.IsRegistered)
+            {
+                Stop(server);
+            }
+        }
     }
 
     public void Until(Func<bool> condition, string what) => Watchdog.Until(condition, Kernel, what);

@@ -32,7 +32,7 @@ public sealed unsafe class CtlConformanceTests
     [MemberData(nameof(Parkers.Both), MemberType = typeof(Parkers))]
     public void Register_with_a_misaligned_block_is_EINVAL(string parker)
     {
-        var rig = new Rig(parker);
+        using var rig = new Rig(parker);
         var p = rig.NewServerParty();
         var untouched = BlockSnapshot.Of(p);
         foreach (int offset in new[] { 1, 8, 32, 63 })
@@ -58,7 +58,7 @@ public sealed unsafe class CtlConformanceTests
     [MemberData(nameof(Parkers.Both), MemberType = typeof(Parkers))]
     public void Register_with_unknown_flags_is_EINVAL(string parker)
     {
-        var rig = new Rig(parker);
+        using var rig = new Rig(parker);
         var p = rig.NewServerParty();
         foreach (uint bad in new uint[] { 0x4, 0x8, 0x100, 0x2_0000, 0x8000_0000 })
         {
@@ -82,7 +82,7 @@ public sealed unsafe class CtlConformanceTests
     [MemberData(nameof(Parkers.Both), MemberType = typeof(Parkers))]
     public void Register_and_Unregister_together_is_EINVAL(string parker)
     {
-        var rig = new Rig(parker);
+        using var rig = new Rig(parker);
         var p = rig.NewServerParty();
         AssertRegisterRefused(rig, p, CtlFlags.Register | CtlFlags.Unregister, Errno.EINVAL);
         AssertRegisterRefused(rig, p, CtlFlags.Register | CtlFlags.Unregister | CtlFlags.Worker, Errno.EINVAL);
@@ -102,7 +102,7 @@ public sealed unsafe class CtlConformanceTests
     [MemberData(nameof(Parkers.Both), MemberType = typeof(Parkers))]
     public void Neither_Register_nor_Unregister_is_EINVAL(string parker)
     {
-        var rig = new Rig(parker);
+        using var rig = new Rig(parker);
         var server = rig.NewServerParty();
         AssertRegisterRefused(rig, server, CtlFlags.None, Errno.EINVAL);
         AssertRegisterRefused(rig, server, CtlFlags.Worker, Errno.EINVAL);
@@ -118,7 +118,7 @@ public sealed unsafe class CtlConformanceTests
     [MemberData(nameof(Parkers.Both), MemberType = typeof(Parkers))]
     public void Register_with_an_unknown_clock_is_EINVAL(string parker)
     {
-        var rig = new Rig(parker);
+        using var rig = new Rig(parker);
         var server = rig.NewServerParty();
         int[] unknownClocks = [-1, 2, 3, 4, 5, 6, 8, 9, 10, 12, 100, int.MaxValue];
         foreach (int clock in unknownClocks)
@@ -142,21 +142,20 @@ public sealed unsafe class CtlConformanceTests
     [MemberData(nameof(Rig.BothParkersEachClock), MemberType = typeof(Rig))]
     public void Register_accepts_each_valid_clock(string parker, ClockId clock)
     {
-        var rig = new Rig(parker);
+        using var rig = new Rig(parker);
         var server = rig.Server(clock);
 
         // The worker's registration went BLOCKED -> RUNNABLE: runnable_ts is on its registered clock.
         var (w, serverWait) = rig.RunningWorkerStampedOn(server, clock);
         Assert.Equal(2, rig.Kernel.TaskCount);
         rig.Finish(w, server, serverWait);
-        rig.Stop(server);
     }
 
     [Theory]
     [MemberData(nameof(Parkers.Both), MemberType = typeof(Parkers))]
     public void Register_with_a_null_block_is_EINVAL(string parker)
     {
-        var rig = new Rig(parker);
+        using var rig = new Rig(parker);
         var server = rig.Server();
         var p = rig.NewParty("plain");
         Assert.Equal(Errno.EINVAL, p.Ctl(CtlFlags.Register, null));
@@ -173,7 +172,7 @@ public sealed unsafe class CtlConformanceTests
     [MemberData(nameof(Parkers.Both), MemberType = typeof(Parkers))]
     public void Registering_twice_is_EINVAL(string parker)
     {
-        var rig = new Rig(parker);
+        using var rig = new Rig(parker);
         var server = rig.Server();
         var untouched = BlockSnapshot.Of(server);
 
@@ -197,14 +196,13 @@ public sealed unsafe class CtlConformanceTests
         Assert.Equal(1, rig.Kernel.TaskCount);
         Assert.Equal(server.Tid, rig.Kernel.TidOfBlock(server.Block.Address));
         rig.AssertServerUsable(server);
-        rig.Stop(server);
     }
 
     [Theory]
     [MemberData(nameof(Parkers.Both), MemberType = typeof(Parkers))]
     public void Register_with_a_disposed_block_is_EFAULT(string parker)
     {
-        var rig = new Rig(parker);
+        using var rig = new Rig(parker);
         var server = rig.Server();
         var p = rig.NewParty("plain");
         var freed = TaskBlock.Allocate();
@@ -228,7 +226,7 @@ public sealed unsafe class CtlConformanceTests
     [MemberData(nameof(Parkers.Both), MemberType = typeof(Parkers))]
     public void Register_with_foreign_native_memory_is_EFAULT(string parker)
     {
-        var rig = new Rig(parker);
+        using var rig = new Rig(parker);
         var server = rig.Server();
         var p = rig.NewParty("plain");
         using var foreign = new ForeignMemory();
@@ -253,7 +251,7 @@ public sealed unsafe class CtlConformanceTests
     [MemberData(nameof(Parkers.Both), MemberType = typeof(Parkers))]
     public void Register_with_a_block_registered_by_another_thread_is_EINVAL(string parker)
     {
-        var rig = new Rig(parker);
+        using var rig = new Rig(parker);
         var server = rig.Server();
         var (w, serverWait) = rig.RunningWorker(server);
         var p = rig.NewParty("plain");
@@ -287,7 +285,7 @@ public sealed unsafe class CtlConformanceTests
     [MemberData(nameof(Parkers.Both), MemberType = typeof(Parkers))]
     public void Register_with_nonzero_next_tid_or_reserved_fields_is_EINVAL(string parker)
     {
-        var rig = new Rig(parker);
+        using var rig = new Rig(parker);
         var server = rig.Server();
         var fields = new (string Name, Action<Party> Scribble)[]
         {
@@ -313,14 +311,13 @@ public sealed unsafe class CtlConformanceTests
         }
 
         rig.AssertServerUsable(server);
-        rig.Stop(server);
     }
 
     [Theory]
     [MemberData(nameof(Parkers.Both), MemberType = typeof(Parkers))]
     public void Register_worker_whose_server_tid_is_not_a_server_is_ESRCH(string parker)
     {
-        var rig = new Rig(parker);
+        using var rig = new Rig(parker);
         var server = rig.Server();
         var (running, serverWait) = rig.RunningWorker(server);
         var outsiders = new Outsiders(rig);
@@ -361,7 +358,7 @@ public sealed unsafe class CtlConformanceTests
     [MemberData(nameof(Parkers.Both), MemberType = typeof(Parkers))]
     public void Register_server_whose_server_tid_is_not_its_own_is_ESRCH(string parker)
     {
-        var rig = new Rig(parker);
+        using var rig = new Rig(parker);
         var server = rig.Server();
         var p = rig.NewServerParty();
         foreach (uint serverTid in new[] { 0u, (uint)server.Tid, (uint)p.Tid | UmcgConstants.TidRunning, 1u, (uint)Rig.NoSuchTid })
@@ -375,14 +372,13 @@ public sealed unsafe class CtlConformanceTests
         rig.AssertServerUsable(p);
         rig.AssertServerUsable(server);
         rig.Stop(p);
-        rig.Stop(server);
     }
 
     [Theory]
     [MemberData(nameof(Parkers.Both), MemberType = typeof(Parkers))]
     public void Register_server_in_a_wrong_initial_state_is_EINVAL(string parker)
     {
-        var rig = new Rig(parker);
+        using var rig = new Rig(parker);
         var p = rig.NewServerParty();
         uint[] wrong =
         [
@@ -414,7 +410,7 @@ public sealed unsafe class CtlConformanceTests
     [MemberData(nameof(Parkers.Both), MemberType = typeof(Parkers))]
     public void Register_worker_in_a_wrong_initial_state_is_EINVAL(string parker)
     {
-        var rig = new Rig(parker);
+        using var rig = new Rig(parker);
         var server = rig.Server();
         uint[] wrong =
         [
@@ -436,7 +432,6 @@ public sealed unsafe class CtlConformanceTests
         }
 
         rig.AssertServerUsable(server);
-        rig.Stop(server);
     }
 
     [Theory]
@@ -445,7 +440,7 @@ public sealed unsafe class CtlConformanceTests
     {
         const ushort ServerBits = 0x5a5a;
         const ushort WorkerBits = 0xc3e1;
-        var rig = new Rig(parker);
+        using var rig = new Rig(parker);
         var server = rig.Server(userBits: ServerBits);
         Assert.Equal(ServerBits, server.UserBits);
 
@@ -504,7 +499,7 @@ public sealed unsafe class CtlConformanceTests
     [MemberData(nameof(Parkers.Both), MemberType = typeof(Parkers))]
     public void Unregister_when_not_registered_is_EINVAL(string parker)
     {
-        var rig = new Rig(parker);
+        using var rig = new Rig(parker);
         var server = rig.Server();
         var p = rig.NewServerParty();
         var serverUntouched = BlockSnapshot.Of(server);
@@ -538,7 +533,7 @@ public sealed unsafe class CtlConformanceTests
     [MemberData(nameof(Parkers.Both), MemberType = typeof(Parkers))]
     public void Unregister_with_a_wrong_block_is_EINVAL(string parker)
     {
-        var rig = new Rig(parker);
+        using var rig = new Rig(parker);
         var server = rig.Server();
         var w = rig.RunningWorkerServerAwake(server);
         using var spare = TaskBlock.Allocate();
@@ -566,14 +561,13 @@ public sealed unsafe class CtlConformanceTests
         Assert.Equal(0u, server.NextTid);
         rig.Retire(w);
         rig.AssertServerUsable(server);
-        rig.Stop(server);
     }
 
     [Theory]
     [MemberData(nameof(Parkers.Both), MemberType = typeof(Parkers))]
     public void Unregister_server_with_the_Worker_flag_is_EINVAL(string parker)
     {
-        var rig = new Rig(parker);
+        using var rig = new Rig(parker);
         var server = rig.Server();
         var untouched = BlockSnapshot.Of(server);
         Assert.Equal(Errno.EINVAL, server.Unregister(CtlFlags.Worker));
@@ -581,14 +575,13 @@ public sealed unsafe class CtlConformanceTests
         Assert.True(server.IsRegisteredThread);
         Assert.Equal(1, rig.Kernel.TaskCount);
         rig.AssertServerUsable(server);
-        rig.Stop(server);
     }
 
     [Theory]
     [MemberData(nameof(Parkers.Both), MemberType = typeof(Parkers))]
     public void Unregister_when_not_RUNNING_is_EAGAIN(string parker)
     {
-        var rig = new Rig(parker);
+        using var rig = new Rig(parker);
         var server = rig.Server(userBits: 0x77);
 
         // A server that has set RUNNABLE|COND_WAIT (about to Wait) cannot leave.
@@ -611,14 +604,13 @@ public sealed unsafe class CtlConformanceTests
         // It leaves the region normally, is run again, and unregisters.
         rig.RunAndFinish(server, w, rig.BeginSysExit(server, w), "worker run after unblocking");
         rig.AssertServerUsable(server);
-        rig.Stop(server);
     }
 
     [Theory]
     [MemberData(nameof(Parkers.Both), MemberType = typeof(Parkers))]
     public void Unregister_server_with_a_running_worker_is_EBUSY(string parker)
     {
-        var rig = new Rig(parker);
+        using var rig = new Rig(parker);
         var server = rig.Server();
 
         // The server starts the worker, then its (already passed) deadline returns it to RUNNING: it runs, and
@@ -643,7 +635,7 @@ public sealed unsafe class CtlConformanceTests
     [MemberData(nameof(Parkers.Both), MemberType = typeof(Parkers))]
     public void Unregister_server_whose_slot_still_names_a_worker_that_is_no_longer_running_is_EBUSY(string parker)
     {
-        var rig = new Rig(parker);
+        using var rig = new Rig(parker);
         var server = rig.Server();
         var w = rig.RunningWorkerServerAwake(server);
 
@@ -670,7 +662,7 @@ public sealed unsafe class CtlConformanceTests
     [MemberData(nameof(Parkers.Both), MemberType = typeof(Parkers))]
     public void Unregister_worker_wakes_its_next_tid_or_else_its_server(string parker)
     {
-        var rig = new Rig(parker);
+        using var rig = new Rig(parker);
         var server = rig.Server();
         var (w1, registration1) = rig.QueuedWorker(server);
         var (w2, registration2) = rig.QueuedWorker(server);
@@ -688,14 +680,13 @@ public sealed unsafe class CtlConformanceTests
         rig.Finish(w2, server, serverWait);
         Assert.Equal(0u, server.NextTid);
         Assert.Equal(TaskState.Running, server.State);
-        rig.Stop(server);
     }
 
     [Theory]
     [MemberData(nameof(Parkers.Both), MemberType = typeof(Parkers))]
     public void Unregister_worker_naming_a_worker_of_another_server_wakes_its_own_server(string parker)
     {
-        var rig = new Rig(parker);
+        using var rig = new Rig(parker);
         var s1 = rig.Server();
         var s2 = rig.Server();
         var (w1, serverWait) = rig.RunningWorker(s1);
@@ -713,15 +704,13 @@ public sealed unsafe class CtlConformanceTests
 
         // s2 runs its own worker as usual.
         rig.RunAndFinish(s2, w2, registration2, "w2 run by s2");
-        rig.Stop(s1);
-        rig.Stop(s2);
     }
 
     [Theory]
     [MemberData(nameof(Parkers.Both), MemberType = typeof(Parkers))]
     public void Unregister_ignores_the_clock_argument(string parker)
     {
-        var rig = new Rig(parker);
+        using var rig = new Rig(parker);
         var server = rig.Server();
         var (w, serverWait) = rig.RunningWorker(server);
         Assert.Equal(Errno.Ok, w.Ctl(CtlFlags.Unregister | CtlFlags.Worker, w.Task, (ClockId)12345));
@@ -736,7 +725,7 @@ public sealed unsafe class CtlConformanceTests
     [MemberData(nameof(Parkers.Both), MemberType = typeof(Parkers))]
     public void Unregister_worker_without_the_Worker_flag_is_accepted(string parker)
     {
-        var rig = new Rig(parker);
+        using var rig = new Rig(parker);
         var server = rig.Server();
         var (w, serverWait) = rig.RunningWorker(server);
         Assert.Equal(Errno.Ok, w.Unregister());
@@ -745,7 +734,6 @@ public sealed unsafe class CtlConformanceTests
         Assert.Equal(0u, server.NextTid);
         Assert.Equal(1, rig.Kernel.TaskCount);
         rig.Retire(w);
-        rig.Stop(server);
     }
 
     [Theory]
@@ -753,7 +741,7 @@ public sealed unsafe class CtlConformanceTests
     public void Registering_one_block_from_two_threads_at_once_succeeds_at_most_once(string parker)
     {
         const int Rounds = 300;
-        var rig = new Rig(parker);
+        using var rig = new Rig(parker);
         var other = Parkers.NewKernel(parker);
         var p1 = rig.NewParty("racer");
         var p2 = new Party(other, "racer of another kernel");

@@ -88,6 +88,7 @@ public sealed unsafe class DirectSwitchRegressionTests(ITestOutputHelper output)
         ScenarioTests.RunTwoServers(parker, leaveTogether: false);
 
     [Theory]
+    [Trait("Category", "Stress")]
     [MemberData(nameof(Parkers.Both), MemberType = typeof(Parkers))]
     public void Two_servers_with_fifty_workers_each_leaving_one_by_one_keep_every_invariant(string parker) =>
         StressTests.Run(output, parker, servers: 2, workersPerServer: 50, iterations: 200, waitSlice: null, leaveTogether: false);

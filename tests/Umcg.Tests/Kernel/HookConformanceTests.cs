@@ -15,7 +15,7 @@ public sealed unsafe class HookConformanceTests
     [MemberData(nameof(Parkers.Both), MemberType = typeof(Parkers))]
     public void Hooks_from_an_unregistered_thread_are_EINVAL(string parker)
     {
-        var rig = new Rig(parker);
+        using var rig = new Rig(parker);
         var server = rig.Server();
         var untouched = BlockSnapshot.Of(server);
         Assert.Equal(Errno.EINVAL, rig.OnFreshThread(() => rig.Kernel.SysEnter()));
@@ -23,7 +23,7 @@ public sealed unsafe class HookConformanceTests
         Assert.Equal(Errno.EINVAL, rig.OnFreshThread(() => rig.Kernel.NotifyResume()));
 
         // A worker of another kernel half is not a worker of this one.
-        var otherRig = new Rig(parker);
+        using var otherRig = new Rig(parker);
         var otherServer = otherRig.Server();
         var (foreign, otherWait) = otherRig.RunningWorker(otherServer);
         var foreignUntouched = BlockSnapshot.Of(foreign);
@@ -37,14 +37,13 @@ public sealed unsafe class HookConformanceTests
 
         untouched.AssertUnchanged();
         rig.AssertServerUsable(server);
-        rig.Stop(server);
     }
 
     [Theory]
     [MemberData(nameof(Parkers.Both), MemberType = typeof(Parkers))]
     public void SysEnter_and_SysExit_from_a_server_are_EINVAL(string parker)
     {
-        var rig = new Rig(parker);
+        using var rig = new Rig(parker);
         var server = rig.Server(userBits: 0x0a0a);
         var untouched = BlockSnapshot.Of(server);
         Assert.Equal(Errno.EINVAL, server.SysEnter());
@@ -55,14 +54,13 @@ public sealed unsafe class HookConformanceTests
         untouched.AssertUnchanged();
         Assert.True(server.IsRegisteredThread);
         rig.AssertServerUsable(server);
-        rig.Stop(server);
     }
 
     [Theory]
     [MemberData(nameof(Parkers.Both), MemberType = typeof(Parkers))]
     public void SysExit_without_SysEnter_is_a_no_op(string parker)
     {
-        var rig = new Rig(parker);
+        using var rig = new Rig(parker);
         var server = rig.Server();
         var (w, serverWait) = rig.RunningWorker(server);
         var untouched = BlockSnapshot.Of(w, server);
@@ -71,14 +69,13 @@ public sealed unsafe class HookConformanceTests
         untouched.AssertUnchanged();
         rig.AssertRunningFor(server, w);
         rig.Finish(w, server, serverWait);
-        rig.Stop(server);
     }
 
     [Theory]
     [MemberData(nameof(Parkers.Both), MemberType = typeof(Parkers))]
     public void SysEnter_when_already_BLOCKED_is_Ok_and_changes_nothing(string parker)
     {
-        var rig = new Rig(parker);
+        using var rig = new Rig(parker);
         var server = rig.Server();
         var w = rig.BlockedWorker(server);
         var untouched = BlockSnapshot.Of(w, server);
@@ -86,14 +83,13 @@ public sealed unsafe class HookConformanceTests
         untouched.AssertUnchanged();
 
         rig.RunAndFinish(server, w, rig.BeginSysExit(server, w), "worker run after unblocking");
-        rig.Stop(server);
     }
 
     [Theory]
     [MemberData(nameof(Rig.BothParkersEachClock), MemberType = typeof(Rig))]
     public void SysEnter_and_SysExit_stamp_blocked_ts_and_runnable_ts_on_the_registered_clock(string parker, ClockId clock)
     {
-        var rig = new Rig(parker);
+        using var rig = new Rig(parker);
         var server = rig.Server(clock);
         var (w, serverWait) = rig.RunningWorkerStampedOn(server, clock);
 
@@ -119,14 +115,13 @@ public sealed unsafe class HookConformanceTests
         }
 
         rig.Finish(w, server, serverWait);
-        rig.Stop(server);
     }
 
     [Theory]
     [MemberData(nameof(Parkers.Both), MemberType = typeof(Parkers))]
     public void NotifyResume_with_TF_PREEMPT_preempts_to_the_server_not_to_next_tid(string parker)
     {
-        var rig = new Rig(parker);
+        using var rig = new Rig(parker);
         var server = rig.Server();
         var (w1, registration1) = rig.QueuedWorker(server);
         var (w2, registration2) = rig.QueuedWorker(server);
@@ -153,14 +148,13 @@ public sealed unsafe class HookConformanceTests
         serverWait = rig.Run(server, w1, safepoint, "w1 run again");
         Assert.Equal((uint)TaskState.Running, w1.Word);
         rig.Finish(w1, server, serverWait);
-        rig.Stop(server);
     }
 
     [Theory]
     [MemberData(nameof(Parkers.Both), MemberType = typeof(Parkers))]
     public void NotifyResume_with_RUNNABLE_and_COND_WAIT_returns_at_once(string parker)
     {
-        var rig = new Rig(parker);
+        using var rig = new Rig(parker);
         var server = rig.Server();
         var (w, serverWait) = rig.RunningWorker(server, userBits: 0x0b0b);
         var serverUntouched = BlockSnapshot.Of(server);
@@ -176,14 +170,13 @@ public sealed unsafe class HookConformanceTests
         });
         Assert.Equal(Errno.Ok, server.Result(serverWait, "server woken by the yield"));
         rig.RunAndFinish(server, w, yield, "worker run again");
-        rig.Stop(server);
     }
 
     [Theory]
     [MemberData(nameof(Parkers.Both), MemberType = typeof(Parkers))]
     public void MarkBlocked_blocks_a_running_worker_and_its_safepoint_unblocks_it(string parker)
     {
-        var rig = new Rig(parker);
+        using var rig = new Rig(parker);
         var server = rig.Server();
         var (w, serverWait) = rig.RunningWorker(server);
         long b0 = KernelClock.Now(ClockId.Monotonic);
@@ -201,14 +194,13 @@ public sealed unsafe class HookConformanceTests
         var resume = rig.QueueWithServerAsleep(server, () => w.Post(() => rig.Kernel.NotifyResume()), "worker unblocked at its safepoint");
         Assert.Equal(TaskState.Runnable, w.State);
         rig.RunAndFinish(server, w, resume, "worker run after unblocking");
-        rig.Stop(server);
     }
 
     [Theory]
     [MemberData(nameof(Parkers.Both), MemberType = typeof(Parkers))]
     public void MarkBlocked_of_a_task_that_is_not_a_running_worker_is_refused(string parker)
     {
-        var rig = new Rig(parker);
+        using var rig = new Rig(parker);
         var server = rig.Server();
         var (queued, registration) = rig.QueuedWorker(server);
         var untouched = BlockSnapshot.Of(server, queued);
@@ -233,14 +225,13 @@ public sealed unsafe class HookConformanceTests
         rig.AssertRunningFor(server, queued);
 
         rig.Finish(queued, server, serverWait);
-        rig.Stop(server);
     }
 
     [Theory]
     [MemberData(nameof(Parkers.Both), MemberType = typeof(Parkers))]
     public void SysExit_with_a_scribbled_server_tid_removes_the_worker(string parker)
     {
-        var rig = new Rig(parker);
+        using var rig = new Rig(parker);
         var server = rig.Server();
         var w = rig.BlockedWorker(server);
 
@@ -260,14 +251,13 @@ public sealed unsafe class HookConformanceTests
         Assert.Equal(TaskState.Blocked, w.State);
         rig.Retire(w);
         rig.AssertServerUsable(server);
-        rig.Stop(server);
     }
 
     [Theory]
     [MemberData(nameof(Parkers.Both), MemberType = typeof(Parkers))]
     public void SysEnter_with_a_scribbled_server_tid_removes_the_worker_and_wakes_its_server(string parker)
     {
-        var rig = new Rig(parker);
+        using var rig = new Rig(parker);
         var server = rig.Server();
         var (w, serverWait) = rig.RunningWorker(server);
 
@@ -283,14 +273,13 @@ public sealed unsafe class HookConformanceTests
         Assert.Equal(0u, server.NextTid);
         rig.Retire(w);
         rig.AssertServerUsable(server);
-        rig.Stop(server);
     }
 
     [Theory]
     [MemberData(nameof(Parkers.Both), MemberType = typeof(Parkers))]
     public void SysExit_in_a_state_other_than_BLOCKED_or_RUNNING_removes_the_worker_and_wakes_its_server(string parker)
     {
-        var rig = new Rig(parker);
+        using var rig = new Rig(parker);
         var server = rig.Server();
         var (w, serverWait) = rig.RunningWorker(server);
         Assert.True(w.Call(() => StateWord.PrepareWait(w.Task)));
@@ -302,14 +291,13 @@ public sealed unsafe class HookConformanceTests
         Assert.Equal(0ul, server.ListHead);
         rig.Retire(w);
         rig.AssertServerUsable(server);
-        rig.Stop(server);
     }
 
     [Theory]
     [MemberData(nameof(Parkers.Both), MemberType = typeof(Parkers))]
     public void Drain_of_a_scribbled_list_entry_is_EFAULT(string parker)
     {
-        var rig = new Rig(parker);
+        using var rig = new Rig(parker);
         var server = rig.Server();
         using var foreign = new ForeignMemory();
         byte[] foreignBefore = new ReadOnlySpan<byte>(foreign.Base, 4096).ToArray();
@@ -338,14 +326,13 @@ public sealed unsafe class HookConformanceTests
         // The server still runs the worker it was told about.
         rig.RunAndFinish(server, w, registration, "worker run");
         rig.AssertServerUsable(server);
-        rig.Stop(server);
     }
 
     [Theory]
     [MemberData(nameof(Parkers.Both), MemberType = typeof(Parkers))]
     public void Drain_skips_a_live_block_that_is_not_registered_and_follows_its_link(string parker)
     {
-        var rig = new Rig(parker);
+        using var rig = new Rig(parker);
         var server = rig.Server();
         var (w, registration) = rig.QueuedWorker(server);
         using var spare = TaskBlock.Allocate();
@@ -362,14 +349,13 @@ public sealed unsafe class HookConformanceTests
         Assert.Equal(w.Block.Address, spare.Task->RunnableWorkersPtr);
 
         rig.RunAndFinish(server, w, registration, "worker run");
-        rig.Stop(server);
     }
 
     [Theory]
     [MemberData(nameof(Parkers.Both), MemberType = typeof(Parkers))]
     public void Running_worker_thread_exit_without_unregister_is_reaped_and_its_server_woken(string parker)
     {
-        var rig = new Rig(parker);
+        using var rig = new Rig(parker);
         var server = rig.Server();
         var (w, serverWait) = rig.RunningWorker(server);
         Assert.True(w.Block.IsRegistered);
@@ -386,14 +372,13 @@ public sealed unsafe class HookConformanceTests
         Assert.Equal(0, rig.Kernel.ReapExited());
 
         rig.AssertServerUsable(server);
-        rig.Stop(server);
     }
 
     [Theory]
     [MemberData(nameof(Parkers.Both), MemberType = typeof(Parkers))]
     public void Blocked_worker_and_server_thread_exit_without_unregister_are_reaped(string parker)
     {
-        var rig = new Rig(parker);
+        using var rig = new Rig(parker);
         var server = rig.Server();
         var w = rig.BlockedWorker(server);
 
@@ -419,7 +404,7 @@ public sealed unsafe class HookConformanceTests
         const int Rounds = 3;
         for (int round = 0; round < Rounds; round++)
         {
-            var rig = new Rig(parker);
+            using var rig = new Rig(parker);
             var servers = new List<Party>();
             for (int i = 0; i < Tasks; i++)
             {
@@ -479,7 +464,7 @@ public sealed unsafe class HookConformanceTests
     [MemberData(nameof(MovedWorkerCalls))]
     public void A_worker_whose_server_tid_is_changed_while_it_runs_releases_the_server_it_ran_for(string parker, string call)
     {
-        var rig = new Rig(parker);
+        using var rig = new Rig(parker);
         var server = rig.Server();
         var other = rig.Server();
         var w = rig.RunningWorkerServerAwake(server);

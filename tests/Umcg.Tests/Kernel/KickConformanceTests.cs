@@ -16,7 +16,7 @@ public sealed unsafe class KickConformanceTests
     [MemberData(nameof(Parkers.Both), MemberType = typeof(Parkers))]
     public void Kick_of_a_tid_that_is_not_a_task_is_ESRCH(string parker)
     {
-        var rig = new Rig(parker);
+        using var rig = new Rig(parker);
         var server = rig.Server();
         var outsiders = new Outsiders(rig);
         var untouched = BlockSnapshot.Of(server);
@@ -46,7 +46,7 @@ public sealed unsafe class KickConformanceTests
     [MemberData(nameof(Parkers.Both), MemberType = typeof(Parkers))]
     public void Kick_with_flags_is_EINVAL(string parker)
     {
-        var rig = new Rig(parker);
+        using var rig = new Rig(parker);
         var server = rig.Server();
         var (w, serverWait) = rig.RunningWorker(server);
         var untouched = BlockSnapshot.Of(server, w);
@@ -61,14 +61,13 @@ public sealed unsafe class KickConformanceTests
         Assert.Equal(0, KicksOf(rig, w.Tid));
         rig.AssertRunningFor(server, w);
         rig.Finish(w, server, serverWait);
-        rig.Stop(server);
     }
 
     [Theory]
     [MemberData(nameof(Parkers.Both), MemberType = typeof(Parkers))]
     public void Kick_of_a_waiting_worker_makes_it_recheck_and_sleep_again(string parker)
     {
-        var rig = new Rig(parker);
+        using var rig = new Rig(parker);
         var server = rig.Server();
         var (w, registration) = rig.QueuedWorker(server);
         rig.Until(() => ThreadProc.Sleeping(w.Tid), "worker asleep");
@@ -85,14 +84,13 @@ public sealed unsafe class KickConformanceTests
         Assert.Equal(w.Block.Address, server.ListHead);
 
         rig.RunAndFinish(server, w, registration, "worker run");
-        rig.Stop(server);
     }
 
     [Theory]
     [MemberData(nameof(Parkers.Both), MemberType = typeof(Parkers))]
     public void Kick_of_a_waiting_server_makes_it_recheck_and_sleep_again(string parker)
     {
-        var rig = new Rig(parker);
+        using var rig = new Rig(parker);
         var server = rig.Server();
         var (w, serverWait) = rig.RunningWorker(server);
         rig.Until(() => ThreadProc.Sleeping(server.Tid), "server asleep");
@@ -107,14 +105,13 @@ public sealed unsafe class KickConformanceTests
         rig.AssertRunningFor(server, w);
 
         rig.Finish(w, server, serverWait);
-        rig.Stop(server);
     }
 
     [Theory]
     [MemberData(nameof(Parkers.Both), MemberType = typeof(Parkers))]
     public void Kick_of_a_running_worker_acts_at_its_next_safepoint(string parker)
     {
-        var rig = new Rig(parker);
+        using var rig = new Rig(parker);
         var server = rig.Server();
         var (w, serverWait) = rig.RunningWorker(server);
 
@@ -141,6 +138,5 @@ public sealed unsafe class KickConformanceTests
         Assert.Equal([w.Tid], drained);
         Assert.Equal((uint)TaskState.Running, w.Word);
         rig.Finish(w, server, serverWait);
-        rig.Stop(server);
     }
 }

@@ -27,7 +27,7 @@ public sealed unsafe class LifecycleConformanceTests
     [MemberData(nameof(BothParkersEachWaiter))]
     public void A_worker_waiting_for_a_server_that_leaves_fails_with_ESRCH(string parker, string waiter)
     {
-        var rig = new Rig(parker);
+        using var rig = new Rig(parker);
         var server = rig.Server();
         Party w;
         Task<Errno> waiting;
@@ -62,7 +62,7 @@ public sealed unsafe class LifecycleConformanceTests
         Assert.True(all.Length >= 1);
         int cpu = all[^1];
 
-        var rig = new Rig(parker);
+        using var rig = new Rig(parker);
         var server = rig.NewServerParty();
         Assert.Equal(0, server.Call(() => LinuxSyscalls.PinToCpu(0, cpu)));
         Assert.Equal(Errno.Ok, server.Register());
@@ -82,7 +82,7 @@ public sealed unsafe class LifecycleConformanceTests
     [MemberData(nameof(Parkers.Both), MemberType = typeof(Parkers))]
     public void Disposing_a_kernel_half_stops_its_exit_watcher_and_the_default_is_never_disposed(string parker)
     {
-        var rig = new Rig(parker);
+        using var rig = new Rig(parker);
         var server = rig.Server();
         rig.Until(() => rig.Kernel.ExitWatcherRunning, "exit watcher started by the registration");
         rig.Stop(server);

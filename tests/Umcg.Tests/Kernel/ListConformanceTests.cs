@@ -17,7 +17,7 @@ public sealed unsafe class ListConformanceTests
     public void A_block_registered_again_while_its_old_entry_is_listed_is_not_pushed_twice(string parker)
     {
         using var guard = BlockMemory.GuardFreedBlocks();
-        var rig = new Rig(parker);
+        using var rig = new Rig(parker);
         var server = rig.Server();
         var (w1, w2, switched) = SwitchLeavingAStaleEntry(rig, server);
 
@@ -41,14 +41,13 @@ public sealed unsafe class ListConformanceTests
         w4.Thread.Exit();
         w4.Block.Dispose();
         w2.Block.Dispose();
-        rig.Stop(server);
     }
 
     [Theory]
     [MemberData(nameof(Parkers.Both), MemberType = typeof(Parkers))]
     public void An_EFAULT_drain_still_reports_the_workers_behind_the_bad_entry_and_clears_their_marks(string parker)
     {
-        var rig = new Rig(parker);
+        using var rig = new Rig(parker);
         var server = rig.Server();
         var (wa, registrationA) = rig.QueuedWorker(server);
         var (wb, registrationB) = rig.QueuedWorker(server);
@@ -68,7 +67,6 @@ public sealed unsafe class ListConformanceTests
 
         rig.RunAndFinish(server, wa, yieldA, "wa run again");
         rig.RunAndFinish(server, wb, registrationB, "wb run");
-        rig.Stop(server);
     }
 
     [Theory]
@@ -76,7 +74,7 @@ public sealed unsafe class ListConformanceTests
     public void A_block_disposed_while_its_entry_is_listed_is_freed_by_the_drain_that_drops_it(string parker)
     {
         using var guard = BlockMemory.GuardFreedBlocks();
-        var rig = new Rig(parker);
+        using var rig = new Rig(parker);
         var server = rig.Server();
         var (w1, w2, switched) = SwitchLeavingAStaleEntry(rig, server);
 
@@ -92,7 +90,6 @@ public sealed unsafe class ListConformanceTests
         Assert.True(w2.Block.IsFreed);
 
         rig.Finish(w1, server, rig.Run(server, w1, switched, "w1 run"));
-        rig.Stop(server);
     }
 
     [Theory]
@@ -100,7 +97,7 @@ public sealed unsafe class ListConformanceTests
     public void Workers_that_leave_and_free_their_blocks_while_their_server_drains_never_fault_or_lose_a_worker(string parker)
     {
         using var guard = BlockMemory.GuardFreedBlocks();
-        var rig = new Rig(parker);
+        using var rig = new Rig(parker);
         var server = rig.Server();
         for (int round = 0; round < 100; round++)
         {
@@ -124,8 +121,6 @@ public sealed unsafe class ListConformanceTests
             w2.Thread.Exit();
             rig.Finish(w1, server, rig.Run(server, w1, switched, "w1 run"));
         }
-
-        rig.Stop(server);
     }
 
     public static TheoryData<string, string> BothParkersEachWayToLeave()
@@ -145,7 +140,7 @@ public sealed unsafe class ListConformanceTests
     public void A_server_that_leaves_takes_its_list_down_and_frees_the_blocks_disposed_on_it(string parker, string how)
     {
         using var guard = BlockMemory.GuardFreedBlocks();
-        var rig = new Rig(parker);
+        using var rig = new Rig(parker);
         var server = rig.Server();
         var (w1, w2, switched) = SwitchLeavingAStaleEntry(rig, server);
         Assert.Equal(Errno.Ok, w2.Unregister(CtlFlags.Worker));

@@ -33,6 +33,7 @@ public sealed unsafe class ScenarioTests
     }
 
     [Theory]
+    [Trait("Category", "Stress")]
     [MemberData(nameof(Parkers.Both), MemberType = typeof(Parkers))]
     public void Many_round_trips_between_server_and_worker(string parker)
     {
@@ -77,7 +78,7 @@ public sealed unsafe class ScenarioTests
                 // the region woke the server (it waits without a deadline).
                 while (Volatile.Read(ref bProgressed) == 0)
                 {
-                    Libc.Nanosleep(100_000);
+                    LinuxSyscalls.Nanosleep(100_000);
                 }
 
                 Volatile.Write(ref aReturned, 1);
@@ -97,9 +98,9 @@ public sealed unsafe class ScenarioTests
                 Assert.Equal(TaskState.Blocked, StateWord.StateOf(aBlock));
                 Assert.NotEqual(0UL, Volatile.Read(ref aBlock->BlockedTs));
                 Assert.Equal((uint)ctx.Tid | TidRunning, Volatile.Read(ref server.Task->NextTid));
-                if (Libc.CurrentSyscall(aTid) is not null)
+                if (ProcTask.CurrentSyscall(aTid) is not null)
                 {
-                    Watchdog.Until(() => Libc.CurrentSyscall(aTid) is Libc.SysNanosleep or Libc.SysClockNanosleep, kernel, "A asleep in nanosleep");
+                    Watchdog.Until(() => ProcTask.CurrentSyscall(aTid) is LinuxSyscalls.SysNanosleep or LinuxSyscalls.SysClockNanosleep, kernel, "A asleep in nanosleep");
                 }
 
                 // B makes progress while A has not returned (A cannot: it waits for this progress).
@@ -114,9 +115,9 @@ public sealed unsafe class ScenarioTests
                 // A leaves the syscall and the region: RUNNABLE and queued, and it must stay so while B holds the server.
                 Watchdog.Until(() => Volatile.Read(ref aReturned) == 1 && StateWord.StateOf(aBlock) == TaskState.Runnable, kernel, "A left the region");
                 Watchdog.Until(() => server.IsQueued(aTid), kernel, "A queued on its server");
-                if (Libc.ThreadState(aTid) is not null)
+                if (ProcTask.ThreadState(aTid) is not null)
                 {
-                    Watchdog.Until(() => Libc.ThreadState(aTid) == 'S', kernel, "A's thread asleep, waiting to be run");
+                    Watchdog.Until(() => ProcTask.ThreadState(aTid) == 'S', kernel, "A's thread asleep, waiting to be run");
                 }
 
                 Assert.Equal(0, Volatile.Read(ref aAfter));
@@ -144,6 +145,7 @@ public sealed unsafe class ScenarioTests
         NextTidChain.Run(parker, leaveByNextTid: true);
 
     [Theory]
+    [Trait("Category", "Stress")]
     [MemberData(nameof(Parkers.Both), MemberType = typeof(Parkers))]
     public void Ten_thousand_unblocks_racing_the_server_and_a_yielder_lose_no_wakeup(string parker)
     {
@@ -591,7 +593,7 @@ public sealed unsafe class ScenarioTests
                     }
                     else if (op == 1)
                     {
-                        ctx.Blocking(() => Libc.Nanosleep(random.Next(0, 20_001)));
+                        ctx.Blocking(() => LinuxSyscalls.Nanosleep(random.Next(0, 20_001)));
                     }
                     else if (mine.TryClaimAny(random, out int target))
                     {

@@ -71,7 +71,7 @@ public sealed unsafe class ScribbleConformanceTests
     [MemberData(nameof(Parkers.Both), MemberType = typeof(Parkers))]
     public void Server_next_tid_with_bit_30_names_no_task_and_is_ESRCH(string parker)
     {
-        var rig = new Rig(parker);
+        using var rig = new Rig(parker);
         var server = rig.Server();
         var (w, registration) = rig.QueuedWorker(server);
 
@@ -92,14 +92,13 @@ public sealed unsafe class ScribbleConformanceTests
         Assert.False(registration.IsCompleted);
 
         rig.RunAndFinish(server, w, registration, "worker named without the bit");
-        rig.Stop(server);
     }
 
     [Theory]
     [MemberData(nameof(BothParkersEachHighBit))]
     public void Worker_next_tid_with_bit_30_or_31_names_no_task_and_is_ESRCH(string parker, uint bit)
     {
-        var rig = new Rig(parker);
+        using var rig = new Rig(parker);
         var server = rig.Server();
         var w1 = rig.RunningWorkerServerAwake(server);
         var w2 = rig.ExtraQueuedWorker(server, out var registration2);
@@ -113,14 +112,13 @@ public sealed unsafe class ScribbleConformanceTests
         Assert.Equal(Errno.Ok, w1.Unregister(CtlFlags.Worker));
         rig.Retire(w1);
         rig.RunAndFinish(server, w2, registration2, "w2 run by its server");
-        rig.Stop(server);
     }
 
     [Theory]
     [MemberData(nameof(BothParkersEachHighBitEachCall))]
     public void A_worker_that_sets_bit_30_or_31_of_its_server_tid_is_removed_and_its_server_goes_on(string parker, uint bit, string call)
     {
-        var rig = new Rig(parker);
+        using var rig = new Rig(parker);
         var server = rig.Server();
         var (w, serverWait) = rig.RunningWorker(server);
 
@@ -136,7 +134,7 @@ public sealed unsafe class ScribbleConformanceTests
     [MemberData(nameof(BothParkersEachScribbledState))]
     public void A_worker_that_writes_RUNNABLE_or_BLOCKED_into_its_state_is_removed_and_its_server_goes_on(string parker, TaskState state, string call)
     {
-        var rig = new Rig(parker);
+        using var rig = new Rig(parker);
         var server = rig.Server();
         var (w, serverWait) = rig.RunningWorker(server);
 
@@ -157,7 +155,7 @@ public sealed unsafe class ScribbleConformanceTests
     [MemberData(nameof(Parkers.Both), MemberType = typeof(Parkers))]
     public void Worker_unregister_with_a_scribbled_server_tid_releases_the_server_it_ran_for(string parker)
     {
-        var rig = new Rig(parker);
+        using var rig = new Rig(parker);
         var server = rig.Server();
         var (w, serverWait) = rig.RunningWorker(server);
 
@@ -169,14 +167,13 @@ public sealed unsafe class ScribbleConformanceTests
 
         rig.AssertServerUsable(server);
         rig.Retire(w);
-        rig.Stop(server);
     }
 
     [Theory]
     [MemberData(nameof(BothParkersYieldOrPreempt))]
     public void A_worker_removed_for_a_moved_server_tid_is_never_queued_on_the_server_it_names(string parker, string call)
     {
-        var rig = new Rig(parker);
+        using var rig = new Rig(parker);
         var server = rig.Server();
         var other = rig.Server();
         var w = rig.RunningWorkerServerAwake(server);
@@ -202,15 +199,13 @@ public sealed unsafe class ScribbleConformanceTests
         rig.Retire(w);
         rig.AssertServerUsable(server);
         rig.AssertServerUsable(other);
-        rig.Stop(server);
-        rig.Stop(other);
     }
 
     [Theory]
     [MemberData(nameof(Parkers.Both), MemberType = typeof(Parkers))]
     public void A_server_that_overwrites_its_slot_while_its_worker_runs_cannot_start_a_second_worker(string parker)
     {
-        var rig = new Rig(parker);
+        using var rig = new Rig(parker);
         var server = rig.Server();
         var w1 = rig.RunningWorkerServerAwake(server);
         var w2 = rig.ExtraQueuedWorker(server, out var registration2);
@@ -234,6 +229,5 @@ public sealed unsafe class ScribbleConformanceTests
         Assert.Equal(Errno.Ok, w1.Unregister(CtlFlags.Worker));
         rig.Retire(w1);
         rig.RunAndFinish(server, w2, registration2, "w2 run after w1 left");
-        rig.Stop(server);
     }
 }

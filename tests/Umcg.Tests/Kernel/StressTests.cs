@@ -26,11 +26,13 @@ public sealed class StressCollection
 public sealed unsafe class StressTests(ITestOutputHelper output)
 {
     [Theory]
+    [Trait("Category", "Stress")]
     [MemberData(nameof(Parkers.Both), MemberType = typeof(Parkers))]
     public void Two_servers_with_fifty_workers_each_keep_every_invariant_under_a_random_mix(string parker) =>
         Run(output, parker, servers: 2, workersPerServer: 50, iterations: 300, waitSlice: null, leaveTogether: true);
 
     [Theory]
+    [Trait("Category", "Stress")]
     [MemberData(nameof(Parkers.Both), MemberType = typeof(Parkers))]
     public void Server_wait_timeouts_racing_wakes_keep_every_invariant(string parker) =>
         Run(output, parker, servers: 2, workersPerServer: 24, iterations: 400, waitSlice: TimeSpan.FromMilliseconds(0.2), leaveTogether: true);
@@ -117,7 +119,7 @@ public sealed unsafe class StressTests(ITestOutputHelper output)
                             {
                                 long ns = random.Next(0, 100_001);
                                 check.Leave(ctx);
-                                ctx.Blocking(() => Libc.Nanosleep(ns));
+                                ctx.Blocking(() => LinuxSyscalls.Nanosleep(ns));
                                 Enter();
                                 Interlocked.Increment(ref blockings);
                             }
@@ -242,7 +244,7 @@ public sealed unsafe class StressTests(ITestOutputHelper output)
                     // Pacing so that the preempter does not take a whole CPU; not synchronisation.
                     if (k % 8 == 0)
                     {
-                        Libc.Nanosleep(20_000);
+                        LinuxSyscalls.Nanosleep(20_000);
                     }
                 }
             }, errors);

@@ -57,7 +57,7 @@ public sealed unsafe class WaitConformanceTests
     [MemberData(nameof(Parkers.Both), MemberType = typeof(Parkers))]
     public void Wait_when_not_registered_is_EINVAL(string parker)
     {
-        var rig = new Rig(parker);
+        using var rig = new Rig(parker);
         var server = rig.Server();
         var untouched = BlockSnapshot.Of(server);
         Assert.Equal(Errno.EINVAL, rig.OnFreshThread(() => rig.Kernel.Wait(0, 0)));
@@ -74,14 +74,13 @@ public sealed unsafe class WaitConformanceTests
 
         untouched.AssertUnchanged();
         rig.AssertServerUsable(server);
-        rig.Stop(server);
     }
 
     [Theory]
     [MemberData(nameof(Parkers.Both), MemberType = typeof(Parkers))]
     public void Wait_with_flags_is_EINVAL(string parker)
     {
-        var rig = new Rig(parker);
+        using var rig = new Rig(parker);
         var server = rig.Server(userBits: 0x1111);
         var (queued, registration) = rig.QueuedWorker(server);
 
@@ -102,14 +101,13 @@ public sealed unsafe class WaitConformanceTests
         rig.AssertRunningFor(server, queued);
         rig.Finish(queued, server, serverWait);
         rig.AssertServerUsable(server);
-        rig.Stop(server);
     }
 
     [Theory]
     [MemberData(nameof(Parkers.Both), MemberType = typeof(Parkers))]
     public void Worker_Wait_with_a_timeout_is_ERANGE(string parker)
     {
-        var rig = new Rig(parker);
+        using var rig = new Rig(parker);
         var server = rig.Server();
         var (w, serverWait) = rig.RunningWorker(server, userBits: 0x2222);
         foreach (long timeout in new[] { 1L, -1L, KernelClock.Now(ClockId.Monotonic) + 1_000_000_000L, long.MaxValue })
@@ -119,14 +117,13 @@ public sealed unsafe class WaitConformanceTests
 
         rig.AssertRunningFor(server, w);
         rig.Finish(w, server, serverWait);
-        rig.Stop(server);
     }
 
     [Theory]
     [MemberData(nameof(Parkers.Both), MemberType = typeof(Parkers))]
     public void Wait_when_not_RUNNABLE_is_EAGAIN(string parker)
     {
-        var rig = new Rig(parker);
+        using var rig = new Rig(parker);
         var server = rig.Server(userBits: 0x3333);
         var (w1, registration1) = rig.QueuedWorker(server);
         var (w2, registration2) = rig.QueuedWorker(server);
@@ -161,14 +158,13 @@ public sealed unsafe class WaitConformanceTests
         rig.RunAndFinish(server, w2, registration2, "w2 run");
         rig.RunAndFinish(server, w1, resume, "w1 run");
         Assert.Equal(0x3333u, server.UserBits);
-        rig.Stop(server);
     }
 
     [Theory]
     [MemberData(nameof(Parkers.Both), MemberType = typeof(Parkers))]
     public void Wait_clears_TF_COND_WAIT_on_success(string parker)
     {
-        var rig = new Rig(parker);
+        using var rig = new Rig(parker);
         var server = rig.Server(userBits: 0x4444);
         var (w, serverWait) = rig.RunningWorker(server, userBits: 0x5555);
 
@@ -184,14 +180,13 @@ public sealed unsafe class WaitConformanceTests
         serverWait = rig.Run(server, w, yield, "worker run again");
         Assert.Equal((uint)TaskState.Running | (0x5555u << 16), w.Word);
         rig.Finish(w, server, serverWait);
-        rig.Stop(server);
     }
 
     [Theory]
     [MemberData(nameof(Parkers.Both), MemberType = typeof(Parkers))]
     public void Wait_with_an_unknown_next_tid_is_ESRCH(string parker)
     {
-        var rig = new Rig(parker);
+        using var rig = new Rig(parker);
         var server = rig.Server();
         var outsiders = new Outsiders(rig);
 
@@ -217,7 +212,7 @@ public sealed unsafe class WaitConformanceTests
     [MemberData(nameof(Parkers.Both), MemberType = typeof(Parkers))]
     public void Wait_with_a_next_tid_that_is_not_RUNNABLE_is_EAGAIN(string parker)
     {
-        var rig = new Rig(parker);
+        using var rig = new Rig(parker);
         var server = rig.Server();
 
         // w2 runs, then blocks in a blocking region: BLOCKED.
@@ -249,14 +244,13 @@ public sealed unsafe class WaitConformanceTests
         Assert.Equal(0u, server.NextTid);
         rig.Retire(w2);
         rig.RunAndFinish(server, w1, switched, "w1 run again");
-        rig.Stop(server);
     }
 
     [Theory]
     [MemberData(nameof(Parkers.Both), MemberType = typeof(Parkers))]
     public void Worker_Wait_naming_itself_or_a_task_that_is_not_a_worker_of_its_server_is_EINVAL(string parker)
     {
-        var rig = new Rig(parker);
+        using var rig = new Rig(parker);
         var s1 = rig.Server();
         var s2 = rig.Server();
         var (other, otherRegistration) = rig.QueuedWorker(s2);
@@ -275,15 +269,13 @@ public sealed unsafe class WaitConformanceTests
         rig.AssertRunningFor(s1, w);
         rig.Finish(w, s1, serverWait);
         rig.RunAndFinish(s2, other, otherRegistration, "s2's worker run");
-        rig.Stop(s1);
-        rig.Stop(s2);
     }
 
     [Theory]
     [MemberData(nameof(Parkers.Both), MemberType = typeof(Parkers))]
     public void Server_Wait_naming_a_server_or_a_worker_of_another_server_is_EINVAL(string parker)
     {
-        var rig = new Rig(parker);
+        using var rig = new Rig(parker);
         var s1 = rig.Server();
         var s2 = rig.Server();
         var (other, otherRegistration) = rig.QueuedWorker(s2);
@@ -300,15 +292,13 @@ public sealed unsafe class WaitConformanceTests
 
         rig.AssertServerUsable(s1);
         rig.RunAndFinish(s2, other, otherRegistration, "s2's worker run");
-        rig.Stop(s1);
-        rig.Stop(s2);
     }
 
     [Theory]
     [MemberData(nameof(Parkers.Both), MemberType = typeof(Parkers))]
     public void Worker_Wait_whose_server_tid_names_no_server_is_ESRCH_and_removes_the_worker(string parker)
     {
-        var rig = new Rig(parker);
+        using var rig = new Rig(parker);
         var server = rig.Server();
         var (w, serverWait) = rig.RunningWorker(server);
 
@@ -323,7 +313,7 @@ public sealed unsafe class WaitConformanceTests
     [MemberData(nameof(Rig.BothParkersEachClock), MemberType = typeof(Rig))]
     public void Server_Wait_past_its_deadline_is_ETIMEDOUT_and_RUNNING(string parker, ClockId clock)
     {
-        var rig = new Rig(parker);
+        using var rig = new Rig(parker);
         var server = rig.Server(clock, userBits: 0x6666);
 
         // A deadline shortly ahead and one already passed, both absolute on the server's registered clock.
@@ -358,14 +348,13 @@ public sealed unsafe class WaitConformanceTests
         Assert.Equal(0u, server.NextTid);
         rig.Retire(w);
         rig.AssertServerUsable(server);
-        rig.Stop(server);
     }
 
     [Theory]
     [MemberData(nameof(Parkers.Both), MemberType = typeof(Parkers))]
     public void Server_next_tid_gets_TID_RUNNING_and_its_worker_is_never_woken_twice(string parker)
     {
-        var rig = new Rig(parker);
+        using var rig = new Rig(parker);
         var server = rig.Server();
         var (w, registration) = rig.QueuedWorker(server);
 
@@ -400,14 +389,13 @@ public sealed unsafe class WaitConformanceTests
         serverWait = rig.Run(server, w, yield, "worker run again");
         rig.AssertRunningFor(server, w);
         rig.Finish(w, server, serverWait);
-        rig.Stop(server);
     }
 
     [Theory]
     [MemberData(nameof(Parkers.Both), MemberType = typeof(Parkers))]
     public void Worker_Wait_with_next_tid_switches_directly_and_consumes_next_tid(string parker)
     {
-        var rig = new Rig(parker);
+        using var rig = new Rig(parker);
         var server = rig.Server();
         var w1 = rig.RunningWorkerServerAwake(server);
         var (w2, registration2) = rig.QueuedWorker(server);
@@ -433,14 +421,13 @@ public sealed unsafe class WaitConformanceTests
         var serverWait = rig.Run(server, w1, switched, "w1 run again", drained);
         Assert.Equal([w1.Tid], drained);
         rig.Finish(w1, server, serverWait);
-        rig.Stop(server);
     }
 
     [Theory]
     [MemberData(nameof(Parkers.Both), MemberType = typeof(Parkers))]
     public void Direct_switches_between_queued_workers_never_lose_another_queued_worker(string parker)
     {
-        var rig = new Rig(parker);
+        using var rig = new Rig(parker);
         var server = rig.Server();
         var w1 = rig.RunningWorkerServerAwake(server);
         var (w2, registration2) = rig.QueuedWorker(server);
@@ -471,7 +458,6 @@ public sealed unsafe class WaitConformanceTests
         rig.Retire(w1);
         rig.RunAndFinish(server, x, registrationX, "x run");
         rig.RunAndFinish(server, w2, w2Wait, "w2 run");
-        rig.Stop(server);
     }
 
     [Theory]
@@ -479,7 +465,7 @@ public sealed unsafe class WaitConformanceTests
     public void Switch_to_a_worker_that_blocks_at_once_never_loses_the_servers_wakeup(string parker)
     {
         const int Rounds = 3000;
-        var rig = new Rig(parker);
+        using var rig = new Rig(parker);
 
         // Server pinned to one CPU: the workers follow it there, so a wake tends to preempt the waker, which
         // opens every window between a worker's steps as wide as it gets.

@@ -20,6 +20,7 @@ public sealed class SchedulerStressTests
     };
 
     [Theory]
+    [Trait("Category", "Stress")]
     [MemberData(nameof(Cases))]
     public void A_thousand_workers_doing_a_random_mix_never_share_a_server(string parker, string policy)
     {

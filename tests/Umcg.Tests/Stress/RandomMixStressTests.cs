@@ -15,6 +15,7 @@ namespace Umcg.Tests.Stress;
 public class RandomMixStressTests
 {
     [Theory]
+    [Trait("Category", "Stress")]
     [InlineData(nameof(StressPolicy.Priority), BlockingDetection.None, 17)]
     [InlineData(nameof(StressPolicy.FairShare), BlockingDetection.Monitor, 18)]
     public void Every_body_of_the_random_mix_finishes_once(string policy, BlockingDetection detection, int seed)

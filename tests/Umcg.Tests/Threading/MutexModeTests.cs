@@ -8,125 +8,20 @@ using Umcg.Threading;
 namespace Umcg.Tests.Threading;
 
 /// <summary>
-/// <see cref="MutexHandOff.Barging"/>: mutual exclusion, barging past a woken waiter, the fall-back to FIFO
-/// hand-off for a waiter that waited too long, timeouts, cancellation and misuse. Orders are observed with a
+/// <see cref="MutexHandOff.Barging"/>'s own behaviour: barging past a woken waiter, the fall-back to FIFO
+/// hand-off for a waiter that waited too long, and timeouts and cancellation of a woken waiter (what both modes
+/// share is in <see cref="MutexTests"/>, as theories over the mode). Orders are observed with a
 /// single server kept busy (<see cref="BusyWorker"/>), so that a woken worker cannot run until the test lets it.
 /// </summary>
 [Collection(ThreadingStress.Name)]
 public sealed class MutexModeTests
 {
-    public static TheoryData<string, bool> ParkersAndStarvation => new()
-    {
-        { "futex", false },
-        { "monitor", false },
-        { "futex", true },
-        { "monitor", true },
-    };
-
     [Fact]
     public void The_default_is_fifo_hand_off_and_undefined_modes_are_refused()
     {
         Assert.Equal(MutexHandOff.Fifo, new UmcgMutex().HandOff);
         Assert.Equal(MutexHandOff.Barging, new UmcgMutex(MutexHandOff.Barging).HandOff);
         Assert.Throws<ArgumentOutOfRangeException>(() => new UmcgMutex((MutexHandOff)7));
-    }
-
-    /// <param name="parker">The kernel half's parker.</param>
-    /// <param name="alwaysStarving">A zero threshold: every woken waiter that loses switches the mutex to starvation mode, so hand-offs and barging alternate all the time.</param>
-    [Theory]
-    [MemberData(nameof(ParkersAndStarvation))]
-    public void Many_workers_and_threads_contending_never_overlap_and_lose_no_increment(string parker, bool alwaysStarving)
-    {
-        const int Workers = 100;
-        const int Threads = 4;
-        const int Rounds = 200;
-        var scheduler = SchedulerFixture.Create(parker, servers: 2);
-        var mutex = new UmcgMutex(MutexHandOff.Barging);
-        if (alwaysStarving)
-        {
-            mutex.StarvationThreshold = TimeSpan.Zero;
-        }
-
-        using var never = new CancellationTokenSource();
-        long counter = 0;
-        int inside = 0;
-        int overlaps = 0;
-
-        // Every form of taking the lock, so that barging, spinning, timeouts and hand-offs all meet.
-        void Take(int round)
-        {
-            switch (round % 4)
-            {
-                case 0:
-                    mutex.Lock();
-                    break;
-                case 1:
-                    mutex.Lock(never.Token);
-                    break;
-                case 2:
-                    while (!mutex.TryLock(TimeSpan.FromMilliseconds(1)))
-                    {
-                    }
-
-                    break;
-                default:
-                    while (!mutex.TryLock())
-                    {
-                        Worker.Yield();
-                    }
-
-                    break;
-            }
-        }
-
-        void CriticalSection(int round)
-        {
-            Take(round);
-            try
-            {
-                Assert.True(mutex.IsHeldByCurrentThread);
-                if (Interlocked.Increment(ref inside) != 1)
-                {
-                    Interlocked.Increment(ref overlaps);
-                }
-
-                // A plain read-modify-write: only mutual exclusion keeps it exact.
-                long c = counter;
-                if (round % 16 == 0)
-                {
-                    Worker.Yield(); // hold the lock across a switch: the others must queue
-                }
-
-                counter = c + 1;
-                Interlocked.Decrement(ref inside);
-            }
-            finally
-            {
-                mutex.Unlock();
-            }
-        }
-
-        void Run()
-        {
-            for (int r = 0; r < Rounds; r++)
-            {
-                CriticalSection(r);
-            }
-        }
-
-        var workers = Enumerable.Range(0, Workers).Select(_ => scheduler.Spawn(Run)).ToArray();
-        var threads = Enumerable.Range(0, Threads).Select(_ => ThreadingFixture.OnPlainThread(Run)).ToArray();
-
-        ThreadingFixture.WaitAllWhileProgressing(scheduler, () => Volatile.Read(ref counter), workers);
-        ThreadingFixture.Finish(scheduler, Task.WhenAll(threads), "plain threads");
-        Assert.All(workers, w => Assert.True(w.Completion.IsCompletedSuccessfully, w.Completion.Exception?.ToString()));
-        Assert.All(threads, t => Assert.True(t.IsCompletedSuccessfully, t.Exception?.ToString()));
-        Assert.Equal(0, overlaps);
-        Assert.Equal((long)(Workers + Threads) * Rounds, counter);
-        Assert.False(mutex.IsHeld);
-        Assert.Equal(0, mutex.WaitersForTests);
-        Assert.False(mutex.IsStarvingForTests);
-        SchedulerFixture.Shutdown(scheduler);
     }
 
     [Theory]
@@ -367,46 +262,6 @@ public sealed class MutexModeTests
         SchedulerFixture.Shutdown(scheduler);
     }
 
-    [Theory]
-    [InlineData(true)]
-    [InlineData(false)]
-    public void A_timed_lock_gives_up_when_the_holder_keeps_it_and_succeeds_once_free(bool onWorker)
-    {
-        var scheduler = SchedulerFixture.Create(servers: 1);
-        var mutex = new UmcgMutex(MutexHandOff.Barging);
-        var release = new UmcgSemaphore(0);
-        var holder = scheduler.Spawn(() =>
-        {
-            mutex.Lock();
-            release.Wait();
-            mutex.Unlock();
-        });
-        ThreadingFixture.Until(scheduler, () => mutex.IsHeld, "holder locks");
-
-        bool zero = true;
-        bool first = true;
-        RunAndWait(scheduler, () =>
-        {
-            zero = mutex.TryLock(TimeSpan.Zero);
-            first = mutex.TryLock(TimeSpan.FromMilliseconds(20));
-        }, onWorker);
-        Assert.False(zero);
-        Assert.False(first);
-        Assert.Equal(0, mutex.WaitersForTests);
-
-        release.Release();
-        SchedulerFixture.WaitAll(scheduler, holder);
-        bool second = false;
-        RunAndWait(scheduler, () =>
-        {
-            second = mutex.TryLock(TimeSpan.FromMilliseconds(20));
-            mutex.Unlock();
-        }, onWorker);
-        Assert.True(second);
-        Assert.False(mutex.IsHeld);
-        SchedulerFixture.Shutdown(scheduler);
-    }
-
     [Fact]
     public void A_woken_waiter_whose_timeout_passed_before_it_ran_gives_up_and_the_next_waiter_is_still_woken()
     {
@@ -419,12 +274,7 @@ public sealed class MutexModeTests
         var timed = scheduler.Spawn(() => got = mutex.TryLock(timeout));
         ThreadingFixture.Until(scheduler, () => mutex.WaitersForTests == 1, "the timed waiter queues");
         long queued = Stopwatch.GetTimestamp();
-        var next = scheduler.Spawn(() =>
-        {
-            mutex.Lock();
-            mutex.Unlock();
-        });
-        ThreadingFixture.Until(scheduler, () => mutex.WaitersForTests == 2, "the next waiter queues");
+        var next = QueueSecondWaiter(scheduler, mutex);
 
         var busy = BusyWorker.Occupy(scheduler);
         mutex.Unlock(); // wakes the timed waiter, which cannot run yet
@@ -447,48 +297,6 @@ public sealed class MutexModeTests
         SchedulerFixture.Shutdown(scheduler);
     }
 
-    [Theory]
-    [InlineData(true)]
-    [InlineData(false)]
-    public void Canceling_a_waiting_lock_throws_and_leaves_the_queue_consistent(bool onWorker)
-    {
-        var scheduler = SchedulerFixture.Create(servers: 1);
-        var mutex = new UmcgMutex(MutexHandOff.Barging);
-        var release = new UmcgSemaphore(0);
-        var holder = scheduler.Spawn(() =>
-        {
-            mutex.Lock();
-            release.Wait();
-            mutex.Unlock();
-        });
-        ThreadingFixture.Until(scheduler, () => mutex.IsHeld, "holder locks");
-
-        using var cts = new CancellationTokenSource();
-        Action wait = () => mutex.Lock(cts.Token);
-        var canceled = onWorker ? scheduler.Spawn(wait).Completion : ThreadingFixture.OnPlainThread(wait);
-        var later = scheduler.Spawn(() =>
-        {
-            mutex.Lock();
-            mutex.Unlock();
-        });
-        ThreadingFixture.Until(scheduler, () => mutex.WaitersForTests == 2, "two waiters queue");
-        cts.Cancel();
-        ThreadingFixture.Finish(scheduler, canceled, "canceled waiter");
-        Assert.True(canceled.IsCanceled || canceled.Exception?.InnerException is OperationCanceledException, canceled.Status.ToString());
-        Assert.Equal(1, mutex.WaitersForTests);
-
-        release.Release();
-        SchedulerFixture.WaitAll(scheduler, holder, later);
-        Assert.True(later.Completion.IsCompletedSuccessfully);
-        Assert.False(mutex.IsHeld);
-
-        // A token canceled before the call throws even on a free lock.
-        Assert.Throws<OperationCanceledException>(() => mutex.Lock(cts.Token));
-        Assert.Throws<OperationCanceledException>(() => mutex.TryLock(TimeSpan.Zero, cts.Token));
-        Assert.False(mutex.IsHeld);
-        SchedulerFixture.Shutdown(scheduler);
-    }
-
     [Fact]
     public void A_woken_waiter_canceled_before_it_ran_throws_and_the_next_waiter_is_still_woken()
     {
@@ -499,12 +307,7 @@ public sealed class MutexModeTests
         mutex.Lock();
         var canceled = scheduler.Spawn(() => mutex.Lock(cts.Token));
         ThreadingFixture.Until(scheduler, () => mutex.WaitersForTests == 1, "the cancelable waiter queues");
-        var next = scheduler.Spawn(() =>
-        {
-            mutex.Lock();
-            mutex.Unlock();
-        });
-        ThreadingFixture.Until(scheduler, () => mutex.WaitersForTests == 2, "the next waiter queues");
+        var next = QueueSecondWaiter(scheduler, mutex);
 
         var busy = BusyWorker.Occupy(scheduler);
         mutex.Unlock(); // wakes the cancelable waiter, which cannot run yet
@@ -522,35 +325,15 @@ public sealed class MutexModeTests
         SchedulerFixture.Shutdown(scheduler);
     }
 
-    private static void RunAndWait(UmcgScheduler scheduler, Action body, bool onWorker)
+    /// <summary>Spawns a worker that locks and unlocks once; returns once it has queued behind the one waiter already there.</summary>
+    private static WorkerHandle QueueSecondWaiter(UmcgScheduler scheduler, UmcgMutex mutex)
     {
-        if (onWorker)
+        var next = scheduler.Spawn(() =>
         {
-            var h = scheduler.Spawn(body);
-            SchedulerFixture.WaitAll(scheduler, h);
-            h.Join();
-        }
-        else
-        {
-            var t = ThreadingFixture.OnPlainThread(body);
-            ThreadingFixture.Finish(scheduler, t, "plain thread");
-            t.GetAwaiter().GetResult();
-        }
-    }
-
-    private static Exception Record(Action action)
-    {
-        try
-        {
-            action();
-        }
-#pragma warning disable CA1031 // Recorded for the assertions.
-        catch (Exception e)
-        {
-            return e;
-        }
-#pragma warning restore CA1031
-
-        return new InvalidOperationException("no exception");
+            mutex.Lock();
+            mutex.Unlock();
+        });
+        ThreadingFixture.Until(scheduler, () => mutex.WaitersForTests == 2, "the next waiter queues");
+        return next;
     }
 }

@@ -1,7 +1,6 @@
 using System.Collections.Concurrent;
 using Umcg.Abi;
 using Umcg.Scheduling;
-using Umcg.Tests.Infrastructure;
 using Umcg.Tests.Scheduling;
 using Umcg.Threading;
 
@@ -10,22 +9,70 @@ namespace Umcg.Tests.Threading;
 [Collection(ThreadingStress.Name)]
 public sealed class MutexTests
 {
+    /// <summary>Every mode on both parkers; barging also with a zero threshold.</summary>
+    public static TheoryData<string, MutexHandOff, bool> ParkersModesAndStarvation => new()
+    {
+        { "futex", MutexHandOff.Fifo, false },
+        { "monitor", MutexHandOff.Fifo, false },
+        { "futex", MutexHandOff.Barging, false },
+        { "monitor", MutexHandOff.Barging, false },
+        { "futex", MutexHandOff.Barging, true },
+        { "monitor", MutexHandOff.Barging, true },
+    };
+
+    /// <param name="parker">The kernel half's parker.</param>
+    /// <param name="handOff">The mutex's mode.</param>
+    /// <param name="alwaysStarving">Barging with a zero threshold: every woken waiter that loses switches the mutex to starvation mode, so hand-offs and barging alternate all the time.</param>
     [Theory]
-    [MemberData(nameof(Parkers.Both), MemberType = typeof(Parkers))]
-    public void Many_workers_and_threads_contending_never_overlap_and_lose_no_increment(string parker)
+    [Trait("Category", "Stress")]
+    [MemberData(nameof(ParkersModesAndStarvation))]
+    public void Many_workers_and_threads_contending_never_overlap_and_lose_no_increment(string parker, MutexHandOff handOff, bool alwaysStarving)
     {
         const int Workers = 100;
         const int Threads = 4;
         const int Rounds = 200;
         var scheduler = SchedulerFixture.Create(parker, servers: 2);
-        var mutex = new UmcgMutex();
+        var mutex = new UmcgMutex(handOff);
+        if (alwaysStarving)
+        {
+            mutex.StarvationThreshold = TimeSpan.Zero;
+        }
+
+        using var never = new CancellationTokenSource();
         long counter = 0;
         int inside = 0;
         int overlaps = 0;
 
+        // Every form of taking the lock, so that barging, spinning, timeouts and hand-offs all meet.
+        void Take(int round)
+        {
+            switch (round % 4)
+            {
+                case 0:
+                    mutex.Lock();
+                    break;
+                case 1:
+                    mutex.Lock(never.Token);
+                    break;
+                case 2:
+                    while (!mutex.TryLock(TimeSpan.FromMilliseconds(1)))
+                    {
+                    }
+
+                    break;
+                default:
+                    while (!mutex.TryLock())
+                    {
+                        Worker.Yield();
+                    }
+
+                    break;
+            }
+        }
+
         void CriticalSection(int round)
         {
-            mutex.Lock();
+            Take(round);
             try
             {
                 Assert.True(mutex.IsHeldByCurrentThread);
@@ -50,10 +97,12 @@ public sealed class MutexTests
             }
         }
 
-        ThreadingFixture.RunOnWorkersAndThreads(scheduler, Workers, Threads, Rounds, CriticalSection);
+        ThreadingFixture.RunOnWorkersAndThreads(scheduler, Workers, Threads, Rounds, CriticalSection, progress: () => Volatile.Read(ref counter));
         Assert.Equal(0, overlaps);
         Assert.Equal((long)(Workers + Threads) * Rounds, counter);
         Assert.False(mutex.IsHeld);
+        Assert.Equal(0, mutex.WaitersForTests);
+        Assert.False(mutex.IsStarvingForTests);
         SchedulerFixture.Shutdown(scheduler);
     }
 
@@ -89,13 +138,21 @@ public sealed class MutexTests
         SchedulerFixture.Shutdown(scheduler);
     }
 
+    /// <summary>Where a waiter runs (a worker or a plain thread), in each mode.</summary>
+    public static TheoryData<bool, MutexHandOff> WaiterKindsAndModes => new()
+    {
+        { true, MutexHandOff.Fifo },
+        { false, MutexHandOff.Fifo },
+        { true, MutexHandOff.Barging },
+        { false, MutexHandOff.Barging },
+    };
+
     [Theory]
-    [InlineData(true)]
-    [InlineData(false)]
-    public void A_timed_lock_gives_up_when_the_holder_keeps_it_and_succeeds_once_free(bool onWorker)
+    [MemberData(nameof(WaiterKindsAndModes))]
+    public void A_timed_lock_gives_up_when_the_holder_keeps_it_and_succeeds_once_free(bool onWorker, MutexHandOff handOff)
     {
         var scheduler = SchedulerFixture.Create(servers: 1);
-        var mutex = new UmcgMutex();
+        var mutex = new UmcgMutex(handOff);
         var holder = new LockHolder(scheduler, mutex);
         bool first = true;
         bool zero = true;
@@ -122,16 +179,16 @@ public sealed class MutexTests
             onWorker,
             "attempt on a free lock");
         Assert.True(second);
+        Assert.False(mutex.IsHeld);
         SchedulerFixture.Shutdown(scheduler);
     }
 
     [Theory]
-    [InlineData(true)]
-    [InlineData(false)]
-    public void Canceling_a_waiting_lock_throws_and_leaves_the_queue_consistent(bool onWorker)
+    [MemberData(nameof(WaiterKindsAndModes))]
+    public void Canceling_a_waiting_lock_throws_and_leaves_the_queue_consistent(bool onWorker, MutexHandOff handOff)
     {
         var scheduler = SchedulerFixture.Create(servers: 1);
-        var mutex = new UmcgMutex();
+        var mutex = new UmcgMutex(handOff);
         var holder = new LockHolder(scheduler, mutex);
         using var cts = new CancellationTokenSource();
         var canceled = ThreadingFixture.Start(scheduler, () => mutex.Lock(cts.Token), onWorker);
@@ -154,6 +211,7 @@ public sealed class MutexTests
 
         // A token canceled before the call throws even on a free lock.
         Assert.Throws<OperationCanceledException>(() => mutex.Lock(cts.Token));
+        Assert.Throws<OperationCanceledException>(() => mutex.TryLock(TimeSpan.Zero, cts.Token));
         Assert.False(mutex.IsHeld);
         SchedulerFixture.Shutdown(scheduler);
     }

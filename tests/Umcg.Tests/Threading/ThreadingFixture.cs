@@ -45,9 +45,10 @@ internal static class ThreadingFixture
     /// <summary>
     /// Runs <paramref name="round"/>(0 .. <paramref name="rounds"/> - 1) in a loop on <paramref name="workers"/>
     /// new workers and <paramref name="threads"/> new plain threads at once, waits for all of them under the
-    /// watchdog, and asserts that each finished without an exception.
+    /// watchdog, and asserts that each finished without an exception. With <paramref name="progress"/>, the
+    /// watchdog counts from the last time it moved rather than from the start.
     /// </summary>
-    public static void RunOnWorkersAndThreads(UmcgScheduler scheduler, int workers, int threads, int rounds, Action<int> round)
+    public static void RunOnWorkersAndThreads(UmcgScheduler scheduler, int workers, int threads, int rounds, Action<int> round, Func<long>? progress = null)
     {
         void Loop()
         {
@@ -59,7 +60,15 @@ internal static class ThreadingFixture
 
         var handles = Enumerable.Range(0, workers).Select(_ => scheduler.Spawn(Loop)).ToArray();
         var plain = Enumerable.Range(0, threads).Select(_ => OnPlainThread(Loop)).ToArray();
-        SchedulerFixture.WaitAll(scheduler, handles);
+        if (progress is null)
+        {
+            SchedulerFixture.WaitAll(scheduler, handles);
+        }
+        else
+        {
+            WaitAllWhileProgressing(scheduler, progress, handles);
+        }
+
         Finish(scheduler, Task.WhenAll(plain), "plain threads");
         Assert.All(handles, w => Assert.True(w.Completion.IsCompletedSuccessfully, w.Completion.Exception?.ToString()));
         Assert.All(plain, t => Assert.True(t.IsCompletedSuccessfully, t.Exception?.ToString()));

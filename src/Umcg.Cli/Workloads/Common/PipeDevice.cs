@@ -1,5 +1,5 @@
 using System.Collections.Concurrent;
-using Umcg.Cli.Measurement;
+using Umcg.Kernel.Native;
 
 namespace Umcg.Cli.Workloads.Common;
 
@@ -23,7 +23,7 @@ internal sealed class PipeDevice : IDisposable
     public long LatencyNs { get; }
 
     /// <summary>Asks for one byte on <paramref name="writeFd"/>, <see cref="LatencyNs"/> from now.</summary>
-    public void Request(int writeFd) => _requests.Add((writeFd, Native.MonotonicNs() + LatencyNs));
+    public void Request(int writeFd) => _requests.Add((writeFd, LinuxSyscalls.MonotonicNs() + LatencyNs));
 
     public void Dispose()
     {
@@ -36,12 +36,12 @@ internal sealed class PipeDevice : IDisposable
     {
         foreach (var (fd, due) in _requests.GetConsumingEnumerable())
         {
-            if (due > Native.MonotonicNs())
+            if (due > LinuxSyscalls.MonotonicNs())
             {
-                Native.SleepUntilNs(due);
+                LinuxSyscalls.SleepUntilNs(due);
             }
 
-            Native.WriteByte(fd);
+            LinuxSyscalls.WriteByte(fd);
         }
     }
 }

@@ -1,5 +1,6 @@
 using Umcg.Cli.Measurement;
 using Umcg.Cli.Reporting;
+using Umcg.Kernel.Native;
 
 namespace Umcg.Cli.Workloads.Common;
 
@@ -15,21 +16,21 @@ internal sealed class RunScope
     private RunScope()
     {
         _load = MachineLoad.Now();
-        _switches = Native.ContextSwitches();
-        StartNs = Native.MonotonicNs();
+        _switches = LinuxSyscalls.ContextSwitches();
+        StartNs = LinuxSyscalls.MonotonicNs();
     }
 
     public long StartNs { get; }
 
     public static RunScope Start() => new();
 
-    public double ElapsedSeconds => (Native.MonotonicNs() - StartNs) / 1e9;
+    public double ElapsedSeconds => (LinuxSyscalls.MonotonicNs() - StartNs) / 1e9;
 
     /// <summary>Ends the measured part: sets wall time and context-switch deltas on <paramref name="result"/>.</summary>
     public void Finish(WorkloadResult result)
     {
         result.WallSeconds = ElapsedSeconds;
-        var now = Native.ContextSwitches();
+        var now = LinuxSyscalls.ContextSwitches();
         result.VoluntaryContextSwitches = now.Voluntary - _switches.Voluntary;
         result.InvoluntaryContextSwitches = now.Involuntary - _switches.Involuntary;
         var load = MachineLoad.Now();

@@ -1,4 +1,5 @@
 using Umcg.Cli.Measurement;
+using Umcg.Kernel.Native;
 
 namespace Umcg.Cli.Workloads.PingPong;
 
@@ -32,7 +33,7 @@ internal abstract class Handoff
         }
 
         long count = 0;
-        long now = Native.MonotonicNs();
+        long now = LinuxSyscalls.MonotonicNs();
         long deadlineNs = now + (long)duration.TotalNanoseconds;
         while (now < deadlineNs)
         {
@@ -40,7 +41,7 @@ internal abstract class Handoff
             {
                 long t0 = now;
                 roundTrip();
-                now = Native.MonotonicNs();
+                now = LinuxSyscalls.MonotonicNs();
                 latency.Record(now - t0);
             }
 
@@ -48,14 +49,5 @@ internal abstract class Handoff
         }
 
         return count;
-    }
-
-    /// <summary>Joins <paramref name="thread"/> or reports a stall (<paramref name="running"/>: how long it may still run first).</summary>
-    protected void Join(Thread thread, TimeSpan running = default)
-    {
-        if (!thread.Join(running + StallLimit))
-        {
-            throw new TimeoutException($"{Name}: thread '{thread.Name}' did not finish within {StallLimit.TotalSeconds:0} s");
-        }
     }
 }

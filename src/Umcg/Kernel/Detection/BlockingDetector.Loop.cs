@@ -42,7 +42,7 @@ public sealed unsafe partial class BlockingDetector
 
     private void Run()
     {
-        DetectionNative.SetTimerSlack(TimerSlackNs);
+        LinuxSyscalls.SetTimerSlack(TimerSlackNs);
         long interval = _activeNs;
         int lastGcs = GcCount();
         while (!_stopping)

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Runtime.InteropServices;
 using Umcg.Kernel.Parking;
+using Umcg.Kernel.Native;
 
 namespace Umcg.Kernel.Detection;
 
@@ -61,7 +62,7 @@ public sealed unsafe partial class BlockingDetector : IDisposable
 
         // Never let detection eat the descriptors the application needs: a quarter of the limit for rings,
         // and kept-open /proc files (two per worker) for at most a sixteenth.
-        long files = OperatingSystem.IsLinux() ? DetectionNative.OpenFileLimit() : 1024;
+        long files = OperatingSystem.IsLinux() ? LinuxSyscalls.OpenFileLimit() : 1024;
         _maxRings = (int)Math.Max(0, files / 4);
         ProcBudget = new ProcFileBudget((int)Math.Clamp(files / 32, 0, 256));
 
@@ -248,7 +249,7 @@ public sealed unsafe partial class BlockingDetector : IDisposable
             return requested;
         }
 
-        Say($"Kernel switch events are unavailable: {call} failed with {DetectionNative.ErrnoName(error)}; the monitor detector is used instead.");
+        Say($"Kernel switch events are unavailable: {call} failed with {LinuxSyscalls.ErrnoName(error)}; the monitor detector is used instead.");
         return (requested & ~BlockingDetection.SwitchEvents) | BlockingDetection.Monitor;
     }
 
@@ -259,7 +260,7 @@ public sealed unsafe partial class BlockingDetector : IDisposable
         SwitchRing? ring = null;
         if (Interlocked.Increment(ref _rings) > _maxRings)
         {
-            error = DetectionNative.EMFILE;
+            error = LinuxSyscalls.EMFILE;
             call = "the detector's file-descriptor budget";
         }
         else
@@ -276,7 +277,7 @@ public sealed unsafe partial class BlockingDetector : IDisposable
         Stats.CountWorkerWithoutSwitchEvents();
         if (Interlocked.Exchange(ref _ringRefusalReported, 1) == 0)
         {
-            Say($"Kernel switch events could not be opened for some workers ({call}: {DetectionNative.ErrnoName(error)}); the monitor watches those.");
+            Say($"Kernel switch events could not be opened for some workers ({call}: {LinuxSyscalls.ErrnoName(error)}); the monitor watches those.");
         }
 
         return null;

@@ -1,11 +1,12 @@
 using System.Buffers.Text;
 using System.Globalization;
+using Umcg.Kernel.Native;
 
 namespace Umcg.Kernel.Detection;
 
 /// <summary>
 /// A worker thread's <c>/proc/self/task/TID/syscall</c> and <c>schedstat</c>. Measured on this project's
-/// machine (docs/benchmarks-detection.md), a pread at offset 0 of a descriptor kept open costs about a
+/// machine (docs/detection.md, "Measured"), a pread at offset 0 of a descriptor kept open costs about a
 /// seventh of open+read+close, and <c>syscall</c> is three times cheaper than <c>stat</c> while telling more:
 /// whether the thread is off the CPU, and on which futex word it sleeps. So descriptors stay open, within a
 /// budget shared by the detector's workers (<see cref="ProcFileBudget"/>); past it each read reopens.
@@ -102,15 +103,15 @@ internal sealed class ProcThreadFiles : IDisposable
 
         if (fd < 0 && _holdsBudget)
         {
-            fd = DetectionNative.OpenReadOnly(path);
+            fd = LinuxSyscalls.OpenReadOnly(path);
         }
 
         if (fd >= 0)
         {
-            return DetectionNative.ReadAtStart(fd, buffer);
+            return LinuxSyscalls.ReadAtStart(fd, buffer);
         }
 
-        int once = DetectionNative.OpenReadOnly(path);
+        int once = LinuxSyscalls.OpenReadOnly(path);
         if (once < 0)
         {
             return once;
@@ -118,11 +119,11 @@ internal sealed class ProcThreadFiles : IDisposable
 
         try
         {
-            return DetectionNative.ReadAtStart(once, buffer);
+            return LinuxSyscalls.ReadAtStart(once, buffer);
         }
         finally
         {
-            DetectionNative.Close(once);
+            LinuxSyscalls.Close(once);
         }
     }
 
@@ -130,13 +131,13 @@ internal sealed class ProcThreadFiles : IDisposable
     {
         if (_syscallFd >= 0)
         {
-            DetectionNative.Close(_syscallFd);
+            LinuxSyscalls.Close(_syscallFd);
             _syscallFd = -1;
         }
 
         if (_schedstatFd >= 0)
         {
-            DetectionNative.Close(_schedstatFd);
+            LinuxSyscalls.Close(_schedstatFd);
             _schedstatFd = -1;
         }
 

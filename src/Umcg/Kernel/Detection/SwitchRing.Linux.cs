@@ -1,3 +1,5 @@
+using Umcg.Kernel.Native;
+
 namespace Umcg.Kernel.Detection;
 
 /// <summary>
@@ -47,7 +49,7 @@ internal sealed unsafe class SwitchRing : IDisposable
         ring = null;
         failedCall = "perf_event_open";
         uint dataBytes = (uint)dataPages * PageSize;
-        int fd = open is null ? DetectionNative.OpenSwitchEvent(tid, dataBytes) : open(tid);
+        int fd = open is null ? LinuxSyscalls.OpenSwitchEvent(tid, dataBytes) : open(tid);
         if (fd < 0)
         {
             return -fd;
@@ -55,10 +57,10 @@ internal sealed unsafe class SwitchRing : IDisposable
 
         failedCall = "mmap";
         nuint length = (nuint)(PageSize + dataBytes);
-        nint map = DetectionNative.MapReadOnly(fd, length, out int error);
+        nint map = LinuxSyscalls.MapReadOnly(fd, length, out int error);
         if (map == 0)
         {
-            DetectionNative.Close(fd);
+            LinuxSyscalls.Close(fd);
             return error;
         }
 
@@ -136,7 +138,7 @@ internal sealed unsafe class SwitchRing : IDisposable
         }
 
         _disposed = true;
-        DetectionNative.Unmap(_map, _mapLength);
-        DetectionNative.Close(_fd);
+        LinuxSyscalls.Unmap(_map, _mapLength);
+        LinuxSyscalls.Close(_fd);
     }
 }

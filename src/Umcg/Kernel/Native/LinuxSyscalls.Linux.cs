@@ -3,14 +3,39 @@ using System.Runtime.InteropServices;
 
 namespace Umcg.Kernel.Native;
 
-/// <summary>The Linux system calls the kernel half is built on, bound through libc.</summary>
+/// <summary>
+/// The project's one seam to libc (Linux x64 layouts): every system call the library, its tools and its tests
+/// make goes through this class. This part holds what the kernel half is built on (futex, thread ids, clocks,
+/// affinity); the other parts: <c>LinuxSyscalls.Files.Linux.cs</c> (descriptors, maps, pipes),
+/// <c>LinuxSyscalls.Detection.Linux.cs</c> (perf events, timer slack, limits) and
+/// <c>LinuxSyscalls.Measurement.Linux.cs</c> (sleeps, CPU time, context switches).
+/// </summary>
 internal static unsafe partial class LinuxSyscalls
 {
     private const string Libc = "libc";
 
+    // The x86-64 numbers and flags of every call in this class, in one table.
     public const long SysFutex = 202;
     public const long SysGettid = 186;
     public const long SysTgkill = 234;
+
+    /// <summary>nanosleep(2) on x86-64.</summary>
+    public const long SysNanosleep = 35;
+
+    /// <summary>clock_nanosleep(2) on x86-64 (what glibc's nanosleep calls).</summary>
+    public const long SysClockNanosleep = 230;
+
+    private const long SysPrctl = 157;
+    private const long SysPerfEventOpen = 298;
+    private const int PrSetTimerslack = 29;
+    private const int RlimitNofile = 7;
+    private const int RusageSelf = 0;
+    private const int TimerAbsolute = 1;
+    private const int ProtRead = 1;
+    private const int MapShared = 1;
+    private const int OCloexec = 0x80000;
+    private const int ORdonlyCloexec = OCloexec;
+    private const int PosixFadvDontneed = 4;
 
     public const int FutexWake = 1;
     public const int FutexWaitBitset = 9;
@@ -18,10 +43,22 @@ internal static unsafe partial class LinuxSyscalls
     public const int FutexClockRealtime = 256;
     public const uint FutexBitsetMatchAny = 0xffff_ffff;
 
-    public const int EAGAIN = 11;
+    public const int ClockMonotonic = 1;
+    public const int ClockThreadCpuTime = 3;
+
+    public const int EPERM = 1;
+    public const int ENOENT = 2;
     public const int EINTR = 4;
+    public const int EAGAIN = 11;
+    public const int EACCES = 13;
+    public const int ENODEV = 19;
+    public const int EINVAL = 22;
+    public const int EMFILE = 24;
+    public const int ENOSYS = 38;
+    public const int EOPNOTSUPP = 95;
     public const int ETIMEDOUT = 110;
 
+    /// <summary>struct timespec: the one layout every call here that takes a time uses.</summary>
     [StructLayout(LayoutKind.Sequential)]
     public struct Timespec
     {
@@ -108,7 +145,7 @@ internal static unsafe partial class LinuxSyscalls
         {
             if (cpu < 0 || cpu >= Words * 64)
             {
-                return 22;
+                return EINVAL;
             }
 
             mask[cpu / 64] |= 1UL << (cpu % 64);

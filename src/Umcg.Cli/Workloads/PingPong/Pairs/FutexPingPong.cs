@@ -1,14 +1,14 @@
 using System.Runtime.InteropServices;
 using Umcg.Kernel.Native;
 
-namespace Umcg.Benchmarks.Handoff;
+namespace Umcg.Cli.Workloads.PingPong.Pairs;
 
 /// <summary>
 /// The floor: two threads taking turns on one futex word with the same helpers the kernel half parks with
 /// (FUTEX_WAIT_BITSET_PRIVATE without a timeout, FUTEX_WAKE_PRIVATE). One round trip is two handoffs and
 /// costs two wakes and two waits, as a UMCG round trip does.
 /// </summary>
-public sealed unsafe class FutexPingPong : PingPong
+internal sealed unsafe class FutexPingPong : PingPongPair
 {
     private const uint PingsTurn = 0;
     private const uint PongsTurn = 1;
@@ -19,7 +19,7 @@ public sealed unsafe class FutexPingPong : PingPong
     private long _answered;
     private volatile bool _stop;
 
-    /// <summary>Creates the pair; see <see cref="PingPong"/>.</summary>
+    /// <summary>Creates the pair; see <see cref="PingPongPair"/>.</summary>
     public FutexPingPong(int? cpu)
         : base(cpu) => *_turn = PingsTurn;
 
@@ -35,10 +35,12 @@ public sealed unsafe class FutexPingPong : PingPong
     /// <inheritdoc />
     protected override void RunBatch(long roundTrips)
     {
+        StartLaps();
         for (long i = 0; i < roundTrips; i++)
         {
             Pass(PongsTurn);
             AwaitTurn(PingsTurn);
+            Lap();
         }
     }
 

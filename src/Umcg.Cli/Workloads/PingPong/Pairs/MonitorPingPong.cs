@@ -1,11 +1,11 @@
-namespace Umcg.Benchmarks.Handoff;
+namespace Umcg.Cli.Workloads.PingPong.Pairs;
 
 /// <summary>
 /// Two threads taking turns under one lock with <see cref="Monitor.Wait(object)"/> and
 /// <see cref="Monitor.Pulse"/>. Each side holds the lock except while it waits, so a handoff is a pulse,
 /// a wait that releases the lock, and the partner re-acquiring it.
 /// </summary>
-public sealed class MonitorPingPong : PingPong
+internal sealed class MonitorPingPong : PingPongPair
 {
     private readonly object _gate = new();
     private Thread? _pong;
@@ -13,7 +13,7 @@ public sealed class MonitorPingPong : PingPong
     private bool _stop; // guarded by _gate
     private long _answered;
 
-    /// <summary>Creates the pair; see <see cref="PingPong"/>.</summary>
+    /// <summary>Creates the pair; see <see cref="PingPongPair"/>.</summary>
     public MonitorPingPong(int? cpu)
         : base(cpu)
     {
@@ -28,6 +28,7 @@ public sealed class MonitorPingPong : PingPong
     /// <inheritdoc />
     protected override void RunBatch(long roundTrips)
     {
+        StartLaps();
         lock (_gate)
         {
             for (long i = 0; i < roundTrips; i++)
@@ -38,6 +39,8 @@ public sealed class MonitorPingPong : PingPong
                 {
                     Monitor.Wait(_gate);
                 }
+
+                Lap();
             }
         }
     }

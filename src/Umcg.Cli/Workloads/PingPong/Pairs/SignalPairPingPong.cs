@@ -1,4 +1,4 @@
-namespace Umcg.Benchmarks.Handoff;
+namespace Umcg.Cli.Workloads.PingPong.Pairs;
 
 /// <summary>
 /// Two threads taking turns through a pair of signals, one each way: ping signals "to pong" and awaits "to
@@ -6,7 +6,7 @@ namespace Umcg.Benchmarks.Handoff;
 /// this shape and differ only in how a signal is given and awaited.
 /// </summary>
 /// <typeparam name="TSignal">The primitive one signal is (an event, a semaphore).</typeparam>
-public abstract class SignalPairPingPong<TSignal> : PingPong
+internal abstract class SignalPairPingPong<TSignal> : PingPongPair
     where TSignal : IDisposable
 {
     private readonly TSignal _toPong;
@@ -16,7 +16,7 @@ public abstract class SignalPairPingPong<TSignal> : PingPong
     private long _answered;
     private volatile bool _stop;
 
-    /// <summary>Creates the pair of signals with <paramref name="create"/>; see <see cref="PingPong"/>.</summary>
+    /// <summary>Creates the pair of signals with <paramref name="create"/>; see <see cref="PingPongPair"/>.</summary>
     /// <param name="cpu">The one CPU both threads run on, or null for no pinning.</param>
     /// <param name="create">Makes one unsignalled signal.</param>
     /// <param name="pongName">The name of the answering thread.</param>
@@ -44,10 +44,12 @@ public abstract class SignalPairPingPong<TSignal> : PingPong
     /// <inheritdoc />
     protected override void RunBatch(long roundTrips)
     {
+        StartLaps();
         for (long i = 0; i < roundTrips; i++)
         {
             Signal(_toPong);
             Await(_toPing);
+            Lap();
         }
     }
 

@@ -1,12 +1,12 @@
-namespace Umcg.Benchmarks.Handoff;
+namespace Umcg.Cli.Workloads.PingPong.Pairs;
 
 /// <summary>
 /// Two threads taking turns through a pair of <see cref="AutoResetEvent"/>s: the runtime's native event,
 /// which blocks at once without spinning.
 /// </summary>
-public sealed class AutoResetEventPingPong : SignalPairPingPong<AutoResetEvent>
+internal sealed class AutoResetEventPingPong : SignalPairPingPong<AutoResetEvent>
 {
-    /// <summary>Creates the pair; see <see cref="PingPong"/>.</summary>
+    /// <summary>Creates the pair; see <see cref="PingPongPair"/>.</summary>
     public AutoResetEventPingPong(int? cpu)
         : base(cpu, () => new AutoResetEvent(false), "AutoResetEvent pong")
     {

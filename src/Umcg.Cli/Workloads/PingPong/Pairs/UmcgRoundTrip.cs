@@ -1,16 +1,16 @@
-using Umcg.Abi;
+using Umcg.Kernel.Raw;
 
-namespace Umcg.Benchmarks.Handoff;
+namespace Umcg.Cli.Workloads.PingPong.Pairs;
 
 /// <summary>
 /// UMCG server → worker → server: each round trip is one pass of the canonical server loop (drain, name the
 /// worker in next_tid, Wait) and the worker yielding straight back (PrepareWait, Wait with no next_tid).
 /// </summary>
-public sealed unsafe class UmcgRoundTrip : UmcgPingPong
+internal sealed class UmcgRoundTrip : UmcgPingPong
 {
     private long _runs;
 
-    /// <summary>Creates a server with one worker; see <see cref="PingPong"/>.</summary>
+    /// <summary>Creates a server with one worker; see <see cref="PingPongPair"/>.</summary>
     public UmcgRoundTrip(int? cpu)
         : base(cpu, workers: 1)
     {
@@ -23,9 +23,11 @@ public sealed unsafe class UmcgRoundTrip : UmcgPingPong
     protected override void RunBatch(long roundTrips)
     {
         int worker = WorkerTid(0);
+        StartLaps();
         for (long i = 0; i < roundTrips; i++)
         {
             RunWorker(worker);
+            Lap();
 
             // The worker queued itself when it yielded the previous time; nothing else may be there.
             if (Drained.Count != 1 || Drained[0] != worker)
@@ -36,7 +38,7 @@ public sealed unsafe class UmcgRoundTrip : UmcgPingPong
     }
 
     /// <inheritdoc />
-    protected override void OnRun(int index, UmcgTask* self)
+    protected override void OnRun(int index, RawTask self)
     {
         _runs++;
         GiveUp(self, 0);

@@ -1,46 +1,10 @@
 using System.Globalization;
-using System.Runtime.InteropServices;
 
 namespace Umcg.Tests.Infrastructure;
 
-/// <summary>Real blocking system calls for tests, and what /proc says about a thread.</summary>
-public static unsafe partial class Libc
+/// <summary>What /proc says about a thread of this process.</summary>
+public static class ProcTask
 {
-    /// <summary>nanosleep(2) on x86-64.</summary>
-    public const long SysNanosleep = 35;
-
-    /// <summary>clock_nanosleep(2) on x86-64 (what glibc's nanosleep calls).</summary>
-    public const long SysClockNanosleep = 230;
-
-    private const int EINTR = 4;
-
-    [StructLayout(LayoutKind.Sequential)]
-    private struct Timespec
-    {
-        public long Seconds;
-        public long Nanoseconds;
-    }
-
-    [LibraryImport("libc", EntryPoint = "nanosleep", SetLastError = true)]
-    private static partial int NanosleepNative(Timespec* request, Timespec* remaining);
-
-    /// <summary>Sleeps in the kernel for <paramref name="nanoseconds"/> through nanosleep(2), restarting after a signal.</summary>
-    public static void Nanosleep(long nanoseconds)
-    {
-        var request = new Timespec { Seconds = nanoseconds / 1_000_000_000, Nanoseconds = nanoseconds % 1_000_000_000 };
-        Timespec remaining;
-        while (NanosleepNative(&request, &remaining) != 0)
-        {
-            int errno = Marshal.GetLastSystemError();
-            if (errno != EINTR)
-            {
-                throw new InvalidOperationException($"nanosleep: errno {errno}");
-            }
-
-            request = remaining;
-        }
-    }
-
     /// <summary>The scheduler state letter of thread <paramref name="tid"/> of this process (R, S, D, ...), or null if /proc cannot say.</summary>
     public static char? ThreadState(int tid)
     {

@@ -1,12 +1,12 @@
-namespace Umcg.Benchmarks.Handoff;
+namespace Umcg.Cli.Workloads.PingPong.Pairs;
 
 /// <summary>
 /// Two threads taking turns through a pair of <see cref="SemaphoreSlim"/>s: the handoff most .NET code
 /// would write. SemaphoreSlim spins before it blocks, so it may hand off without sleeping at all.
 /// </summary>
-public sealed class SemaphoreSlimPingPong : SignalPairPingPong<SemaphoreSlim>
+internal sealed class SemaphoreSlimPingPong : SignalPairPingPong<SemaphoreSlim>
 {
-    /// <summary>Creates the pair; see <see cref="PingPong"/>.</summary>
+    /// <summary>Creates the pair; see <see cref="PingPongPair"/>.</summary>
     public SemaphoreSlimPingPong(int? cpu)
         : base(cpu, () => new SemaphoreSlim(0), "SemaphoreSlim pong")
     {

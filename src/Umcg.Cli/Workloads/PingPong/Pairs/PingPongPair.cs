@@ -1,23 +1,24 @@
 using System.Collections.Concurrent;
 using Umcg.Kernel.Native;
 
-namespace Umcg.Benchmarks.Handoff;
+namespace Umcg.Cli.Workloads.PingPong.Pairs;
 
 /// <summary>
-/// Threads that hand the CPU back and forth, driven in batches from the benchmark thread. The "ping" thread
-/// is created once, runs <see cref="RunBatch"/> when <see cref="Run"/> asks, and reports back; its partner
-/// threads answer each ping.
+/// Threads that hand the CPU back and forth, driven in batches from a driving thread: the one ping-pong kit of
+/// the benchmarks (<c>bench/.../HandoffBenchmarks</c>, which compiles this folder in) and of <c>umcg bench
+/// pingpong</c>. The "ping" thread is created once, runs <see cref="RunBatch"/> when <see cref="Run"/> asks, and
+/// reports back; its partner threads answer each ping. A batch may time each of its round trips
+/// (<see cref="StartLaps"/>, <see cref="Lap"/>).
 /// </summary>
 /// <remarks>
 /// <para>Why a separate ping thread instead of pinging from the benchmark thread: threads are created and
-/// registered outside the measured part, only the ping side and its partners are pinned, and the benchmark
+/// registered outside the measured part, only the ping side and its partners are pinned, and the driving
 /// thread doubles as the watchdog — a batch that stalls surfaces as an exception with a description of
-/// every participant, instead of a hang. The cost is one extra wake per batch of
-/// <see cref="HandoffBenchmarks.RoundTrips"/> round trips.</para>
+/// every participant, instead of a hang. The cost is one extra wake per batch, outside every lap.</para>
 /// <para>Each implementation proves it did the work: the partner side counts its answers, and every batch
 /// (and <see cref="Dispose()"/>) checks that count against the round trips asked for.</para>
 /// </remarks>
-public abstract class PingPong : IDisposable
+internal abstract class PingPongPair : IDisposable
 {
     /// <summary>How long a batch or a teardown may take before it is reported as stalled: a liveness bound, not a speed limit.</summary>
     public static readonly TimeSpan StallLimit = TimeSpan.FromSeconds(30);
@@ -32,8 +33,13 @@ public abstract class PingPong : IDisposable
     private volatile bool _stopping;
     private Exception? _error;
 
+    // Set by the driving thread before it releases the batch (the semaphore orders it), read by whichever
+    // participant times the round trips.
+    private Action<long>? _lap;
+    private long _lapStart;
+
     /// <summary>Creates a ping-pong whose threads run on <paramref name="cpu"/> (null: wherever the OS puts them).</summary>
-    protected PingPong(int? cpu) => Cpu = cpu;
+    protected PingPongPair(int? cpu) => Cpu = cpu;
 
     /// <summary>The one CPU every participant runs on, or null for no pinning.</summary>
     public int? Cpu { get; }
@@ -42,7 +48,7 @@ public abstract class PingPong : IDisposable
     protected abstract long Answered { get; }
 
     /// <summary>Starts the ping thread and waits until it and its partners are set up.</summary>
-    public PingPong Start()
+    public PingPongPair Start()
     {
         _ping = new Thread(PingLoop) { IsBackground = true, Name = $"{GetType().Name} ping" };
         _ping.Start();
@@ -51,11 +57,15 @@ public abstract class PingPong : IDisposable
         return this;
     }
 
-    /// <summary>Runs <paramref name="roundTrips"/> round trips on the ping thread and returns when they are done.</summary>
+    /// <summary>
+    /// Runs <paramref name="roundTrips"/> round trips on the ping thread and returns when they are done; each
+    /// round trip's duration in ns goes to <paramref name="roundTripNs"/> when given.
+    /// </summary>
     /// <exception cref="InvalidOperationException">The round trips failed, stalled, or were not all answered.</exception>
-    public void Run(long roundTrips)
+    public void Run(long roundTrips, Action<long>? roundTripNs = null)
     {
         _requested += roundTrips;
+        _lap = roundTripNs;
         Volatile.Write(ref _batch, roundTrips);
         _go.Release();
         WaitForBatch("batch");
@@ -105,6 +115,26 @@ public abstract class PingPong : IDisposable
 
     /// <summary>What a stall report shows besides the counters (e.g. the kernel half's task dump).</summary>
     protected virtual string Describe() => "";
+
+    /// <summary>Starts the clock of the batch's first round trip (nothing when the batch is not timed).</summary>
+    protected void StartLaps()
+    {
+        if (_lap is not null)
+        {
+            _lapStart = LinuxSyscalls.MonotonicNs();
+        }
+    }
+
+    /// <summary>Ends one timed round trip and starts the next (nothing when the batch is not timed).</summary>
+    protected void Lap()
+    {
+        if (_lap is { } lap)
+        {
+            long now = LinuxSyscalls.MonotonicNs();
+            lap(now - _lapStart);
+            _lapStart = now;
+        }
+    }
 
     /// <summary>Pins the calling thread to <see cref="Cpu"/>, if set.</summary>
     protected void PinCurrentThread()

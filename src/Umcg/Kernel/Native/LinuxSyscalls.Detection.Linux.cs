@@ -1,31 +1,10 @@
 using System.Runtime.InteropServices;
 
-namespace Umcg.Kernel.Detection;
+namespace Umcg.Kernel.Native;
 
-/// <summary>The Linux calls the detectors are built on: perf_event_open, mmap, reads of /proc files, timer slack.</summary>
-internal static unsafe partial class DetectionNative
+/// <summary>What the blocking detectors need besides files: perf_event_open, timer slack, the descriptor limit.</summary>
+internal static unsafe partial class LinuxSyscalls
 {
-    private const string Libc = "libc";
-
-    private const long SysPrctl = 157;
-    private const long SysPerfEventOpen = 298;
-    private const int PrSetTimerslack = 29;
-    private const int RlimitNofile = 7;
-
-    public const int EPERM = 1;
-    public const int ENOENT = 2;
-    public const int EINTR = 4;
-    public const int EACCES = 13;
-    public const int ENODEV = 19;
-    public const int EINVAL = 22;
-    public const int EMFILE = 24;
-    public const int ENOSYS = 38;
-    public const int EOPNOTSUPP = 95;
-
-    private const int ProtRead = 1;
-    private const int MapShared = 1;
-    private const int ORdonlyCloexec = 0x80000;
-
     // perf_event_attr: the layout of PERF_ATTR_SIZE_VER8 (128 bytes), the fields this file sets.
     private const uint PerfTypeSoftware = 1;
     private const ulong PerfCountSwDummy = 9;
@@ -41,8 +20,6 @@ internal static unsafe partial class DetectionNative
     private const ulong AttrUseClockid = 1UL << 25;
     private const ulong AttrContextSwitch = 1UL << 26;
     private const ulong AttrWriteBackward = 1UL << 27;
-
-    private const int ClockMonotonic = 1;
 
     [StructLayout(LayoutKind.Explicit, Size = 128)]
     private struct PerfEventAttr
@@ -64,27 +41,12 @@ internal static unsafe partial class DetectionNative
     }
 
     // syscall(2) is variadic; on x86-64 these integer arguments travel in registers exactly as a fixed-arity
-    // call passes them (the same reasoning as LinuxSyscalls).
+    // call passes them (the same reasoning as the futex call).
     [LibraryImport(Libc, EntryPoint = "syscall", SetLastError = true)]
     private static partial long PerfEventOpenSyscall(long number, PerfEventAttr* attr, int pid, int cpu, int groupFd, ulong flags);
 
     [LibraryImport(Libc, EntryPoint = "syscall", SetLastError = true)]
     private static partial long PrctlSyscall(long number, long option, long arg2, long arg3, long arg4, long arg5);
-
-    [LibraryImport(Libc, EntryPoint = "mmap", SetLastError = true)]
-    private static partial nint Mmap(nint address, nuint length, int prot, int flags, int fd, long offset);
-
-    [LibraryImport(Libc, EntryPoint = "munmap")]
-    private static partial int Munmap(nint address, nuint length);
-
-    [LibraryImport(Libc, EntryPoint = "close")]
-    private static partial int CloseFd(int fd);
-
-    [LibraryImport(Libc, EntryPoint = "open", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-    private static partial int OpenFile(string path, int flags);
-
-    [LibraryImport(Libc, EntryPoint = "pread", SetLastError = true)]
-    private static partial nint Pread(int fd, byte* buffer, nuint count, long offset);
 
     [LibraryImport(Libc, EntryPoint = "getrlimit", SetLastError = true)]
     private static partial int Getrlimit(int resource, Rlimit* limit);
@@ -111,43 +73,6 @@ internal static unsafe partial class DetectionNative
         attr.ClockId = ClockMonotonic;
         long fd = PerfEventOpenSyscall(SysPerfEventOpen, &attr, tid, -1, -1, PerfFlagFdCloexec);
         return fd >= 0 ? (int)fd : -Marshal.GetLastSystemError();
-    }
-
-    /// <summary>Maps <paramref name="length"/> bytes of <paramref name="fd"/> read-only and shared (for a perf ring: overwrite mode).</summary>
-    /// <returns>The address, or 0 with <paramref name="error"/> set.</returns>
-    public static nint MapReadOnly(int fd, nuint length, out int error)
-    {
-        nint address = Mmap(0, length, ProtRead, MapShared, fd, 0);
-        if (address == -1)
-        {
-            error = Marshal.GetLastSystemError();
-            return 0;
-        }
-
-        error = 0;
-        return address;
-    }
-
-    public static void Unmap(nint address, nuint length) => Munmap(address, length);
-
-    public static void Close(int fd) => CloseFd(fd);
-
-    /// <summary>Opens a file read-only (close-on-exec). Returns the descriptor or a negated errno.</summary>
-    public static int OpenReadOnly(string path)
-    {
-        int fd = OpenFile(path, ORdonlyCloexec);
-        return fd >= 0 ? fd : -Marshal.GetLastSystemError();
-    }
-
-    /// <summary>Reads from offset 0: for a /proc file, a fresh rendering each call.</summary>
-    /// <returns>The byte count, or a negated errno.</returns>
-    public static int ReadAtStart(int fd, Span<byte> buffer)
-    {
-        fixed (byte* p = buffer)
-        {
-            nint n = Pread(fd, p, (nuint)buffer.Length, 0);
-            return n >= 0 ? (int)n : -Marshal.GetLastSystemError();
-        }
     }
 
     /// <summary>Sets the calling thread's timer slack, so that its timed sleeps end close to their deadline.</summary>
