@@ -69,12 +69,12 @@ public sealed class SpawnCancellationTests
     {
         var scheduler = SchedulerFixture.Create(parker, servers: 1);
         using var cts = new CancellationTokenSource();
-        using var started = new ManualResetEventSlim();
+        int started = 0;
 
         var observed = scheduler.Spawn(
             ct =>
             {
-                started.Set();
+                Interlocked.Increment(ref started);
                 using (Worker.Blocking())
                 {
                     ct.WaitHandle.WaitOne();
@@ -86,6 +86,7 @@ public sealed class SpawnCancellationTests
         var thrown = scheduler.Spawn(
             ct =>
             {
+                Interlocked.Increment(ref started);
                 using (Worker.Blocking())
                 {
                     ct.WaitHandle.WaitOne();
@@ -95,7 +96,7 @@ public sealed class SpawnCancellationTests
             },
             cts.Token);
 
-        Watchdog.Until(() => started.IsSet, scheduler.Kernel, "the first body runs");
+        Watchdog.Until(() => Volatile.Read(ref started) == 2, scheduler.Kernel, "both bodies run");
         Assert.False(observed.IsCompleted);
         cts.Cancel();
         SchedulerFixture.WaitAll(scheduler, observed, thrown);
