@@ -75,4 +75,32 @@ public sealed class ContextFlowTests
         Assert.Null(reader.Join().Value);
         SchedulerFixture.Shutdown(scheduler);
     }
+
+    [Theory]
+    [MemberData(nameof(Parkers.Both), MemberType = typeof(Parkers))]
+    public async Task An_await_in_a_body_keeps_its_context_while_posted_callbacks_capture_none(string parker)
+    {
+        var scheduler = SchedulerFixture.Create(parker, servers: 1);
+        s_request.Value = "r-7";
+
+        // The continuation after the await is posted to the scheduler's context and restores its own context.
+        static async Task<(string?, bool)> Body()
+        {
+            await Task.Yield();
+            return (s_request.Value, Worker.IsWorker);
+        }
+
+        var handle = scheduler.Spawn(Body);
+        SchedulerFixture.WaitAll(scheduler, handle);
+        var resumed = await handle;
+        Watchdog.Wait(scheduler.Kernel, resumed, "the body's continuation");
+        Assert.Equal(("r-7", true), await resumed);
+
+        // A callback posted directly is not run in the poster's context: Post captures nothing of its own.
+        var seen = new TaskCompletionSource<string?>(TaskCreationOptions.RunContinuationsAsynchronously);
+        scheduler.SynchronizationContext.Post(_ => seen.SetResult(s_request.Value), null);
+        Watchdog.Wait(scheduler.Kernel, seen.Task, "the posted callback");
+        Assert.Null(await seen.Task);
+        SchedulerFixture.Shutdown(scheduler);
+    }
 }
