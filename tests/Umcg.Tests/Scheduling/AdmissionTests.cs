@@ -16,10 +16,12 @@ public sealed class AdmissionTests
     [MemberData(nameof(Parkers.Both), MemberType = typeof(Parkers))]
     public async Task Ten_thousand_spawns_keep_the_worker_bound_and_every_body_runs_once(string parker)
     {
-        var scheduler = SchedulerFixture.Create(parker, servers: 2, new UmcgSchedulerOptions { MaxWorkers = MaxWorkers, MaxQueuedBodies = 8 });
+        // A name of its own, so that the OS threads it owns can be told from other tests' (the OS keeps 15 characters).
+        string name = $"adm-{parker[0]}";
+        var scheduler = SchedulerFixture.Create(parker, servers: 2, new UmcgSchedulerOptions { MaxWorkers = MaxWorkers, MaxQueuedBodies = 8, Name = name });
         var runs = new int[Spawns];
         var tids = new System.Collections.Concurrent.ConcurrentDictionary<int, bool>();
-        int inFlight = 0, peakInFlight = 0, peakSampled = 0, peakKnownThreads = 0;
+        int inFlight = 0, peakInFlight = 0, peakSampled = 0, peakKnownThreads = 0, peakOsThreads = 0;
 
         void Body(int i)
         {
@@ -28,6 +30,11 @@ public sealed class AdmissionTests
             Raise(ref peakSampled, scheduler.Stats.WorkerThreads);
             Raise(ref peakKnownThreads, scheduler.ThreadsForTests().Count() - scheduler.ServerCount);
             tids.TryAdd(Worker.Current!.Tid, true);
+            if (i % 50 == 0)
+            {
+                Raise(ref peakOsThreads, OsThreadsNamed(name));
+            }
+
             if (i % 3 == 0)
             {
                 // Blocked workers hold their threads too: the bound counts them.
@@ -63,6 +70,9 @@ public sealed class AdmissionTests
         Assert.InRange(peakSampled, 1, MaxWorkers);
         Assert.InRange(peakKnownThreads, 1, MaxWorkers);
         Assert.InRange(scheduler.Stats.PeakWorkerThreads, 1, MaxWorkers);
+
+        // Live OS threads of this scheduler: its workers and servers (its helpers have other names).
+        Assert.InRange(peakOsThreads, 1, MaxWorkers + scheduler.ServerCount);
 
         // Threads were reused, never replaced: over the whole run no more distinct threads than the bound.
         Assert.InRange(tids.Count, 1, MaxWorkers);
@@ -260,6 +270,28 @@ public sealed class AdmissionTests
         Assert.Contains(new UmcgSchedulerOptions { MaxQueuedBodies = 5 }.Validate(), e => e.Contains("without MaxWorkers", StringComparison.Ordinal));
         Assert.Empty(new UmcgSchedulerOptions { MaxWorkers = 1, MaxQueuedBodies = 0, Admission = AdmissionMode.Reject }.Validate());
         Assert.Throws<ArgumentException>(() => new UmcgScheduler(new UmcgSchedulerOptions { MaxWorkers = -3 }));
+    }
+
+    /// <summary>Live threads of this process whose OS name starts with <paramref name="prefix"/>.</summary>
+    private static int OsThreadsNamed(string prefix)
+    {
+        int count = 0;
+        foreach (var task in Directory.EnumerateDirectories("/proc/self/task"))
+        {
+            try
+            {
+                if (File.ReadAllText(Path.Combine(task, "comm")).StartsWith(prefix + " ", StringComparison.Ordinal))
+                {
+                    count++;
+                }
+            }
+            catch (IOException)
+            {
+                // The thread ended while we looked.
+            }
+        }
+
+        return count;
     }
 
     private static void Raise(ref int peak, int value)
