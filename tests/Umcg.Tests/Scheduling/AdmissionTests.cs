@@ -7,6 +7,7 @@ namespace Umcg.Tests.Scheduling;
 /// Admission control: worker threads never exceed <see cref="UmcgSchedulerOptions.MaxWorkers"/>, bodies wait in a
 /// bounded queue, and past both bounds a caller waits (honouring its token) or is refused, with every count exact.
 /// </summary>
+[Collection(AdmissionAlone.Name)]
 public sealed class AdmissionTests
 {
     private const int Spawns = 10_000;
