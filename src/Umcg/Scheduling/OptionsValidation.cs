@@ -41,6 +41,29 @@ public static class OptionsValidation
             errors.Add(Error(nameof(options.MaxIdleWorkers), "cannot be negative", options.MaxIdleWorkers));
         }
 
+        if (options.MaxWorkers is int maxWorkers && maxWorkers < 1)
+        {
+            errors.Add(Error(nameof(options.MaxWorkers), "must be at least 1, or null for no bound", maxWorkers));
+        }
+
+        if (options.MaxQueuedBodies is int maxQueued)
+        {
+            if (maxQueued < 0)
+            {
+                errors.Add(Error(nameof(options.MaxQueuedBodies), "cannot be negative (null for no bound)", maxQueued));
+            }
+
+            if (options.MaxWorkers is null)
+            {
+                errors.Add(Error(nameof(options.MaxQueuedBodies), $"has no effect without {nameof(options.MaxWorkers)}: bodies wait only for a bounded number of worker threads", maxQueued));
+            }
+        }
+
+        if (!Enum.IsDefined(options.Admission))
+        {
+            errors.Add(Error(nameof(options.Admission), $"must be one of {string.Join(", ", Enum.GetNames<AdmissionMode>())}", (int)options.Admission));
+        }
+
         if (options.Name is null)
         {
             errors.Add(Error(nameof(options.Name), "must be a name prefix for the scheduler's threads", "null"));

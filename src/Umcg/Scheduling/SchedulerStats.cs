@@ -3,6 +3,7 @@ namespace Umcg.Scheduling;
 /// <summary>Running totals of what a scheduler did. Reads are racy snapshots, good for reports and tests.</summary>
 public sealed class SchedulerStats
 {
+    private readonly UmcgScheduler _scheduler;
     private long _spawned;
     private long _reused;
     private long _completed;
@@ -14,8 +15,15 @@ public sealed class SchedulerStats
     private long _latePosts;
     private long _threadLimits;
     private long _absorbedInterrupts;
+    private long _queued;
+    private long _admissionWaits;
+    private long _admissionRejections;
+    private long _canceledBeforeStart;
+    private int _peakWorkerThreads;
 
-    /// <summary>Bodies spawned.</summary>
+    internal SchedulerStats(UmcgScheduler scheduler) => _scheduler = scheduler;
+
+    /// <summary>Bodies spawned: admitted, to start at once or after waiting for a thread (the admissions).</summary>
     public long Spawned => Volatile.Read(ref _spawned);
 
     /// <summary>Bodies that ran on a reused worker thread.</summary>
@@ -50,6 +58,50 @@ public sealed class SchedulerStats
 
     /// <summary>Thread interrupts a body left pending on its worker thread, cleared before the thread was reused.</summary>
     public long AbsorbedInterrupts => Volatile.Read(ref _absorbedInterrupts);
+
+    /// <summary>Admitted bodies that waited in the queue for a worker thread because <see cref="UmcgSchedulerOptions.MaxWorkers"/> were busy.</summary>
+    public long Queued => Volatile.Read(ref _queued);
+
+    /// <summary>Spawns that waited for room because both admission bounds were reached (<see cref="AdmissionMode.Wait"/>).</summary>
+    public long AdmissionWaits => Volatile.Read(ref _admissionWaits);
+
+    /// <summary>Spawns refused because both admission bounds were reached (<see cref="AdmissionMode.Reject"/>, see <see cref="UmcgAdmissionRejectedException"/>).</summary>
+    public long AdmissionRejections => Volatile.Read(ref _admissionRejections);
+
+    /// <summary>
+    /// Bodies completed as canceled without running: their token was canceled before they started (at the spawn,
+    /// while their caller waited for room, or while they waited for a thread), or a shutdown canceled them.
+    /// </summary>
+    public long CanceledBeforeStart => Volatile.Read(ref _canceledBeforeStart);
+
+    /// <summary>
+    /// Worker threads the scheduler has now (running, runnable, blocked, or idle in the pool; a thread counts from
+    /// the moment it is decided on until its last step on the way out). Never above <see cref="UmcgSchedulerOptions.MaxWorkers"/>.
+    /// </summary>
+    public int WorkerThreads => _scheduler.WorkerThreadCount;
+
+    /// <summary>The most worker threads the scheduler had at once (see <see cref="WorkerThreads"/>).</summary>
+    public int PeakWorkerThreads => Volatile.Read(ref _peakWorkerThreads);
+
+    /// <summary>Admitted bodies waiting for a worker thread now.</summary>
+    public int QueuedBodies => _scheduler.QueuedBodyCount;
+
+    internal void CountQueued() => Interlocked.Increment(ref _queued);
+
+    internal void CountAdmissionWait() => Interlocked.Increment(ref _admissionWaits);
+
+    internal void CountAdmissionRejection() => Interlocked.Increment(ref _admissionRejections);
+
+    internal void CountCanceledBeforeStart() => Interlocked.Increment(ref _canceledBeforeStart);
+
+    /// <summary>Called under the pool lock with the worker-thread count just raised.</summary>
+    internal void NoteWorkerThreads(int live)
+    {
+        if (live > _peakWorkerThreads)
+        {
+            Volatile.Write(ref _peakWorkerThreads, live);
+        }
+    }
 
     internal void CountSpawn() => Interlocked.Increment(ref _spawned);
 

@@ -23,7 +23,8 @@ public sealed partial class UmcgScheduler
     private int _liveServers;
 
     /// <summary>
-    /// Stops accepting work, waits for every spawned body to finish, then ends every worker thread and server.
+    /// Stops accepting work, waits for every spawned body to finish (queued ones included; callers still waiting for
+    /// room get an <see cref="InvalidOperationException"/>), then ends every worker thread and server.
     /// Cancelling <paramref name="cancellationToken"/> completes bodies that have not started yet as canceled
     /// (running ones still finish: their code cannot be interrupted). Needs no new thread, of the thread pool or
     /// any other: the work is done by the threads that finish.
@@ -36,6 +37,7 @@ public sealed partial class UmcgScheduler
     public Task ShutdownAsync(CancellationToken cancellationToken = default)
     {
         ThrowIfOwnWorker("shut down");
+        List<AdmissionWaiter> refused;
         lock (_poolLock)
         {
             if (_shutdownStarted)
@@ -46,6 +48,13 @@ public sealed partial class UmcgScheduler
             _shutdownStarted = true;
             _cancelRegistration = cancellationToken.Register(() => _cancelUnstarted = true);
             _accepting = false;
+            refused = TakeAllWaitersLocked();
+        }
+
+        // Callers still waiting for room: their bodies were never admitted, and now never will be.
+        foreach (var waiter in refused)
+        {
+            waiter.Refuse(ShuttingDown());
         }
 
         // Drop the count held while accepting; the last body to finish (maybe this call) takes the next step.

@@ -34,11 +34,16 @@ public sealed partial class UmcgScheduler : IDisposable, IAsyncDisposable
     private readonly ConcurrentBag<TaskBlock> _spareBlocks = [];
     private readonly ConcurrentBag<TaskBlock> _allBlocks = [];
 
+    // Idle pooled threads, under _poolLock; a finished thread pools itself only while no body waits for a thread.
     private int _idleCount;
     private int _placement;
 
-    // Bodies spawned and not yet completed, plus one while the scheduler accepts work (so it can't reach 0 early).
+    // Bodies spawned (admitted) and not yet completed, queued ones included, plus one while the scheduler accepts
+    // work (so it can't reach 0 early).
     private int _outstanding = 1;
+
+    // Worker threads that hold a slot: decided on (under _poolLock) and not yet gone, whatever they do meanwhile.
+    // Never above Options.MaxWorkers (see UmcgScheduler.Admission.cs).
     private int _workerThreads;
     private volatile bool _accepting = true;
     private volatile bool _cancelUnstarted;
@@ -54,6 +59,7 @@ public sealed partial class UmcgScheduler : IDisposable, IAsyncDisposable
         Options = options ?? new UmcgSchedulerOptions();
         OptionsValidation.ThrowIfInvalid(Options);
         Kernel = Options.Kernel ?? UmcgKernel.Default;
+        Stats = new SchedulerStats(this);
         Telemetry = new SchedulerTelemetry(this);
         int[] cpus = OperatingSystem.IsLinux() ? LinuxSyscalls.GetAffinity(0) : [];
         int count = Options.Servers ?? Math.Max(1, cpus.Length == 0 ? Environment.ProcessorCount : cpus.Length);
@@ -114,7 +120,7 @@ public sealed partial class UmcgScheduler : IDisposable, IAsyncDisposable
     public BlockingDetector? Detector { get; }
 
     /// <summary>Counters of what the scheduler did so far.</summary>
-    public SchedulerStats Stats { get; } = new();
+    public SchedulerStats Stats { get; }
 
     internal Server[] Servers { get; }
 
@@ -122,167 +128,6 @@ public sealed partial class UmcgScheduler : IDisposable, IAsyncDisposable
     internal SchedulerTelemetry Telemetry { get; }
 
     internal int WorkerThreadCount => Volatile.Read(ref _workerThreads);
-
-    /// <summary>Runs <paramref name="body"/> on a worker.</summary>
-    /// <exception cref="InvalidOperationException">The scheduler is shutting down.</exception>
-    /// <exception cref="UmcgThreadLimitException">The OS refused a new worker thread (the message names the limits); nothing of the body is left behind.</exception>
-    /// <exception cref="ArgumentException"><paramref name="options"/> break a rule of <see cref="OptionsValidation"/> (a server index that names no server, a stack size out of range, ...).</exception>
-    public WorkerHandle Spawn(Action body, WorkerOptions? options = null)
-    {
-        ArgumentNullException.ThrowIfNull(body);
-        var item = new ActionWorkItem(body, Validate(options));
-        DispatchOrThrow(item);
-        return item.Handle;
-    }
-
-    /// <summary>Runs <paramref name="body"/> on a worker and keeps its result.</summary>
-    /// <exception cref="InvalidOperationException">The scheduler is shutting down.</exception>
-    /// <exception cref="UmcgThreadLimitException">The OS refused a new worker thread (the message names the limits); nothing of the body is left behind.</exception>
-    /// <exception cref="ArgumentException"><paramref name="options"/> break a rule of <see cref="OptionsValidation"/> (a server index that names no server, a stack size out of range, ...).</exception>
-    public WorkerHandle<T> Spawn<T>(Func<T> body, WorkerOptions? options = null)
-    {
-        ArgumentNullException.ThrowIfNull(body);
-        var item = new FuncWorkItem<T>(body, Validate(options));
-        DispatchOrThrow(item);
-        return (WorkerHandle<T>)item.Handle;
-    }
-
-    /// <summary>
-    /// Runs a callback posted through <see cref="SynchronizationContext"/> or <see cref="TaskScheduler"/>, which
-    /// must never throw to its caller (often a thread-pool thread, where an exception ends the process): on a
-    /// worker while the scheduler takes work, otherwise — after shutdown, or when the OS refuses a thread — on
-    /// the .NET thread pool, counted in <see cref="SchedulerStats.LatePosts"/>. An exception of the callback goes
-    /// to <see cref="UnhandledException"/>.
-    /// </summary>
-    internal void Post(Action callback, WorkerOptions options)
-    {
-        void Guarded()
-        {
-            try
-            {
-                callback();
-            }
-#pragma warning disable CA1031 // Nobody holds a handle to a posted callback: its exception goes to the fault channel.
-            catch (Exception e)
-            {
-                ReportUnhandled(e);
-            }
-#pragma warning restore CA1031
-        }
-
-        bool accepted;
-        try
-        {
-            accepted = TryDispatch(new ActionWorkItem(Guarded, options));
-        }
-        catch (UmcgThreadLimitException)
-        {
-            accepted = false;
-        }
-
-        if (!accepted)
-        {
-            Stats.CountLatePost();
-            ThreadPool.UnsafeQueueUserWorkItem(static run => run(), (Action)Guarded, preferLocal: false);
-        }
-    }
-
-    private WorkerOptions Validate(WorkerOptions? options)
-    {
-        options ??= WorkerOptions.Default;
-        OptionsValidation.ThrowIfInvalid(options, Servers.Length);
-        return options;
-    }
-
-    private void DispatchOrThrow(WorkItem item)
-    {
-        if (!TryDispatch(item))
-        {
-            throw new InvalidOperationException("The scheduler is shutting down and accepts no new work.");
-        }
-    }
-
-    /// <summary>Hands <paramref name="item"/> to an idle or a new worker thread. False if the scheduler no longer accepts work.</summary>
-    /// <exception cref="UmcgThreadLimitException">The OS refused a new thread; the item is forgotten as if never offered.</exception>
-    private bool TryDispatch(WorkItem item)
-    {
-        // Checked and counted under the pool lock, so that shutdown, which clears _accepting under the same
-        // lock, never sees the outstanding count reach zero while a body is being dispatched.
-        lock (_poolLock)
-        {
-            if (!_accepting)
-            {
-                return false;
-            }
-
-            Interlocked.Increment(ref _outstanding);
-        }
-
-        var server = (item.Options.ServerAffinity ?? item.Options.PreferredServer) is int index ? Servers[index] : PlaceNew();
-        int stack = item.Options.StackSize;
-
-        WorkerThread? worker = null;
-        lock (_poolLock)
-        {
-            if (_idle.TryGetValue(stack, out var pool) && pool.Count > 0)
-            {
-                worker = pool.Pop();
-                _idleCount--;
-            }
-        }
-
-        // Counted and announced before the body can run, so that a body's completion never precedes its spawn.
-        Stats.CountSpawn();
-        SchedulerTelemetry.Spawned(item.Options.Name, server, reused: worker is not null);
-        if (worker is not null)
-        {
-            // Idle workers wait BLOCKED, so moving them to another server is allowed: the kernel half reads
-            // server_tid when the worker leaves its blocking region.
-            worker.MoveTo(server);
-            worker.Assign(item);
-            worker.Release(exit: false);
-            Stats.CountReuse();
-            return true;
-        }
-
-        StartWorkerThread(item, server, stack);
-        return true;
-    }
-
-    /// <summary>
-    /// Starts a new worker thread for <paramref name="item"/>. When the OS refuses the thread nothing is left
-    /// half-registered: the thread was never counted as live, its block goes back to the spares, the body was
-    /// never outstanding; every running worker is untouched.
-    /// </summary>
-    /// <exception cref="UmcgThreadLimitException">The OS refused the thread.</exception>
-    private void StartWorkerThread(WorkItem item, Server server, int stack)
-    {
-        WorkerThread? worker = null;
-        try
-        {
-            // The block (native memory) may be refused as well as the thread.
-            worker = new WorkerThread(this, server, stack);
-            worker.Assign(item);
-            Interlocked.Increment(ref _workerThreads);
-            worker.Start();
-        }
-        catch (Exception e) when (e is OutOfMemoryException or ThreadStartException)
-        {
-            // The thread never ran, so it registered nothing: undo our own counts in reverse order. The
-            // decrements are the same steps an exiting thread and a finished body take, so a shutdown that began
-            // meanwhile still completes.
-            if (worker is not null)
-            {
-                worker.Item = null;
-                OnWorkerThreadExited(worker);
-            }
-
-            OnItemDone(counted: false);
-            Stats.UncountSpawn();
-            Stats.CountThreadLimit();
-            throw new UmcgThreadLimitException(e);
-        }
-    }
 
     /// <summary>Where a new body goes: an idle server first, else the shortest run queue (round robin among equals).</summary>
     private Server PlaceNew()
@@ -359,17 +204,14 @@ public sealed partial class UmcgScheduler : IDisposable, IAsyncDisposable
         }
 
         ReturnBlock(worker.Block);
-        if (Interlocked.Decrement(ref _workerThreads) == 0)
-        {
-            OnLastWorkerThreadGone();
-        }
+        ReleaseSlot();
     }
 
     /// <summary>Runs one body on the calling worker thread, with this scheduler's synchronization context. See <see cref="Finish"/>.</summary>
-    /// <returns>False if the body was not run (shutdown canceled bodies that had not started).</returns>
+    /// <returns>False if the body was not run: its token, or a shutdown with cancellation, canceled it before it started.</returns>
     internal bool RunItem(WorkerThread worker, WorkItem item)
     {
-        if (_cancelUnstarted)
+        if (_cancelUnstarted || item.Token.IsCancellationRequested)
         {
             return false;
         }
@@ -383,6 +225,7 @@ public sealed partial class UmcgScheduler : IDisposable, IAsyncDisposable
         finally
         {
             SynchronizationContext.SetSynchronizationContext(previous);
+            worker.RestoreOwnExecutionContext();
             worker.BlockingDepth = 0;
             if (WorkerThread.AbsorbPendingInterrupt())
             {
@@ -403,7 +246,8 @@ public sealed partial class UmcgScheduler : IDisposable, IAsyncDisposable
         }
         else
         {
-            item.Cancel();
+            item.CancelUnstarted();
+            Stats.CountCanceledBeforeStart();
         }
 
         SchedulerTelemetry.Completed(item.Handle);
@@ -428,28 +272,6 @@ public sealed partial class UmcgScheduler : IDisposable, IAsyncDisposable
         if (Interlocked.Decrement(ref _outstanding) == 0)
         {
             OnDrained();
-        }
-    }
-
-    /// <summary>A finished worker thread (already BLOCKED) offers itself for reuse. False: it should exit.</summary>
-    internal bool ReturnToPool(WorkerThread worker)
-    {
-        lock (_poolLock)
-        {
-            if (!_accepting || _idleCount >= Options.MaxIdleWorkers)
-            {
-                return false;
-            }
-
-            if (!_idle.TryGetValue(worker.StackSize, out var pool))
-            {
-                pool = new Stack<WorkerThread>();
-                _idle[worker.StackSize] = pool;
-            }
-
-            pool.Push(worker);
-            _idleCount++;
-            return true;
         }
     }
 

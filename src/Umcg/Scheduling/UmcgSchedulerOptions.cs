@@ -26,8 +26,37 @@ public sealed record UmcgSchedulerOptions
     /// <summary>The kernel half to run on. Default: <see cref="UmcgKernel.Default"/> (futex parking).</summary>
     public UmcgKernel? Kernel { get; init; }
 
-    /// <summary>How many finished worker threads are kept blocked for reuse (not negative). Default 1024.</summary>
+    /// <summary>How many finished worker threads are kept blocked for reuse (not negative); they count towards <see cref="MaxWorkers"/>. Default 1024.</summary>
     public int MaxIdleWorkers { get; init; } = 1024;
+
+    /// <summary>
+    /// The most worker threads the scheduler has at once — running, blocked, runnable or idle in the pool — at
+    /// least 1; null (the default) for no bound. Past it a body waits in a queue (see <see cref="MaxQueuedBodies"/>)
+    /// and starts when a worker thread finishes its body. Live threads the scheduler owns then stay within this bound
+    /// plus <see cref="Servers"/> plus its helpers (the blocking detector's thread when <see cref="Detection"/> is on,
+    /// and the kernel half's exit watcher).
+    /// </summary>
+    /// <remarks>
+    /// Like any bounded pool, bodies that wait for each other (a body joining one queued behind it) can deadlock when
+    /// every worker thread waits: size the bound above the depth of such chains, or keep them off bounded schedulers.
+    /// Size it for the blocking the bodies do (a database call holds its thread): around the concurrency the
+    /// resources behind them take (a database pool's size), not the request count.
+    /// </remarks>
+    public int? MaxWorkers { get; init; }
+
+    /// <summary>
+    /// The most admitted bodies waiting for a worker thread (0 or more) when <see cref="MaxWorkers"/> are in use;
+    /// null (the default) for no bound. Past it <see cref="Admission"/> decides. Needs <see cref="MaxWorkers"/>.
+    /// Callbacks posted to <see cref="UmcgScheduler.SynchronizationContext"/> and tasks of
+    /// <see cref="UmcgScheduler.TaskScheduler"/> continue admitted work: they are queued past this bound, never held back.
+    /// </summary>
+    public int? MaxQueuedBodies { get; init; }
+
+    /// <summary>
+    /// What a spawn does past both bounds: wait for room (<see cref="AdmissionMode.Wait"/>, the default) or be
+    /// refused with an <see cref="UmcgAdmissionRejectedException"/> (<see cref="AdmissionMode.Reject"/>).
+    /// </summary>
+    public AdmissionMode Admission { get; init; } = AdmissionMode.Wait;
 
     /// <summary>Let idle servers take runnable workers from busy ones. Default true.</summary>
     public bool Balance { get; init; } = true;

@@ -19,6 +19,7 @@ public sealed unsafe partial class WorkerThread
 
     private readonly SemaphoreSlim _assigned = new(0);
     private volatile bool _exitRequested;
+    private ExecutionContext? _ownContext;
 
     internal WorkerThread(UmcgScheduler scheduler, Server server, int stackSize)
     {
@@ -110,9 +111,25 @@ public sealed unsafe partial class WorkerThread
         _assigned.Release();
     }
 
+    /// <summary>
+    /// Puts back the thread's own (empty) execution context if a body left another one: a body that runs in the
+    /// caller's context is already restored by <see cref="ExecutionContext.Run"/>, but one that flows none
+    /// (UnsafeSpawn, posted callbacks) could leave an <see cref="AsyncLocal{T}"/> value, or a suppressed flow, for the next body.
+    /// </summary>
+    internal void RestoreOwnExecutionContext()
+    {
+        if (!ReferenceEquals(ExecutionContext.Capture(), _ownContext))
+        {
+            ExecutionContext.Restore(_ownContext!);
+        }
+    }
+
     private void ThreadMain()
     {
         t_current = this;
+
+        // Started without the starter's context (UnsafeStart), so this is the empty default one.
+        _ownContext = ExecutionContext.Capture();
         Tid = UmcgKernel.CurrentTid;
         var task = Block.Task;
         task->ServerTid = (uint)Server.Tid;
@@ -165,18 +182,23 @@ public sealed unsafe partial class WorkerThread
                 return;
             }
 
-            // Off the CPU first (so that no server counts us as running), then offer ourselves for reuse, and
-            // only then complete the handle, so that a caller who awaits it and spawns again finds us idle.
+            // Off the CPU first (so that no server counts us as running), then take the next waiting body or offer
+            // ourselves for reuse, and only then complete the handle, so that a caller who awaits it and spawns
+            // again finds us idle.
             var r = Kernel.SysEnter();
-            bool pooled = r == Errno.Ok && Scheduler.ReturnToPool(this);
+            var next = r == Errno.Ok ? Scheduler.NextFor(this) : UmcgScheduler.AfterBody.Exit;
             Scheduler.Finish(item, ran);
             UmcgProtocolException.ThrowIfFailed(r, "block idle worker");
-            if (!pooled)
+            if (next == UmcgScheduler.AfterBody.Exit)
             {
                 return;
             }
 
-            WaitIdle();
+            if (next == UmcgScheduler.AfterBody.Idle)
+            {
+                WaitIdle();
+            }
+
             UmcgProtocolException.ThrowIfFailed(Kernel.SysExit(), "wake idle worker");
             OnRunning();
             if (_exitRequested)
