@@ -11,4 +11,10 @@ public sealed partial class UmcgKernel
     /// </summary>
     internal Errno UpdateStateForTests(TaskBlock block, bool isWorker, TaskState from, TaskState to) =>
         UpdateState(new KernelTask(this, CurrentTid, block, ClockId.Monotonic, isWorker, Thread.CurrentThread), from, to);
+
+    /// <summary>
+    /// Called on a switching worker's thread (with its TID) after the slot moved to its target and before it is
+    /// pushed on the runnable list: lets a test hold it in that window.
+    /// </summary>
+    internal Action<int>? AfterSwitchSlotMovedForTests;
 }

@@ -108,6 +108,7 @@ public sealed unsafe partial class UmcgKernel
 
                 // Consumed: user space sees that the switch happened.
                 Volatile.Write(ref *self.NextTidWord, 0);
+                AfterSwitchSlotMovedForTests?.Invoke(self.Tid);
                 Enqueue(self, server);
                 StartSwitchedTo(next, server);
             }

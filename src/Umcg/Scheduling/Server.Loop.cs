@@ -48,6 +48,15 @@ internal sealed unsafe partial class Server
     private int _sliceOwner;
     private long _sliceStartNs;
 
+    // The worker this loop asked to give way whose give-way it has not seen yet, and how soon to look again
+    // (server thread only). A worker that gives way is pushed on our runnable list, but a direct switch pushes
+    // it *after* it moved the slot to its target and wakes nobody: a turn that falls between the two (the
+    // re-check one slice after the request) finds the target running, nothing queued, so no slice to arm, and
+    // would sleep with no deadline while the switcher waits on our list. So until a drain finds the asked
+    // worker (or it blocks or leaves), the loop keeps looking again one slice later while it is off the CPU.
+    private int _askedToGiveWay;
+    private long _giveWayRecheckNs;
+
     private void Loop()
     {
         try
@@ -210,6 +219,11 @@ internal sealed unsafe partial class Server
         // The list is LIFO: walk it backwards so that arrival order is kept.
         for (int i = _drained.Count - 1; i >= 0; i--)
         {
+            if (_drained[i] == _askedToGiveWay)
+            {
+                _askedToGiveWay = 0; // its give-way has arrived
+            }
+
             if (!_scheduler.TryGetWorker(_drained[i], out var worker))
             {
                 continue;
@@ -289,6 +303,8 @@ internal sealed unsafe partial class Server
         var block = running.Block.Task;
         if (preempt && (StateWord.FlagsOf(block) & TaskFlags.Preempt) == 0 && StateWord.RequestPreempt(block))
         {
+            _askedToGiveWay = running.Tid;
+            _giveWayRecheckNs = sliceEnd > sliceStart ? sliceEnd - sliceStart : DefaultGiveWayRecheckNs;
             Kernel.Kick(0, running.Tid);
             Counters.Preemptions++;
             _scheduler.Telemetry.PreemptRequested(this, running);
@@ -297,7 +313,7 @@ internal sealed unsafe partial class Server
 
     private long NextDeadline(WorkerThread? running, long now)
     {
-        long deadline = _timers.NextDeadline;
+        long deadline = Earliest(_timers.NextDeadline, GiveWayRecheck(now));
         if (running is null)
         {
             return deadline;
@@ -326,7 +342,49 @@ internal sealed unsafe partial class Server
         }
 
         _sliceArmed = true;
-        return deadline == 0 ? sliceEnd : Math.Min(deadline, sliceEnd);
+        return Earliest(deadline, sliceEnd);
+    }
+
+    /// <summary>How soon to look again for a give-way requested by a policy that has no time slice.</summary>
+    private const long DefaultGiveWayRecheckNs = 1_000_000;
+
+    /// <summary>The earlier of two deadlines, where 0 means none.</summary>
+    private static long Earliest(long a, long b) => a == 0 ? b : b == 0 ? a : Math.Min(a, b);
+
+    /// <summary>
+    /// A deadline one re-check from now while the worker asked to give way is off the CPU but not yet seen on our
+    /// list (see <see cref="_askedToGiveWay"/>); 0 once there is nothing to wait for.
+    /// </summary>
+    private long GiveWayRecheck(long now)
+    {
+        int asked = _askedToGiveWay;
+        if (asked == 0)
+        {
+            return 0;
+        }
+
+        if (!_scheduler.TryGetWorker(asked, out var worker))
+        {
+            _askedToGiveWay = 0; // gone: its exit woke us
+            return 0;
+        }
+
+        switch (StateWord.StateOf(worker.Block.Task))
+        {
+            case TaskState.Running:
+                // Not given way yet: the slice's deadline, re-armed while its request is pending, looks after it.
+                return 0;
+            case TaskState.Runnable:
+                // Off the CPU and not drained: on its way onto our list. A switch moves the slot before its push,
+                // and a turn may even find it still in the slot between its PrepareWait and that move.
+                break;
+            default:
+                _askedToGiveWay = 0; // BLOCKED: its unblock wakes us as usual
+                return 0;
+        }
+
+        _sliceArmed = true;
+        return now + _giveWayRecheckNs;
     }
 
     /// <summary>Hands queued workers to idle servers while we are busy: the SMP wake-to-remote-idle.</summary>

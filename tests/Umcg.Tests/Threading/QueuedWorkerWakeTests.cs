@@ -63,10 +63,44 @@ public sealed class QueuedWorkerWakeTests
     /// </summary>
     [Theory]
     [MemberData(nameof(SlicedPolicies))]
-    public unsafe void A_direct_switch_that_clears_a_preemption_request_still_gets_sliced(string policy)
+    public void A_direct_switch_that_clears_a_preemption_request_still_gets_sliced(string policy) =>
+        RunSwitchThatClearsPreemption(policy, holdSwitcherBeforeItsPush: false);
+
+    /// <summary>
+    /// As above, with the interleaving forced: the switcher is held after its slot moved to the target and before
+    /// it is pushed on the runnable list, until the server has made its re-check turn and gone back to sleep. That
+    /// turn finds the target running and nothing queued; it must still look again, or the switcher's push (which
+    /// wakes nobody) waits for ever behind a target that never gives way.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(SlicedPolicies))]
+    public void A_switcher_pushed_after_the_servers_re_check_still_gets_its_turn(string policy) =>
+        RunSwitchThatClearsPreemption(policy, holdSwitcherBeforeItsPush: true);
+
+    private static unsafe void RunSwitchThatClearsPreemption(string policy, bool holdSwitcherBeforeItsPush)
     {
         var scheduler = Create(policy);
         int switcherTid = 0;
+        int held = 0;
+        if (holdSwitcherBeforeItsPush)
+        {
+            scheduler.Kernel.AfterSwitchSlotMovedForTests = tid =>
+            {
+                if (tid != Volatile.Read(ref switcherTid))
+                {
+                    return;
+                }
+
+                var counters = scheduler.CountersForTests(0);
+                long timerWakes = Interlocked.Read(ref counters.TimerWakes);
+                ThreadingFixture.Until(
+                    scheduler,
+                    () => Interlocked.Read(ref counters.TimerWakes) > timerWakes && ServerSleeps(scheduler),
+                    "the server's re-check turn, then its sleep, while the switcher is between its slot move and its push");
+                Volatile.Write(ref held, 1);
+            };
+        }
+
         WorkerThread? target = null;
         int switcherBack = 0;
         var switcher = scheduler.Spawn(() =>
@@ -99,8 +133,13 @@ public sealed class QueuedWorkerWakeTests
         Volatile.Write(ref target, queued);
 
         SchedulerFixture.WaitAll(scheduler, switcher, spinner);
+        Assert.Equal(holdSwitcherBeforeItsPush ? 1 : 0, Volatile.Read(ref held));
         SchedulerFixture.Shutdown(scheduler);
     }
+
+    /// <summary>The server is in its Wait past the turn's checks: RUNNABLE, TF_COND_WAIT already cleared.</summary>
+    private static bool ServerSleeps(UmcgScheduler scheduler) =>
+        scheduler.Kernel.Snapshot().Any(t => !t.IsWorker && t.State == TaskState.Runnable && (t.Flags & TaskFlags.CondWait) == 0);
 
     /// <summary>
     /// Strict priority lets the running worker run on past a lower priority it unparks onto its own server; the
