@@ -114,24 +114,7 @@ public static class Watchdog
     public static void WaitWhileProgressing(UmcgKernel kernel, Task task, Func<long> progress, string what)
     {
         ArgumentNullException.ThrowIfNull(task);
-        ArgumentNullException.ThrowIfNull(progress);
-        long last = progress();
-        var quiet = Stopwatch.StartNew();
-
-        // The wait's timeout is only how often progress is looked at, not synchronisation.
-        while (!task.Wait(ProgressPoll))
-        {
-            long now = progress();
-            if (now != last)
-            {
-                last = now;
-                quiet.Restart();
-            }
-            else if (quiet.Elapsed > Limit)
-            {
-                Fail(kernel, $"stalled waiting for: {what} (no progress for {Limit.TotalSeconds:0} s at {now})");
-            }
-        }
+        AwaitWhileProgressing(kernel, () => task.Wait(ProgressPoll), progress, () => $"stalled waiting for: {what}");
     }
 
     public static void Fail(UmcgKernel kernel, string why)
