@@ -74,7 +74,9 @@ internal abstract unsafe class RawServerThread : IDisposable
 
         if (!_thread.Join(Watchdog.Limit))
         {
-            Watchdog.Fail(Kernel, $"server '{_thread.Name}' did not stop{Watchdog.EarlierFailureNote()}");
+            // What the loop found wrong is the likeliest reason it cannot stop: say it with the stall.
+            string errors = Errors.IsEmpty ? "" : $"{Environment.NewLine}its loop's errors:{Environment.NewLine}{string.Join(Environment.NewLine, Errors.Take(5))}";
+            Watchdog.Fail(Kernel, $"server '{_thread.Name}' did not stop{errors}{Watchdog.EarlierFailureNote()}");
         }
 
         // A server that failed to unregister keeps its block (the kernel half still references it); Errors says why.
