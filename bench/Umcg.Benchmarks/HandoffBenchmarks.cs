@@ -1,4 +1,3 @@
-using BenchmarkDotNet.Attributes;
 using Umcg.Benchmarks.Handoff;
 using Umcg.Cli.Workloads.PingPong.Pairs;
 

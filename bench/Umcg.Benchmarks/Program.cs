@@ -1,4 +1,3 @@
-using System.Globalization;
 using BenchmarkDotNet.Running;
 using Umcg.Benchmarks.Detection;
 using Umcg.Benchmarks.Handoff;

@@ -1,5 +1,4 @@
 using Umcg.Cli.Commands;
-using Umcg.Cli.Reporting;
 
 namespace Umcg.Cli;
 

@@ -1,7 +1,4 @@
-using System.Diagnostics;
 using System.IO.Pipes;
-using Umcg.Scheduling;
-using Umcg.Kernel.Native;
 
 namespace Umcg.Benchmarks.Detection;
 

@@ -1,7 +1,5 @@
-using Umcg.Kernel;
 using Umcg.Kernel.Detection;
 using Umcg.Kernel.Parking;
-using Umcg.Scheduling;
 
 namespace Umcg.Benchmarks.Detection;
 

@@ -1,7 +1,3 @@
-using System.Diagnostics;
-using Umcg.Kernel;
-using Umcg.Scheduling;
-
 namespace Umcg.Benchmarks.Detection;
 
 /// <summary>

@@ -1,7 +1,4 @@
-using System.Globalization;
-using Umcg.Kernel;
 using Umcg.Kernel.Detection;
-using Umcg.Kernel.Native;
 
 namespace Umcg.Benchmarks.Detection;
 

@@ -1,8 +1,3 @@
-using System.Diagnostics;
-using System.Globalization;
-using Umcg.Kernel;
-using Umcg.Kernel.Native;
-
 namespace Umcg.Benchmarks.Detection;
 
 /// <summary>

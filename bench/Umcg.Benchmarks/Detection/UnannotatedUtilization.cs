@@ -1,6 +1,3 @@
-using System.Diagnostics;
-using Umcg.Scheduling;
-
 namespace Umcg.Benchmarks.Detection;
 
 /// <summary>

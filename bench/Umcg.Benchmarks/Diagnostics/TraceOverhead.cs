@@ -1,11 +1,7 @@
-using System.Diagnostics;
 using System.Diagnostics.Metrics;
-using System.Globalization;
 using Umcg.Benchmarks.Handoff;
 using Umcg.Diagnostics;
-using Umcg.Kernel;
 using Umcg.Kernel.Parking;
-using Umcg.Scheduling;
 using Umcg.Cli.Workloads.PingPong.Pairs;
 
 namespace Umcg.Benchmarks.Diagnostics;

@@ -1,5 +1,3 @@
-using System.Diagnostics;
-using System.Globalization;
 using Umcg.Cli.Workloads.PingPong.Pairs;
 
 namespace Umcg.Benchmarks.Handoff;

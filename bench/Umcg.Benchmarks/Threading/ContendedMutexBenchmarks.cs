@@ -1,7 +1,3 @@
-using BenchmarkDotNet.Attributes;
-using Umcg.Scheduling;
-using Umcg.Threading;
-
 namespace Umcg.Benchmarks.Threading;
 
 /// <summary>

@@ -1,6 +1,3 @@
-using Umcg.Scheduling;
-using Umcg.Threading;
-
 namespace Umcg.Benchmarks.Threading;
 
 /// <summary>

@@ -1,7 +1,4 @@
 using System.Threading.Channels;
-using BenchmarkDotNet.Attributes;
-using Umcg.Scheduling;
-using Umcg.Threading;
 
 namespace Umcg.Benchmarks.Threading;
 

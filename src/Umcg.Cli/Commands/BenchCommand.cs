@@ -1,6 +1,4 @@
 using System.Text.Json.Nodes;
-using Umcg.Cli.Reporting;
-using Umcg.Cli.Workloads;
 
 namespace Umcg.Cli.Commands;
 

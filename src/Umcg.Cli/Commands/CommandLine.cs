@@ -1,6 +1,3 @@
-using System.Globalization;
-using Umcg.Cli.Workloads;
-
 namespace Umcg.Cli.Commands;
 
 /// <summary>

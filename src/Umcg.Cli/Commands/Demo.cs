@@ -1,6 +1,3 @@
-using System.Globalization;
-using Umcg.Abi;
-using Umcg.Kernel;
 using Umcg.Kernel.Raw;
 
 namespace Umcg.Cli.Commands;

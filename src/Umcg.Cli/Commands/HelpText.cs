@@ -1,5 +1,4 @@
 using System.Text;
-using Umcg.Cli.Workloads;
 
 namespace Umcg.Cli.Commands;
 

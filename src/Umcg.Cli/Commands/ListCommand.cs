@@ -1,6 +1,3 @@
-using Umcg.Cli.Reporting;
-using Umcg.Cli.Workloads;
-
 namespace Umcg.Cli.Commands;
 
 /// <summary><c>umcg list</c>: the workloads and their systems.</summary>

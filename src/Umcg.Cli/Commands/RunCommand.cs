@@ -1,6 +1,4 @@
 using System.Text.Json.Nodes;
-using Umcg.Cli.Reporting;
-using Umcg.Cli.Workloads;
 using Umcg.Diagnostics;
 
 namespace Umcg.Cli.Commands;

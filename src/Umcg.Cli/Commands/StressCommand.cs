@@ -1,6 +1,3 @@
-using System.Diagnostics;
-using System.Globalization;
-using Umcg.Cli.Reporting;
 using Umcg.Cli.Stress;
 using Umcg.Kernel.Detection;
 

@@ -1,6 +1,4 @@
-using System.Collections.Concurrent;
 using System.Runtime.CompilerServices;
-using Umcg.Kernel.Native;
 
 namespace Umcg.Cli.Measurement;
 

@@ -1,6 +1,3 @@
-using System.Globalization;
-using Umcg.Kernel.Native;
-
 namespace Umcg.Cli.Measurement;
 
 /// <summary>

@@ -1,5 +1,3 @@
-using System.Globalization;
-
 namespace Umcg.Cli.Measurement;
 
 /// <summary>What the process holds in memory, from /proc/self/status.</summary>

@@ -1,5 +1,4 @@
 using System.Runtime.CompilerServices;
-using Umcg.Kernel.Native;
 
 namespace Umcg.Cli.Measurement;
 

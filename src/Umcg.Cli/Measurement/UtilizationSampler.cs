@@ -1,5 +1,3 @@
-using Umcg.Kernel.Native;
-
 namespace Umcg.Cli.Measurement;
 
 /// <summary>

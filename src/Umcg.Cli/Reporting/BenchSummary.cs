@@ -1,6 +1,3 @@
-using System.Globalization;
-using Umcg.Cli.Workloads;
-
 namespace Umcg.Cli.Reporting;
 
 /// <summary>The repetitions of one system in a bench, summarised as medians (the last repetition keeps its latency samples for the plot).</summary>

@@ -1,5 +1,4 @@
 using Spectre.Console;
-using Umcg.Cli.Workloads;
 
 namespace Umcg.Cli.Reporting;
 

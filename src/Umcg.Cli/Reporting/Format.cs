@@ -1,5 +1,3 @@
-using System.Globalization;
-
 namespace Umcg.Cli.Reporting;
 
 /// <summary>How figures are printed in tables: invariant culture, "—" for what does not apply.</summary>

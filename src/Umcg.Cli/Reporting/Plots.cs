@@ -1,5 +1,4 @@
 using ScottPlot;
-using Umcg.Cli.Measurement;
 
 namespace Umcg.Cli.Reporting;
 

@@ -1,5 +1,3 @@
-using Umcg.Cli.Measurement;
-
 namespace Umcg.Cli.Reporting;
 
 /// <summary>What one run of one workload on one system measured.</summary>

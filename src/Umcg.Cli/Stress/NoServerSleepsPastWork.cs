@@ -1,7 +1,3 @@
-using System.Diagnostics;
-using Umcg.Abi;
-using Umcg.Scheduling;
-
 namespace Umcg.Cli.Stress;
 
 /// <summary>

@@ -1,6 +1,3 @@
-using Umcg.Abi;
-using Umcg.Kernel;
-
 namespace Umcg.Cli.Stress;
 
 /// <summary>

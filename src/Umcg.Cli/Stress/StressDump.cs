@@ -1,6 +1,4 @@
-using System.Globalization;
 using System.Text;
-using Umcg.Abi;
 
 namespace Umcg.Cli.Stress;
 

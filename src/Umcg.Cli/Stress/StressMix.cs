@@ -1,4 +1,3 @@
-using Umcg.Scheduling;
 using Umcg.Threading;
 
 namespace Umcg.Cli.Stress;

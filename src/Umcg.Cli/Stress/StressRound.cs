@@ -1,6 +1,4 @@
-using System.Diagnostics;
 using Umcg.Kernel.Detection;
-using Umcg.Scheduling;
 
 namespace Umcg.Cli.Stress;
 

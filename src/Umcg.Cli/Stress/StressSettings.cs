@@ -1,4 +1,3 @@
-using Umcg.Kernel;
 using Umcg.Kernel.Detection;
 using Umcg.Scheduling.Policies;
 

@@ -1,5 +1,3 @@
-using System.Collections.Concurrent;
-
 namespace Umcg.Cli.Systems;
 
 /// <summary>N threads (N = the capacity) take tasks from one FIFO queue; a blocked task holds its thread.</summary>

@@ -1,4 +1,3 @@
-using Umcg.Scheduling;
 using Umcg.Scheduling.Policies;
 
 namespace Umcg.Cli.Systems;

@@ -1,5 +1,3 @@
-using System.Collections.Concurrent;
-
 namespace Umcg.Cli.Systems;
 
 /// <summary>Each task gets a new OS thread; the OS scheduler shares the CPUs among them.</summary>

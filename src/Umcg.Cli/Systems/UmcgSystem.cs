@@ -1,6 +1,3 @@
-using Umcg.Abi;
-using Umcg.Cli.Measurement;
-using Umcg.Scheduling;
 using Umcg.Scheduling.Policies;
 
 namespace Umcg.Cli.Systems;

@@ -1,10 +1,3 @@
-using Umcg.Cli.Measurement;
-using Umcg.Cli.Reporting;
-using Umcg.Cli.Systems;
-using Umcg.Cli.Workloads.Common;
-using Umcg.Scheduling;
-using Umcg.Kernel.Native;
-
 namespace Umcg.Cli.Workloads;
 
 /// <summary>

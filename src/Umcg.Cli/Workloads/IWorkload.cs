@@ -1,5 +1,3 @@
-using Umcg.Cli.Reporting;
-
 namespace Umcg.Cli.Workloads;
 
 /// <summary>A workload: the same task code, run on each of the systems it compares.</summary>

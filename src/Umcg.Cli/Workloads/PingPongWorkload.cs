@@ -1,9 +1,5 @@
-using Umcg.Cli.Measurement;
-using Umcg.Cli.Reporting;
-using Umcg.Cli.Workloads.Common;
 using Umcg.Cli.Workloads.PingPong;
 using Umcg.Cli.Workloads.PingPong.Pairs;
-using Umcg.Kernel.Native;
 
 namespace Umcg.Cli.Workloads;
 

@@ -1,11 +1,3 @@
-using System.Collections.Concurrent;
-using Umcg.Cli.Measurement;
-using Umcg.Cli.Reporting;
-using Umcg.Cli.Systems;
-using Umcg.Cli.Workloads.Common;
-using Umcg.Scheduling;
-using Umcg.Kernel.Native;
-
 namespace Umcg.Cli.Workloads;
 
 /// <summary>

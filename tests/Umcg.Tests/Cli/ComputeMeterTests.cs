@@ -1,8 +1,5 @@
-using Umcg.Abi;
 using Umcg.Cli.Measurement;
 using Umcg.Cli.Systems;
-using Umcg.Scheduling;
-using Umcg.Tests.Infrastructure;
 
 namespace Umcg.Tests.Cli;
 

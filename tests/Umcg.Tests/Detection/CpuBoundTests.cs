@@ -1,9 +1,4 @@
 using System.Runtime.CompilerServices;
-using Umcg.Kernel.Detection;
-using Umcg.Scheduling;
-using Umcg.Scheduling.Policies;
-using Umcg.Tests.Infrastructure;
-using Umcg.Tests.Scheduling;
 
 namespace Umcg.Tests.Detection;
 

@@ -1,7 +1,3 @@
-using Umcg.Kernel.Detection;
-using Umcg.Scheduling;
-using Umcg.Tests.Infrastructure;
-
 namespace Umcg.Tests.Detection;
 
 /// <summary>Schedulers with a detector, and what a detection test checks on them.</summary>

@@ -1,9 +1,3 @@
-using System.Collections.Concurrent;
-using Umcg.Kernel.Detection;
-using Umcg.Scheduling;
-using Umcg.Scheduling.Policies;
-using Umcg.Tests.Scheduling;
-
 namespace Umcg.Tests.Detection;
 
 /// <summary>

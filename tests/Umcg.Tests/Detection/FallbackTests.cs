@@ -1,7 +1,3 @@
-using Umcg.Kernel.Detection;
-using Umcg.Scheduling;
-using Umcg.Tests.Infrastructure;
-using Umcg.Tests.Scheduling;
 using Umcg.Kernel.Native;
 
 namespace Umcg.Tests.Detection;

@@ -1,6 +1,4 @@
-using System.Globalization;
 using System.Runtime;
-using Umcg.Kernel.Detection;
 
 namespace Umcg.Tests.Detection;
 

@@ -1,8 +1,4 @@
 using System.IO.Pipes;
-using Umcg.Kernel.Detection;
-using Umcg.Scheduling;
-using Umcg.Tests.Infrastructure;
-using Umcg.Tests.Scheduling;
 
 namespace Umcg.Tests.Detection;
 

@@ -1,9 +1,5 @@
-using System.Collections.Concurrent;
 using System.Diagnostics.Tracing;
 using Umcg.Diagnostics;
-using Umcg.Scheduling;
-using Umcg.Scheduling.Policies;
-using Umcg.Tests.Scheduling;
 
 namespace Umcg.Tests.Diagnostics;
 

@@ -1,10 +1,5 @@
-using System.Collections.Concurrent;
 using System.Diagnostics.Metrics;
-using Umcg.Abi;
 using Umcg.Diagnostics;
-using Umcg.Scheduling;
-using Umcg.Tests.Infrastructure;
-using Umcg.Tests.Scheduling;
 
 namespace Umcg.Tests.Diagnostics;
 

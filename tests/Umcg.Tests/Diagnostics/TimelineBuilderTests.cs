@@ -1,4 +1,3 @@
-using Umcg.Abi;
 using Umcg.Diagnostics;
 
 namespace Umcg.Tests.Diagnostics;

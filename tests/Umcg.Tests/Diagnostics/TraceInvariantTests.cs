@@ -1,9 +1,4 @@
-using Umcg.Abi;
 using Umcg.Diagnostics;
-using Umcg.Scheduling;
-using Umcg.Scheduling.Policies;
-using Umcg.Tests.Infrastructure;
-using Umcg.Tests.Scheduling;
 
 namespace Umcg.Tests.Diagnostics;
 

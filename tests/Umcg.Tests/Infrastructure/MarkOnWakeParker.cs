@@ -1,5 +1,3 @@
-using Umcg.Abi;
-using Umcg.Kernel;
 using Umcg.Kernel.Parking;
 
 namespace Umcg.Tests.Infrastructure;

@@ -1,4 +1,3 @@
-using Umcg.Kernel;
 using Umcg.Kernel.Parking;
 
 namespace Umcg.Tests.Infrastructure;

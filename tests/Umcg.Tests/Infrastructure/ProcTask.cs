@@ -1,5 +1,3 @@
-using System.Globalization;
-
 namespace Umcg.Tests.Infrastructure;
 
 /// <summary>What /proc says about a thread of this process.</summary>

@@ -1,6 +1,3 @@
-using System.Collections.Concurrent;
-using Umcg.Abi;
-using Umcg.Kernel;
 using Umcg.Kernel.Raw;
 
 namespace Umcg.Tests.Infrastructure;

@@ -1,5 +1,3 @@
-using Umcg.Abi;
-using Umcg.Kernel;
 using Umcg.Kernel.Raw;
 
 namespace Umcg.Tests.Infrastructure;

@@ -1,6 +1,3 @@
-using System.Collections.Concurrent;
-using Umcg.Abi;
-
 namespace Umcg.Tests.Infrastructure;
 
 /// <summary>

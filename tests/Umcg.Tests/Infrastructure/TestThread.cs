@@ -1,5 +1,3 @@
-using System.Collections.Concurrent;
-
 namespace Umcg.Tests.Infrastructure;
 
 /// <summary>A dedicated background thread for a test's own task (a raw server, a preempter), its failures collected.</summary>

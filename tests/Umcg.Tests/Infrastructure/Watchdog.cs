@@ -1,6 +1,3 @@
-using System.Diagnostics;
-using Umcg.Kernel;
-
 namespace Umcg.Tests.Infrastructure;
 
 /// <summary>

@@ -1,9 +1,4 @@
-using System.Collections.Concurrent;
-using System.Globalization;
 using System.Runtime.InteropServices;
-using Umcg.Abi;
-using Umcg.Kernel;
-using Umcg.Tests.Infrastructure;
 
 namespace Umcg.Tests.Kernel;
 

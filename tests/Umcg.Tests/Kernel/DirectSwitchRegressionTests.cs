@@ -2,9 +2,6 @@
 // worker it switches to can run (else a server may drain, sleep, and never see it), and an unregistering
 // worker must not hand its server's slot to a worker of another server.
 
-using System.Collections.Concurrent;
-using Umcg.Abi;
-using Umcg.Tests.Infrastructure;
 using Xunit.Abstractions;
 
 namespace Umcg.Tests.Kernel;

@@ -1,6 +1,3 @@
-using Umcg.Abi;
-using Umcg.Tests.Infrastructure;
-
 namespace Umcg.Tests.Kernel;
 
 /// <summary>

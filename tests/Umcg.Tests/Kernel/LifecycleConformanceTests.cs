@@ -1,7 +1,4 @@
-using Umcg.Abi;
-using Umcg.Kernel;
 using Umcg.Kernel.Native;
-using Umcg.Tests.Infrastructure;
 
 namespace Umcg.Tests.Kernel;
 

@@ -1,8 +1,4 @@
-using System.Collections.Concurrent;
-using Umcg.Abi;
-using Umcg.Kernel;
 using Umcg.Kernel.Parking;
-using Umcg.Tests.Infrastructure;
 
 namespace Umcg.Tests.Kernel;
 

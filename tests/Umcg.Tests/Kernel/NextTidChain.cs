@@ -1,7 +1,3 @@
-using System.Collections.Concurrent;
-using Umcg.Abi;
-using Umcg.Tests.Infrastructure;
-
 namespace Umcg.Tests.Kernel;
 
 /// <summary>

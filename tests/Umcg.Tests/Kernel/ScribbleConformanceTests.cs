@@ -1,7 +1,3 @@
-using Umcg.Abi;
-using Umcg.Kernel;
-using Umcg.Tests.Infrastructure;
-
 namespace Umcg.Tests.Kernel;
 
 /// <summary>

@@ -1,9 +1,4 @@
-using System.Collections.Concurrent;
-using System.Diagnostics;
-using System.Globalization;
-using Umcg.Abi;
 using Umcg.Kernel.Native;
-using Umcg.Tests.Infrastructure;
 using Xunit.Abstractions;
 using Xunit.Sdk;
 

@@ -1,7 +1,3 @@
-using System.Diagnostics;
-using Umcg.Scheduling;
-using Umcg.Tests.Infrastructure;
-
 namespace Umcg.Tests.Scheduling;
 
 /// <summary>The caller's ExecutionContext flows into Spawn bodies, and not into UnsafeSpawn bodies.</summary>

@@ -1,7 +1,3 @@
-using System.Collections.Concurrent;
-using Umcg.Scheduling;
-using Umcg.Tests.Infrastructure;
-
 namespace Umcg.Tests.Scheduling;
 
 /// <summary>Exceptions no handle carries (async void bodies, posted callbacks) are reported on the scheduler's fault channel.</summary>

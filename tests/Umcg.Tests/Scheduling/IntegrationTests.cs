@@ -1,5 +1,3 @@
-using Umcg.Scheduling;
-
 namespace Umcg.Tests.Scheduling;
 
 public sealed class IntegrationTests

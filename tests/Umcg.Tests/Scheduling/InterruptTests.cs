@@ -1,5 +1,3 @@
-using Umcg.Tests.Infrastructure;
-
 namespace Umcg.Tests.Scheduling;
 
 /// <summary>A Thread.Interrupt left pending on a pooled worker thread belongs to nobody and must not lose later work.</summary>

@@ -1,6 +1,3 @@
-using Umcg.Scheduling;
-using Umcg.Tests.Infrastructure;
-
 namespace Umcg.Tests.Scheduling;
 
 /// <summary>Callbacks and tasks that reach a scheduler after its shutdown run on the thread pool; nothing throws.</summary>

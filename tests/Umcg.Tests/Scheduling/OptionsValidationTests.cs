@@ -1,8 +1,3 @@
-using Umcg.Kernel.Detection;
-using Umcg.Scheduling;
-using Umcg.Scheduling.Policies;
-using Umcg.Tests.Infrastructure;
-
 namespace Umcg.Tests.Scheduling;
 
 /// <summary>Every rule of <see cref="OptionsValidation"/>, and the guard against a worker shutting down its own scheduler.</summary>

@@ -1,8 +1,3 @@
-using System.Collections.Concurrent;
-using Umcg.Scheduling;
-using Umcg.Scheduling.Policies;
-using Umcg.Tests.Infrastructure;
-
 namespace Umcg.Tests.Scheduling;
 
 /// <summary>A custom run-queue policy that throws or lies is contained: its server falls back to FIFO, nothing is lost.</summary>

@@ -1,8 +1,4 @@
-using System.Collections.Concurrent;
 using Umcg.Kernel.Native;
-using Umcg.Scheduling;
-using Umcg.Scheduling.Policies;
-using Umcg.Tests.Infrastructure;
 
 namespace Umcg.Tests.Scheduling;
 

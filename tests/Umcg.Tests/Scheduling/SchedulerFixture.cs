@@ -1,6 +1,3 @@
-using Umcg.Scheduling;
-using Umcg.Tests.Infrastructure;
-
 namespace Umcg.Tests.Scheduling;
 
 /// <summary>Helpers for scheduler tests: a scheduler on a fresh kernel half, and watchdog waits on handles.</summary>

@@ -1,8 +1,3 @@
-using System.Collections.Concurrent;
-using Umcg.Kernel.Detection;
-using Umcg.Scheduling;
-using Umcg.Scheduling.Policies;
-
 namespace Umcg.Tests.Scheduling;
 
 /// <summary>

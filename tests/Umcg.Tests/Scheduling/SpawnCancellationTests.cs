@@ -1,6 +1,3 @@
-using Umcg.Scheduling;
-using Umcg.Tests.Infrastructure;
-
 namespace Umcg.Tests.Scheduling;
 
 /// <summary>A token cancels a body until it starts (it never runs); a running body sees the token and may stop.</summary>

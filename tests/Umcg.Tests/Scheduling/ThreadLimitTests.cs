@@ -1,7 +1,3 @@
-using System.Diagnostics;
-using System.Globalization;
-using Umcg.Scheduling;
-using Umcg.Tests.Infrastructure;
 using Xunit.Abstractions;
 
 namespace Umcg.Tests.Scheduling;

@@ -1,6 +1,3 @@
-using Umcg.Scheduling;
-using Umcg.Tests.Infrastructure;
-
 namespace Umcg.Tests.Scheduling;
 
 public sealed class TimerTests

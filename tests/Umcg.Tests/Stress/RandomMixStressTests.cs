@@ -1,7 +1,5 @@
 using Umcg.Cli.Stress;
-using Umcg.Kernel.Detection;
 using Umcg.Tests.Cli;
-using Umcg.Tests.Infrastructure;
 using Umcg.Tests.Threading;
 
 namespace Umcg.Tests.Stress;

@@ -1,6 +1,3 @@
-using Umcg.Scheduling;
-using Umcg.Tests.Scheduling;
-
 namespace Umcg.Tests.Threading;
 
 /// <summary>

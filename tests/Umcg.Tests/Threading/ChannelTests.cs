@@ -1,8 +1,4 @@
 using System.Threading.Channels;
-using Umcg.Scheduling;
-using Umcg.Tests.Infrastructure;
-using Umcg.Tests.Scheduling;
-using Umcg.Threading;
 
 namespace Umcg.Tests.Threading;
 

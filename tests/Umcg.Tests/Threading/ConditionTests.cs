@@ -1,8 +1,3 @@
-using System.Collections.Concurrent;
-using Umcg.Tests.Infrastructure;
-using Umcg.Tests.Scheduling;
-using Umcg.Threading;
-
 namespace Umcg.Tests.Threading;
 
 [Collection(ThreadingStress.Name)]

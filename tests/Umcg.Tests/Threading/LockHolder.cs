@@ -1,6 +1,3 @@
-using Umcg.Scheduling;
-using Umcg.Threading;
-
 namespace Umcg.Tests.Threading;
 
 /// <summary>A worker that locks a mutex and keeps it until the test lets it go: a lock others must queue for.</summary>

@@ -1,10 +1,3 @@
-using System.Collections.Concurrent;
-using System.Diagnostics;
-using Umcg.Scheduling;
-using Umcg.Tests.Infrastructure;
-using Umcg.Tests.Scheduling;
-using Umcg.Threading;
-
 namespace Umcg.Tests.Threading;
 
 /// <summary>

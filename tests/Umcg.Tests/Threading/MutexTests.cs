@@ -1,9 +1,3 @@
-using System.Collections.Concurrent;
-using Umcg.Abi;
-using Umcg.Scheduling;
-using Umcg.Tests.Scheduling;
-using Umcg.Threading;
-
 namespace Umcg.Tests.Threading;
 
 [Collection(ThreadingStress.Name)]

@@ -1,10 +1,3 @@
-using Umcg.Abi;
-using Umcg.Kernel.Detection;
-using Umcg.Scheduling;
-using Umcg.Tests.Infrastructure;
-using Umcg.Tests.Scheduling;
-using Umcg.Threading;
-
 namespace Umcg.Tests.Threading;
 
 /// <summary>

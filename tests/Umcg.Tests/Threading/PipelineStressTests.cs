@@ -1,7 +1,3 @@
-using System.Diagnostics;
-using Umcg.Scheduling;
-using Umcg.Tests.Scheduling;
-using Umcg.Threading;
 using Xunit.Abstractions;
 
 namespace Umcg.Tests.Threading;

@@ -1,7 +1,3 @@
-using Umcg.Kernel;
-using Umcg.Scheduling;
-using Umcg.Threading;
-
 namespace Umcg.Tests.Threading;
 
 /// <summary>

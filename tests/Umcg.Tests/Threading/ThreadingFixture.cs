@@ -1,7 +1,3 @@
-using Umcg.Scheduling;
-using Umcg.Tests.Infrastructure;
-using Umcg.Tests.Scheduling;
-
 namespace Umcg.Tests.Threading;
 
 /// <summary>Helpers for the worker-aware primitives' tests: plain threads beside workers, and watchdog waits.</summary>

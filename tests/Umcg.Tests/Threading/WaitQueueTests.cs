@@ -1,5 +1,3 @@
-using Umcg.Threading;
-
 namespace Umcg.Tests.Threading;
 
 /// <summary>The intrusive wait queue on its own: order, removal from anywhere, and which queue holds a waiter.</summary>

@@ -1,6 +1,3 @@
-using System.Collections.Concurrent;
-using Umcg.Kernel.Native;
-
 namespace Umcg.Cli.Workloads.Common;
 
 /// <summary>

@@ -1,7 +1,3 @@
-using Umcg.Cli.Measurement;
-using Umcg.Cli.Reporting;
-using Umcg.Kernel.Native;
-
 namespace Umcg.Cli.Workloads.Common;
 
 /// <summary>

@@ -1,6 +1,3 @@
-using Umcg.Cli.Reporting;
-using Umcg.Cli.Systems;
-
 namespace Umcg.Cli.Workloads.Common;
 
 /// <summary>Copies the Umcg scheduler's own counters into a result (nothing for other systems).</summary>

@@ -1,6 +1,3 @@
-using Umcg.Cli.Measurement;
-using Umcg.Kernel.Native;
-
 namespace Umcg.Cli.Workloads.PingPong;
 
 /// <summary>

@@ -1,6 +1,4 @@
-using Umcg.Cli.Measurement;
 using Umcg.Cli.Workloads.PingPong.Pairs;
-using Umcg.Kernel.Native;
 
 namespace Umcg.Cli.Workloads.PingPong;
 

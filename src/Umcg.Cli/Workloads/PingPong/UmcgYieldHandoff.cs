@@ -1,6 +1,3 @@
-using Umcg.Cli.Measurement;
-using Umcg.Scheduling;
-
 namespace Umcg.Cli.Workloads.PingPong;
 
 /// <summary>

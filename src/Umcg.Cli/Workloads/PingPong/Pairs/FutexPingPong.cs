@@ -1,5 +1,4 @@
 using System.Runtime.InteropServices;
-using Umcg.Kernel.Native;
 
 namespace Umcg.Cli.Workloads.PingPong.Pairs;
 

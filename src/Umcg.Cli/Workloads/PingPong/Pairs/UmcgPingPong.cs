@@ -1,6 +1,3 @@
-using Umcg.Abi;
-using Umcg.Kernel;
-using Umcg.Kernel.Native;
 using Umcg.Kernel.Raw;
 
 namespace Umcg.Cli.Workloads.PingPong.Pairs;
