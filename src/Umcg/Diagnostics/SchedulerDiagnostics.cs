@@ -71,11 +71,4 @@ public static class SchedulerDiagnostics
                 TimeSpan.FromTicks(SchedulerTelemetry.BusyNs(s, now) / 100))),
         ];
     }
-
-    /// <summary>Blocks that detectors made on workers' behalf (<c>UmcgKernel.MarkBlocked</c>), counted as the workers ran again.</summary>
-    public static long DetectorBlocks(this UmcgScheduler scheduler)
-    {
-        ArgumentNullException.ThrowIfNull(scheduler);
-        return scheduler.Telemetry.DetectorBlocks;
-    }
 }

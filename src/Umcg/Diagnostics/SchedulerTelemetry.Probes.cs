@@ -6,9 +6,11 @@ using Umcg.Scheduling;
 
 namespace Umcg.Diagnostics;
 
-// The probes the scheduler calls where something happens, one line at each call site. Each one checks first
-// whether anybody wants it (a trace recorder, an enabled histogram, an enabled event source) and is otherwise
-// a couple of branches; the work is in the non-inlined *Slow methods.
+// The probes the scheduler calls where something happens, one line at each call site. A probe is the one path of
+// its event: it counts it (SchedulerStats, or the server's ServerCounters when the server's own thread calls), and
+// it reports it to whoever wants it (a trace recorder, an enabled histogram, an enabled event source) at the cost
+// of a couple of branches otherwise; the work is in the non-inlined *Slow methods. Events that are only counted
+// (yields, admission steps, direct switches) are counted where they happen, through SchedulerStats alone.
 internal sealed partial class SchedulerTelemetry
 {
     private static UmcgEventSource Events => UmcgEventSource.Log;
@@ -35,6 +37,7 @@ internal sealed partial class SchedulerTelemetry
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void Picked(Server server, WorkerThread worker)
     {
+        server.Counters.Switches++;
         if (Recorder is not null || UmcgMetrics.RunQueueLatency.Enabled)
         {
             Started(TraceEventKind.Pick, server, worker, other: 0);
@@ -57,6 +60,7 @@ internal sealed partial class SchedulerTelemetry
     /// <summary><paramref name="thief"/> took <paramref name="worker"/> from <paramref name="victim"/>'s queue.</summary>
     public void Stole(Server thief, Server victim, WorkerThread worker)
     {
+        thief.Counters.Steals++;
         Recorder?.Write(TraceEventKind.Steal, Now(), worker.Tid, thief.Tid, victim.Tid, 0, TaskState.None, TaskState.None);
         if (Events.IsEnabled(EventLevel.Verbose, UmcgEventSource.Keywords.Scheduling))
         {
@@ -67,6 +71,7 @@ internal sealed partial class SchedulerTelemetry
     /// <summary><paramref name="from"/> moved its queued <paramref name="worker"/> to the idle <paramref name="to"/>.</summary>
     public void HandedOver(Server from, Server to, WorkerThread worker)
     {
+        from.Counters.HandedOver++;
         Recorder?.Write(TraceEventKind.HandOver, Now(), worker.Tid, from.Tid, to.Tid, 0, TaskState.None, TaskState.None);
         if (Events.IsEnabled(EventLevel.Verbose, UmcgEventSource.Keywords.Scheduling))
         {
@@ -77,6 +82,7 @@ internal sealed partial class SchedulerTelemetry
     /// <summary><paramref name="server"/> set TF_PREEMPT on its running <paramref name="worker"/> and kicked it.</summary>
     public void PreemptRequested(Server server, WorkerThread worker)
     {
+        server.Counters.Preemptions++;
         Recorder?.Write(TraceEventKind.PreemptRequest, Now(), worker.Tid, server.Tid, 0, 0, TaskState.None, TaskState.None);
         if (Events.IsEnabled(EventLevel.Verbose, UmcgEventSource.Keywords.Scheduling))
         {
@@ -86,8 +92,9 @@ internal sealed partial class SchedulerTelemetry
 
     /// <summary>The calling worker entered a blocking region: it is BLOCKED and its server was told.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void Blocked(WorkerThread worker)
+    public void Blocked(WorkerThread worker)
     {
+        Scheduler.Stats.CountBlock();
         if (Events.IsEnabled(EventLevel.Verbose, UmcgEventSource.Keywords.Blocking))
         {
             Events.WorkerBlocked(worker.Tid, worker.ServerIndex, BlockDetector.Explicit);
@@ -103,7 +110,7 @@ internal sealed partial class SchedulerTelemetry
     {
         if (byDetector)
         {
-            Interlocked.Increment(ref _detectorBlocks);
+            Scheduler.Stats.CountDetectorBlock();
         }
 
         if (UmcgMetrics.BlockedDuration.Enabled || Events.IsEnabled(EventLevel.Verbose, UmcgEventSource.Keywords.Blocking))
@@ -122,9 +129,14 @@ internal sealed partial class SchedulerTelemetry
         }
     }
 
-    /// <summary>A body was handed to a worker thread on <paramref name="server"/> (an idle pooled one when <paramref name="reused"/>).</summary>
-    public static void Spawned(string? name, Server server, bool reused)
+    /// <summary>A body was handed to a worker thread on <paramref name="server"/> (a pooled one when <paramref name="reused"/>).</summary>
+    public void Spawned(string? name, Server server, bool reused)
     {
+        if (reused)
+        {
+            Scheduler.Stats.CountReuse();
+        }
+
         if (Events.IsEnabled(EventLevel.Informational, UmcgEventSource.Keywords.Lifecycle))
         {
             Events.WorkerSpawned(name ?? string.Empty, server.Index, reused);
@@ -144,18 +156,35 @@ internal sealed partial class SchedulerTelemetry
         }
     }
 
-    /// <summary>A body's handle was completed (on its worker thread).</summary>
-    public static void Completed(WorkerHandle handle)
+    /// <summary>A body's handle was completed: after its body ran, or as canceled before it started (<paramref name="ran"/> false).</summary>
+    public void Completed(WorkerHandle handle, bool ran)
     {
+        if (!ran)
+        {
+            Scheduler.Stats.CountCanceledBeforeStart();
+        }
+
         if (Events.IsEnabled(EventLevel.Informational, UmcgEventSource.Keywords.Lifecycle))
         {
             Events.WorkerCompleted(WorkerThread.Current?.Tid ?? 0, handle.Options.Name ?? string.Empty, handle.Completion.Status.ToString());
         }
     }
 
-    /// <summary>The scheduler met a fault (kept in <c>UmcgScheduler.Faults</c>).</summary>
-    public static void Faulted(Exception error)
+    /// <summary>
+    /// The scheduler met a fault (kept in <c>UmcgScheduler.Faults</c>), or (<paramref name="unhandled"/>) a posted
+    /// callback threw.
+    /// </summary>
+    public void Faulted(Exception error, bool unhandled = false)
     {
+        if (unhandled)
+        {
+            Scheduler.Stats.CountUnhandledException();
+        }
+        else
+        {
+            Scheduler.Stats.CountFault();
+        }
+
         if (Events.IsEnabled(EventLevel.Error, UmcgEventSource.Keywords.Faults))
         {
             Events.ProtocolFault(error.Message);

@@ -21,9 +21,6 @@ internal sealed partial class SchedulerTelemetry
     private long[] _lastBusyNs = [];
     private long[] _lastSampleNs = [];
 
-    // Blocks a detector made, counted when the worker runs again (explicit ones are in SchedulerStats).
-    private long _detectorBlocks;
-
     /// <summary>Created before the servers start: they report to it from their first turn.</summary>
     public SchedulerTelemetry(UmcgScheduler scheduler)
     {
@@ -41,8 +38,6 @@ internal sealed partial class SchedulerTelemetry
     public TraceRecorder? Recorder { get; private set; }
 
     public KeyValuePair<string, object?>[] SchedulerTags { get; }
-
-    public long DetectorBlocks => Volatile.Read(ref _detectorBlocks);
 
     /// <summary>Once every server runs: the meter reports on the scheduler, and tracing starts if the options ask for it.</summary>
     public void OnStarted()

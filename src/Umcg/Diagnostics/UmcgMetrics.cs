@@ -151,7 +151,7 @@ public static class UmcgMetrics
         foreach (var telemetry in SchedulerRegistry.Live)
         {
             measurements.Add(new Measurement<long>(telemetry.Scheduler.Stats.Blocks, telemetry.BlockTags(detector: false)));
-            measurements.Add(new Measurement<long>(telemetry.DetectorBlocks, telemetry.BlockTags(detector: true)));
+            measurements.Add(new Measurement<long>(telemetry.Scheduler.Stats.DetectorBlocks, telemetry.BlockTags(detector: true)));
         }
 
         return measurements;

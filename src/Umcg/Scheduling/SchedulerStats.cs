@@ -9,6 +9,7 @@ public sealed class SchedulerStats
     private long _completed;
     private long _directSwitches;
     private long _blocks;
+    private long _detectorBlocks;
     private long _yields;
     private long _faults;
     private long _unhandled;
@@ -37,6 +38,9 @@ public sealed class SchedulerStats
 
     /// <summary>Blocking regions entered by workers.</summary>
     public long Blocks => Volatile.Read(ref _blocks);
+
+    /// <summary>Blocks that detectors made on workers' behalf (<c>UmcgKernel.MarkBlocked</c>), counted as the workers ran again.</summary>
+    public long DetectorBlocks => Volatile.Read(ref _detectorBlocks);
 
     /// <summary>Explicit yields.</summary>
     public long Yields => Volatile.Read(ref _yields);
@@ -115,6 +119,8 @@ public sealed class SchedulerStats
     internal void CountDirectSwitch() => Interlocked.Increment(ref _directSwitches);
 
     internal void CountBlock() => Interlocked.Increment(ref _blocks);
+
+    internal void CountDetectorBlock() => Interlocked.Increment(ref _detectorBlocks);
 
     internal void CountYield() => Interlocked.Increment(ref _yields);
 

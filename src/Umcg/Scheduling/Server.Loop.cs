@@ -155,7 +155,6 @@ internal sealed unsafe partial class Server
                 Volatile.Write(ref Self->NextTid, next is null ? 0u : RunningSlot.Pick(next.Tid).Raw);
                 if (next is not null)
                 {
-                    Counters.Switches++;
                     _scheduler.Telemetry.Picked(this, next);
                     running = next;
                     _sliceOwner = 0; // a fresh pick starts a fresh slice, even for the worker that ran last
@@ -306,7 +305,6 @@ internal sealed unsafe partial class Server
             _askedToGiveWay = running.Tid;
             _giveWayRecheckNs = sliceEnd > sliceStart ? sliceEnd - sliceStart : DefaultGiveWayRecheckNs;
             Kernel.Kick(0, running.Tid);
-            Counters.Preemptions++;
             _scheduler.Telemetry.PreemptRequested(this, running);
         }
     }
@@ -411,7 +409,6 @@ internal sealed unsafe partial class Server
             w.MoveTo(other);
             other._inbox.Enqueue(w);
             other.Wake();
-            Counters.HandedOver++;
             _scheduler.Telemetry.HandedOver(this, other, w);
         }
     }
@@ -426,7 +423,6 @@ internal sealed unsafe partial class Server
             var w = victim.TryStealFor(this);
             if (w is not null)
             {
-                Counters.Steals++;
                 _scheduler.Telemetry.Stole(this, victim, w);
                 return w;
             }

@@ -1,23 +1,13 @@
-using Umcg.Diagnostics;
-
 namespace Umcg.Scheduling;
 
-// Admission control and the worker-thread pool. A worker thread holds a slot from the moment it is decided on
-// until its last step on the way out, whatever it does in between (running, blocked, runnable, idle in the pool),
-// so _workerThreads never exceeds Options.MaxWorkers. A body that finds no idle thread and no free slot is queued
-// (up to Options.MaxQueuedBodies), and past that its caller waits for room or is refused (Options.Admission).
+// Admission control: how many bodies may be accepted and what happens to the rest. A body that finds no idle
+// worker thread and no free slot (see UmcgScheduler.WorkerPool.cs) is queued, up to Options.MaxQueuedBodies; past
+// that its caller waits for room or is refused (Options.Admission). A waiting body — queued, or held by a waiting
+// caller — may be canceled by its token until a thread takes it.
 //
-// Everything below that decides — the slot count's increments, the idle pool, the queue, the waiters, whether the
-// scheduler still accepts work — happens under _poolLock, and each decision is carried out after the lock is
-// released (a thread started, an idle thread released, a waiter completed), so no lock is held across a thread
-// start, a kernel-half call or a continuation.
-//
-// How a body reaches a thread, oldest first:
-//   - at spawn: an idle thread of its stack size, else a new thread if a slot is free and nothing waits before it;
-//   - a worker thread that finished a body takes the oldest waiting body if the stack sizes match, else it exits
-//     (it never goes idle while a body waits) and the slot it frees goes to that body, on a new thread;
-//   - a body queued while idle threads of another stack size sit in the pool evicts one of them, for the same reason.
-// Hence no body waits while a thread that could run it sits idle, and a waiting body always has a thread coming.
+// Every decision here happens under _poolLock and is carried out after the lock is released (a thread started,
+// an idle thread released, a waiter completed), so no lock is held across a thread start, a kernel-half call or a
+// continuation.
 public sealed partial class UmcgScheduler
 {
     // Bodies admitted but not yet on a thread (the worker bound was reached), oldest first. Under _poolLock.
@@ -50,18 +40,6 @@ public sealed partial class UmcgScheduler
             lock (_poolLock)
             {
                 return _queued.Count;
-            }
-        }
-    }
-
-    /// <summary>Callers waiting for room now (their bodies not admitted yet).</summary>
-    internal int AdmissionWaiterCountForTests
-    {
-        get
-        {
-            lock (_poolLock)
-            {
-                return _waiters.Count;
             }
         }
     }
@@ -180,27 +158,6 @@ public sealed partial class UmcgScheduler
         Stats.CountQueued();
     }
 
-    /// <summary>Takes a slot for a new worker thread. Interlocked although under the lock: shutdown and the exiting threads read the count without it.</summary>
-    private void TakeSlotLocked() => Stats.NoteWorkerThreads(Interlocked.Increment(ref _workerThreads));
-
-    /// <summary>
-    /// An idle thread to end so that its slot goes to a waiting body: every idle thread then has another stack size
-    /// than the waiting bodies (see <see cref="PlaceLocked"/>), so none of them could run it.
-    /// </summary>
-    private WorkerThread? TakeIdleToEvictLocked()
-    {
-        foreach (var pool in _idle.Values)
-        {
-            if (pool.Count > 0)
-            {
-                _idleCount--;
-                return pool.Pop();
-            }
-        }
-
-        return null;
-    }
-
     /// <summary>The oldest body waiting for a thread: the queue's head, else the oldest waiting caller's body.</summary>
     private WorkItem? PeekWaitingLocked() => _queued.First?.Value ?? _waiters.First?.Value.Item;
 
@@ -251,168 +208,6 @@ public sealed partial class UmcgScheduler
         EnqueueLocked(waiter.Item);
         return waiter;
     }
-
-    /// <summary>
-    /// A worker thread finished a body and is BLOCKED (off its server's CPU): it takes the oldest waiting body if
-    /// it can run it (same stack size), else it goes idle in the pool, or, when a body it cannot run waits, when
-    /// the pool is full, or at shutdown, it should exit (its slot then goes to the waiting body).
-    /// </summary>
-    internal AfterBody NextFor(WorkerThread worker)
-    {
-        WorkItem? next = null;
-        AdmissionWaiter? admitted = null;
-        var outcome = AfterBody.Exit;
-        lock (_poolLock)
-        {
-            if (PeekWaitingLocked() is { } head)
-            {
-                if (head.Options.StackSize == worker.StackSize)
-                {
-                    next = TakeWaitingLocked(out admitted);
-                    outcome = AfterBody.Run;
-                }
-            }
-            else if (_accepting && _idleCount < Options.MaxIdleWorkers)
-            {
-                if (!_idle.TryGetValue(worker.StackSize, out var pool))
-                {
-                    pool = new Stack<WorkerThread>();
-                    _idle[worker.StackSize] = pool;
-                }
-
-                pool.Push(worker);
-                _idleCount++;
-                outcome = AfterBody.Idle;
-            }
-        }
-
-        admitted?.Complete();
-        if (next is not null)
-        {
-            // The worker is BLOCKED, so it may move to the body's server (the kernel half reads server_tid when it
-            // leaves its blocking region).
-            HandOver(worker, next, reused: true);
-        }
-
-        return outcome;
-    }
-
-    /// <summary>
-    /// A worker thread's slot is free: its thread left (or never started). The oldest waiting body gets a new
-    /// thread in that slot; with none waiting, the count drops.
-    /// </summary>
-    private void ReleaseSlot()
-    {
-        while (true)
-        {
-            WorkItem? next;
-            AdmissionWaiter? admitted;
-            bool last = false;
-            lock (_poolLock)
-            {
-                next = TakeWaitingLocked(out admitted);
-                if (next is null)
-                {
-                    last = Interlocked.Decrement(ref _workerThreads) == 0;
-                }
-            }
-
-            admitted?.Complete();
-            if (next is null)
-            {
-                if (last)
-                {
-                    OnLastWorkerThreadGone();
-                }
-
-                return;
-            }
-
-            if (TryStartWorkerThread(next) is not { } refused)
-            {
-                return;
-            }
-
-            // The body was admitted: its handle carries the refusal. The slot is still ours; if other worker threads
-            // remain they serve the rest of the queue as they finish, else try again for the next waiting body.
-            Stats.CountThreadLimit();
-            Abandon(next, refused);
-            lock (_poolLock)
-            {
-                if (_workerThreads > 1)
-                {
-                    Interlocked.Decrement(ref _workerThreads);
-                    return;
-                }
-            }
-        }
-    }
-
-    /// <summary>Starts a new worker thread, in a slot already taken, for a body admitted at spawn; a refusal undoes the spawn.</summary>
-    /// <exception cref="UmcgThreadLimitException">The OS refused the thread; the body was never outstanding.</exception>
-    private void StartNewWorkerThread(WorkItem item)
-    {
-        if (TryStartWorkerThread(item) is not { } refused)
-        {
-            return;
-        }
-
-        // Undo our own counts in reverse order. The decrements are the same steps an exiting thread and a finished
-        // body take, so a shutdown that began meanwhile still completes.
-        ReleaseSlot();
-        OnItemDone(counted: false);
-        Stats.UncountSpawn();
-        Stats.CountThreadLimit();
-        throw refused;
-    }
-
-    /// <summary>
-    /// Starts a new worker thread for <paramref name="item"/> in a slot already taken. When the OS refuses the
-    /// thread nothing is left half-registered: the thread was never known, its block goes back to the spares, and
-    /// every running worker is untouched. The slot stays taken: the caller decides what becomes of it.
-    /// </summary>
-    /// <returns>Null once started, else the refusal.</returns>
-    private UmcgThreadLimitException? TryStartWorkerThread(WorkItem item)
-    {
-        var server = ServerFor(item);
-        WorkerThread? worker = null;
-        try
-        {
-            // The block (native memory) may be refused as well as the thread.
-            worker = new WorkerThread(this, server, item.Options.StackSize);
-            HandOver(worker, item, reused: false);
-            worker.Start();
-            return null;
-        }
-        catch (Exception e) when (e is OutOfMemoryException or ThreadStartException)
-        {
-            if (worker is not null)
-            {
-                worker.Item = null;
-                ReturnBlock(worker.Block);
-            }
-
-            return new UmcgThreadLimitException(e);
-        }
-    }
-
-    /// <summary>Gives <paramref name="item"/> to a worker thread that is not running (new, idle, or just finished) on the body's server.</summary>
-    private void HandOver(WorkerThread worker, WorkItem item, bool reused)
-    {
-        var server = reused ? ServerFor(item) : worker.Server;
-        SchedulerTelemetry.Spawned(item.Options.Name, server, reused);
-        if (reused)
-        {
-            worker.MoveTo(server);
-            Stats.CountReuse();
-        }
-
-        worker.Assign(item);
-    }
-
-    /// <summary>The body's server: the one it names, else <see cref="PlaceNew"/>.</summary>
-    private Server ServerFor(WorkItem item) =>
-        (item.Options.ServerAffinity ?? item.Options.PreferredServer) is int index ? Servers[index] : PlaceNew();
 
     /// <summary>
     /// Lets the token cancel a body that waits (queued, or held by a waiting caller). The registration is stored
@@ -480,8 +275,7 @@ public sealed partial class UmcgScheduler
         else if (wasQueued)
         {
             item.CancelUnstarted();
-            Stats.CountCanceledBeforeStart();
-            SchedulerTelemetry.Completed(item.Handle);
+            Telemetry.Completed(item.Handle, ran: false);
             OnItemDone();
         }
     }
@@ -507,16 +301,4 @@ public sealed partial class UmcgScheduler
         return waiters;
     }
 
-    /// <summary>What a worker thread does after a body (see <see cref="NextFor"/>).</summary>
-    internal enum AfterBody
-    {
-        /// <summary>Run the body just handed to it.</summary>
-        Run,
-
-        /// <summary>Wait in the idle pool.</summary>
-        Idle,
-
-        /// <summary>Leave (its slot goes to a waiting body, if any).</summary>
-        Exit,
-    }
 }

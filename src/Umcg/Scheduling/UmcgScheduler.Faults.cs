@@ -1,5 +1,3 @@
-using Umcg.Diagnostics;
-
 namespace Umcg.Scheduling;
 
 // The fault channel: every exception that no handle carries — the scheduler's own errors, a policy's, a posted
@@ -25,16 +23,14 @@ public sealed partial class UmcgScheduler
     internal void ReportFault(Exception error, UmcgFaultSource source = UmcgFaultSource.Scheduler, int? serverIndex = null)
     {
         _faults.Enqueue(error);
-        Stats.CountFault();
-        SchedulerTelemetry.Faulted(error);
+        Telemetry.Faulted(error);
         Raise(new UmcgUnhandledExceptionEventArgs(error, source, WorkerThread.Current, serverIndex));
     }
 
     /// <summary>A posted callback threw: counted and raised (it belongs to nobody's handle).</summary>
     internal void ReportUnhandled(Exception error)
     {
-        Stats.CountUnhandledException();
-        SchedulerTelemetry.Faulted(error);
+        Telemetry.Faulted(error, unhandled: true);
         var worker = WorkerThread.Current;
         Raise(new UmcgUnhandledExceptionEventArgs(error, UmcgFaultSource.PostedCallback, worker is not null && ReferenceEquals(worker.Scheduler, this) ? worker : null, null));
     }

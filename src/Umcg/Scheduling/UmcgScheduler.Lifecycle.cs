@@ -128,13 +128,7 @@ public sealed partial class UmcgScheduler
             server.FreeBlock();
         }
 
-        while (_allBlocks.TryTake(out var block))
-        {
-            if (!block.IsRegistered)
-            {
-                block.Dispose();
-            }
-        }
+        Blocks.FreeAll();
 
         Telemetry.OnShutDown();
         _shutdownDone.TrySetResult();

@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using Umcg.Abi;
 using Umcg.Diagnostics;
 using Umcg.Kernel;
 using Umcg.Kernel.Detection;
@@ -23,28 +22,12 @@ namespace Umcg.Scheduling;
 /// </example>
 public sealed partial class UmcgScheduler : IDisposable, IAsyncDisposable
 {
-    private readonly ConcurrentDictionary<int, WorkerThread> _workersByTid = new();
     private readonly Lock _poolLock = new();
-    private readonly Dictionary<int, Stack<WorkerThread>> _idle = [];
     private readonly ConcurrentQueue<Exception> _faults = new();
-
-    // Control blocks of exited worker threads. A server may still be looking at a worker it read from its
-    // slot a moment before the worker left, so blocks are recycled for new worker threads, never freed,
-    // until every server has stopped.
-    private readonly ConcurrentBag<TaskBlock> _spareBlocks = [];
-    private readonly ConcurrentBag<TaskBlock> _allBlocks = [];
-
-    // Idle pooled threads, under _poolLock; a finished thread pools itself only while no body waits for a thread.
-    private int _idleCount;
-    private int _placement;
 
     // Bodies spawned (admitted) and not yet completed, queued ones included, plus one while the scheduler accepts
     // work (so it can't reach 0 early).
     private int _outstanding = 1;
-
-    // Worker threads that hold a slot: decided on (under _poolLock) and not yet gone, whatever they do meanwhile.
-    // Never above Options.MaxWorkers (see UmcgScheduler.Admission.cs).
-    private int _workerThreads;
     private volatile bool _accepting = true;
     private volatile bool _cancelUnstarted;
 
@@ -124,88 +107,11 @@ public sealed partial class UmcgScheduler : IDisposable, IAsyncDisposable
 
     internal Server[] Servers { get; }
 
+    /// <summary>The worker threads' control blocks, recycled until every server has stopped.</summary>
+    internal TaskBlockPool Blocks { get; } = new();
+
     /// <summary>Metrics, events and tracing of this scheduler (see Umcg.Diagnostics).</summary>
     internal SchedulerTelemetry Telemetry { get; }
-
-    internal int WorkerThreadCount => Volatile.Read(ref _workerThreads);
-
-    /// <summary>Where a new body goes: an idle server first, else the shortest run queue (round robin among equals).</summary>
-    private Server PlaceNew()
-    {
-        int start = (int)((uint)Interlocked.Increment(ref _placement) % (uint)Servers.Length);
-        Server best = Servers[start];
-        for (int i = 0; i < Servers.Length; i++)
-        {
-            var s = Servers[(start + i) % Servers.Length];
-            if (s.IsIdle)
-            {
-                return s;
-            }
-
-            if (s.QueueLength < best.QueueLength)
-            {
-                best = s;
-            }
-        }
-
-        return best;
-    }
-
-    internal unsafe TaskBlock RentBlock()
-    {
-        if (_spareBlocks.TryTake(out var block))
-        {
-            // Zeroed again: Ctl refuses a block with stale reserved fields or next_tid.
-            *block.Task = default;
-            return block;
-        }
-
-        block = TaskBlock.Allocate();
-        _allBlocks.Add(block);
-        return block;
-    }
-
-    private void ReturnBlock(TaskBlock block)
-    {
-        if (!block.IsRegistered)
-        {
-            _spareBlocks.Add(block);
-        }
-    }
-
-    internal bool TryGetWorker(int tid, out WorkerThread worker) => _workersByTid.TryGetValue(tid, out worker!);
-
-    internal void OnWorkerThreadStarting(WorkerThread worker)
-    {
-        _workersByTid[worker.Tid] = worker;
-
-        // Before the thread first runs for a server, so that its switch records cover every run. RunStartNs
-        // is stamped each time the worker comes back from a kernel-half call to run its own code.
-        Detector?.AddWorker(worker.Tid, () => Volatile.Read(ref worker.RunStartNs));
-    }
-
-    internal void OnWorkerThreadFailedToRegister(WorkerThread worker, Exception error)
-    {
-        ReportFault(error);
-        if (worker.Item is { } item)
-        {
-            Abandon(item, error);
-        }
-
-        OnWorkerThreadExited(worker);
-    }
-
-    internal void OnWorkerThreadExited(WorkerThread worker)
-    {
-        if (worker.Tid != 0)
-        {
-            _workersByTid.TryRemove(new KeyValuePair<int, WorkerThread>(worker.Tid, worker));
-            Detector?.RemoveWorker(worker.Tid);
-        }
-
-        ReturnBlock(worker.Block);
-        ReleaseSlot();
-    }
 
     /// <summary>Runs one body on the calling worker thread, with this scheduler's synchronization context. See <see cref="Finish"/>.</summary>
     /// <returns>False if the body was not run: its token, or a shutdown with cancellation, canceled it before it started.</returns>
@@ -247,10 +153,9 @@ public sealed partial class UmcgScheduler : IDisposable, IAsyncDisposable
         else
         {
             item.CancelUnstarted();
-            Stats.CountCanceledBeforeStart();
         }
 
-        SchedulerTelemetry.Completed(item.Handle);
+        Telemetry.Completed(item.Handle, ran);
         OnItemDone();
     }
 
@@ -274,13 +179,4 @@ public sealed partial class UmcgScheduler : IDisposable, IAsyncDisposable
             OnDrained();
         }
     }
-
-    internal int QueuedForTests(int server) => Servers[server].QueueLength;
-
-    internal ServerCounters CountersForTests(int server) => Servers[server].Counters;
-
-    internal int WorkerThreadCountForTests => WorkerThreadCount;
-
-    /// <summary>Every thread the scheduler started and still knows (servers, and worker threads not yet exited).</summary>
-    internal IEnumerable<Thread> ThreadsForTests() => Servers.Select(s => s.Thread).Concat(_workersByTid.Values.Select(w => w.Thread));
 }

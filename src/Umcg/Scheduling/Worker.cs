@@ -1,5 +1,4 @@
 using Umcg.Abi;
-using Umcg.Diagnostics;
 using Umcg.Kernel;
 
 namespace Umcg.Scheduling;
@@ -43,8 +42,7 @@ public static unsafe class Worker
                 UmcgProtocolException.ThrowIfFailed(r, "enter blocking region");
             }
 
-            w.Scheduler.Stats.CountBlock();
-            SchedulerTelemetry.Blocked(w);
+            w.Scheduler.Telemetry.Blocked(w);
         }
 
         return new BlockingRegion(w);

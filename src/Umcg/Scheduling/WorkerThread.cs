@@ -26,7 +26,7 @@ public sealed unsafe partial class WorkerThread
         Scheduler = scheduler;
         Server = server;
         StackSize = stackSize;
-        Block = scheduler.RentBlock();
+        Block = scheduler.Blocks.Rent();
         Thread = new Thread(ThreadMain, stackSize) { IsBackground = true, Name = $"{scheduler.Options.Name} worker" };
     }
 

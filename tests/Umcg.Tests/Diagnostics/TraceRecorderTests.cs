@@ -244,7 +244,7 @@ public sealed class TraceRecorderTests
         var blocked = Assert.Single(recorder.BuildTimeline().StatesOf(tid), s => s.State == TaskState.Blocked && !s.IsIdle);
         Assert.True(blocked.IsBlockedOnBehalf);
         Assert.NotEqual(tid, blocked.ActorTid);
-        Assert.Equal(1, scheduler.DetectorBlocks());
+        Assert.Equal(1, scheduler.Stats.DetectorBlocks);
         SchedulerFixture.Shutdown(scheduler);
     }
 

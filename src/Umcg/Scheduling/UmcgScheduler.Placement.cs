@@ -1,0 +1,34 @@
+namespace Umcg.Scheduling;
+
+// Placement: which server a body's worker thread goes to.
+public sealed partial class UmcgScheduler
+{
+    // Round-robin start of the next search, so that equal servers share new bodies.
+    private int _placement;
+
+    /// <summary>The body's server: the one it names, else <see cref="PlaceNew"/>.</summary>
+    private Server ServerFor(WorkItem item) =>
+        (item.Options.ServerAffinity ?? item.Options.PreferredServer) is int index ? Servers[index] : PlaceNew();
+
+    /// <summary>Where a new body goes: an idle server first, else the shortest run queue (round robin among equals).</summary>
+    private Server PlaceNew()
+    {
+        int start = (int)((uint)Interlocked.Increment(ref _placement) % (uint)Servers.Length);
+        Server best = Servers[start];
+        for (int i = 0; i < Servers.Length; i++)
+        {
+            var s = Servers[(start + i) % Servers.Length];
+            if (s.IsIdle)
+            {
+                return s;
+            }
+
+            if (s.QueueLength < best.QueueLength)
+            {
+                best = s;
+            }
+        }
+
+        return best;
+    }
+}

@@ -1,0 +1,26 @@
+namespace Umcg.Scheduling;
+
+// Test hooks: read-only views of the scheduler's inner state for the tests (InternalsVisibleTo).
+public sealed partial class UmcgScheduler
+{
+    internal int QueuedForTests(int server) => Servers[server].QueueLength;
+
+    internal ServerCounters CountersForTests(int server) => Servers[server].Counters;
+
+    internal int WorkerThreadCountForTests => WorkerThreadCount;
+
+    /// <summary>Every thread the scheduler started and still knows (servers, and worker threads not yet exited).</summary>
+    internal IEnumerable<Thread> ThreadsForTests() => Servers.Select(s => s.Thread).Concat(_workersByTid.Values.Select(w => w.Thread));
+
+    /// <summary>Callers waiting for room now (their bodies not admitted yet).</summary>
+    internal int AdmissionWaiterCountForTests
+    {
+        get
+        {
+            lock (_poolLock)
+            {
+                return _waiters.Count;
+            }
+        }
+    }
+}
