@@ -10,6 +10,9 @@ using Umcg.Scheduling;
 //      and that disposing completes;
 //   4. print one line "OK accepted=N completed=N" then the exception's message, exit 0. Anything else: a line
 //      saying what went wrong and a non-zero exit code.
+// With the argument "start", step 2 instead starts a second scheduler with more servers than the cgroup allows
+// threads, and steps 3–4 check that its constructor failed with every server it had started gone, while the
+// first scheduler still runs bodies: "OK leftover=N after=N", then the message.
 const int MaxWorkers = 500;
 
 var scheduler = new UmcgScheduler(new UmcgSchedulerOptions { Servers = 1, Detection = DetectionOptions.Off, Name = "probe" });
@@ -17,6 +20,11 @@ Console.WriteLine("ready");
 if (Console.ReadLine() != "go")
 {
     return 2;
+}
+
+if (args is ["start"])
+{
+    return StartRefused(scheduler);
 }
 
 using var gate = new ManualResetEventSlim();
@@ -68,3 +76,34 @@ scheduler.Dispose();
 Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"OK accepted={accepted.Count} completed={completed} after={after} refusals={scheduler.Stats.ThreadLimitRefusals}"));
 Console.WriteLine(refused.Message.ReplaceLineEndings(" "));
 return 0;
+
+static int StartRefused(UmcgScheduler first)
+{
+    UmcgThreadLimitException refused;
+    try
+    {
+        new UmcgScheduler(new UmcgSchedulerOptions { Servers = 64, PinServers = false, Detection = DetectionOptions.Off, Name = "sp" }).Dispose();
+        Console.WriteLine("NOLIMIT a scheduler with 64 servers started");
+        return 4;
+    }
+    catch (UmcgThreadLimitException e)
+    {
+        refused = e;
+    }
+#pragma warning disable CA1031 // Any other exception is the failure this probe reports.
+    catch (Exception e)
+    {
+        Console.WriteLine($"WRONG {e.GetType().FullName}: {e.Message}");
+        return 3;
+    }
+#pragma warning restore CA1031
+
+    // The failed scheduler's server threads ("sp server N") have all been joined by the time the constructor threw.
+    int leftover = Directory.GetDirectories("/proc/self/task")
+        .Count(task => File.ReadAllText(Path.Combine(task, "comm")).StartsWith("sp server", StringComparison.Ordinal));
+    int after = first.Spawn(() => 42).Join();
+    first.Dispose();
+    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"OK leftover={leftover} after={after}"));
+    Console.WriteLine(refused.Message.ReplaceLineEndings(" "));
+    return 0;
+}

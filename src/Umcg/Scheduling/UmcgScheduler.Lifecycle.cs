@@ -114,6 +114,38 @@ public sealed partial class UmcgScheduler
         }
     }
 
+    /// <summary>
+    /// The constructor failed after <paramref name="started"/> servers started: they stop (no worker exists, so
+    /// their loops leave at once) and are joined, and every block is freed, so that nothing of the scheduler runs
+    /// on or holds memory after the exception.
+    /// </summary>
+    private void AbortStart(int started)
+    {
+        _accepting = false;
+        Detector?.Dispose();
+
+        // Only started servers call OnServerExited; the last of them frees every server's block. Written before
+        // any of them is told to stop, so no exit can read the old count.
+        Volatile.Write(ref _liveServers, started);
+        for (int i = 0; i < started; i++)
+        {
+            Servers[i].Stop();
+        }
+
+        for (int i = 0; i < started; i++)
+        {
+            Servers[i].Join(Timeout.InfiniteTimeSpan);
+        }
+
+        if (started == 0)
+        {
+            foreach (var server in Servers)
+            {
+                server.FreeBlock();
+            }
+        }
+    }
+
     /// <summary>On each server's thread as its loop ends (unregistered, touching no block any more).</summary>
     internal void OnServerExited()
     {

@@ -33,6 +33,8 @@ public sealed partial class UmcgScheduler : IDisposable, IAsyncDisposable
 
     /// <summary>Starts the servers.</summary>
     /// <exception cref="PlatformNotSupportedException">Not Linux.</exception>
+    /// <exception cref="UmcgThreadLimitException">The OS refused a server's (or the detector's) thread; nothing of the scheduler is left running.</exception>
+    /// <exception cref="UmcgProtocolException">A server could not register with the kernel half; nothing of the scheduler is left running.</exception>
     /// <exception cref="ArgumentException">
     /// The options break a rule of <see cref="OptionsValidation"/> (the message lists every one), or the policy
     /// factory returned null.
@@ -62,19 +64,34 @@ public sealed partial class UmcgScheduler : IDisposable, IAsyncDisposable
         }
 
         _liveServers = count;
-        foreach (var server in Servers)
+        int started = 0;
+        try
         {
-            server.Start();
-        }
-
-        Telemetry.OnStarted();
-        if (Options.Detection.Mode != BlockingDetection.None)
-        {
-            Detector = new BlockingDetector(Kernel, Options.Detection);
             foreach (var server in Servers)
             {
-                Detector.AddServer(server.Tid);
+                server.Start();
+                started++;
             }
+
+            Telemetry.OnStarted();
+            if (Options.Detection.Mode != BlockingDetection.None)
+            {
+                Detector = new BlockingDetector(Kernel, Options.Detection);
+                foreach (var server in Servers)
+                {
+                    Detector.AddServer(server.Tid);
+                }
+            }
+        }
+        catch (Exception e)
+        {
+            AbortStart(started);
+            if (e is ThreadStartException or OutOfMemoryException)
+            {
+                throw UmcgThreadLimitException.AtStart(e);
+            }
+
+            throw;
         }
 
         TaskScheduler = new UmcgTaskScheduler(this);

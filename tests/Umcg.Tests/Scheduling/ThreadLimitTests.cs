@@ -31,16 +31,54 @@ public sealed class ThreadLimitTests(ITestOutputHelper output)
     [Fact]
     public void A_refused_thread_fails_only_its_own_spawn_in_a_cgroup_out_of_pids()
     {
+        if (RunProbeInCgroup("spawn") is not var (verdict, message, max))
+        {
+            return;
+        }
+
+        // Every accepted body ran, the body spawned after the refusal ran, one refusal was counted.
+        var fields = Fields(verdict);
+        Assert.InRange(fields["accepted"], 1, Headroom);
+        Assert.Equal(fields["accepted"], fields["completed"]);
+        Assert.Equal(42, fields["after"]);
+        Assert.Equal(1, fields["refusals"]);
+        Assert.Contains("cgroup pids.max", message, StringComparison.Ordinal);
+        Assert.Contains(max.ToString(CultureInfo.InvariantCulture), message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_refused_server_thread_fails_the_constructor_and_stops_the_servers_it_had_started()
+    {
+        if (RunProbeInCgroup("start") is not var (verdict, message, max))
+        {
+            return;
+        }
+
+        // No server of the failed scheduler is left, and the scheduler that was already running still runs bodies.
+        var fields = Fields(verdict);
+        Assert.Equal(0, fields["leftover"]);
+        Assert.Equal(42, fields["after"]);
+        Assert.Contains("so the scheduler did not start", message, StringComparison.Ordinal);
+        Assert.Contains(max.ToString(CultureInfo.InvariantCulture), message, StringComparison.Ordinal);
+    }
+
+    /// <summary>
+    /// Runs the probe in <paramref name="mode"/> inside a new cgroup that allows it <see cref="Headroom"/> more
+    /// threads; returns its "OK …" verdict line, its exception message and the pids.max it ran under, or null where
+    /// the test cannot run (outside CI only).
+    /// </summary>
+    private (string Verdict, string Message, int Max)? RunProbeInCgroup(string mode)
+    {
         if (Unavailable() is { } why)
         {
             Assert.False(Environment.GetEnvironmentVariable("CI") == "true", $"The thread-limit test cannot run here, and CI requires it: {why}");
             output.WriteLine($"Not run: {why}");
-            return;
+            return null;
         }
 
         string cgroup = Path.Combine(PidsRoot, $"umcg-thread-limit-{Environment.ProcessId}-{Guid.NewGuid():N}");
         Directory.CreateDirectory(cgroup);
-        using var child = StartProbe();
+        using var child = StartProbe(mode);
         try
         {
             Assert.Equal("ready", ReadLine(child, "the probe starting"));
@@ -59,15 +97,7 @@ public sealed class ThreadLimitTests(ITestOutputHelper output)
             output.WriteLine(message);
             Assert.True(child.ExitCode == 0, $"probe exit code {child.ExitCode}: {verdict} {message} {child.StandardError.ReadToEnd()}");
             Assert.StartsWith("OK ", verdict, StringComparison.Ordinal);
-
-            // Every accepted body ran, the body spawned after the refusal ran, one refusal was counted.
-            var fields = verdict[3..].Split(' ').Select(f => f.Split('=')).ToDictionary(f => f[0], f => int.Parse(f[1], CultureInfo.InvariantCulture));
-            Assert.InRange(fields["accepted"], 1, Headroom);
-            Assert.Equal(fields["accepted"], fields["completed"]);
-            Assert.Equal(42, fields["after"]);
-            Assert.Equal(1, fields["refusals"]);
-            Assert.Contains("cgroup pids.max", message, StringComparison.Ordinal);
-            Assert.Contains((current + Headroom).ToString(CultureInfo.InvariantCulture), message, StringComparison.Ordinal);
+            return (verdict, message, current + Headroom);
         }
         finally
         {
@@ -80,6 +110,9 @@ public sealed class ThreadLimitTests(ITestOutputHelper output)
             RemoveCgroup(cgroup);
         }
     }
+
+    private static Dictionary<string, int> Fields(string verdict) =>
+        verdict[3..].Split(' ').Select(f => f.Split('=')).ToDictionary(f => f[0], f => int.Parse(f[1], CultureInfo.InvariantCulture));
 
     private static string? Unavailable()
     {
@@ -104,7 +137,7 @@ public sealed class ThreadLimitTests(ITestOutputHelper output)
         return Path.GetFullPath(Path.Combine(testBin.FullName, "../../../../Umcg.ThreadLimitProbe/bin", configuration, testBin.Name, "Umcg.ThreadLimitProbe.dll"));
     }
 
-    private static Process StartProbe()
+    private static Process StartProbe(string mode)
     {
         var start = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet")
         {
@@ -114,6 +147,7 @@ public sealed class ThreadLimitTests(ITestOutputHelper output)
             UseShellExecute = false,
         };
         start.ArgumentList.Add(ProbePath());
+        start.ArgumentList.Add(mode);
         return Process.Start(start) ?? throw new InvalidOperationException("the probe did not start");
     }
 
