@@ -2,6 +2,6 @@ namespace Umcg.Cli.Systems;
 
 /// <summary>How a workload wants its system set up.</summary>
 /// <param name="Capacity">N: Umcg servers, and threads of the fixed pool.</param>
-/// <param name="Priorities">Use a priority policy on Umcg (requests above batch; see <see cref="StrictPriorityPolicy"/>).</param>
+/// <param name="Priorities">Use a priority policy on Umcg (requests above batch; <see cref="Umcg.Scheduling.Policies.PriorityPolicy"/> without round robin).</param>
 /// <param name="Trace">Umcg only: record the scheduler into this recorder from the start.</param>
 internal sealed record SystemSettings(int Capacity, bool Priorities = false, Umcg.Diagnostics.TraceRecorder? Trace = null);

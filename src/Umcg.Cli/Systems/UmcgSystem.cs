@@ -13,7 +13,7 @@ internal sealed class UmcgSystem : ITaskSystem, IServerView
         Scheduler = new UmcgScheduler(new UmcgSchedulerOptions
         {
             Servers = settings.Capacity,
-            Policy = settings.Priorities ? () => new StrictPriorityPolicy() : () => new FifoPolicy(),
+            Policy = settings.Priorities ? () => new PriorityPolicy(Timeout.InfiniteTimeSpan) : () => new FifoPolicy(),
             Name = "umcg-cli",
             Trace = settings.Trace,
         });

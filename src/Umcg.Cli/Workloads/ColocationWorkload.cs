@@ -3,8 +3,8 @@ namespace Umcg.Cli.Workloads;
 /// <summary>
 /// Short requests arriving open-loop (Poisson, fixed seed) beside CPU-bound batch workers that never block.
 /// A request's latency runs from its scheduled arrival to its completion, so a late dispatch counts against
-/// the system too. On Umcg the policy is PriorityPolicy's order and preemption (see
-/// <see cref="StrictPriorityPolicy"/>): requests at priority 20, batch at 0, batch loops call
+/// the system too. On Umcg the policy is
+/// <see cref="Umcg.Scheduling.Policies.PriorityPolicy"/> without round robin: requests at priority 20, batch at 0, batch loops call
 /// <c>Worker.Safepoint()</c> every 50 µs.
 /// </summary>
 internal sealed class ColocationWorkload : IWorkload

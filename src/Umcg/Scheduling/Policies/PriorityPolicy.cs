@@ -5,17 +5,23 @@ namespace Umcg.Scheduling.Policies;
 /// <summary>
 /// Strict priority: the highest <see cref="WorkerThread.Priority"/> runs first, FIFO within a level. A worker
 /// of higher priority that becomes runnable preempts a lower one at its next safepoint; equal priorities
-/// share the CPU round robin with the time slice.
+/// share the CPU round robin with the time slice, or, with no slice, each runs until it blocks, yields or finishes.
 /// </summary>
-/// <param name="timeSlice">Round-robin slice among equal priorities (default 4 ms); must be positive.</param>
-/// <exception cref="ArgumentOutOfRangeException">A time slice that is not positive.</exception>
+/// <param name="timeSlice">
+/// Round-robin slice among equal priorities (default 4 ms); must be positive, or
+/// <see cref="Timeout.InfiniteTimeSpan"/> for no round robin. Without a slice a server wakes only for arrivals and
+/// preemptions, never on a timer, which serves short high-priority requests beside long low-priority batch work
+/// best (see docs/benchmarks-workloads.md, colocation).
+/// </param>
+/// <exception cref="ArgumentOutOfRangeException">A time slice that is neither positive nor infinite.</exception>
 public sealed class PriorityPolicy(TimeSpan? timeSlice = null) : IRunQueuePolicy
 {
     /// <summary>Number of priority levels: priorities 0 (lowest) to 31 (highest).</summary>
     public const int Levels = 32;
 
     private readonly WorkerQueue[] _levels = CreateLevels();
-    private readonly TimeSpan _timeSlice = OptionsValidation.CheckedTimeSlice(timeSlice) ?? TimeSpan.FromMilliseconds(4);
+    // Null: no round robin among equals.
+    private readonly TimeSpan? _timeSlice = timeSlice == Timeout.InfiniteTimeSpan ? null : OptionsValidation.CheckedTimeSlice(timeSlice) ?? TimeSpan.FromMilliseconds(4);
 
     // Bit p set ⇔ level p is not empty: the highest set bit is the level to run.
     private uint _nonEmpty;
