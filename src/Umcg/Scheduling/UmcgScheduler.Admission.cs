@@ -92,7 +92,7 @@ public sealed partial class UmcgScheduler
         switch (placement)
         {
             case Placement.Idle:
-                HandOver(worker!, item, reused: true);
+                AssignBody(worker!, item, reused: true);
                 worker!.Release(exit: false);
                 break;
             case Placement.NewThread:

@@ -88,7 +88,7 @@ public sealed partial class UmcgScheduler
         {
             // The worker is BLOCKED, so it may move to the body's server (the kernel half reads server_tid when it
             // leaves its blocking region).
-            HandOver(worker, next, reused: true);
+            AssignBody(worker, next, reused: true);
         }
 
         return outcome;
@@ -177,7 +177,7 @@ public sealed partial class UmcgScheduler
         {
             // The block (native memory) may be refused as well as the thread.
             worker = new WorkerThread(this, server, item.Options.StackSize);
-            HandOver(worker, item, reused: false);
+            AssignBody(worker, item, reused: false);
             worker.Start();
             return null;
         }
@@ -194,7 +194,7 @@ public sealed partial class UmcgScheduler
     }
 
     /// <summary>Gives <paramref name="item"/> to a worker thread that is not running (new, idle, or just finished) on the body's server.</summary>
-    private void HandOver(WorkerThread worker, WorkItem item, bool reused)
+    private void AssignBody(WorkerThread worker, WorkItem item, bool reused)
     {
         var server = reused ? ServerFor(item) : worker.Server;
         Telemetry.Spawned(item.Options.Name, server, reused);

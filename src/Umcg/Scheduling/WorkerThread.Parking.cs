@@ -61,10 +61,10 @@ public sealed unsafe partial class WorkerThread
 
     /// <summary>Parks the calling worker until unparked or the deadline (steps P1 and P6, with no wait site).</summary>
     /// <returns>True if unparked, false if the deadline passed.</returns>
-    internal bool Park(long deadlineNs, WorkerThread? handOffTo = null)
+    internal bool Park(long deadlineNs, WorkerThread? switchTo = null)
     {
         PrepareToPark(deadlineNs);
-        return CompletePark(handOffTo);
+        return CompletePark(switchTo);
     }
 
     /// <summary>
@@ -87,9 +87,9 @@ public sealed unsafe partial class WorkerThread
     }
 
     /// <summary>Yields for a park begun by <see cref="PrepareToPark"/>, then step P6. True if unparked, false if the deadline passed.</summary>
-    internal bool CompletePark(WorkerThread? handOffTo = null)
+    internal bool CompletePark(WorkerThread? switchTo = null)
     {
-        Yield(handOffTo);
+        Yield(switchTo);
         return EndPark();
     }
 
@@ -154,8 +154,8 @@ public sealed unsafe partial class WorkerThread
         return outcome.State == ParkState.Unparked;
     }
 
-    /// <summary>Gives the CPU back (to <paramref name="handOffTo"/> or the server) and returns when run again.</summary>
-    internal void Yield(WorkerThread? handOffTo = null)
+    /// <summary>Gives the CPU back (to <paramref name="switchTo"/> or the server) and returns when run again.</summary>
+    internal void Yield(WorkerThread? switchTo = null)
     {
         var task = Block.Task;
         OnStopping();
@@ -166,10 +166,10 @@ public sealed unsafe partial class WorkerThread
             // there until the park ends: the target we took out of the run queue for a direct switch would be
             // stranded for as long, runnable but in nobody's queue. Give it back first; we go through the
             // server instead.
-            if (handOffTo is not null)
+            if (switchTo is not null)
             {
-                Server.MakeReady(handOffTo);
-                handOffTo = null;
+                Server.MakeReady(switchTo);
+                switchTo = null;
             }
 
             bool blocked = StateWord.StateOf(task) == TaskState.Blocked;
@@ -177,14 +177,14 @@ public sealed unsafe partial class WorkerThread
             Scheduler.Telemetry.ResumedAtSafepoint(this, wasBlocked: blocked);
         }
 
-        Volatile.Write(ref task->NextTid, handOffTo is null ? 0u : (uint)handOffTo.Tid);
-        Scheduler.Telemetry.Switching(this, handOffTo);
+        Volatile.Write(ref task->NextTid, switchTo is null ? 0u : (uint)switchTo.Tid);
+        Scheduler.Telemetry.Switching(this, switchTo);
         var r = Kernel.Wait(0, 0);
-        if (r != Errno.Ok && handOffTo is not null)
+        if (r != Errno.Ok && switchTo is not null)
         {
             // The handoff target was not RUNNABLE after all: give it back and go through the server instead.
             Volatile.Write(ref task->NextTid, 0);
-            Server.MakeReady(handOffTo);
+            Server.MakeReady(switchTo);
             while (!StateWord.PrepareWait(task))
             {
                 // RUNNING again after the failed Wait, so a detector may have marked us meanwhile.
@@ -195,7 +195,7 @@ public sealed unsafe partial class WorkerThread
         }
 
         UmcgProtocolException.ThrowIfFailed(r, "wait");
-        if (handOffTo is not null)
+        if (switchTo is not null)
         {
             Scheduler.Stats.CountDirectSwitch();
         }
