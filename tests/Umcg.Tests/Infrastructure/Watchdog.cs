@@ -116,7 +116,7 @@ public static class Watchdog
 
     public static void Fail(UmcgKernel kernel, string why)
     {
-        string message = $"{why}{Environment.NewLine}Tasks:{Environment.NewLine}{kernel.Dump()}";
+        string message = $"{why}{Environment.NewLine}Tasks:{Environment.NewLine}{kernel.Dump()}{Environment.NewLine}{StallEvidence.Describe(kernel)}";
         t_lastFailure = message;
         Assert.Fail(message);
     }
