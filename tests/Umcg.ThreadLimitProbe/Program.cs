@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Globalization;
 using Umcg.Kernel.Detection;
 using Umcg.Scheduling;
@@ -98,9 +99,28 @@ static int StartRefused(UmcgScheduler first)
     }
 #pragma warning restore CA1031
 
-    // The failed scheduler's server threads ("sp server N") have all been joined by the time the constructor threw.
-    int leftover = Directory.GetDirectories("/proc/self/task")
-        .Count(task => File.ReadAllText(Path.Combine(task, "comm")).StartsWith("sp server", StringComparison.Ordinal));
+    // The failed scheduler's server threads ("sp server N") were joined before the constructor threw; an OS
+    // thread may outlive its managed Join by a moment, so wait (bounded) for the last of them to leave.
+    static bool IsServer(string task)
+    {
+        try
+        {
+            return File.ReadAllText(Path.Combine(task, "comm")).StartsWith("sp server", StringComparison.Ordinal);
+        }
+        catch (IOException)
+        {
+            return false; // the thread left while we looked
+        }
+    }
+
+    static int Leftover() => Directory.GetDirectories("/proc/self/task").Count(IsServer);
+    var waited = Stopwatch.StartNew();
+    int leftover;
+    while ((leftover = Leftover()) != 0 && waited.Elapsed < TimeSpan.FromSeconds(60))
+    {
+        Thread.Yield();
+    }
+
     int after = first.Spawn(() => 42).Join();
     first.Dispose();
     Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"OK leftover={leftover} after={after}"));

@@ -137,6 +137,12 @@ public sealed partial class UmcgScheduler
             Servers[i].Join(Timeout.InfiniteTimeSpan);
         }
 
+        // The server that failed: its thread may have run (and failed to register) and may still be leaving.
+        if (started < Servers.Length && (Servers[started].Thread.ThreadState & ThreadState.Unstarted) == 0)
+        {
+            Servers[started].Join(Timeout.InfiniteTimeSpan);
+        }
+
         if (started == 0)
         {
             foreach (var server in Servers)

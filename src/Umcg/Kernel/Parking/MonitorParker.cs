@@ -14,7 +14,8 @@ namespace Umcg.Kernel.Parking;
 /// </remarks>
 public sealed unsafe class MonitorParker : IParker
 {
-    private const int StripeCount = 64;
+    private const int StripeBits = 6;
+    private const int StripeCount = 1 << StripeBits;
 
     /// <summary>The shared instance.</summary>
     public static readonly MonitorParker Instance = new();
@@ -33,8 +34,15 @@ public sealed unsafe class MonitorParker : IParker
     /// <inheritdoc />
     public string Name => "monitor";
 
-    // Control blocks are 64-byte aligned: drop those bits before picking the stripe.
-    private object StripeOf(uint* word) => _stripes[(int)(((nuint)word >> 6) % StripeCount)];
+    private object StripeOf(uint* word) => _stripes[StripeIndexOf(word)];
+
+    /// <summary>
+    /// The stripe of <paramref name="word"/>: the 64-byte line it lives in, Fibonacci-hashed to 6 bits. A plain
+    /// modulo of the address would put every page-aligned block (guarded test blocks: one page each) on one
+    /// stripe, and then each wake-up pulses every thread parked anywhere: a thousand workers woke a thousand
+    /// times per switch, and a server could wait its turn on the lock for over a minute.
+    /// </summary>
+    internal static int StripeIndexOf(uint* word) => (int)(((ulong)(nuint)word >> 6) * 0x9E3779B97F4A7C15UL >> (64 - StripeBits));
 
     /// <inheritdoc />
     public ParkResult Park(uint* word, uint expected, long deadlineNs, ClockId clock)
