@@ -7,8 +7,7 @@ public sealed class TraceRecorderTests
     private const int ServersPid = 1;
     private const int WorkersPid = 2;
 
-    [Theory]
-    [MemberData(nameof(Parkers.Both), MemberType = typeof(Parkers))]
+    [Theory, BothParkers]
     public void A_worker_that_yields_k_times_has_k_plus_one_running_slices_on_its_track_and_its_servers(string parker)
     {
         const int K = 5;

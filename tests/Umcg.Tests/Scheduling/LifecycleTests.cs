@@ -2,8 +2,7 @@ namespace Umcg.Tests.Scheduling;
 
 public sealed class LifecycleTests
 {
-    [Theory]
-    [MemberData(nameof(Parkers.Both), MemberType = typeof(Parkers))]
+    [Theory, BothParkers]
     public void Shutdown_drains_every_body_and_leaves_no_thread_behind(string parker)
     {
         var scheduler = SchedulerFixture.Create(parker, servers: 2);

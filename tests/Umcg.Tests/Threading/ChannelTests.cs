@@ -169,8 +169,7 @@ public sealed class ChannelTests
         SchedulerFixture.Shutdown(scheduler);
     }
 
-    [Theory]
-    [MemberData(nameof(Parkers.Both), MemberType = typeof(Parkers))]
+    [Theory, BothParkers]
     public void Many_producers_and_consumers_workers_and_threads_pass_every_item_exactly_once(string parker)
     {
         const int Producers = 20;

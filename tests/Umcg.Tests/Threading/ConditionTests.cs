@@ -3,8 +3,7 @@ namespace Umcg.Tests.Threading;
 [Collection(ThreadingStress.Name)]
 public sealed class ConditionTests
 {
-    [Theory]
-    [MemberData(nameof(Parkers.Both), MemberType = typeof(Parkers))]
+    [Theory, BothParkers]
     public void A_bounded_buffer_built_on_conditions_loses_no_item_and_no_notification(string parker)
     {
         const int Producers = 40;

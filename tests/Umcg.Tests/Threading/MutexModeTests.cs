@@ -17,8 +17,7 @@ public sealed class MutexModeTests
         Assert.Throws<ArgumentOutOfRangeException>(() => new UmcgMutex((MutexHandOff)7));
     }
 
-    [Theory]
-    [MemberData(nameof(Parkers.Both), MemberType = typeof(Parkers))]
+    [Theory, BothParkers]
     public void A_bounded_buffer_on_a_barging_mutex_loses_no_item(string parker)
     {
         const int Producers = 20;

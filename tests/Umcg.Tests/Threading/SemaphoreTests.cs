@@ -3,8 +3,7 @@ namespace Umcg.Tests.Threading;
 [Collection(ThreadingStress.Name)]
 public sealed class SemaphoreTests
 {
-    [Theory]
-    [MemberData(nameof(Parkers.Both), MemberType = typeof(Parkers))]
+    [Theory, BothParkers]
     public void Never_more_holders_than_permits_and_every_permit_comes_back(string parker)
     {
         const int Permits = 3;
