@@ -42,26 +42,9 @@ public sealed class PolicyTests
     public void A_cpu_bound_low_priority_worker_calling_safepoints_is_preempted_for_a_high_priority_one()
     {
         var scheduler = SchedulerFixture.Create(servers: 1, options: With(() => new PriorityPolicy()));
-        int highRan = 0;
-        int lowIterationsAfterHighRan = -1;
-        using var lowRunning = new ManualResetEventSlim();
 
         // Without preemption this never ends: one server, and the low worker spins until the high one ran.
-        var low = scheduler.Spawn(() =>
-        {
-            lowRunning.Set();
-            while (Volatile.Read(ref highRan) == 0)
-            {
-                Worker.Safepoint();
-            }
-
-            lowIterationsAfterHighRan = 0;
-        }, new WorkerOptions { Priority = 0 });
-        lowRunning.Wait();
-        var high = scheduler.Spawn(() => Volatile.Write(ref highRan, 1), new WorkerOptions { Priority = 20 });
-
-        SchedulerFixture.WaitAll(scheduler, low, high);
-        Assert.Equal(0, lowIterationsAfterHighRan);
+        SchedulerFixture.RunCpuBoundUntilPreempted(scheduler, cpuBound: new WorkerOptions { Priority = 0 }, other: new WorkerOptions { Priority = 20 });
         Assert.True(scheduler.CountersForTests(0).Preemptions >= 1);
         SchedulerFixture.Shutdown(scheduler);
     }
@@ -70,19 +53,7 @@ public sealed class PolicyTests
     public void A_time_slice_preempts_a_cpu_bound_worker_at_its_safepoints()
     {
         var scheduler = SchedulerFixture.Create(servers: 1, options: With(() => new FifoPolicy(TimeSpan.FromMilliseconds(1))));
-        int other = 0;
-        using var firstRunning = new ManualResetEventSlim();
-        var first = scheduler.Spawn(() =>
-        {
-            firstRunning.Set();
-            while (Volatile.Read(ref other) == 0)
-            {
-                Worker.Safepoint();
-            }
-        });
-        firstRunning.Wait();
-        var second = scheduler.Spawn(() => Volatile.Write(ref other, 1));
-        SchedulerFixture.WaitAll(scheduler, first, second);
+        SchedulerFixture.RunCpuBoundUntilPreempted(scheduler);
         Assert.True(scheduler.CountersForTests(0).Preemptions >= 1);
         SchedulerFixture.Shutdown(scheduler);
     }
