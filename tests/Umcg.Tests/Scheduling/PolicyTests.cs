@@ -11,29 +11,18 @@ public sealed class PolicyTests
     {
         var scheduler = SchedulerFixture.Create(servers: 1, options: With(() => new PriorityPolicy()));
         var order = new ConcurrentQueue<string>();
-        using var queued = new ManualResetEventSlim();
 
         // The gate holds the only server (spinning in user code, no safepoint) until every other body has
         // been queued behind it.
-        using var gateRunning = new ManualResetEventSlim();
-        var gate = scheduler.Spawn(() =>
-        {
-            gateRunning.Set();
-            while (!queued.IsSet)
-            {
-                Thread.SpinWait(100);
-            }
-        }, new WorkerOptions { Priority = 10 });
-        gateRunning.Wait();
-
+        var gate = BusyWorker.Occupy(scheduler, new WorkerOptions { Priority = 10 });
         var low = Enumerable.Range(0, 5)
             .Select(i => scheduler.Spawn(() => order.Enqueue($"low{i}"), new WorkerOptions { Priority = 1 }))
             .ToArray();
         var high = scheduler.Spawn(() => order.Enqueue("high"), new WorkerOptions { Priority = 5 });
         Watchdog.Until(() => scheduler.QueuedForTests(0) == 6, scheduler.Kernel, "all bodies queued");
-        queued.Set();
+        gate.Release();
 
-        SchedulerFixture.WaitAll(scheduler, [gate, high, .. low]);
+        SchedulerFixture.WaitAll(scheduler, [high, .. low]);
         Assert.Equal(["high", "low0", "low1", "low2", "low3", "low4"], order);
         SchedulerFixture.Shutdown(scheduler);
     }
