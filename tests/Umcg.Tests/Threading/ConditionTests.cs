@@ -181,9 +181,7 @@ public sealed class ConditionTests
             }
         });
         ThreadingFixture.Until(scheduler, () => condition.WaitersForTests == 2, "two waiters");
-        cts.Cancel();
-        ThreadingFixture.Finish(scheduler, canceled, "canceled waiter");
-        ThreadingFixture.AssertCanceled(canceled);
+        ThreadingFixture.CancelAndAssertCanceled(scheduler, cts, canceled);
         Assert.True(heldInCatch);
 
         // The canceled waiter left the queue: the next notification reaches the other waiter.

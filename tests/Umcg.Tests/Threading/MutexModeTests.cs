@@ -187,7 +187,7 @@ public sealed class MutexModeTests
 
         cts.Cancel();
         SchedulerFixture.WaitAll(scheduler, waiter);
-        Assert.True(waiter.Completion.IsCanceled || waiter.Completion.Exception?.InnerException is OperationCanceledException, waiter.Completion.Status.ToString());
+        ThreadingFixture.AssertCanceled(waiter.Completion);
         Assert.Equal(0, mutex.WaitersForTests);
         Assert.False(mutex.IsStarvingForTests);
 

@@ -180,9 +180,7 @@ public sealed class MutexTests
             mutex.Unlock();
         });
         ThreadingFixture.Until(scheduler, () => mutex.WaitersForTests == 2, "two waiters queue");
-        cts.Cancel();
-        ThreadingFixture.Finish(scheduler, canceled, "canceled waiter");
-        ThreadingFixture.AssertCanceled(canceled);
+        ThreadingFixture.CancelAndAssertCanceled(scheduler, cts, canceled);
         Assert.Equal(1, mutex.WaitersForTests);
 
         // The lock still works: the holder hands it to the remaining waiter.

@@ -97,9 +97,7 @@ public sealed class SemaphoreTests
         using var cts = new CancellationTokenSource();
         var canceled = ThreadingFixture.Start(scheduler, () => semaphore.Wait(cts.Token), onWorker);
         ThreadingFixture.Until(scheduler, () => semaphore.WaitersForTests == 1, "waiter queues");
-        cts.Cancel();
-        ThreadingFixture.Finish(scheduler, canceled, "canceled waiter");
-        ThreadingFixture.AssertCanceled(canceled);
+        ThreadingFixture.CancelAndAssertCanceled(scheduler, cts, canceled);
         Assert.Equal(0, semaphore.WaitersForTests);
 
         // The permit released now is not lost to the canceled waiter.

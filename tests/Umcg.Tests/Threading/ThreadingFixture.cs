@@ -111,6 +111,15 @@ internal static class ThreadingFixture
         Assert.All(plain, t => Assert.True(t.IsCompletedSuccessfully, t.Exception?.ToString()));
     }
 
+    /// <summary>Cancels <paramref name="cts"/>, waits for <paramref name="waiter"/> under the watchdog, and asserts that it ended by cancellation.</summary>
+    public static void CancelAndAssertCanceled(UmcgScheduler scheduler, CancellationTokenSource cts, Task waiter)
+    {
+        ArgumentNullException.ThrowIfNull(cts);
+        cts.Cancel();
+        Finish(scheduler, waiter, "canceled waiter");
+        AssertCanceled(waiter);
+    }
+
     /// <summary>Asserts that a finished <paramref name="task"/> ended by cancellation (canceled, or faulted with an <see cref="OperationCanceledException"/>).</summary>
     public static void AssertCanceled(Task task) =>
         Assert.True(task.IsCanceled || task.Exception?.InnerException is OperationCanceledException, task.Status.ToString());
