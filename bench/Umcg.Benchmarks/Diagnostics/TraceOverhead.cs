@@ -64,35 +64,10 @@ public static class TraceOverhead
             }
         }
 
-        var perRoundTrip = cases.Select(_ => new double[rounds]).ToArray();
-        for (int r = 0; r < rounds; r++)
-        {
-            for (int c = 0; c < cases.Length; c++)
-            {
-                long start = Stopwatch.GetTimestamp();
-                cases[c].Run(RoundTrips);
-                perRoundTrip[c][r] = Stopwatch.GetElapsedTime(start).TotalMicroseconds / RoundTrips;
-            }
-        }
-
-        var inv = CultureInfo.InvariantCulture;
+        var perRoundTrip = InterleavedRounds.Measure([.. cases.Select(c => c.Run)], rounds, RoundTrips);
         Console.WriteLine($"Trace overhead, {rounds} rounds of {RoundTrips} round trips per case (same CPU)");
         Console.WriteLine();
-        Console.WriteLine("| Case | Median per round trip | Ratio to unobserved (median) | Ratio (p25–p75) |");
-        Console.WriteLine("|---|---:|---:|---:|");
-        for (int c = 0; c < cases.Length; c++)
-        {
-            double[] ratios = [.. perRoundTrip[c].Zip(perRoundTrip[cases[c].Baseline], (mine, off) => mine / off).Order()];
-            double[] times = [.. perRoundTrip[c].Order()];
-            Console.WriteLine(string.Format(
-                inv,
-                "| {0} | {1:F3} us | {2:F3} | {3:F3}–{4:F3} |",
-                cases[c].Name,
-                times[rounds / 2],
-                ratios[rounds / 2],
-                ratios[rounds / 4],
-                ratios[3 * rounds / 4]));
-        }
+        InterleavedRounds.Print("Case", "Ratio to unobserved (median)", [.. cases.Select(c => c.Name)], [.. cases.Select(c => c.Baseline)], perRoundTrip, ratioDecimals: 3);
     }
 
     /// <summary>One body that yields <paramref name="yields"/> times on the scheduler's only server.</summary>

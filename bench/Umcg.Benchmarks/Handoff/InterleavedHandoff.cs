@@ -61,18 +61,10 @@ public static class InterleavedHandoff
                 warmUpRounds++;
             }
 
-            var perRoundTrip = pairs.Select(_ => new double[rounds]).ToArray();
-            for (int r = 0; r < rounds; r++)
-            {
-                for (int c = 0; c < pairs.Length; c++)
-                {
-                    long start = Stopwatch.GetTimestamp();
-                    pairs[c].Run(HandoffBenchmarks.RoundTrips);
-                    perRoundTrip[c][r] = Stopwatch.GetElapsedTime(start).TotalMicroseconds / HandoffBenchmarks.RoundTrips;
-                }
-            }
-
-            Print(placement, rounds, cases, perRoundTrip);
+            var perRoundTrip = InterleavedRounds.Measure([.. pairs.Select(p => (Action<int>)(n => p.Run(n)))], rounds, HandoffBenchmarks.RoundTrips);
+            Console.WriteLine($"Interleaved, Placement={placement}, {rounds} rounds of {HandoffBenchmarks.RoundTrips} round trips per case");
+            Console.WriteLine();
+            InterleavedRounds.Print("Method", "Ratio (median)", [.. cases.Select(c => c.Name)], new int[cases.Length], perRoundTrip, ratioDecimals: 2);
 
             // For normalising a profiler's counts: everything each case ran, setup aside.
             Console.WriteLine();
@@ -84,28 +76,6 @@ public static class InterleavedHandoff
             {
                 pair.Dispose();
             }
-        }
-    }
-
-    private static void Print(Placement placement, int rounds, (string Name, Func<int?, PingPongPair> Create)[] cases, double[][] perRoundTrip)
-    {
-        var inv = CultureInfo.InvariantCulture;
-        Console.WriteLine($"Interleaved, Placement={placement}, {rounds} rounds of {HandoffBenchmarks.RoundTrips} round trips per case");
-        Console.WriteLine();
-        Console.WriteLine("| Method | Median per round trip | Ratio (median) | Ratio (p25–p75) |");
-        Console.WriteLine("|---|---:|---:|---:|");
-        for (int c = 0; c < cases.Length; c++)
-        {
-            double[] ratios = [.. perRoundTrip[c].Zip(perRoundTrip[0], (mine, floor) => mine / floor).Order()];
-            double[] times = [.. perRoundTrip[c].Order()];
-            Console.WriteLine(string.Format(
-                inv,
-                "| {0} | {1:F3} us | {2:F2} | {3:F2}–{4:F2} |",
-                cases[c].Name,
-                times[rounds / 2],
-                ratios[rounds / 2],
-                ratios[rounds / 4],
-                ratios[3 * rounds / 4]));
         }
     }
 }

@@ -24,11 +24,9 @@ internal sealed class ColocationWorkload : IWorkload
     public WorkloadResult Run(string system, WorkloadSettings settings, IProgressSink progress)
     {
         int n = settings.Servers;
-        _ = Spin.IterationsPerUs; // calibrated before the measured part
         int batchWorkers = settings.Workers ?? 2 * n;
-        var result = new WorkloadResult { Workload = Name, System = system, ThroughputUnit = "requests" };
-        var meter = new ComputeMeter(Environment.ProcessorCount);
-        var latency = new LatencyRecorder();
+        var run = new MeteredRun(Name, system, settings, throughputUnit: "requests");
+        var meter = run.Meter;
         long requestWork = Spin.IterationsFor(RequestUs);
         long chunkWork = Spin.IterationsFor(BatchChunkUs);
         long requestsDone = 0;
@@ -36,70 +34,50 @@ internal sealed class ColocationWorkload : IWorkload
         long batchChunks = 0;
         bool stop = false;
 
-        using (var sys = SystemNames.Create(system, new SystemSettings(n, Priorities: true, Trace: settings.Trace)))
-        {
-            var group = new TaskGroup(sys);
-            meter.Servers = sys as IServerView;
-            var scope = RunScope.Start();
-            using var sampler = new UtilizationSampler(meter, TimeSpan.FromMilliseconds(20), elapsed =>
+        run.Measure(
+            new SystemSettings(n, Priorities: true, Trace: settings.Trace),
+            elapsed => progress.Report(elapsed / settings.Duration.TotalSeconds, $"{Volatile.Read(ref requestsDone)} requests, batch {Volatile.Read(ref batchChunks) * BatchChunkUs / 1e6 / elapsed:0.00} CPU"),
+            (group, startNs) =>
             {
-                var lat = Volatile.Read(ref requestsDone);
-                progress.Report(elapsed / settings.Duration.TotalSeconds, $"{lat} requests, batch {Volatile.Read(ref batchChunks) * BatchChunkUs / 1e6 / elapsed:0.00} CPU");
+                for (int i = 0; i < batchWorkers; i++)
+                {
+                    group.Start(TaskKind.Batch, Batch);
+                }
+
+                // The load generator: its own thread, outside every system under test.
+                long endNs = startNs + (long)settings.Duration.TotalNanoseconds;
+                var rng = new Random(42);
+                long due = startNs;
+                while (true)
+                {
+                    due += (long)(-Math.Log(1 - rng.NextDouble()) / RequestsPerSecond * 1e9);
+                    if (due >= endNs)
+                    {
+                        break;
+                    }
+
+                    if (due > LinuxSyscalls.MonotonicNs())
+                    {
+                        LinuxSyscalls.SleepUntilNs(due);
+                    }
+
+                    long arrival = due;
+                    requestsOffered++;
+                    group.Start(TaskKind.Request, () =>
+                    {
+                        var section = meter.Enter();
+                        Spin.Run(requestWork);
+                        meter.Exit(section);
+                        run.Latency.Record(LinuxSyscalls.MonotonicNs() - arrival);
+                        Interlocked.Increment(ref requestsDone);
+                    });
+                }
+
+                Volatile.Write(ref stop, true);
             });
-            sampler.Start(scope.StartNs);
-            for (int i = 0; i < batchWorkers; i++)
-            {
-                group.Start(TaskKind.Batch, Batch);
-            }
 
-            // The load generator: its own thread, outside every system under test.
-            long endNs = scope.StartNs + (long)settings.Duration.TotalNanoseconds;
-            var rng = new Random(42);
-            long due = scope.StartNs;
-            while (true)
-            {
-                due += (long)(-Math.Log(1 - rng.NextDouble()) / RequestsPerSecond * 1e9);
-                if (due >= endNs)
-                {
-                    break;
-                }
-
-                if (due > LinuxSyscalls.MonotonicNs())
-                {
-                    LinuxSyscalls.SleepUntilNs(due);
-                }
-
-                long arrival = due;
-                requestsOffered++;
-                group.Start(TaskKind.Request, () =>
-                {
-                    var section = meter.Enter();
-                    Spin.Run(requestWork);
-                    meter.Exit(section);
-                    latency.Record(LinuxSyscalls.MonotonicNs() - arrival);
-                    Interlocked.Increment(ref requestsDone);
-                });
-            }
-
-            Volatile.Write(ref stop, true);
-            if (!group.Wait(settings.StallLimit))
-            {
-                throw new TimeoutException($"colocation on {system}: tasks did not finish within {settings.StallLimit.TotalSeconds:0} s");
-            }
-
-            scope.Finish(result);
-            sampler.Dispose();
-            result.UtilizationSeries = sampler.Samples;
-            result.UtilizationOriginNs = sampler.OriginNs;
-            UmcgFigures.AddTo(result, sys);
-        }
-
-        result.Utilization = meter.TotalNs() / (result.WallSeconds * 1e9 * n);
-        result.ThroughputPerSecond = requestsDone / result.WallSeconds;
-        result.MaxRunning = meter.MaxRunning;
+        var result = run.Finish(requestsDone, "request: scheduled arrival → completion");
         result.Extra["max_sections_open"] = meter.MaxOpen;
-        result.SetLatency(latency, "request: scheduled arrival → completion");
-        result.Extra["servers"] = n;
         result.Extra["batch_workers"] = batchWorkers;
         result.Extra["requests_offered"] = requestsOffered;
         result.Extra["requests_done"] = requestsDone;

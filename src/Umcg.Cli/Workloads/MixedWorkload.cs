@@ -24,11 +24,9 @@ internal sealed class MixedWorkload : IWorkload
     public WorkloadResult Run(string system, WorkloadSettings settings, IProgressSink progress)
     {
         int n = settings.Servers;
-        _ = Spin.IterationsPerUs; // calibrated before the measured part
         int tasks = settings.Workers ?? 8 * n;
-        var result = new WorkloadResult { Workload = Name, System = system, ThroughputUnit = "iterations" };
-        var meter = new ComputeMeter(Environment.ProcessorCount);
-        var latency = new LatencyRecorder();
+        var run = new MeteredRun(Name, system, settings, throughputUnit: "iterations");
+        var meter = run.Meter;
         long iterations = 0;
         long blockingOps = 0;
         var blockedNs = new long[3 * 8];
@@ -40,39 +38,26 @@ internal sealed class MixedWorkload : IWorkload
         var pipes = Enumerable.Range(0, tasks).Select(_ => LinuxSyscalls.Pipe()).ToArray();
         try
         {
-            using var sys = SystemNames.Create(system, new SystemSettings(n, Trace: settings.Trace));
-            var group = new TaskGroup(sys);
-            meter.Servers = sys as IServerView;
-            var scope = RunScope.Start();
-            using (var sampler = new UtilizationSampler(meter, TimeSpan.FromMilliseconds(20), elapsed =>
-            {
-                if (elapsed >= settings.Duration.TotalSeconds)
+            run.Measure(
+                new SystemSettings(n, Trace: settings.Trace),
+                elapsed =>
                 {
-                    Volatile.Write(ref stop, true);
-                }
+                    if (elapsed >= settings.Duration.TotalSeconds)
+                    {
+                        Volatile.Write(ref stop, true);
+                    }
 
-                double util = meter.TotalNs() / (elapsed * 1e9 * n);
-                progress.Report(elapsed / settings.Duration.TotalSeconds, $"util {util:0.00}, {Volatile.Read(ref iterations) / elapsed:0} it/s");
-            }))
-            {
-                sampler.Start(scope.StartNs);
-                for (int i = 0; i < tasks; i++)
+                    double util = meter.TotalNs() / (elapsed * 1e9 * n);
+                    progress.Report(elapsed / settings.Duration.TotalSeconds, $"util {util:0.00}, {Volatile.Read(ref iterations) / elapsed:0} it/s");
+                },
+                (group, _) =>
                 {
-                    int index = i;
-                    group.Start(TaskKind.Normal, () => TaskBody(index));
-                }
-
-                if (!group.Wait(settings.StallLimit))
-                {
-                    throw new TimeoutException($"mixed on {system}: tasks did not finish within {settings.StallLimit.TotalSeconds:0} s");
-                }
-
-                scope.Finish(result);
-                result.UtilizationSeries = sampler.Samples;
-                result.UtilizationOriginNs = sampler.OriginNs;
-            }
-
-            UmcgFigures.AddTo(result, sys);
+                    for (int i = 0; i < tasks; i++)
+                    {
+                        int index = i;
+                        group.Start(TaskKind.Normal, () => TaskBody(index));
+                    }
+                });
         }
         finally
         {
@@ -83,12 +68,8 @@ internal sealed class MixedWorkload : IWorkload
             }
         }
 
-        result.Utilization = meter.TotalNs() / (result.WallSeconds * 1e9 * n);
-        result.ThroughputPerSecond = iterations / result.WallSeconds;
-        result.MaxRunning = meter.MaxRunning;
-        result.SetLatency(latency, "resume to done: blocking call returned → next compute section finished");
+        var result = run.Finish(iterations, "resume to done: blocking call returned → next compute section finished");
         result.Extra["tasks"] = tasks;
-        result.Extra["servers"] = n;
         result.Extra["compute_cpu_s"] = meter.TotalNs() / 1e9;
         result.Extra["compute_sections"] = meter.Sections;
         result.Extra["blocking_ops"] = blockingOps;
@@ -152,7 +133,7 @@ internal sealed class MixedWorkload : IWorkload
                 var section = meter.Enter();
                 Spin.Run(work);
                 meter.Exit(section);
-                latency.Record(LinuxSyscalls.MonotonicNs() - ready);
+                run.Latency.Record(LinuxSyscalls.MonotonicNs() - ready);
                 Interlocked.Increment(ref iterations);
                 Worker.Safepoint();
                 op++;

@@ -22,23 +22,18 @@ internal sealed class PipelineWorkload : IWorkload
     public WorkloadResult Run(string system, WorkloadSettings settings, IProgressSink progress)
     {
         int n = settings.Servers;
-        _ = Spin.IterationsPerUs; // calibrated before the measured part
         int perStage = settings.Workers ?? n;
-        var result = new WorkloadResult { Workload = Name, System = system, ThroughputUnit = "items" };
-        var meter = new ComputeMeter(Environment.ProcessorCount);
-        var latency = new LatencyRecorder();
+        var run = new MeteredRun(Name, system, settings, throughputUnit: "items");
+        var meter = run.Meter;
         long work = Spin.IterationsFor(StageUs);
         var queues = Enumerable.Range(0, Stages - 1).Select(_ => new BlockingCollection<long>(QueueCapacity)).ToArray();
         long delivered = 0;
         long waits = 0;
         bool stop = false;
 
-        using (var sys = SystemNames.Create(system, new SystemSettings(n, Trace: settings.Trace)))
-        {
-            var group = new TaskGroup(sys);
-            meter.Servers = sys as IServerView;
-            var scope = RunScope.Start();
-            using var sampler = new UtilizationSampler(meter, TimeSpan.FromMilliseconds(20), elapsed =>
+        run.Measure(
+            new SystemSettings(n, Trace: settings.Trace),
+            elapsed =>
             {
                 if (elapsed >= settings.Duration.TotalSeconds)
                 {
@@ -46,41 +41,26 @@ internal sealed class PipelineWorkload : IWorkload
                 }
 
                 progress.Report(elapsed / settings.Duration.TotalSeconds, $"{Volatile.Read(ref delivered) / elapsed:0} items/s");
-            });
-            sampler.Start(scope.StartNs);
-
-            // Sources first, sinks last, the same order on every system.
-            for (int stage = 0; stage < Stages; stage++)
+            },
+            (group, _) =>
             {
-                for (int k = 0; k < perStage; k++)
+                // Sources first, sinks last, the same order on every system.
+                for (int stage = 0; stage < Stages; stage++)
                 {
-                    int s = stage;
-                    group.Start(TaskKind.Normal, () => StageBody(s));
+                    for (int k = 0; k < perStage; k++)
+                    {
+                        int s = stage;
+                        group.Start(TaskKind.Normal, () => StageBody(s));
+                    }
                 }
-            }
-
-            if (!group.Wait(settings.StallLimit))
-            {
-                throw new TimeoutException($"pipeline on {system}: tasks did not finish within {settings.StallLimit.TotalSeconds:0} s");
-            }
-
-            scope.Finish(result);
-            sampler.Dispose();
-            result.UtilizationSeries = sampler.Samples;
-            result.UtilizationOriginNs = sampler.OriginNs;
-            UmcgFigures.AddTo(result, sys);
-        }
+            });
 
         foreach (var q in queues)
         {
             q.Dispose();
         }
 
-        result.Utilization = meter.TotalNs() / (result.WallSeconds * 1e9 * n);
-        result.ThroughputPerSecond = delivered / result.WallSeconds;
-        result.MaxRunning = meter.MaxRunning;
-        result.SetLatency(latency, "item: made at the source → consumed at the sink");
-        result.Extra["servers"] = n;
+        var result = run.Finish(delivered, "item: made at the source → consumed at the sink");
         result.Extra["stages"] = Stages;
         result.Extra["tasks_per_stage"] = perStage;
         result.Extra["queue_waits"] = waits;
@@ -112,7 +92,7 @@ internal sealed class PipelineWorkload : IWorkload
                 meter.Exit(section);
                 if (output is null)
                 {
-                    latency.Record(LinuxSyscalls.MonotonicNs() - born);
+                    run.Latency.Record(LinuxSyscalls.MonotonicNs() - born);
                     Interlocked.Increment(ref delivered);
                 }
                 else if (!Put(output, born))

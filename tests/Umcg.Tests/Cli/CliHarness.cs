@@ -14,10 +14,19 @@ internal static class CliHarness
         int code = CliApp.Run(args, ui);
         return (code, output.ToString(), error.ToString());
     }
+}
 
-    public static string TempFolder()
+/// <summary>A fresh folder path under the temp directory for a command's output, deleted (with what is in it) on dispose.</summary>
+internal sealed class ScratchFolder : IDisposable
+{
+    /// <summary>The folder's path; the folder itself exists only once something creates it.</summary>
+    public string Path { get; } = System.IO.Path.Combine(System.IO.Path.GetTempPath(), $"umcg-cli-test-{Guid.NewGuid():N}");
+
+    public void Dispose()
     {
-        string path = Path.Combine(Path.GetTempPath(), $"umcg-cli-test-{Guid.NewGuid():N}");
-        return path;
+        if (Directory.Exists(Path))
+        {
+            Directory.Delete(Path, recursive: true);
+        }
     }
 }

@@ -11,85 +11,56 @@ public class OutputFolderTests
     [Fact]
     public void Run_writes_summary_plots_and_trace()
     {
-        string folder = CliHarness.TempFolder();
-        try
+        using var scratch = new ScratchFolder();
+        string folder = scratch.Path;
+        var (code, output, error) = CliHarness.Run("run", "mixed", "--seconds", "0.3", "--warmup", "0", "--workers", "6", "--out", folder);
+        Assert.True(code == 0, error);
+        Assert.Contains("report:", output, StringComparison.Ordinal);
+
+        using (var summary = JsonDocument.Parse(File.ReadAllText(Path.Combine(folder, "summary.json"))))
         {
-            var (code, output, error) = CliHarness.Run("run", "mixed", "--seconds", "0.3", "--warmup", "0", "--workers", "6", "--out", folder);
-            Assert.True(code == 0, error);
-            Assert.Contains("report:", output, StringComparison.Ordinal);
-
-            using (var summary = JsonDocument.Parse(File.ReadAllText(Path.Combine(folder, "summary.json"))))
-            {
-                var root = summary.RootElement;
-                Assert.Equal("mixed", root.GetProperty("workload").GetString());
-                Assert.Equal("umcg", root.GetProperty("system").GetString());
-                Assert.InRange(root.GetProperty("utilization").GetDouble(), 0, 1);
-                Assert.True(root.GetProperty("machine").GetProperty("cpus").GetInt32() > 0);
-            }
-
-            AssertPng(Path.Combine(folder, "utilization.png"), 900, 500);
-            AssertPng(Path.Combine(folder, "latency-cdf.png"), 900, 500);
-
-            // The scheduler's recording: worker runs on the server tracks (pid 1) and state spans on the worker
-            // tracks (pid 2), with the sampled utilization counters beside them (pid 3).
-            using var trace = JsonDocument.Parse(File.ReadAllText(Path.Combine(folder, "trace.json")));
-            var events = trace.RootElement.GetProperty("traceEvents").EnumerateArray().ToArray();
-            Assert.Contains(events, e => e.GetProperty("ph").GetString() == "X" && e.GetProperty("pid").GetInt32() == 1);
-            Assert.Contains(events, e => e.GetProperty("ph").GetString() == "X" && e.GetProperty("pid").GetInt32() == 2
-                && e.GetProperty("name").GetString() == "RUNNING");
-            Assert.Contains(events, e => e.GetProperty("ph").GetString() == "C" && e.GetProperty("pid").GetInt32() == 3);
+            var root = summary.RootElement;
+            Assert.Equal("mixed", root.GetProperty("workload").GetString());
+            Assert.Equal("umcg", root.GetProperty("system").GetString());
+            Assert.InRange(root.GetProperty("utilization").GetDouble(), 0, 1);
+            Assert.True(root.GetProperty("machine").GetProperty("cpus").GetInt32() > 0);
         }
-        finally
-        {
-            if (Directory.Exists(folder))
-            {
-                Directory.Delete(folder, recursive: true);
-            }
-        }
+
+        AssertPng(Path.Combine(folder, "utilization.png"), 900, 500);
+        AssertPng(Path.Combine(folder, "latency-cdf.png"), 900, 500);
+
+        // The scheduler's recording: worker runs on the server tracks (pid 1) and state spans on the worker
+        // tracks (pid 2), with the sampled utilization counters beside them (pid 3).
+        var events = TraceEvents(folder);
+        Assert.Contains(events, e => e.GetProperty("ph").GetString() == "X" && e.GetProperty("pid").GetInt32() == 1);
+        Assert.Contains(events, e => e.GetProperty("ph").GetString() == "X" && e.GetProperty("pid").GetInt32() == 2
+            && e.GetProperty("name").GetString() == "RUNNING");
+        Assert.Contains(events, e => e.GetProperty("ph").GetString() == "C" && e.GetProperty("pid").GetInt32() == 3);
     }
 
     [Fact]
     public void Run_with_no_trace_writes_the_utilization_counters_only()
     {
-        string folder = CliHarness.TempFolder();
-        try
-        {
-            var (code, _, error) = CliHarness.Run("run", "mixed", "--seconds", "0.2", "--warmup", "0", "--workers", "4", "--no-plots", "--no-trace", "--out", folder);
-            Assert.True(code == 0, error);
-            using var trace = JsonDocument.Parse(File.ReadAllText(Path.Combine(folder, "trace.json")));
-            var events = trace.RootElement.GetProperty("traceEvents").EnumerateArray().ToArray();
-            Assert.Contains(events, e => e.GetProperty("ph").GetString() == "C");
-            Assert.All(events, e => Assert.Contains(e.GetProperty("ph").GetString(), new[] { "M", "C" }));
-        }
-        finally
-        {
-            if (Directory.Exists(folder))
-            {
-                Directory.Delete(folder, recursive: true);
-            }
-        }
+        using var scratch = new ScratchFolder();
+        string folder = scratch.Path;
+        var (code, _, error) = CliHarness.Run("run", "mixed", "--seconds", "0.2", "--warmup", "0", "--workers", "4", "--no-plots", "--no-trace", "--out", folder);
+        Assert.True(code == 0, error);
+        var events = TraceEvents(folder);
+        Assert.Contains(events, e => e.GetProperty("ph").GetString() == "C");
+        Assert.All(events, e => Assert.Contains(e.GetProperty("ph").GetString(), new[] { "M", "C" }));
     }
 
     [Fact]
     public void Run_json_prints_one_object_and_no_plots_when_asked()
     {
-        string folder = CliHarness.TempFolder();
-        try
-        {
-            var (code, output, error) = CliHarness.Run("pingpong", "--system", "futex", "--seconds", "0.1", "--warmup", "0", "--json", "--no-plots", "--out", folder);
-            Assert.True(code == 0, error);
-            using var doc = JsonDocument.Parse(output);
-            Assert.Equal("futex", doc.RootElement.GetProperty("system").GetString());
-            Assert.True(File.Exists(Path.Combine(folder, "summary.json")));
-            Assert.False(File.Exists(Path.Combine(folder, "latency-cdf.png")));
-        }
-        finally
-        {
-            if (Directory.Exists(folder))
-            {
-                Directory.Delete(folder, recursive: true);
-            }
-        }
+        using var scratch = new ScratchFolder();
+        string folder = scratch.Path;
+        var (code, output, error) = CliHarness.Run("pingpong", "--system", "futex", "--seconds", "0.1", "--warmup", "0", "--json", "--no-plots", "--out", folder);
+        Assert.True(code == 0, error);
+        using var doc = JsonDocument.Parse(output);
+        Assert.Equal("futex", doc.RootElement.GetProperty("system").GetString());
+        Assert.True(File.Exists(Path.Combine(folder, "summary.json")));
+        Assert.False(File.Exists(Path.Combine(folder, "latency-cdf.png")));
     }
 
     private static void AssertPng(string path, int width, int height)
@@ -103,5 +74,12 @@ public class OutputFolderTests
         Assert.Equal("IHDR", System.Text.Encoding.ASCII.GetString(bytes, 12, 4));
         Assert.Equal((uint)width, BinaryPrimitives.ReadUInt32BigEndian(bytes.AsSpan(16)));
         Assert.Equal((uint)height, BinaryPrimitives.ReadUInt32BigEndian(bytes.AsSpan(20)));
+    }
+
+    /// <summary>The events of the trace.json a run wrote into <paramref name="folder"/>.</summary>
+    private static JsonElement[] TraceEvents(string folder)
+    {
+        using var trace = JsonDocument.Parse(File.ReadAllText(Path.Combine(folder, "trace.json")));
+        return [.. trace.RootElement.GetProperty("traceEvents").EnumerateArray().Select(e => e.Clone())];
     }
 }

@@ -85,23 +85,7 @@ public sealed class EventSourceTests
     {
         using var listener = new Listener();
         var scheduler = SchedulerFixture.Create(servers: 1, options: new UmcgSchedulerOptions { Policy = () => new FifoPolicy(TimeSpan.FromMilliseconds(1)) });
-        int other = 0;
-        int spinner = 0;
-        using var spinning = new ManualResetEventSlim();
-
-        // One server and no end until the other body ran: only a preemption lets this finish.
-        var first = scheduler.Spawn(() =>
-        {
-            Volatile.Write(ref spinner, Worker.Current!.Tid);
-            spinning.Set();
-            while (Volatile.Read(ref other) == 0)
-            {
-                Worker.Safepoint();
-            }
-        });
-        spinning.Wait();
-        var second = scheduler.Spawn(() => Volatile.Write(ref other, 1));
-        SchedulerFixture.WaitAll(scheduler, first, second);
+        int spinner = SchedulerFixture.RunCpuBoundUntilPreempted(scheduler);
         SchedulerFixture.Shutdown(scheduler);
 
         var preempt = listener.Named(nameof(UmcgEventSource.PreemptRequested)).First(e => (int)Payload(e, "Tid")! == spinner);

@@ -142,22 +142,7 @@ public sealed class MetricsTests
         string name = UniqueName();
         using var collector = new Collector(name);
         var scheduler = SchedulerFixture.Create(servers: 1, options: new UmcgSchedulerOptions { Name = name });
-        int marked = 0;
-        int tid = 0;
-        var h = scheduler.Spawn(() =>
-        {
-            Volatile.Write(ref tid, Worker.Current!.Tid);
-            while (Volatile.Read(ref marked) == 0)
-            {
-                Worker.Safepoint();
-            }
-
-            Worker.Safepoint();
-        });
-        Watchdog.Until(() => Volatile.Read(ref tid) != 0, scheduler.Kernel, "worker running");
-        Assert.Equal(Errno.Ok, scheduler.Kernel.MarkBlocked(tid));
-        Volatile.Write(ref marked, 1);
-        SchedulerFixture.WaitAll(scheduler, h);
+        SchedulerFixture.RunWorkerMarkedBlocked(scheduler);
         collector.Collect();
 
         Assert.Equal(1, collector.Last(UmcgMetrics.Names.Blocks, t => (string?)t[UmcgMetrics.DetectorTag] == BlockDetector.Detector));

@@ -5,8 +5,7 @@ namespace Umcg.Tests.Diagnostics;
 /// <summary>What a trace of a busy scheduler must show: the kernel half's one-worker-per-server rule, and a complete chain of states.</summary>
 public sealed class TraceInvariantTests
 {
-    [Theory]
-    [MemberData(nameof(Parkers.Both), MemberType = typeof(Parkers))]
+    [Theory, BothParkers]
     public void A_traced_mixed_workload_never_shows_two_workers_running_for_one_server(string parker)
     {
         const int Workers = 40;

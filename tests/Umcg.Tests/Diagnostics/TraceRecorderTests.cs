@@ -7,8 +7,7 @@ public sealed class TraceRecorderTests
     private const int ServersPid = 1;
     private const int WorkersPid = 2;
 
-    [Theory]
-    [MemberData(nameof(Parkers.Both), MemberType = typeof(Parkers))]
+    [Theory, BothParkers]
     public void A_worker_that_yields_k_times_has_k_plus_one_running_slices_on_its_track_and_its_servers(string parker)
     {
         const int K = 5;
@@ -223,22 +222,7 @@ public sealed class TraceRecorderTests
         // lock), and this test counts marks.
         var recorder = new TraceRecorder(4096);
         var scheduler = SchedulerFixture.Create(servers: 1, options: new UmcgSchedulerOptions { Trace = recorder, Detection = DetectionOptions.Off });
-        int marked = 0;
-        int tid = 0;
-        var h = scheduler.Spawn(() =>
-        {
-            Volatile.Write(ref tid, Worker.Current!.Tid);
-            while (Volatile.Read(ref marked) == 0)
-            {
-                Worker.Safepoint();
-            }
-
-            Worker.Safepoint(); // takes the unblock path if the loop's safepoints did not already
-        });
-        Watchdog.Until(() => Volatile.Read(ref tid) != 0, scheduler.Kernel, "worker running");
-        Assert.Equal(Errno.Ok, scheduler.Kernel.MarkBlocked(tid));
-        Volatile.Write(ref marked, 1);
-        SchedulerFixture.WaitAll(scheduler, h);
+        int tid = SchedulerFixture.RunWorkerMarkedBlocked(scheduler);
         scheduler.StopTrace();
 
         var blocked = Assert.Single(recorder.BuildTimeline().StatesOf(tid), s => s.State == TaskState.Blocked && !s.IsIdle);

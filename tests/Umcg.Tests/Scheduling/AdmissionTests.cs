@@ -10,8 +10,7 @@ public sealed class AdmissionTests
     private const int Spawns = 10_000;
     private const int MaxWorkers = 4;
 
-    [Theory]
-    [MemberData(nameof(Parkers.Both), MemberType = typeof(Parkers))]
+    [Theory, BothParkers]
     public async Task Ten_thousand_spawns_keep_the_worker_bound_and_every_body_runs_once(string parker)
     {
         // A name of its own, so that the OS threads it owns can be told from other tests' (the OS keeps 15 characters).
@@ -83,8 +82,7 @@ public sealed class AdmissionTests
         Assert.Equal(0, scheduler.Stats.WorkerThreads);
     }
 
-    [Theory]
-    [MemberData(nameof(Parkers.Both), MemberType = typeof(Parkers))]
+    [Theory, BothParkers]
     public void In_reject_mode_every_spawn_past_the_bounds_is_refused_and_counted_exactly(string parker)
     {
         var scheduler = SchedulerFixture.Create(parker, servers: 2, new UmcgSchedulerOptions { MaxWorkers = MaxWorkers, MaxQueuedBodies = 2, Admission = AdmissionMode.Reject });
@@ -127,8 +125,7 @@ public sealed class AdmissionTests
         SchedulerFixture.Shutdown(scheduler);
     }
 
-    [Theory]
-    [MemberData(nameof(Parkers.Both), MemberType = typeof(Parkers))]
+    [Theory, BothParkers]
     public async Task Past_both_bounds_Reject_refuses_exactly_the_excess_and_the_admitted_bodies_run(string parker)
     {
         var scheduler = SchedulerFixture.Create(parker, servers: 1, new UmcgSchedulerOptions { MaxWorkers = 2, MaxQueuedBodies = 3, Admission = AdmissionMode.Reject });
@@ -153,8 +150,7 @@ public sealed class AdmissionTests
         SchedulerFixture.Shutdown(scheduler);
     }
 
-    [Theory]
-    [MemberData(nameof(Parkers.Both), MemberType = typeof(Parkers))]
+    [Theory, BothParkers]
     public async Task A_caller_canceled_while_awaiting_room_leaves_nothing_behind(string parker)
     {
         var scheduler = SchedulerFixture.Create(parker, servers: 1, new UmcgSchedulerOptions { MaxWorkers = 1, MaxQueuedBodies = 0 });
@@ -192,8 +188,7 @@ public sealed class AdmissionTests
         Assert.Equal(1, ran);
     }
 
-    [Theory]
-    [MemberData(nameof(Parkers.Both), MemberType = typeof(Parkers))]
+    [Theory, BothParkers]
     public async Task A_blocking_Spawn_past_both_bounds_waits_for_room_and_callers_are_admitted_in_order(string parker)
     {
         var scheduler = SchedulerFixture.Create(parker, servers: 1, new UmcgSchedulerOptions { MaxWorkers = 1, MaxQueuedBodies = 0 });
@@ -219,8 +214,7 @@ public sealed class AdmissionTests
         SchedulerFixture.Shutdown(scheduler);
     }
 
-    [Theory]
-    [MemberData(nameof(Parkers.Both), MemberType = typeof(Parkers))]
+    [Theory, BothParkers]
     public void Shutdown_refuses_callers_still_waiting_for_room(string parker)
     {
         var scheduler = SchedulerFixture.Create(parker, servers: 1, new UmcgSchedulerOptions { MaxWorkers = 1, MaxQueuedBodies = 0 });
@@ -242,8 +236,7 @@ public sealed class AdmissionTests
         Assert.Empty(scheduler.Faults);
     }
 
-    [Theory]
-    [MemberData(nameof(Parkers.Both), MemberType = typeof(Parkers))]
+    [Theory, BothParkers]
     public void A_body_of_another_stack_size_gets_the_slot_of_an_idle_thread(string parker)
     {
         var scheduler = SchedulerFixture.Create(parker, servers: 1, new UmcgSchedulerOptions { MaxWorkers = 1 });

@@ -2,8 +2,7 @@ namespace Umcg.Tests.Scheduling;
 
 public sealed class BalancingTests
 {
-    [Theory]
-    [MemberData(nameof(Parkers.Both), MemberType = typeof(Parkers))]
+    [Theory, BothParkers]
     public void An_idle_server_takes_work_queued_on_a_busy_one(string parker)
     {
         var scheduler = SchedulerFixture.Create(parker, servers: 2);

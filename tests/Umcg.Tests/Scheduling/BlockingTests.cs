@@ -2,8 +2,7 @@ namespace Umcg.Tests.Scheduling;
 
 public sealed class BlockingTests
 {
-    [Theory]
-    [MemberData(nameof(Parkers.Both), MemberType = typeof(Parkers))]
+    [Theory, BothParkers]
     public void A_worker_blocked_in_a_region_hands_its_server_to_another_worker(string parker)
     {
         // One server: if the blocked worker kept the CPU, the worker that releases it could never run.
@@ -48,8 +47,7 @@ public sealed class BlockingTests
         SchedulerFixture.Shutdown(scheduler);
     }
 
-    [Theory]
-    [MemberData(nameof(Parkers.Both), MemberType = typeof(Parkers))]
+    [Theory, BothParkers]
     public void Yield_sleep_and_safepoint_inside_a_region_are_the_plain_threads(string parker)
     {
         // Inside a region the worker is BLOCKED and holds no server: there is nothing of the scheduler's to give

@@ -5,8 +5,7 @@ public sealed class ContextFlowTests
 {
     private static readonly AsyncLocal<string?> s_request = new();
 
-    [Theory]
-    [MemberData(nameof(Parkers.Both), MemberType = typeof(Parkers))]
+    [Theory, BothParkers]
     public async Task AsyncLocal_and_Activity_set_before_Spawn_are_visible_in_the_body(string parker)
     {
         var scheduler = SchedulerFixture.Create(parker, servers: 1, new UmcgSchedulerOptions { MaxWorkers = 1 });
@@ -34,8 +33,7 @@ public sealed class ContextFlowTests
         SchedulerFixture.Shutdown(scheduler);
     }
 
-    [Theory]
-    [MemberData(nameof(Parkers.Both), MemberType = typeof(Parkers))]
+    [Theory, BothParkers]
     public void UnsafeSpawn_bodies_see_none_of_the_callers_context(string parker)
     {
         var scheduler = SchedulerFixture.Create(parker, servers: 1);
@@ -50,8 +48,7 @@ public sealed class ContextFlowTests
         SchedulerFixture.Shutdown(scheduler);
     }
 
-    [Theory]
-    [MemberData(nameof(Parkers.Both), MemberType = typeof(Parkers))]
+    [Theory, BothParkers]
     public void Nothing_a_body_sets_in_its_context_reaches_the_next_body_on_the_same_thread(string parker)
     {
         var scheduler = SchedulerFixture.Create(parker, servers: 1);
@@ -72,8 +69,7 @@ public sealed class ContextFlowTests
         SchedulerFixture.Shutdown(scheduler);
     }
 
-    [Theory]
-    [MemberData(nameof(Parkers.Both), MemberType = typeof(Parkers))]
+    [Theory, BothParkers]
     public async Task An_await_in_a_body_keeps_its_context_while_posted_callbacks_capture_none(string parker)
     {
         var scheduler = SchedulerFixture.Create(parker, servers: 1);

@@ -3,8 +3,7 @@ namespace Umcg.Tests.Scheduling;
 /// <summary>A Thread.Interrupt left pending on a pooled worker thread belongs to nobody and must not lose later work.</summary>
 public sealed class InterruptTests
 {
-    [Theory]
-    [MemberData(nameof(Parkers.Both), MemberType = typeof(Parkers))]
+    [Theory, BothParkers]
     public void Bodies_that_leave_an_interrupt_pending_do_not_poison_the_pool(string parker)
     {
         const int Rounds = 20;

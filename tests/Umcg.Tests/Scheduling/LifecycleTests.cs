@@ -2,8 +2,7 @@ namespace Umcg.Tests.Scheduling;
 
 public sealed class LifecycleTests
 {
-    [Theory]
-    [MemberData(nameof(Parkers.Both), MemberType = typeof(Parkers))]
+    [Theory, BothParkers]
     public void Shutdown_drains_every_body_and_leaves_no_thread_behind(string parker)
     {
         var scheduler = SchedulerFixture.Create(parker, servers: 2);
@@ -27,28 +26,17 @@ public sealed class LifecycleTests
     public void Canceling_shutdown_cancels_bodies_that_have_not_started()
     {
         var scheduler = SchedulerFixture.Create(servers: 1);
-        using var release = new ManualResetEventSlim();
-        using var holding = new ManualResetEventSlim();
 
         // Holds the only server without a safepoint, so the rest stays queued.
-        var holder = scheduler.Spawn(() =>
-        {
-            holding.Set();
-            while (!release.IsSet)
-            {
-                Thread.SpinWait(100);
-            }
-        });
-        holding.Wait();
+        var holder = BusyWorker.Occupy(scheduler);
         var queued = Enumerable.Range(0, 5).Select(_ => scheduler.Spawn(() => { })).ToArray();
 
         using var cts = new CancellationTokenSource();
         var shutdown = scheduler.ShutdownAsync(cts.Token);
         cts.Cancel();
-        release.Set();
+        holder.Release(); // the holder itself had started: it completes
         Watchdog.Wait(scheduler.Kernel, shutdown, "shutdown");
 
-        Assert.True(holder.Completion.IsCompletedSuccessfully);
         Assert.All(queued, h => Assert.True(h.Completion.IsCanceled));
         Assert.Empty(scheduler.Faults);
     }

@@ -11,29 +11,18 @@ public sealed class PolicyTests
     {
         var scheduler = SchedulerFixture.Create(servers: 1, options: With(() => new PriorityPolicy()));
         var order = new ConcurrentQueue<string>();
-        using var queued = new ManualResetEventSlim();
 
         // The gate holds the only server (spinning in user code, no safepoint) until every other body has
         // been queued behind it.
-        using var gateRunning = new ManualResetEventSlim();
-        var gate = scheduler.Spawn(() =>
-        {
-            gateRunning.Set();
-            while (!queued.IsSet)
-            {
-                Thread.SpinWait(100);
-            }
-        }, new WorkerOptions { Priority = 10 });
-        gateRunning.Wait();
-
+        var gate = BusyWorker.Occupy(scheduler, new WorkerOptions { Priority = 10 });
         var low = Enumerable.Range(0, 5)
             .Select(i => scheduler.Spawn(() => order.Enqueue($"low{i}"), new WorkerOptions { Priority = 1 }))
             .ToArray();
         var high = scheduler.Spawn(() => order.Enqueue("high"), new WorkerOptions { Priority = 5 });
         Watchdog.Until(() => scheduler.QueuedForTests(0) == 6, scheduler.Kernel, "all bodies queued");
-        queued.Set();
+        gate.Release();
 
-        SchedulerFixture.WaitAll(scheduler, [gate, high, .. low]);
+        SchedulerFixture.WaitAll(scheduler, [high, .. low]);
         Assert.Equal(["high", "low0", "low1", "low2", "low3", "low4"], order);
         SchedulerFixture.Shutdown(scheduler);
     }
@@ -42,26 +31,9 @@ public sealed class PolicyTests
     public void A_cpu_bound_low_priority_worker_calling_safepoints_is_preempted_for_a_high_priority_one()
     {
         var scheduler = SchedulerFixture.Create(servers: 1, options: With(() => new PriorityPolicy()));
-        int highRan = 0;
-        int lowIterationsAfterHighRan = -1;
-        using var lowRunning = new ManualResetEventSlim();
 
         // Without preemption this never ends: one server, and the low worker spins until the high one ran.
-        var low = scheduler.Spawn(() =>
-        {
-            lowRunning.Set();
-            while (Volatile.Read(ref highRan) == 0)
-            {
-                Worker.Safepoint();
-            }
-
-            lowIterationsAfterHighRan = 0;
-        }, new WorkerOptions { Priority = 0 });
-        lowRunning.Wait();
-        var high = scheduler.Spawn(() => Volatile.Write(ref highRan, 1), new WorkerOptions { Priority = 20 });
-
-        SchedulerFixture.WaitAll(scheduler, low, high);
-        Assert.Equal(0, lowIterationsAfterHighRan);
+        SchedulerFixture.RunCpuBoundUntilPreempted(scheduler, cpuBound: new WorkerOptions { Priority = 0 }, other: new WorkerOptions { Priority = 20 });
         Assert.True(scheduler.CountersForTests(0).Preemptions >= 1);
         SchedulerFixture.Shutdown(scheduler);
     }
@@ -70,19 +42,7 @@ public sealed class PolicyTests
     public void A_time_slice_preempts_a_cpu_bound_worker_at_its_safepoints()
     {
         var scheduler = SchedulerFixture.Create(servers: 1, options: With(() => new FifoPolicy(TimeSpan.FromMilliseconds(1))));
-        int other = 0;
-        using var firstRunning = new ManualResetEventSlim();
-        var first = scheduler.Spawn(() =>
-        {
-            firstRunning.Set();
-            while (Volatile.Read(ref other) == 0)
-            {
-                Worker.Safepoint();
-            }
-        });
-        firstRunning.Wait();
-        var second = scheduler.Spawn(() => Volatile.Write(ref other, 1));
-        SchedulerFixture.WaitAll(scheduler, first, second);
+        SchedulerFixture.RunCpuBoundUntilPreempted(scheduler);
         Assert.True(scheduler.CountersForTests(0).Preemptions >= 1);
         SchedulerFixture.Shutdown(scheduler);
     }

@@ -21,6 +21,60 @@ internal static class SchedulerFixture
             () => $"bodies did not finish ({handles.Count(h => !h.IsCompleted)} of {handles.Length} pending); faults: {string.Join(Environment.NewLine, scheduler.Faults)}");
     }
 
+    /// <summary>
+    /// Spawns a worker that runs safepoints, marks it blocked while it runs (as a detector would, on its behalf),
+    /// and waits until it has finished; returns its tid. Its last safepoint takes the unblock path if the loop's
+    /// did not already.
+    /// </summary>
+    public static int RunWorkerMarkedBlocked(UmcgScheduler scheduler)
+    {
+        int marked = 0;
+        int tid = 0;
+        var h = scheduler.Spawn(() =>
+        {
+            Volatile.Write(ref tid, Worker.Current!.Tid);
+            while (Volatile.Read(ref marked) == 0)
+            {
+                Worker.Safepoint();
+            }
+
+            Worker.Safepoint();
+        });
+        Watchdog.Until(() => Volatile.Read(ref tid) != 0, scheduler.Kernel, "worker running");
+        Assert.Equal(Errno.Ok, scheduler.Kernel.MarkBlocked(tid));
+        Volatile.Write(ref marked, 1);
+        WaitAll(scheduler, h);
+        return tid;
+    }
+
+    /// <summary>
+    /// On a one-server scheduler: spawns a CPU-bound worker (<paramref name="cpuBound"/>) that calls safepoints until
+    /// a second body (<paramref name="other"/>) has run, then that body, and waits for both. The only server is
+    /// held until the second body runs, so only a preemption at a safepoint lets this finish (a stall fails under
+    /// the watchdog). Returns the CPU-bound worker's tid.
+    /// </summary>
+    public static int RunCpuBoundUntilPreempted(UmcgScheduler scheduler, WorkerOptions? cpuBound = null, WorkerOptions? other = null)
+    {
+        int otherRan = 0;
+        int tid = 0;
+        var spinner = scheduler.Spawn(
+            () =>
+            {
+                Volatile.Write(ref tid, Worker.Current!.Tid);
+                while (Volatile.Read(ref otherRan) == 0)
+                {
+                    Worker.Safepoint();
+                }
+            },
+            cpuBound);
+        Watchdog.Until(() => Volatile.Read(ref tid) != 0, scheduler.Kernel, "the CPU-bound worker runs");
+        var second = scheduler.Spawn(() => Volatile.Write(ref otherRan, 1), other);
+        WaitAll(scheduler, spinner, second);
+        spinner.Join();
+        second.Join();
+        return tid;
+    }
+
     public static void Shutdown(UmcgScheduler scheduler)
     {
         Watchdog.Wait(scheduler.Kernel, scheduler.ShutdownAsync(), $"scheduler shutdown; faults: {string.Join(Environment.NewLine, scheduler.Faults)}");

@@ -3,8 +3,7 @@ namespace Umcg.Tests.Scheduling;
 /// <summary>A token cancels a body until it starts (it never runs); a running body sees the token and may stop.</summary>
 public sealed class SpawnCancellationTests
 {
-    [Theory]
-    [MemberData(nameof(Parkers.Both), MemberType = typeof(Parkers))]
+    [Theory, BothParkers]
     public async Task A_token_canceled_before_the_spawn_gives_a_canceled_handle_and_the_body_never_runs(string parker)
     {
         var scheduler = SchedulerFixture.Create(parker, servers: 1);
@@ -28,8 +27,7 @@ public sealed class SpawnCancellationTests
         Assert.Equal(0, ran);
     }
 
-    [Theory]
-    [MemberData(nameof(Parkers.Both), MemberType = typeof(Parkers))]
+    [Theory, BothParkers]
     public void Canceling_a_queued_body_completes_its_handle_at_once_and_it_never_runs(string parker)
     {
         var scheduler = SchedulerFixture.Create(parker, servers: 1, new UmcgSchedulerOptions { MaxWorkers = 1 });
@@ -60,8 +58,7 @@ public sealed class SpawnCancellationTests
         SchedulerFixture.Shutdown(scheduler);
     }
 
-    [Theory]
-    [MemberData(nameof(Parkers.Both), MemberType = typeof(Parkers))]
+    [Theory, BothParkers]
     public void A_running_body_sees_its_token_and_stops_when_it_is_canceled(string parker)
     {
         var scheduler = SchedulerFixture.Create(parker, servers: 1);

@@ -2,8 +2,7 @@ namespace Umcg.Tests.Scheduling;
 
 public sealed class SpawnTests
 {
-    [Theory]
-    [MemberData(nameof(Parkers.Both), MemberType = typeof(Parkers))]
+    [Theory, BothParkers]
     public async Task Spawned_bodies_run_on_workers_and_return_results(string parker)
     {
         var scheduler = SchedulerFixture.Create(parker, servers: 2);

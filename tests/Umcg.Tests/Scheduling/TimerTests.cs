@@ -2,8 +2,7 @@ namespace Umcg.Tests.Scheduling;
 
 public sealed class TimerTests
 {
-    [Theory]
-    [MemberData(nameof(Parkers.Both), MemberType = typeof(Parkers))]
+    [Theory, BothParkers]
     public void A_sleeping_worker_gives_its_cpu_to_others_and_its_server_wakes_it(string parker)
     {
         var scheduler = SchedulerFixture.Create(parker, servers: 1);

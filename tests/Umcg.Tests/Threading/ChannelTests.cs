@@ -77,9 +77,7 @@ public sealed class ChannelTests
         SchedulerFixture.Shutdown(scheduler);
     }
 
-    [Theory]
-    [InlineData(true)]
-    [InlineData(false)]
+    [Theory, OnWorkerAndPlainThread]
     public void Timed_sends_and_receives_give_up_without_changing_the_channel(bool onWorker)
     {
         var scheduler = SchedulerFixture.Create(servers: 1);
@@ -103,9 +101,7 @@ public sealed class ChannelTests
         SchedulerFixture.Shutdown(scheduler);
     }
 
-    [Theory]
-    [InlineData(true)]
-    [InlineData(false)]
+    [Theory, OnWorkerAndPlainThread]
     public void Canceled_sends_and_receives_throw_and_leave_nothing_behind(bool onWorker)
     {
         var scheduler = SchedulerFixture.Create(servers: 1);
@@ -169,8 +165,7 @@ public sealed class ChannelTests
         SchedulerFixture.Shutdown(scheduler);
     }
 
-    [Theory]
-    [MemberData(nameof(Parkers.Both), MemberType = typeof(Parkers))]
+    [Theory, BothParkers]
     public void Many_producers_and_consumers_workers_and_threads_pass_every_item_exactly_once(string parker)
     {
         const int Producers = 20;
@@ -220,9 +215,7 @@ public sealed class ChannelTests
         SchedulerFixture.Shutdown(scheduler);
     }
 
-    [Theory]
-    [InlineData(ReceiverHandOff.SwitchNow)]
-    [InlineData(ReceiverHandOff.RunNext)]
+    [Theory, EveryValue<ReceiverHandOff>]
     public void A_send_to_a_parked_receiver_on_the_same_server_hands_the_cpu_straight_to_it(ReceiverHandOff mode)
     {
         var scheduler = SchedulerFixture.Create(servers: 1);

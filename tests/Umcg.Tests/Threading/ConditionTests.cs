@@ -3,16 +3,25 @@ namespace Umcg.Tests.Threading;
 [Collection(ThreadingStress.Name)]
 public sealed class ConditionTests
 {
+    /// <summary>Both parkers, each under a mutex in each hand-off mode.</summary>
+    public static TheoryData<string, MutexHandOff> ParkersAndModes => new()
+    {
+        { "futex", MutexHandOff.Fifo },
+        { "monitor", MutexHandOff.Fifo },
+        { "futex", MutexHandOff.Barging },
+        { "monitor", MutexHandOff.Barging },
+    };
+
     [Theory]
-    [MemberData(nameof(Parkers.Both), MemberType = typeof(Parkers))]
-    public void A_bounded_buffer_built_on_conditions_loses_no_item_and_no_notification(string parker)
+    [MemberData(nameof(ParkersAndModes))]
+    public void A_bounded_buffer_built_on_conditions_loses_no_item_and_no_notification(string parker, MutexHandOff handOff)
     {
         const int Producers = 40;
         const int Consumers = 40;
         const int PerProducer = 250;
         const int Capacity = 4;
         var scheduler = SchedulerFixture.Create(parker, servers: 2);
-        var mutex = new UmcgMutex();
+        var mutex = new UmcgMutex(handOff);
         var notFull = new UmcgCondition();
         var notEmpty = new UmcgCondition();
         var buffer = new Queue<int>();
@@ -84,11 +93,10 @@ public sealed class ConditionTests
         var mutex = new UmcgMutex();
         var condition = new UmcgCondition();
         var order = new ConcurrentQueue<int>();
-        var waiting = new List<Task>();
-        for (int i = 0; i < Waiters; i++)
-        {
-            int id = i;
-            void Wait()
+        var waiting = ThreadingFixture.StartQueuedWaiters(
+            scheduler,
+            Waiters,
+            id =>
             {
                 using (mutex.EnterScope())
                 {
@@ -96,11 +104,9 @@ public sealed class ConditionTests
                     Assert.True(mutex.IsHeldByCurrentThread);
                     order.Enqueue(id);
                 }
-            }
-
-            waiting.Add(ThreadingFixture.Start(scheduler, Wait, onWorker: id % 3 != 1));
-            ThreadingFixture.Until(scheduler, () => condition.WaitersForTests == id + 1, $"waiter {id} waits");
-        }
+            },
+            onWorker: id => id % 3 != 1,
+            queued: () => condition.WaitersForTests);
 
         for (int i = 0; i < 3; i++)
         {
@@ -119,9 +125,7 @@ public sealed class ConditionTests
         SchedulerFixture.Shutdown(scheduler);
     }
 
-    [Theory]
-    [InlineData(true)]
-    [InlineData(false)]
+    [Theory, OnWorkerAndPlainThread]
     public void A_timed_wait_without_notification_returns_false_holding_the_mutex(bool onWorker)
     {
         var scheduler = SchedulerFixture.Create(servers: 1);
@@ -143,9 +147,7 @@ public sealed class ConditionTests
         SchedulerFixture.Shutdown(scheduler);
     }
 
-    [Theory]
-    [InlineData(true)]
-    [InlineData(false)]
+    [Theory, OnWorkerAndPlainThread]
     public void A_canceled_wait_throws_holding_the_mutex_and_loses_no_later_notification(bool onWorker)
     {
         var scheduler = SchedulerFixture.Create(servers: 1);
@@ -179,9 +181,7 @@ public sealed class ConditionTests
             }
         });
         ThreadingFixture.Until(scheduler, () => condition.WaitersForTests == 2, "two waiters");
-        cts.Cancel();
-        ThreadingFixture.Finish(scheduler, canceled, "canceled waiter");
-        ThreadingFixture.AssertCanceled(canceled);
+        ThreadingFixture.CancelAndAssertCanceled(scheduler, cts, canceled);
         Assert.True(heldInCatch);
 
         // The canceled waiter left the queue: the next notification reaches the other waiter.

@@ -109,21 +109,18 @@ public sealed class MutexTests
         var order = new ConcurrentQueue<int>();
         var holder = new LockHolder(scheduler, mutex);
 
-        var waiting = new List<Task>();
-        for (int i = 0; i < Waiters; i++)
-        {
-            int id = i;
-            void Take()
+        // Every third waiter is a plain thread: one queue serves both kinds.
+        var waiting = ThreadingFixture.StartQueuedWaiters(
+            scheduler,
+            Waiters,
+            id =>
             {
                 mutex.Lock();
                 order.Enqueue(id);
                 mutex.Unlock();
-            }
-
-            // Every third waiter is a plain thread: one queue serves both kinds.
-            waiting.Add(ThreadingFixture.Start(scheduler, Take, onWorker: id % 3 != 2));
-            ThreadingFixture.Until(scheduler, () => mutex.WaitersForTests == id + 1, $"waiter {id} queues");
-        }
+            },
+            onWorker: id => id % 3 != 2,
+            queued: () => mutex.WaitersForTests);
 
         holder.LetGo();
         SchedulerFixture.WaitAll(scheduler, holder.Handle);
@@ -148,16 +145,7 @@ public sealed class MutexTests
         var scheduler = SchedulerFixture.Create(servers: 1);
         var mutex = new UmcgMutex(handOff);
         var holder = new LockHolder(scheduler, mutex);
-        bool first = true;
-        bool zero = true;
-        Action attempt = () =>
-        {
-            zero = mutex.TryLock(TimeSpan.Zero);
-            first = mutex.TryLock(TimeSpan.FromMilliseconds(20));
-        };
-        ThreadingFixture.Run(scheduler, attempt, onWorker, "attempts on a held lock");
-        Assert.False(zero);
-        Assert.False(first);
+        ThreadingFixture.AssertTimedAttemptsGiveUp(scheduler, timeout => mutex.TryLock(timeout), onWorker, "attempts on a held lock");
         Assert.Equal(0, mutex.WaitersForTests);
 
         holder.LetGo();
@@ -192,9 +180,7 @@ public sealed class MutexTests
             mutex.Unlock();
         });
         ThreadingFixture.Until(scheduler, () => mutex.WaitersForTests == 2, "two waiters queue");
-        cts.Cancel();
-        ThreadingFixture.Finish(scheduler, canceled, "canceled waiter");
-        ThreadingFixture.AssertCanceled(canceled);
+        ThreadingFixture.CancelAndAssertCanceled(scheduler, cts, canceled);
         Assert.Equal(1, mutex.WaitersForTests);
 
         // The lock still works: the holder hands it to the remaining waiter.
@@ -210,9 +196,7 @@ public sealed class MutexTests
         SchedulerFixture.Shutdown(scheduler);
     }
 
-    [Theory]
-    [InlineData(MutexHandOff.Fifo)]
-    [InlineData(MutexHandOff.Barging)]
+    [Theory, EveryValue<MutexHandOff>]
     public void Misuse_gets_clear_exceptions_and_leaves_the_scheduler_working(MutexHandOff handOff)
     {
         var scheduler = SchedulerFixture.Create(servers: 1);
@@ -261,9 +245,7 @@ public sealed class MutexTests
         SchedulerFixture.Shutdown(scheduler);
     }
 
-    [Theory]
-    [InlineData(MutexHandOff.Fifo)]
-    [InlineData(MutexHandOff.Barging)]
+    [Theory, EveryValue<MutexHandOff>]
     public void A_contended_lock_switches_straight_to_the_next_runnable_worker(MutexHandOff handOff)
     {
         var scheduler = SchedulerFixture.Create(servers: 1);

@@ -3,8 +3,7 @@ namespace Umcg.Tests.Threading;
 [Collection(ThreadingStress.Name)]
 public sealed class SemaphoreTests
 {
-    [Theory]
-    [MemberData(nameof(Parkers.Both), MemberType = typeof(Parkers))]
+    [Theory, BothParkers]
     public void Never_more_holders_than_permits_and_every_permit_comes_back(string parker)
     {
         const int Permits = 3;
@@ -49,19 +48,16 @@ public sealed class SemaphoreTests
         var scheduler = SchedulerFixture.Create(servers: 2);
         var semaphore = new UmcgSemaphore(0);
         var order = new ConcurrentQueue<int>();
-        var waiting = new List<Task>();
-        for (int i = 0; i < Waiters; i++)
-        {
-            int id = i;
-            void Take()
+        var waiting = ThreadingFixture.StartQueuedWaiters(
+            scheduler,
+            Waiters,
+            id =>
             {
                 semaphore.Wait();
                 order.Enqueue(id);
-            }
-
-            waiting.Add(ThreadingFixture.Start(scheduler, Take, onWorker: id % 4 != 3));
-            ThreadingFixture.Until(scheduler, () => semaphore.WaitersForTests == id + 1, $"waiter {id} queues");
-        }
+            },
+            onWorker: id => id % 4 != 3,
+            queued: () => semaphore.WaitersForTests);
 
         // One permit at a time: each goes to the oldest waiter, so the order of taking is the order of arrival.
         for (int i = 0; i < Waiters; i++)
@@ -90,31 +86,18 @@ public sealed class SemaphoreTests
         SchedulerFixture.Shutdown(scheduler);
     }
 
-    [Theory]
-    [InlineData(true)]
-    [InlineData(false)]
+    [Theory, OnWorkerAndPlainThread]
     public void A_timed_wait_without_permits_gives_up_and_a_canceled_one_throws(bool onWorker)
     {
         var scheduler = SchedulerFixture.Create(servers: 1);
         var semaphore = new UmcgSemaphore(0);
-        bool zero = true;
-        bool timed = true;
-        Action body = () =>
-        {
-            zero = semaphore.Wait(TimeSpan.Zero);
-            timed = semaphore.Wait(TimeSpan.FromMilliseconds(20));
-        };
-        ThreadingFixture.Run(scheduler, body, onWorker, "timed waits");
-        Assert.False(zero);
-        Assert.False(timed);
+        ThreadingFixture.AssertTimedAttemptsGiveUp(scheduler, timeout => semaphore.Wait(timeout), onWorker, "timed waits");
         Assert.Equal(0, semaphore.WaitersForTests);
 
         using var cts = new CancellationTokenSource();
         var canceled = ThreadingFixture.Start(scheduler, () => semaphore.Wait(cts.Token), onWorker);
         ThreadingFixture.Until(scheduler, () => semaphore.WaitersForTests == 1, "waiter queues");
-        cts.Cancel();
-        ThreadingFixture.Finish(scheduler, canceled, "canceled waiter");
-        ThreadingFixture.AssertCanceled(canceled);
+        ThreadingFixture.CancelAndAssertCanceled(scheduler, cts, canceled);
         Assert.Equal(0, semaphore.WaitersForTests);
 
         // The permit released now is not lost to the canceled waiter.

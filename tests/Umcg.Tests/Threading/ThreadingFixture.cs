@@ -39,6 +39,47 @@ internal static class ThreadingFixture
     }
 
     /// <summary>
+    /// Starts <paramref name="count"/> waiters one at a time, waiter i running <paramref name="wait"/>(i) on a new
+    /// worker, or on a new plain thread where <paramref name="onWorker"/>(i) is false; each starts only once the one
+    /// before it has queued (<paramref name="queued"/> counts the queue), so the order of arrival is the order of i.
+    /// </summary>
+    public static List<Task> StartQueuedWaiters(UmcgScheduler scheduler, int count, Action<int> wait, Func<int, bool> onWorker, Func<int> queued)
+    {
+        ArgumentNullException.ThrowIfNull(onWorker);
+        var waiting = new List<Task>();
+        for (int i = 0; i < count; i++)
+        {
+            int id = i;
+            waiting.Add(Start(scheduler, () => wait(id), onWorker(id)));
+            Until(scheduler, () => queued() == id + 1, $"waiter {id} queues");
+        }
+
+        return waiting;
+    }
+
+    /// <summary>
+    /// Runs <paramref name="attempt"/> with a zero timeout and then a short one, as <see cref="Run"/> does, and
+    /// asserts that both gave up: the resource it tries for (a held lock, a semaphore without permits) stays
+    /// unavailable throughout.
+    /// </summary>
+    public static void AssertTimedAttemptsGiveUp(UmcgScheduler scheduler, Func<TimeSpan, bool> attempt, bool onWorker, string what)
+    {
+        bool zero = true;
+        bool timed = true;
+        Run(
+            scheduler,
+            () =>
+            {
+                zero = attempt(TimeSpan.Zero);
+                timed = attempt(TimeSpan.FromMilliseconds(20));
+            },
+            onWorker,
+            what);
+        Assert.False(zero, $"{what}: with a zero timeout");
+        Assert.False(timed, $"{what}: with a 20 ms timeout");
+    }
+
+    /// <summary>
     /// Runs <paramref name="round"/>(0 .. <paramref name="rounds"/> - 1) in a loop on <paramref name="workers"/>
     /// new workers and <paramref name="threads"/> new plain threads at once, waits for all of them under the
     /// watchdog, and asserts that each finished without an exception. With <paramref name="progress"/>, the
@@ -68,6 +109,15 @@ internal static class ThreadingFixture
         Finish(scheduler, Task.WhenAll(plain), "plain threads");
         Assert.All(handles, w => Assert.True(w.Completion.IsCompletedSuccessfully, w.Completion.Exception?.ToString()));
         Assert.All(plain, t => Assert.True(t.IsCompletedSuccessfully, t.Exception?.ToString()));
+    }
+
+    /// <summary>Cancels <paramref name="cts"/>, waits for <paramref name="waiter"/> under the watchdog, and asserts that it ended by cancellation.</summary>
+    public static void CancelAndAssertCanceled(UmcgScheduler scheduler, CancellationTokenSource cts, Task waiter)
+    {
+        ArgumentNullException.ThrowIfNull(cts);
+        cts.Cancel();
+        Finish(scheduler, waiter, "canceled waiter");
+        AssertCanceled(waiter);
     }
 
     /// <summary>Asserts that a finished <paramref name="task"/> ended by cancellation (canceled, or faulted with an <see cref="OperationCanceledException"/>).</summary>

@@ -1,4 +1,4 @@
-namespace Umcg.Tests.Threading;
+namespace Umcg.Tests.Infrastructure;
 
 /// <summary>
 /// A worker that keeps its server's CPU until released: it spins without a safepoint, so a worker made runnable
@@ -12,21 +12,25 @@ internal sealed class BusyWorker
     private int _running;
     private int _released;
 
-    private BusyWorker(UmcgScheduler scheduler)
+    private BusyWorker(UmcgScheduler scheduler, WorkerOptions? options)
     {
         _scheduler = scheduler;
-        _handle = scheduler.Spawn(Spin);
+        _handle = scheduler.Spawn(Spin, options);
     }
 
-    /// <summary>Starts a busy worker and returns once it runs. Use it when every other worker of the (single) server is parked.</summary>
-    public static BusyWorker Occupy(UmcgScheduler scheduler)
+    /// <summary>
+    /// Starts a busy worker (with <paramref name="options"/>, e.g. a priority) and returns once it runs. Use it when
+    /// every other worker of the (single) server is parked or not yet spawned: what is spawned meanwhile stays queued.
+    /// </summary>
+    public static BusyWorker Occupy(UmcgScheduler scheduler, WorkerOptions? options = null)
     {
-        var busy = new BusyWorker(scheduler);
-        ThreadingFixture.Until(scheduler, () => Volatile.Read(ref busy._running) == 1, "the busy worker runs");
+        ArgumentNullException.ThrowIfNull(scheduler);
+        var busy = new BusyWorker(scheduler, options);
+        Watchdog.Until(() => Volatile.Read(ref busy._running) == 1, scheduler.Kernel, "the busy worker runs");
         return busy;
     }
 
-    /// <summary>Lets the worker finish, and waits until it has given its CPU back.</summary>
+    /// <summary>Lets the worker finish, and waits until it has given its CPU back; rethrows if its body failed.</summary>
     public void Release()
     {
         Volatile.Write(ref _released, 1);
