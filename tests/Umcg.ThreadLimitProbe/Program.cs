@@ -34,29 +34,19 @@ int completed = 0;
 UmcgThreadLimitException? refused = null;
 for (int i = 0; i < MaxWorkers && refused is null; i++)
 {
-    try
+    refused = Refusal(() => accepted.Add(scheduler.Spawn(() =>
     {
-        accepted.Add(scheduler.Spawn(() =>
+        using (Worker.Blocking())
         {
-            using (Worker.Blocking())
-            {
-                gate.Wait();
-            }
+            gate.Wait();
+        }
 
-            Interlocked.Increment(ref completed);
-        }));
-    }
-    catch (UmcgThreadLimitException e)
+        Interlocked.Increment(ref completed);
+    })), out bool wrong);
+    if (wrong)
     {
-        refused = e;
-    }
-#pragma warning disable CA1031 // Any other exception is the failure this probe reports.
-    catch (Exception e)
-    {
-        Console.WriteLine($"WRONG {e.GetType().FullName}: {e.Message}");
         return 3;
     }
-#pragma warning restore CA1031
 }
 
 if (refused is null)
@@ -80,24 +70,17 @@ return 0;
 
 static int StartRefused(UmcgScheduler first)
 {
-    UmcgThreadLimitException refused;
-    try
+    var refused = Refusal(() => new UmcgScheduler(new UmcgSchedulerOptions { Servers = 64, PinServers = false, Detection = DetectionOptions.Off, Name = "sp" }).Dispose(), out bool wrong);
+    if (wrong)
     {
-        new UmcgScheduler(new UmcgSchedulerOptions { Servers = 64, PinServers = false, Detection = DetectionOptions.Off, Name = "sp" }).Dispose();
+        return 3;
+    }
+
+    if (refused is null)
+    {
         Console.WriteLine("NOLIMIT a scheduler with 64 servers started");
         return 4;
     }
-    catch (UmcgThreadLimitException e)
-    {
-        refused = e;
-    }
-#pragma warning disable CA1031 // Any other exception is the failure this probe reports.
-    catch (Exception e)
-    {
-        Console.WriteLine($"WRONG {e.GetType().FullName}: {e.Message}");
-        return 3;
-    }
-#pragma warning restore CA1031
 
     // The failed scheduler's server threads ("sp server N") were joined before the constructor threw; an OS
     // thread may outlive its managed Join by a moment, so wait (bounded) for the last of them to leave.
@@ -126,4 +109,28 @@ static int StartRefused(UmcgScheduler first)
     Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"OK leftover={leftover} after={after}"));
     Console.WriteLine(refused.Message.ReplaceLineEndings(" "));
     return 0;
+}
+
+// Runs an attempt the OS may refuse a thread for: the refusal, or null if it went through. Any other exception is
+// the failure this probe reports: printed as WRONG, with wrong set.
+static UmcgThreadLimitException? Refusal(Action attempt, out bool wrong)
+{
+    wrong = false;
+    try
+    {
+        attempt();
+        return null;
+    }
+    catch (UmcgThreadLimitException e)
+    {
+        return e;
+    }
+#pragma warning disable CA1031 // Any other exception is the failure this probe reports.
+    catch (Exception e)
+    {
+        Console.WriteLine($"WRONG {e.GetType().FullName}: {e.Message}");
+        wrong = true;
+        return null;
+    }
+#pragma warning restore CA1031
 }
