@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using Umcg.Kernel.Native;
 
 namespace Umcg.Abi;
 
@@ -7,11 +8,8 @@ namespace Umcg.Abi;
 /// block gets a page of its own, and freeing it turns the page PROT_NONE instead of unmapping it, so any
 /// access after free faults at once instead of reading or corrupting whatever was allocated there next.
 /// </summary>
-internal static unsafe partial class BlockMemory
+internal static unsafe class BlockMemory
 {
-    private const int ProtNone = 0;
-    private const int ProtReadWrite = 3;
-    private const int MapPrivateAnonymous = 0x02 | 0x20;
     private const int PageSize = 4096;
 
     private static int s_guardedScopes;
@@ -35,8 +33,8 @@ internal static unsafe partial class BlockMemory
         guarded = Guarded;
         if (guarded)
         {
-            void* page = Mmap(null, PageSize, ProtReadWrite, MapPrivateAnonymous, -1, 0);
-            if ((nint)page == -1)
+            void* page = LinuxSyscalls.MapZeroedPages(PageSize);
+            if (page is null)
             {
                 throw new OutOfMemoryException("mmap of a guarded UMCG control block failed.");
             }
@@ -54,19 +52,13 @@ internal static unsafe partial class BlockMemory
     {
         if (guarded)
         {
-            Mprotect(task, PageSize, ProtNone);
+            LinuxSyscalls.ProtectNone(task, PageSize);
         }
         else
         {
             NativeMemory.AlignedFree(task);
         }
     }
-
-    [LibraryImport("libc", EntryPoint = "mmap")]
-    private static partial void* Mmap(void* addr, nuint length, int prot, int flags, int fd, nint offset);
-
-    [LibraryImport("libc", EntryPoint = "mprotect")]
-    private static partial int Mprotect(void* addr, nuint length, int prot);
 
     private sealed class Scope : IDisposable
     {

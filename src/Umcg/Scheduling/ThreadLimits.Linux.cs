@@ -1,5 +1,5 @@
 using System.Globalization;
-using System.Runtime.InteropServices;
+using Umcg.Kernel.Native;
 
 namespace Umcg.Scheduling;
 
@@ -9,9 +9,8 @@ namespace Umcg.Scheduling;
 /// the per-user <c>RLIMIT_NPROC</c> (ulimit -u; root is exempt), and the pids controller of the process's
 /// cgroup. Only reads files and makes one call: it must work when no thread can be created.
 /// </summary>
-internal static unsafe partial class ThreadLimits
+internal static class ThreadLimits
 {
-    private const int RlimitNproc = 6;
     private const ulong RlimInfinity = ulong.MaxValue;
 
     /// <summary>One line naming each limit and its value (unreadable ones are left out).</summary>
@@ -121,22 +120,12 @@ internal static unsafe partial class ThreadLimits
 
     private static string? Nproc()
     {
-        Rlimit limit;
-        if (Getrlimit(RlimitNproc, &limit) != 0)
+        if (LinuxSyscalls.ThreadCountLimit() is not var (soft, hard))
         {
             return null;
         }
 
         static string Of(ulong v) => v == RlimInfinity ? "unlimited" : v.ToString(CultureInfo.InvariantCulture);
-        return $"{Of(limit.Current)} (hard {Of(limit.Max)})";
-    }
-
-    [LibraryImport("libc", EntryPoint = "getrlimit")]
-    private static partial int Getrlimit(int resource, Rlimit* limit);
-
-    private struct Rlimit
-    {
-        public ulong Current;
-        public ulong Max;
+        return $"{Of(soft)} (hard {Of(hard)})";
     }
 }

@@ -85,6 +85,13 @@ internal static unsafe partial class LinuxSyscalls
         return Getrlimit(RlimitNofile, &limit) == 0 ? (long)Math.Min(limit.Current, int.MaxValue) : 1024;
     }
 
+    /// <summary>The soft and hard limits on threads of the calling user (RLIMIT_NPROC; <see cref="ulong.MaxValue"/> is unlimited), or null.</summary>
+    public static (ulong Soft, ulong Hard)? ThreadCountLimit()
+    {
+        Rlimit limit;
+        return Getrlimit(RlimitNproc, &limit) == 0 ? (limit.Current, limit.Max) : null;
+    }
+
     /// <summary>The name of an errno value, for diagnostics.</summary>
     public static string ErrnoName(int errno) => errno switch
     {

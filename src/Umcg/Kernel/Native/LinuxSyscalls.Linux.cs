@@ -7,8 +7,9 @@ namespace Umcg.Kernel.Native;
 /// The project's one seam to libc (Linux x64 layouts): every system call the library, its tools and its tests
 /// make goes through this class. This part holds what the kernel half is built on (futex, thread ids, clocks,
 /// affinity); the other parts: <c>LinuxSyscalls.Files.Linux.cs</c> (descriptors, maps, pipes),
-/// <c>LinuxSyscalls.Detection.Linux.cs</c> (perf events, timer slack, limits) and
-/// <c>LinuxSyscalls.Measurement.Linux.cs</c> (sleeps, CPU time, context switches).
+/// <c>LinuxSyscalls.Detection.Linux.cs</c> (perf events, timer slack, limits),
+/// <c>LinuxSyscalls.Measurement.Linux.cs</c> (sleeps, CPU time, context switches) and
+/// <c>LinuxSyscalls.Memory.Linux.cs</c> (pages for guarded control blocks).
 /// </summary>
 internal static unsafe partial class LinuxSyscalls
 {
@@ -28,6 +29,7 @@ internal static unsafe partial class LinuxSyscalls
     private const long SysPrctl = 157;
     private const long SysPerfEventOpen = 298;
     private const int PrSetTimerslack = 29;
+    private const int RlimitNproc = 6;
     private const int RlimitNofile = 7;
     private const int RusageSelf = 0;
     private const int TimerAbsolute = 1;
