@@ -34,6 +34,25 @@ public static class Watchdog
         return Within(signal.Task, scheduler, what);
     }
 
+    /// <summary>
+    /// Polls <paramref name="condition"/> (a count the scheduler keeps) until it holds. The poll interval is how often
+    /// it is looked at, not synchronisation: the condition is what the test waits for.
+    /// </summary>
+    public static async Task Until(Func<bool> condition, UmcgScheduler? scheduler, string what)
+    {
+        ArgumentNullException.ThrowIfNull(condition);
+        var elapsed = Stopwatch.StartNew();
+        while (!condition())
+        {
+            if (elapsed.Elapsed > Limit)
+            {
+                Assert.Fail($"stalled waiting for: {what}{Environment.NewLine}{Describe(scheduler)}");
+            }
+
+            await Task.Delay(1);
+        }
+    }
+
     private static string Describe(UmcgScheduler? scheduler) =>
         scheduler is null
             ? "(no scheduler)"
