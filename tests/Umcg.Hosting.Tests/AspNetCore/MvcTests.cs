@@ -13,10 +13,10 @@ public sealed class WhereController : ControllerBase
 {
     [HttpGet("umcg")]
     [RunOnUmcg(Priority = 5)]
-    public WhereRan OnWorker() => Where.Now() with { };
+    public WhereRan OnWorker() => WhereRan.Now() with { };
 
     [HttpGet("inline")]
-    public WhereRan Inline() => Where.Now();
+    public WhereRan Inline() => WhereRan.Now();
 
     [HttpGet("hold")]
     [RunOnUmcg]
@@ -51,7 +51,7 @@ public sealed class MvcTests
     {
         await using var server = await StartAsync(TestHosts.Settings(("Umcg:MaxWorkers", "1"), ("Umcg:MaxQueuedBodies", "0"), ("Umcg:Admission", "Reject")));
         var scheduler = server.Scheduler;
-        var gate = server.App.Services.GetRequiredService<Gate>();
+        using var gate = server.App.Services.GetRequiredService<Gate>();
 
         var hold = server.Client.GetStringAsync("/mvc/hold");
         await Watchdog.Signaled(gate.Entered, scheduler, "the holding action");

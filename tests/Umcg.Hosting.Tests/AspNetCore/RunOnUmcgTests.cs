@@ -16,8 +16,8 @@ public sealed class RunOnUmcgTests
     {
         await using var server = await TestServer.StartAsync(TestHosts.Settings(), app =>
         {
-            app.MapGet("/umcg", Where.Now).RunOnUmcg(priority: 20);
-            app.MapGet("/inline", Where.Now);
+            app.MapGet("/umcg", WhereRan.Now).RunOnUmcg(priority: 20);
+            app.MapGet("/inline", WhereRan.Now);
         });
 
         var onWorker = await server.Client.GetFromJsonAsync<WhereRan>("/umcg");
@@ -70,6 +70,7 @@ public sealed class RunOnUmcgTests
             app.MapGet("/hold", gate.Hold).RunOnUmcg();
             app.MapGet("/queued", () => queuedRan = true).RunOnUmcg();
         });
+        using var releaseOnExit = gate;
         var scheduler = server.Scheduler;
 
         var hold = server.Client.GetStringAsync("/hold");
@@ -93,18 +94,20 @@ public sealed class RunOnUmcgTests
     {
         var entered = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var sawCancel = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var exit = new CancellationTokenSource();
         await using var server = await TestServer.StartAsync(TestHosts.Settings(), app =>
             app.MapGet("/long", (CancellationToken token) =>
             {
                 entered.SetResult();
                 using (Worker.Blocking())
                 {
-                    token.WaitHandle.WaitOne();
+                    WaitHandle.WaitAny([token.WaitHandle, exit.Token.WaitHandle]);
                 }
 
                 sawCancel.SetResult(Worker.IsWorker && token.IsCancellationRequested);
                 token.ThrowIfCancellationRequested();
             }).RunOnUmcg());
+        using var releaseOnExit = new OnDispose(exit.Cancel);
         var scheduler = server.Scheduler;
 
         using var abort = new CancellationTokenSource();
@@ -127,6 +130,7 @@ public sealed class RunOnUmcgTests
                 app.MapGet("/hold", gate.Hold).RunOnUmcg();
                 app.MapGet("/refused", () => refusedRan = true).RunOnUmcg(retryAfterSeconds: 7);
             });
+        using var releaseOnExit = gate;
         var scheduler = server.Scheduler;
 
         var hold = server.Client.GetStringAsync("/hold");

@@ -14,24 +14,18 @@ public sealed class HostLifetimeTests
         using var host = TestHosts.Build(TestHosts.Settings());
         await host.StartAsync();
         var scheduler = host.Services.GetRequiredService<UmcgScheduler>();
-        var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        using var release = new ManualResetEventSlim();
+        using var gate = new Gate();
         bool finished = false;
         var body = scheduler.Spawn(() =>
         {
-            started.SetResult();
-            using (Worker.Blocking())
-            {
-                release.Wait();
-            }
-
+            gate.Hold();
             finished = true;
         });
-        await Watchdog.Signaled(started, scheduler, "body start");
+        await Watchdog.Signaled(gate.Entered, scheduler, "body start");
 
         var stop = host.StopAsync();
         Assert.False(stop.IsCompleted, "the host stopped while a body was still running");
-        release.Set();
+        gate.Release.Set();
         await Watchdog.Within(stop, scheduler, "host stop after the body ends");
         Assert.True(finished);
         Assert.True(body.Completion.IsCompletedSuccessfully);
@@ -47,12 +41,14 @@ public sealed class HostLifetimeTests
         var umcg = host.Services.GetRequiredService<UmcgHost>();
         var scheduler = umcg.Scheduler;
         var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var exit = new CancellationTokenSource();
+        using var releaseOnExit = new OnDispose(exit.Cancel);
         var running = scheduler.Spawn(token =>
         {
             started.SetResult();
             using (Worker.Blocking())
             {
-                token.WaitHandle.WaitOne();
+                WaitHandle.WaitAny([token.WaitHandle, exit.Token.WaitHandle]);
             }
 
             token.ThrowIfCancellationRequested();
