@@ -28,6 +28,9 @@ public sealed class TestServer : IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(map);
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { EnvironmentName = "Testing" });
+
+        // Only the test's settings: not the appsettings.json a referenced web project copies into the output folder.
+        builder.Configuration.Sources.Clear();
         builder.Configuration.AddInMemoryCollection(settings);
         builder.WebHost.UseKestrel(o => o.Listen(IPAddress.Loopback, 0));
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = Watchdog.Limit);
