@@ -26,7 +26,7 @@ public sealed class RunOnUmcgAttribute : Attribute, IAsyncActionFilter, IOrdered
         get => _priority;
         init
         {
-            _options = WorkerDispatch.OptionsFor(value, null, nameof(Priority));
+            _options = WorkerDispatch.OptionsFor(value, nameof(Priority));
             _priority = value;
         }
     }

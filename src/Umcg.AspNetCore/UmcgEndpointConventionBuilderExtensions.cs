@@ -30,7 +30,7 @@ public static class UmcgEndpointConventionBuilderExtensions
         where TBuilder : IEndpointConventionBuilder
     {
         ArgumentNullException.ThrowIfNull(builder);
-        var options = WorkerDispatch.OptionsFor(priority, null, nameof(priority));
+        var options = WorkerDispatch.OptionsFor(priority, nameof(priority));
         WorkerDispatch.CheckRetryAfter(retryAfterSeconds, nameof(retryAfterSeconds));
         builder.WithMetadata(new RunOnUmcgAttribute { Priority = priority, RetryAfterSeconds = retryAfterSeconds });
         return builder.AddEndpointFilterFactory((context, next) =>

@@ -48,14 +48,14 @@ internal static class WorkerDispatch
             "Running a handler on Umcg needs a scheduler in the services: call services.AddUmcg() (package Umcg.Hosting).");
 
     /// <summary>The options of the bodies of one endpoint; a priority outside the policy's levels is refused here, once.</summary>
-    public static WorkerOptions OptionsFor(int priority, string? name, string parameter)
+    public static WorkerOptions OptionsFor(int priority, string parameter)
     {
         if (priority is < 0 or >= Scheduling.Policies.PriorityPolicy.Levels)
         {
             throw new ArgumentOutOfRangeException(parameter, priority, $"A Umcg priority is from 0 (lowest) to {Scheduling.Policies.PriorityPolicy.Levels - 1} (highest).");
         }
 
-        return new WorkerOptions { Priority = priority, Name = name };
+        return new WorkerOptions { Priority = priority };
     }
 
     /// <summary>Refuses a <c>Retry-After</c> that is not a whole number of seconds ≥ 0.</summary>

@@ -26,7 +26,9 @@ public sealed class UmcgHost
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(logger);
         _logger = logger;
-        Scheduler = new UmcgScheduler(options.Value.ToSchedulerOptions());
+        var settings = options.Value;
+        PolicyName = settings.Customize is null ? settings.Policy.ToString() : $"{settings.Policy} (customized)";
+        Scheduler = new UmcgScheduler(settings.ToSchedulerOptions());
         Scheduler.UnhandledException += (_, e) => UmcgLog.Fault(
             _logger, e.Exception, e.Source, e.ServerIndex?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "-", e.Worker?.Name ?? e.Worker?.Tid.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "-");
     }
@@ -60,4 +62,7 @@ public sealed class UmcgHost
     internal void CancelRunningBodies() => _shutdown.Cancel();
 
     internal ILogger Logger => _logger;
+
+    /// <summary>The policy the settings chose, for the start's log line (a customized one is not called to name it).</summary>
+    internal string PolicyName { get; }
 }

@@ -32,7 +32,7 @@ public sealed class UmcgHostedService : IHostedLifecycleService
         UmcgLog.Started(
             _host.Logger,
             scheduler.ServerCount,
-            PolicyName(scheduler),
+            _host.PolicyName,
             options.MaxWorkers?.ToString(CultureInfo.InvariantCulture) ?? "unbounded",
             options.MaxQueuedBodies?.ToString(CultureInfo.InvariantCulture) ?? "unbounded",
             options.Admission,
@@ -75,7 +75,4 @@ public sealed class UmcgHostedService : IHostedLifecycleService
         _host.LogDetectorDiagnostics();
         UmcgLog.Stopped(_host.Logger, scheduler.Stats.Completed, scheduler.Stats.CanceledBeforeStart, scheduler.Stats.AdmissionRejections);
     }
-
-    private static string PolicyName(Umcg.Scheduling.UmcgScheduler scheduler) =>
-        scheduler.Options.Policy is { } factory ? factory().GetType().Name : "none";
 }
