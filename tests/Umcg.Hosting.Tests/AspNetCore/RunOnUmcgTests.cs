@@ -3,6 +3,7 @@ using System.Net.Http.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Umcg.AspNetCore;
 
 namespace Umcg.Hosting.Tests.AspNetCore;
@@ -32,32 +33,40 @@ public sealed class RunOnUmcgTests
     public async Task HttpContext_and_the_callers_execution_context_reach_the_handler()
     {
         string traceId = ActivityTraceId.CreateRandom().ToHexString();
+        var logs = new LogCapture();
         await using var server = await TestServer.StartAsync(
             TestHosts.Settings(),
             app =>
             {
-                // What a request's middleware sets before the endpoint: an AsyncLocal and a tracing activity.
+                // What a request's middleware sets before the endpoint: an AsyncLocal, a tracing activity, a logging scope.
                 app.Use(async (context, next) =>
                 {
                     RequestValue.Value = "set by middleware";
                     using var activity = new Activity("request").SetParentId(ActivityTraceId.CreateFromString(traceId), ActivitySpanId.CreateRandom()).Start();
+                    using var scope = context.RequestServices.GetRequiredService<ILogger<RunOnUmcgTests>>().BeginScope("request scope");
                     await next(context);
                 });
-                app.MapGet("/context", (HttpContext http, IHttpContextAccessor accessor) => new ContextSeen(
-                    Worker.IsWorker,
-                    RequestValue.Value,
-                    Activity.Current?.TraceId.ToHexString(),
-                    http.Request.Query["q"],
-                    ReferenceEquals(accessor.HttpContext, http),
-                    http.Request.Headers["X-Probe"])).RunOnUmcg();
+                app.MapGet("/context", (HttpContext http, IHttpContextAccessor accessor, ILogger<RunOnUmcgTests> logger) =>
+                {
+                    logger.LogInformation("in the handler");
+                    return new ContextSeen(
+                        Worker.IsWorker,
+                        RequestValue.Value,
+                        Activity.Current?.TraceId.ToHexString(),
+                        http.Request.Query["q"],
+                        ReferenceEquals(accessor.HttpContext, http),
+                        http.Request.Headers["X-Probe"]);
+                }).RunOnUmcg();
             },
-            services => services.AddHttpContextAccessor());
+            services => services.AddHttpContextAccessor().AddLogging(b => b.AddProvider(logs)));
 
         using var request = new HttpRequestMessage(HttpMethod.Get, "/context?q=orders");
         request.Headers.Add("X-Probe", "probe");
         using var response = await server.Client.SendAsync(request);
         var seen = await response.Content.ReadFromJsonAsync<ContextSeen>();
         Assert.Equal(new ContextSeen(true, "set by middleware", traceId, "orders", true, "probe"), seen);
+        var logged = Assert.Single(logs.Entries, e => e.Message == "in the handler");
+        Assert.Contains("request scope", logged.Scopes);
     }
 
     [Fact]

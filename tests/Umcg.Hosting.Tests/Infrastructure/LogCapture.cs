@@ -4,11 +4,15 @@ using Microsoft.Extensions.Logging;
 namespace Umcg.Hosting.Tests.Infrastructure;
 
 /// <summary>One logged entry.</summary>
-public sealed record LogEntry(string Category, LogLevel Level, EventId EventId, string Message, Exception? Exception);
+public sealed record LogEntry(string Category, LogLevel Level, EventId EventId, string Message, Exception? Exception, IReadOnlyList<string> Scopes);
 
-/// <summary>A logger provider that keeps every entry, and lets a test await the first entry that matches.</summary>
-public sealed class LogCapture : ILoggerProvider
+/// <summary>
+/// A logger provider that keeps every entry with the logging scopes open when it was written (the host's scope
+/// provider, so scopes follow the execution context), and lets a test await the first entry that matches.
+/// </summary>
+public sealed class LogCapture : ILoggerProvider, ISupportExternalScope
 {
+    private IExternalScopeProvider _scopes = new LoggerExternalScopeProvider();
     private readonly ConcurrentQueue<LogEntry> _entries = new();
     private readonly ConcurrentQueue<(Func<LogEntry, bool> Match, TaskCompletionSource<LogEntry> Found)> _waits = new();
 
@@ -36,6 +40,8 @@ public sealed class LogCapture : ILoggerProvider
     {
     }
 
+    public void SetScopeProvider(IExternalScopeProvider scopeProvider) => _scopes = scopeProvider;
+
     private void Add(LogEntry entry)
     {
         _entries.Enqueue(entry);
@@ -51,11 +57,15 @@ public sealed class LogCapture : ILoggerProvider
     private sealed class Logger(LogCapture capture, string category) : ILogger
     {
         public IDisposable? BeginScope<TState>(TState state)
-            where TState : notnull => null;
+            where TState : notnull => capture._scopes.Push(state);
 
         public bool IsEnabled(LogLevel logLevel) => true;
 
-        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
-            capture.Add(new LogEntry(category, logLevel, eventId, formatter(state, exception), exception));
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+        {
+            var scopes = new List<string>();
+            capture._scopes.ForEachScope((scope, list) => list.Add(scope?.ToString() ?? ""), scopes);
+            capture.Add(new LogEntry(category, logLevel, eventId, formatter(state, exception), exception, scopes));
+        }
     }
 }
