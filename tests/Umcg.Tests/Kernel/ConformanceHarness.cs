@@ -175,19 +175,7 @@ internal sealed unsafe class Rig : IDisposable
     public UmcgKernel Kernel { get; }
 
     /// <summary>Every (parker, clock) pair: tests whose behaviour depends on the registered clock.</summary>
-    public static TheoryData<string, ClockId> BothParkersEachClock()
-    {
-        var data = new TheoryData<string, ClockId>();
-        foreach (string parker in Parkers.Both)
-        {
-            foreach (var clock in Clocks)
-            {
-                data.Add(parker, clock);
-            }
-        }
-
-        return data;
-    }
+    public static TheoryData<string, ClockId> BothParkersEachClock() => ParkerCases.Each(Clocks);
 
     /// <summary>A thread and a zeroed block, not registered.</summary>
     public Party NewParty(string role) => new(Kernel, $"{role} {Interlocked.Increment(ref _names)}");
@@ -447,6 +435,17 @@ internal sealed unsafe class Rig : IDisposable
     {
         Assert.Equal(Errno.Ok, worker.Unregister(CtlFlags.Worker));
         Assert.Equal(Errno.Ok, server.Result(serverWait, "server woken by the unregistering worker"));
+        Retire(worker);
+    }
+
+    /// <summary>
+    /// Unregisters a RUNNING worker (asserted) whose server is awake, not asleep in Wait: the worker's leaving
+    /// clears the server's slot. Then retires the worker.
+    /// </summary>
+    public void FinishWithServerAwake(Party worker, Party server)
+    {
+        Assert.Equal(Errno.Ok, worker.Unregister(CtlFlags.Worker));
+        Assert.Equal(0u, server.NextTid);
         Retire(worker);
     }
 

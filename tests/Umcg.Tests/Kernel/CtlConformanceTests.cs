@@ -24,6 +24,15 @@ public sealed unsafe class CtlConformanceTests
         Assert.False(p.IsRegisteredThread);
     }
 
+    /// <summary>An unregister that must fail with <paramref name="expected"/>, leaving the party's block as it was and the party registered.</summary>
+    private static void AssertUnregisterRefused(Party p, Errno expected, CtlFlags extra = CtlFlags.None)
+    {
+        var untouched = BlockSnapshot.Of(p);
+        Assert.Equal(expected, p.Unregister(extra));
+        untouched.AssertUnchanged();
+        Assert.True(p.IsRegisteredThread);
+    }
+
     [Theory]
     [MemberData(nameof(Parkers.Both), MemberType = typeof(Parkers))]
     public void Register_with_a_misaligned_block_is_EINVAL(string parker)
@@ -66,10 +75,7 @@ public sealed unsafe class CtlConformanceTests
         Assert.Equal(Errno.Ok, p.Register());
 
         // A registered task's unregister with an unknown flag is refused too, and it stays registered.
-        var untouched = BlockSnapshot.Of(p);
-        Assert.Equal(Errno.EINVAL, p.Unregister((CtlFlags)0x4));
-        untouched.AssertUnchanged();
-        Assert.True(p.IsRegisteredThread);
+        AssertUnregisterRefused(p, Errno.EINVAL, (CtlFlags)0x4);
         rig.AssertServerUsable(p);
         rig.Stop(p);
     }
@@ -553,9 +559,7 @@ public sealed unsafe class CtlConformanceTests
         Assert.True(w.IsRegisteredThread);
         Assert.False(spare.IsRegistered);
 
-        Assert.Equal(Errno.Ok, w.Unregister(CtlFlags.Worker));
-        Assert.Equal(0u, server.NextTid);
-        rig.Retire(w);
+        rig.FinishWithServerAwake(w, server);
         rig.AssertServerUsable(server);
     }
 
@@ -565,10 +569,7 @@ public sealed unsafe class CtlConformanceTests
     {
         using var rig = new Rig(parker);
         var server = rig.Server();
-        var untouched = BlockSnapshot.Of(server);
-        Assert.Equal(Errno.EINVAL, server.Unregister(CtlFlags.Worker));
-        untouched.AssertUnchanged();
-        Assert.True(server.IsRegisteredThread);
+        AssertUnregisterRefused(server, Errno.EINVAL, CtlFlags.Worker);
         Assert.Equal(1, rig.Kernel.TaskCount);
         rig.AssertServerUsable(server);
     }
@@ -582,18 +583,12 @@ public sealed unsafe class CtlConformanceTests
 
         // A server that has set RUNNABLE|COND_WAIT (about to Wait) cannot leave.
         Assert.True(server.Call(() => StateWord.PrepareWait(server.Task)));
-        var serverUntouched = BlockSnapshot.Of(server);
-        Assert.Equal(Errno.EAGAIN, server.Unregister());
-        serverUntouched.AssertUnchanged();
-        Assert.True(server.IsRegisteredThread);
+        AssertUnregisterRefused(server, Errno.EAGAIN);
         Volatile.Write(ref server.Task->State, (uint)TaskState.Running | (0x77u << 16));
 
         // A BLOCKED worker (inside a blocking region) cannot leave either.
         var w = rig.BlockedWorker(server);
-        var workerUntouched = BlockSnapshot.Of(w);
-        Assert.Equal(Errno.EAGAIN, w.Unregister(CtlFlags.Worker));
-        workerUntouched.AssertUnchanged();
-        Assert.True(w.IsRegisteredThread);
+        AssertUnregisterRefused(w, Errno.EAGAIN, CtlFlags.Worker);
         Assert.Equal(2, rig.Kernel.TaskCount);
         Assert.Equal(0ul, server.ListHead);
 
@@ -613,16 +608,11 @@ public sealed unsafe class CtlConformanceTests
         // so does its worker.
         var w = rig.RunningWorkerServerAwake(server);
 
-        var untouched = BlockSnapshot.Of(server);
-        Assert.Equal(Errno.EBUSY, server.Unregister());
-        untouched.AssertUnchanged();
-        Assert.True(server.IsRegisteredThread);
+        AssertUnregisterRefused(server, Errno.EBUSY);
         Assert.Equal(TaskState.Running, w.State);
 
         // Once the worker has left, the server may leave too.
-        Assert.Equal(Errno.Ok, w.Unregister(CtlFlags.Worker));
-        Assert.Equal(0u, server.NextTid);
-        rig.Retire(w);
+        rig.FinishWithServerAwake(w, server);
         rig.Stop(server);
         Assert.Equal(0, rig.Kernel.TaskCount);
     }
@@ -640,16 +630,11 @@ public sealed unsafe class CtlConformanceTests
         // but the worker is about to CAS this server's slot. Frozen here by writing the state by hand.
         uint running = w.Word;
         Volatile.Write(ref w.Task->State, (running & ~UmcgConstants.StateMask) | (uint)TaskState.Blocked);
-        var untouched = BlockSnapshot.Of(server);
-        Assert.Equal(Errno.EBUSY, server.Unregister());
-        untouched.AssertUnchanged();
-        Assert.True(server.IsRegisteredThread);
+        AssertUnregisterRefused(server, Errno.EBUSY);
 
         // Back to RUNNING, the worker leaves, and then so may the server.
         Volatile.Write(ref w.Task->State, running);
-        Assert.Equal(Errno.Ok, w.Unregister(CtlFlags.Worker));
-        Assert.Equal(0u, server.NextTid);
-        rig.Retire(w);
+        rig.FinishWithServerAwake(w, server);
         rig.Stop(server);
         Assert.Equal(0, rig.Kernel.TaskCount);
     }

@@ -442,19 +442,7 @@ public sealed unsafe class HookConformanceTests
         }
     }
 
-    public static TheoryData<string, string> MovedWorkerCalls()
-    {
-        var data = new TheoryData<string, string>();
-        foreach (string parker in new[] { "futex", "monitor" })
-        {
-            foreach (string call in new[] { "sys_enter", "wait", "unregister" })
-            {
-                data.Add(parker, call);
-            }
-        }
-
-        return data;
-    }
+    public static TheoryData<string, string> MovedWorkerCalls() => ParkerCases.Each("sys_enter", "wait", "unregister");
 
     [Theory]
     [MemberData(nameof(MovedWorkerCalls))]

@@ -119,17 +119,7 @@ public sealed unsafe class ListConformanceTests
         }
     }
 
-    public static TheoryData<string, string> BothParkersEachWayToLeave()
-    {
-        var data = new TheoryData<string, string>();
-        foreach (string parker in Parkers.Both)
-        {
-            data.Add(parker, "unregister");
-            data.Add(parker, "thread exit");
-        }
-
-        return data;
-    }
+    public static TheoryData<string, string> BothParkersEachWayToLeave() => ParkerCases.Each("unregister", "thread exit");
 
     [Theory]
     [MemberData(nameof(BothParkersEachWayToLeave))]
