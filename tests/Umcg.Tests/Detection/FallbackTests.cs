@@ -27,7 +27,7 @@ public sealed class FallbackTests
         string message = Assert.Single(detector.Diagnostics);
         Assert.Contains(name, message, StringComparison.Ordinal);
 
-        SleepWhileAnotherWorkerRuns(scheduler);
+        UnannouncedSleeper.SleepWhileAnotherWorkerRuns(scheduler);
 
         Assert.True(detector.Stats.MarkedByMonitor >= 1);
         Assert.Equal(0, detector.Stats.MarkedBySwitchEvents);
@@ -54,7 +54,7 @@ public sealed class FallbackTests
             return;
         }
 
-        SleepWhileAnotherWorkerRuns(scheduler);
+        UnannouncedSleeper.SleepWhileAnotherWorkerRuns(scheduler);
 
         Assert.True(detector.Stats.WorkersWithoutSwitchEvents >= 2);
         Assert.True(detector.Stats.MarkedByMonitor >= 1);
@@ -95,21 +95,4 @@ public sealed class FallbackTests
         Assert.Throws<ArgumentOutOfRangeException>(() => new DetectionOptions { RingDataPages = 3 }.Validate());
     }
 
-    /// <summary>One server: a worker sleeps (unannounced) until a second worker has run.</summary>
-    private static void SleepWhileAnotherWorkerRuns(UmcgScheduler scheduler)
-    {
-        int started = 0;
-        int otherRan = 0;
-        var sleeper = scheduler.Spawn(() =>
-        {
-            Volatile.Write(ref started, 1);
-            while (Volatile.Read(ref otherRan) == 0)
-            {
-                Thread.Sleep(1);
-            }
-        });
-        Watchdog.Until(() => Volatile.Read(ref started) == 1, scheduler.Kernel, "the sleeper to start");
-        var other = scheduler.Spawn(() => Volatile.Write(ref otherRan, 1));
-        SchedulerFixture.WaitAll(scheduler, sleeper, other);
-    }
 }

@@ -14,34 +14,10 @@ public sealed class UnannouncedBlockingTests
     public void A_plain_Thread_Sleep_lets_another_worker_of_the_server_run(BlockingDetection mode)
     {
         var scheduler = DetectionFixture.Create(mode);
-        int sleeperStarted = 0;
-        int otherRan = 0;
-        int sleeps = 0;
-        var sleeper = scheduler.Spawn(() =>
-        {
-            Volatile.Write(ref sleeperStarted, 1);
-
-            // Sleeps until the other worker has run: only possible if the server ran it meanwhile.
-            while (Volatile.Read(ref otherRan) == 0)
-            {
-                Thread.Sleep(1);
-                sleeps++;
-            }
-
-            return Worker.Current!.ServerIndex;
-        });
-        Watchdog.Until(() => Volatile.Read(ref sleeperStarted) == 1, scheduler.Kernel, "the sleeper to start");
-        var other = scheduler.Spawn(() =>
-        {
-            bool sleeperStillSleeping = !sleeper.IsCompleted;
-            Volatile.Write(ref otherRan, 1);
-            return sleeperStillSleeping;
-        });
-
-        SchedulerFixture.WaitAll(scheduler, sleeper, other);
-        Assert.True(other.Join());
-        Assert.Equal(0, sleeper.Join());
-        Assert.True(sleeps >= 1);
+        var run = UnannouncedSleeper.SleepWhileAnotherWorkerRuns(scheduler, () => Worker.Current!.ServerIndex);
+        Assert.True(run.OtherRanWhileSleeping);
+        Assert.Equal(0, run.AfterSleep);
+        Assert.True(run.Sleeps >= 1);
         DetectionFixture.AssertMarkedBy(scheduler, mode);
         SchedulerFixture.Shutdown(scheduler);
     }
@@ -118,26 +94,15 @@ public sealed class UnannouncedBlockingTests
     {
         var scheduler = DetectionFixture.Create(mode);
         var detector = DetectionFixture.Detector(scheduler);
-        int otherRan = 0;
-        int started = 0;
-        var sleeper = scheduler.Spawn(() =>
-        {
-            Volatile.Write(ref started, 1);
-            while (Volatile.Read(ref otherRan) == 0)
-            {
-                Thread.Sleep(1);
-            }
 
-            // Marked BLOCKED, it runs on unmanaged until here: the safepoint queues it and returns once its
-            // server runs it again.
+        // Marked BLOCKED, the sleeper runs on unmanaged until its safepoint, which queues it and returns once
+        // its server runs it again.
+        var run = UnannouncedSleeper.SleepWhileAnotherWorkerRuns(scheduler, () =>
+        {
             Worker.Safepoint();
             return Worker.Current!.Kernel.IsWorkerThread;
         });
-        Watchdog.Until(() => Volatile.Read(ref started) == 1, scheduler.Kernel, "the sleeper to start");
-        var other = scheduler.Spawn(() => Volatile.Write(ref otherRan, 1));
-
-        SchedulerFixture.WaitAll(scheduler, sleeper, other);
-        Assert.True(sleeper.Join());
+        Assert.True(run.AfterSleep);
         Watchdog.Until(() => detector.Stats.UnmanagedRuns >= 1, scheduler.Kernel, "the unmanaged run to be counted");
         Assert.True(detector.Stats.UnmanagedCpu >= TimeSpan.Zero);
         SchedulerFixture.Shutdown(scheduler);
