@@ -291,6 +291,19 @@ internal sealed unsafe class Rig : IDisposable
     }
 
     /// <summary>
+    /// Two workers queued on <paramref name="server"/>, and the server runs the first: w1 RUNNING with the server
+    /// asleep, w2 RUNNABLE and queued, its registration still pending. Returns the server's pending Wait, which
+    /// completes once w1 stops running.
+    /// </summary>
+    public (Party W1, Party W2, Task<Errno> Registration2, Task<Errno> ServerWait) FirstOfTwoQueuedWorkersRunning(Party server)
+    {
+        var (w1, registration1) = QueuedWorker(server);
+        var (w2, registration2) = QueuedWorker(server);
+        var serverWait = Run(server, w1, registration1, "w1 run");
+        return (w1, w2, registration2, serverWait);
+    }
+
+    /// <summary>
     /// <see cref="RunningWorker"/> on <paramref name="clock"/>, asserting that the worker's registration (BLOCKED
     /// -> RUNNABLE) stamped runnable_ts on that clock.
     /// </summary>

@@ -645,9 +645,7 @@ public sealed unsafe class CtlConformanceTests
     {
         using var rig = new Rig(parker);
         var server = rig.Server();
-        var (w1, registration1) = rig.QueuedWorker(server);
-        var (w2, registration2) = rig.QueuedWorker(server);
-        var serverWait = rig.Run(server, w1, registration1, "w1 run");
+        var (w1, w2, registration2, serverWait) = rig.FirstOfTwoQueuedWorkersRunning(server);
 
         // w1 leaves naming w2: w2 runs in its place, the server keeps sleeping with the slot moved to w2.
         Volatile.Write(ref w1.Task->NextTid, (uint)w2.Tid);
