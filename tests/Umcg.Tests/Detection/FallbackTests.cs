@@ -16,12 +16,11 @@ public sealed class FallbackTests
     public void A_refused_perf_event_open_falls_back_to_the_monitor_and_says_so_once(int errno, string name)
     {
         int opens = 0;
-        var scheduler = DetectionFixture.Create(BlockingDetection.SwitchEvents, openSwitchEvents: _ =>
+        var (scheduler, detector) = DetectionFixture.CreateWithDetector(BlockingDetection.SwitchEvents, openSwitchEvents: _ =>
         {
             Interlocked.Increment(ref opens);
             return -errno;
         });
-        var detector = DetectionFixture.Detector(scheduler);
         Assert.Equal(BlockingDetection.SwitchEvents, detector.RequestedMode);
         Assert.Equal(BlockingDetection.Monitor, detector.ActiveMode);
         string message = Assert.Single(detector.Diagnostics);
@@ -43,9 +42,8 @@ public sealed class FallbackTests
         // The first open (the start-up probe) succeeds; every worker's is refused, as when the memory-lock
         // limit or the descriptor budget runs out.
         int opens = 0;
-        var scheduler = DetectionFixture.Create(BlockingDetection.SwitchEvents, openSwitchEvents: tid =>
+        var (scheduler, detector) = DetectionFixture.CreateWithDetector(BlockingDetection.SwitchEvents, openSwitchEvents: tid =>
             Interlocked.Increment(ref opens) == 1 ? LinuxSyscalls.OpenSwitchEvent(tid, 4096) : -LinuxSyscalls.EPERM);
-        var detector = DetectionFixture.Detector(scheduler);
         if (!detector.ActiveMode.HasFlag(BlockingDetection.SwitchEvents))
         {
             // perf_event_open itself is refused on this machine: the whole-refusal test covers it.

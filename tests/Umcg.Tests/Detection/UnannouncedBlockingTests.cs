@@ -92,8 +92,7 @@ public sealed class UnannouncedBlockingTests
     [MemberData(nameof(DetectionFixture.Modes), MemberType = typeof(DetectionFixture))]
     public void A_marked_worker_takes_the_unblock_path_at_its_next_safepoint(BlockingDetection mode)
     {
-        var scheduler = DetectionFixture.Create(mode);
-        var detector = DetectionFixture.Detector(scheduler);
+        var (scheduler, detector) = DetectionFixture.CreateWithDetector(mode);
 
         // Marked BLOCKED, the sleeper runs on unmanaged until its safepoint, which queues it and returns once
         // its server runs it again.
