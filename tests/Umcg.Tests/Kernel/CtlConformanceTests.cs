@@ -24,6 +24,19 @@ public sealed unsafe class CtlConformanceTests
         Assert.False(p.IsRegisteredThread);
     }
 
+    /// <summary>
+    /// The end of a test in which a plain thread's registrations were refused: the thread is not registered,
+    /// nothing was queued on <paramref name="server"/>, and the server still works. Then both end.
+    /// </summary>
+    private static void AssertRefusalLeftTheServerAlone(Rig rig, Party server, Party p)
+    {
+        Assert.False(p.IsRegisteredThread);
+        Assert.Equal(0ul, server.ListHead);
+        rig.AssertServerUsable(server);
+        rig.Stop(server);
+        rig.Retire(p);
+    }
+
     /// <summary>An unregister that must fail with <paramref name="expected"/>, leaving the party's block as it was and the party registered.</summary>
     private static void AssertUnregisterRefused(Party p, Errno expected, CtlFlags extra = CtlFlags.None)
     {
@@ -163,11 +176,7 @@ public sealed unsafe class CtlConformanceTests
         Assert.Equal(Errno.EINVAL, p.Ctl(CtlFlags.Register, null));
         Assert.Equal(Errno.EINVAL, p.Ctl(RegisterWorker, null));
         Assert.Equal(1, rig.Kernel.TaskCount);
-        Assert.False(p.IsRegisteredThread);
-        Assert.Equal(0ul, server.ListHead);
-        rig.AssertServerUsable(server);
-        rig.Stop(server);
-        rig.Retire(p);
+        AssertRefusalLeftTheServerAlone(rig, server, p);
     }
 
     [Theory]
@@ -217,11 +226,7 @@ public sealed unsafe class CtlConformanceTests
         Assert.Equal(Errno.EFAULT, p.Ctl(RegisterWorker, address));
         Assert.Equal(1, rig.Kernel.TaskCount);
         Assert.Equal(0, rig.Kernel.TidOfBlock((ulong)address));
-        Assert.False(p.IsRegisteredThread);
-        Assert.Equal(0ul, server.ListHead);
-        rig.AssertServerUsable(server);
-        rig.Stop(server);
-        rig.Retire(p);
+        AssertRefusalLeftTheServerAlone(rig, server, p);
     }
 
     [Theory]
@@ -243,10 +248,7 @@ public sealed unsafe class CtlConformanceTests
 
         AssertRegisterRefused(rig, p, CtlFlags.Register, asServer, ClockId.Monotonic, Errno.EFAULT);
         AssertRegisterRefused(rig, p, RegisterWorker, asWorker, ClockId.Monotonic, Errno.EFAULT);
-        Assert.Equal(0ul, server.ListHead);
-        rig.AssertServerUsable(server);
-        rig.Stop(server);
-        rig.Retire(p);
+        AssertRefusalLeftTheServerAlone(rig, server, p);
     }
 
     [Theory]
@@ -452,49 +454,52 @@ public sealed unsafe class CtlConformanceTests
             StateWord.PrepareWait(server.Task);
             return rig.Kernel.Wait(0, KernelClock.Now(ClockId.Monotonic) - 1);
         }));
-        Assert.Equal((uint)TaskState.Running | ((uint)ServerBits << 16), server.Word);
+        Assert.Equal(Word(TaskState.Running, ServerBits), server.Word);
 
         // Worker registration: BLOCKED -> RUNNABLE (queued) -> RUNNING.
         var (w, registration) = rig.QueuedWorker(server, userBits: WorkerBits);
-        Assert.Equal((uint)TaskState.Runnable | ((uint)WorkerBits << 16), w.Word);
+        Assert.Equal(Word(TaskState.Runnable, WorkerBits), w.Word);
         var serverWait = rig.Run(server, w, registration, "registration");
-        Assert.Equal((uint)TaskState.Running | ((uint)WorkerBits << 16), w.Word);
-        Assert.Equal((uint)TaskState.Runnable | ((uint)ServerBits << 16), server.Word);
+        Assert.Equal(Word(TaskState.Running, WorkerBits), w.Word);
+        Assert.Equal(Word(TaskState.Runnable, ServerBits), server.Word);
 
         // Worker yields: RUNNING -> RUNNABLE -> (server woken: RUNNABLE -> RUNNING).
         var yield = rig.BeginYield(w);
         Assert.Equal(Errno.Ok, server.Result(serverWait, "server woken by the yield"));
-        Assert.Equal((uint)TaskState.Running | ((uint)ServerBits << 16), server.Word);
-        Assert.Equal((uint)TaskState.Runnable | ((uint)WorkerBits << 16), w.Word);
+        Assert.Equal(Word(TaskState.Running, ServerBits), server.Word);
+        Assert.Equal(Word(TaskState.Runnable, WorkerBits), w.Word);
         serverWait = rig.Run(server, w, yield, "worker run again");
-        Assert.Equal((uint)TaskState.Running | ((uint)WorkerBits << 16), w.Word);
+        Assert.Equal(Word(TaskState.Running, WorkerBits), w.Word);
 
         // Blocking region: RUNNING -> BLOCKED -> RUNNABLE -> RUNNING.
         Assert.Equal(Errno.Ok, w.SysEnter());
-        Assert.Equal((uint)TaskState.Blocked | ((uint)WorkerBits << 16), w.Word);
+        Assert.Equal(Word(TaskState.Blocked, WorkerBits), w.Word);
         Assert.Equal(Errno.Ok, server.Result(serverWait, "server woken by the block"));
         var exit = rig.BeginSysExit(server, w);
-        Assert.Equal((uint)TaskState.Runnable | ((uint)WorkerBits << 16), w.Word);
+        Assert.Equal(Word(TaskState.Runnable, WorkerBits), w.Word);
         serverWait = rig.Run(server, w, exit, "worker run after unblocking");
-        Assert.Equal((uint)TaskState.Running | ((uint)WorkerBits << 16), w.Word);
+        Assert.Equal(Word(TaskState.Running, WorkerBits), w.Word);
 
         // Preemption: RUNNING|PREEMPT -> RUNNABLE -> RUNNING.
         Assert.True(StateWord.RequestPreempt(w.Task));
         Assert.Equal(Errno.Ok, rig.Kernel.Kick(0, w.Tid));
         var safepoint = w.Post(() => rig.Kernel.NotifyResume());
         Assert.Equal(Errno.Ok, server.Result(serverWait, "server woken by the preemption"));
-        Assert.Equal((uint)TaskState.Runnable | ((uint)WorkerBits << 16), w.Word);
+        Assert.Equal(Word(TaskState.Runnable, WorkerBits), w.Word);
         serverWait = rig.Run(server, w, safepoint, "worker run after preemption");
-        Assert.Equal((uint)TaskState.Running | ((uint)WorkerBits << 16), w.Word);
+        Assert.Equal(Word(TaskState.Running, WorkerBits), w.Word);
 
         // Unregister: RUNNING -> NONE, for both.
         Assert.Equal(Errno.Ok, w.Unregister(CtlFlags.Worker));
-        Assert.Equal((uint)TaskState.None | ((uint)WorkerBits << 16), w.Word);
+        Assert.Equal(Word(TaskState.None, WorkerBits), w.Word);
         Assert.Equal(Errno.Ok, server.Result(serverWait, "server woken by the unregistering worker"));
         rig.Retire(w);
         Assert.Equal(Errno.Ok, server.Unregister());
-        Assert.Equal((uint)TaskState.None | ((uint)ServerBits << 16), server.Word);
+        Assert.Equal(Word(TaskState.None, ServerBits), server.Word);
         rig.Retire(server);
+
+        // The whole state word: the state in the low bits, the party's user bits in 16–31.
+        static uint Word(TaskState state, ushort userBits) => (uint)state | ((uint)userBits << 16);
     }
 
     [Theory]
