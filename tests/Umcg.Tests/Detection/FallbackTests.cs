@@ -26,7 +26,7 @@ public sealed class FallbackTests
         string message = Assert.Single(detector.Diagnostics);
         Assert.Contains(name, message, StringComparison.Ordinal);
 
-        UnannouncedSleeper.SleepWhileAnotherWorkerRuns(scheduler);
+        UnannouncedBlock.SleepWhileAnotherWorkerRuns(scheduler);
 
         Assert.True(detector.Stats.MarkedByMonitor >= 1);
         Assert.Equal(0, detector.Stats.MarkedBySwitchEvents);
@@ -52,7 +52,7 @@ public sealed class FallbackTests
             return;
         }
 
-        UnannouncedSleeper.SleepWhileAnotherWorkerRuns(scheduler);
+        UnannouncedBlock.SleepWhileAnotherWorkerRuns(scheduler);
 
         Assert.True(detector.Stats.WorkersWithoutSwitchEvents >= 2);
         Assert.True(detector.Stats.MarkedByMonitor >= 1);
