@@ -268,36 +268,22 @@ public sealed unsafe class ScenarioTests
         var kernel = Parkers.NewKernel(parker);
         var errors = new ConcurrentQueue<Exception>();
         using var server = new RunQueueServer(kernel);
-        int aTid = 0, bTid = 0;
+        int aTid = 0;
         long wakeupsBefore = -1;
 
         var a = RawWorker.Start(kernel, server.Tid, ctx =>
         {
             Volatile.Write(ref aTid, ctx.Tid);
-            Assert.Equal((uint)ctx.Tid | TidRunning, Volatile.Read(ref server.Task->NextTid));
 
-            // Once the server sleeps in Wait (it waits without a deadline) only our unregister can wake it.
-            Watchdog.Until(() => Volatile.Read(ref server.Task->State) == (uint)TaskState.Runnable, kernel, "server asleep in Wait");
-            Volatile.Write(ref wakeupsBefore, Interlocked.Read(ref server.Wakeups));
+            // Once the server sleeps in Wait only our unregister can wake it.
+            Volatile.Write(ref wakeupsBefore, server.WaitUntilAsleep(kernel, ctx.Tid));
         }, errors, "A");
         Watchdog.Join(kernel, a);
         Assert.Empty(errors);
 
-        Watchdog.Until(() => Interlocked.Read(ref server.Wakeups) > Volatile.Read(ref wakeupsBefore), kernel, "server woken by the unregister");
-        Assert.Equal(0u, Volatile.Read(ref server.Task->NextTid));
-        Assert.True(kernel.BlockOf(aTid) == null, "A is still registered");
-        Assert.Equal(1, kernel.TaskCount);
-
-        // The server can run another worker.
-        var b = RawWorker.Start(kernel, server.Tid, ctx =>
-        {
-            Volatile.Write(ref bTid, ctx.Tid);
-            Assert.Equal((uint)ctx.Tid | TidRunning, Volatile.Read(ref server.Task->NextTid));
-        }, errors, "B");
-        Watchdog.Join(kernel, b);
-        Assert.Empty(errors);
-        Assert.Equal([aTid, bTid], server.Started);
-        Watchdog.Until(() => Volatile.Read(ref server.Task->NextTid) == 0, kernel, "B's slot cleared");
+        server.AssertWokenWithSlotCleared(kernel, Volatile.Read(ref wakeupsBefore), "server woken by the unregister");
+        AssertServesTheNextWorker(kernel, server, errors, deadBlock: null, aTid);
+        Watchdog.Until(() => Volatile.Read(ref server.Task->NextTid) == 0, kernel, "Y's slot cleared");
     }
 
     [Theory]
@@ -347,8 +333,7 @@ public sealed unsafe class ScenarioTests
         Assert.Empty(errors);
         Assert.Equal(1, bRan);
         Assert.Equal([aTid], server.Started);
-        Watchdog.Until(() => Interlocked.Read(ref server.Wakeups) > Volatile.Read(ref wakeupsBefore), kernel, "server woken by B's unregister");
-        Assert.Equal(0u, Volatile.Read(ref server.Task->NextTid));
+        server.AssertWokenWithSlotCleared(kernel, Volatile.Read(ref wakeupsBefore), "server woken by B's unregister");
         Assert.Equal(1, kernel.TaskCount);
     }
 
@@ -654,17 +639,13 @@ public sealed unsafe class ScenarioTests
         long wakeupsBefore = -1;
         int xTid = ExitWithoutUnregistering(kernel, server, errors, block, tid =>
         {
-            Assert.Equal((uint)tid | TidRunning, Volatile.Read(ref server.Task->NextTid));
-
-            // Once the server sleeps in Wait (without a deadline) only this thread's exit can wake it.
-            Watchdog.Until(() => Volatile.Read(ref server.Task->State) == (uint)TaskState.Runnable, kernel, "server asleep in Wait");
-            Volatile.Write(ref wakeupsBefore, Interlocked.Read(ref server.Wakeups));
+            // Once the server sleeps in Wait only this thread's exit can wake it.
+            Volatile.Write(ref wakeupsBefore, server.WaitUntilAsleep(kernel, tid));
 
             // The thread ends here: registered, RUNNING, named by its server's slot.
         });
 
-        Watchdog.Until(() => Interlocked.Read(ref server.Wakeups) > Volatile.Read(ref wakeupsBefore), kernel, "server woken by the reap");
-        Assert.Equal(0u, Volatile.Read(ref server.Task->NextTid));
+        server.AssertWokenWithSlotCleared(kernel, Volatile.Read(ref wakeupsBefore), "server woken by the reap");
         AssertServesTheNextWorker(kernel, server, errors, block, xTid);
     }
 
@@ -713,14 +694,15 @@ public sealed unsafe class ScenarioTests
     }
 
     /// <summary>
-    /// After worker <paramref name="deadTid"/>'s thread was reaped: it is no task any more and its block is freed;
-    /// a new worker registers and the server runs it, and the server's only starts were those two.
+    /// After worker <paramref name="deadTid"/> left (unregistered, or its thread was reaped): it is no task any
+    /// more, and its block, when the test owns it, is freed; a new worker Y registers and the server runs it, and
+    /// the server's only starts were those two.
     /// </summary>
-    private static void AssertServesTheNextWorker(UmcgKernel kernel, RunQueueServer server, ConcurrentQueue<Exception> errors, TaskBlock deadBlock, int deadTid)
+    private static void AssertServesTheNextWorker(UmcgKernel kernel, RunQueueServer server, ConcurrentQueue<Exception> errors, TaskBlock? deadBlock, int deadTid)
     {
-        Assert.True(kernel.BlockOf(deadTid) == null, "X is still registered");
+        Assert.True(kernel.BlockOf(deadTid) == null, $"worker {deadTid} is still registered");
         Assert.Equal(1, kernel.TaskCount);
-        deadBlock.Dispose();
+        deadBlock?.Dispose();
 
         int yTid = 0;
         var y = RawWorker.Start(kernel, server.Tid, ctx =>
