@@ -20,8 +20,7 @@ public sealed class CpuBoundTests
     [MemberData(nameof(DetectionFixture.Modes), MemberType = typeof(DetectionFixture))]
     public void A_spinning_worker_is_never_marked_blocked(BlockingDetection mode)
     {
-        var scheduler = DetectionFixture.Create(mode);
-        var detector = DetectionFixture.Detector(scheduler);
+        var (scheduler, detector) = DetectionFixture.CreateWithDetector(mode);
         RuntimeHelpers.PrepareMethod(typeof(CpuBoundTests).GetMethod(nameof(SpinUntil), System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Static)!.MethodHandle);
 
         // Spins without a safepoint while the detector looks at it many times: the thread's own sleeps are
@@ -53,8 +52,7 @@ public sealed class CpuBoundTests
         // Three spinners on one server with a 100 µs slice: they go through their own UMCG waits (switch-outs
         // that are not preemptions, with the state RUNNABLE, then RUNNING while the wake is on its way)
         // thousands of times while the detector watches.
-        var scheduler = DetectionFixture.Create(mode, options: new UmcgSchedulerOptions { Policy = () => new FifoPolicy(TimeSpan.FromMicroseconds(100)) });
-        var detector = DetectionFixture.Detector(scheduler);
+        var (scheduler, detector) = DetectionFixture.CreateWithDetector(mode, options: new UmcgSchedulerOptions { Policy = () => new FifoPolicy(TimeSpan.FromMicroseconds(100)) });
         var watched = WatchWorkers(scheduler, detector, 3, () =>
         {
             Thread.SpinWait(20);
@@ -72,8 +70,7 @@ public sealed class CpuBoundTests
     [MemberData(nameof(DetectionFixture.Modes), MemberType = typeof(DetectionFixture))]
     public void Workers_handing_off_with_yield_are_never_marked_blocked(BlockingDetection mode)
     {
-        var scheduler = DetectionFixture.Create(mode);
-        var detector = DetectionFixture.Detector(scheduler);
+        var (scheduler, detector) = DetectionFixture.CreateWithDetector(mode);
         var watched = WatchWorkers(scheduler, detector, 2, Worker.Yield, preemptionsPerWindow: 0);
         Assert.True(watched.Counted >= WindowsWanted && watched.MarksInCounted == 0, watched.ToString());
         SchedulerFixture.Shutdown(scheduler);

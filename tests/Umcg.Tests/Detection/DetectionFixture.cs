@@ -21,6 +21,14 @@ internal static class DetectionFixture
     public static BlockingDetector Detector(UmcgScheduler scheduler) =>
         scheduler.Detector ?? throw new InvalidOperationException("The scheduler runs no detector.");
 
+    /// <summary>A scheduler made as <see cref="Create"/> makes it, with the detector it must run.</summary>
+    public static (UmcgScheduler Scheduler, BlockingDetector Detector) CreateWithDetector(
+        BlockingDetection mode, int servers = 1, Func<int, int>? openSwitchEvents = null, UmcgSchedulerOptions? options = null)
+    {
+        var scheduler = Create(mode, servers, openSwitchEvents, options);
+        return (scheduler, Detector(scheduler));
+    }
+
     /// <summary>
     /// The detector that should have marked the block did: switch events where the kernel grants them (the
     /// monitor then has nothing to add for covered workers), the monitor where it does not.

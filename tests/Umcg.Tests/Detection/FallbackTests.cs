@@ -16,18 +16,17 @@ public sealed class FallbackTests
     public void A_refused_perf_event_open_falls_back_to_the_monitor_and_says_so_once(int errno, string name)
     {
         int opens = 0;
-        var scheduler = DetectionFixture.Create(BlockingDetection.SwitchEvents, openSwitchEvents: _ =>
+        var (scheduler, detector) = DetectionFixture.CreateWithDetector(BlockingDetection.SwitchEvents, openSwitchEvents: _ =>
         {
             Interlocked.Increment(ref opens);
             return -errno;
         });
-        var detector = DetectionFixture.Detector(scheduler);
         Assert.Equal(BlockingDetection.SwitchEvents, detector.RequestedMode);
         Assert.Equal(BlockingDetection.Monitor, detector.ActiveMode);
         string message = Assert.Single(detector.Diagnostics);
         Assert.Contains(name, message, StringComparison.Ordinal);
 
-        SleepWhileAnotherWorkerRuns(scheduler);
+        UnannouncedBlock.SleepWhileAnotherWorkerRuns(scheduler);
 
         Assert.True(detector.Stats.MarkedByMonitor >= 1);
         Assert.Equal(0, detector.Stats.MarkedBySwitchEvents);
@@ -43,9 +42,8 @@ public sealed class FallbackTests
         // The first open (the start-up probe) succeeds; every worker's is refused, as when the memory-lock
         // limit or the descriptor budget runs out.
         int opens = 0;
-        var scheduler = DetectionFixture.Create(BlockingDetection.SwitchEvents, openSwitchEvents: tid =>
+        var (scheduler, detector) = DetectionFixture.CreateWithDetector(BlockingDetection.SwitchEvents, openSwitchEvents: tid =>
             Interlocked.Increment(ref opens) == 1 ? LinuxSyscalls.OpenSwitchEvent(tid, 4096) : -LinuxSyscalls.EPERM);
-        var detector = DetectionFixture.Detector(scheduler);
         if (!detector.ActiveMode.HasFlag(BlockingDetection.SwitchEvents))
         {
             // perf_event_open itself is refused on this machine: the whole-refusal test covers it.
@@ -54,7 +52,7 @@ public sealed class FallbackTests
             return;
         }
 
-        SleepWhileAnotherWorkerRuns(scheduler);
+        UnannouncedBlock.SleepWhileAnotherWorkerRuns(scheduler);
 
         Assert.True(detector.Stats.WorkersWithoutSwitchEvents >= 2);
         Assert.True(detector.Stats.MarkedByMonitor >= 1);
@@ -95,21 +93,4 @@ public sealed class FallbackTests
         Assert.Throws<ArgumentOutOfRangeException>(() => new DetectionOptions { RingDataPages = 3 }.Validate());
     }
 
-    /// <summary>One server: a worker sleeps (unannounced) until a second worker has run.</summary>
-    private static void SleepWhileAnotherWorkerRuns(UmcgScheduler scheduler)
-    {
-        int started = 0;
-        int otherRan = 0;
-        var sleeper = scheduler.Spawn(() =>
-        {
-            Volatile.Write(ref started, 1);
-            while (Volatile.Read(ref otherRan) == 0)
-            {
-                Thread.Sleep(1);
-            }
-        });
-        Watchdog.Until(() => Volatile.Read(ref started) == 1, scheduler.Kernel, "the sleeper to start");
-        var other = scheduler.Spawn(() => Volatile.Write(ref otherRan, 1));
-        SchedulerFixture.WaitAll(scheduler, sleeper, other);
-    }
 }

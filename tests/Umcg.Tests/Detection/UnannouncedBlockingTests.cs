@@ -11,72 +11,36 @@ public sealed class UnannouncedBlockingTests
 {
     [Theory]
     [MemberData(nameof(DetectionFixture.Modes), MemberType = typeof(DetectionFixture))]
-    public void A_plain_Thread_Sleep_lets_another_worker_of_the_server_run(BlockingDetection mode)
+    public void A_plain_Thread_Sleep_lets_another_worker_of_the_server_run(BlockingDetection mode) => MarkedOnOneServer(mode, scheduler =>
     {
-        var scheduler = DetectionFixture.Create(mode);
-        int sleeperStarted = 0;
-        int otherRan = 0;
-        int sleeps = 0;
-        var sleeper = scheduler.Spawn(() =>
-        {
-            Volatile.Write(ref sleeperStarted, 1);
-
-            // Sleeps until the other worker has run: only possible if the server ran it meanwhile.
-            while (Volatile.Read(ref otherRan) == 0)
-            {
-                Thread.Sleep(1);
-                sleeps++;
-            }
-
-            return Worker.Current!.ServerIndex;
-        });
-        Watchdog.Until(() => Volatile.Read(ref sleeperStarted) == 1, scheduler.Kernel, "the sleeper to start");
-        var other = scheduler.Spawn(() =>
-        {
-            bool sleeperStillSleeping = !sleeper.IsCompleted;
-            Volatile.Write(ref otherRan, 1);
-            return sleeperStillSleeping;
-        });
-
-        SchedulerFixture.WaitAll(scheduler, sleeper, other);
-        Assert.True(other.Join());
-        Assert.Equal(0, sleeper.Join());
-        Assert.True(sleeps >= 1);
-        DetectionFixture.AssertMarkedBy(scheduler, mode);
-        SchedulerFixture.Shutdown(scheduler);
-    }
+        var run = UnannouncedBlock.SleepWhileAnotherWorkerRuns(scheduler, () => Worker.Current!.ServerIndex);
+        Assert.True(run.OtherRanWhileSleeping);
+        Assert.Equal(0, run.AfterSleep);
+        Assert.True(run.Sleeps >= 1);
+    });
 
     [Theory]
     [MemberData(nameof(DetectionFixture.Modes), MemberType = typeof(DetectionFixture))]
-    public void A_synchronous_pipe_read_lets_the_writer_on_the_same_server_run(BlockingDetection mode)
+    public void A_synchronous_pipe_read_lets_the_writer_on_the_same_server_run(BlockingDetection mode) => MarkedOnOneServer(mode, scheduler =>
     {
-        var scheduler = DetectionFixture.Create(mode);
         using var reading = new AnonymousPipeServerStream(PipeDirection.In, HandleInheritability.None);
         using var writing = new AnonymousPipeClientStream(PipeDirection.Out, reading.ClientSafePipeHandle);
-        int readerStarted = 0;
-        var reader = scheduler.Spawn(() =>
-        {
-            Volatile.Write(ref readerStarted, 1);
-            return reading.ReadByte(); // read(2) on the pipe, no blocking region
-        });
-        Watchdog.Until(() => Volatile.Read(ref readerStarted) == 1, scheduler.Kernel, "the reader to start");
-        var writer = scheduler.Spawn(() =>
-        {
-            writing.WriteByte(42);
-            writing.Flush();
-        });
-
-        SchedulerFixture.WaitAll(scheduler, reader, writer);
-        Assert.Equal(42, reader.Join());
-        DetectionFixture.AssertMarkedBy(scheduler, mode);
-        SchedulerFixture.Shutdown(scheduler);
-    }
+        int read = UnannouncedBlock.WhileAnotherWorkerRuns(
+            scheduler,
+            "reader",
+            () => reading.ReadByte(), // read(2) on the pipe, no blocking region
+            () =>
+            {
+                writing.WriteByte(42);
+                writing.Flush();
+            });
+        Assert.Equal(42, read);
+    });
 
     [Theory]
     [MemberData(nameof(DetectionFixture.Modes), MemberType = typeof(DetectionFixture))]
-    public void Waiting_for_a_contended_lock_lets_the_worker_that_frees_it_run(BlockingDetection mode)
+    public void Waiting_for_a_contended_lock_lets_the_worker_that_frees_it_run(BlockingDetection mode) => MarkedOnOneServer(mode, scheduler =>
     {
-        var scheduler = DetectionFixture.Create(mode);
         var gate = new object();
         using var holding = new ManualResetEventSlim();
         using var release = new ManualResetEventSlim();
@@ -93,53 +57,49 @@ public sealed class UnannouncedBlockingTests
         holder.Start();
         holding.Wait();
 
-        int waiterStarted = 0;
-        var waiter = scheduler.Spawn(() =>
-        {
-            Volatile.Write(ref waiterStarted, 1);
-            lock (gate)
+        int serverIndex = UnannouncedBlock.WhileAnotherWorkerRuns(
+            scheduler,
+            "waiter",
+            () =>
             {
-                return Worker.Current!.ServerIndex;
-            }
-        });
-        Watchdog.Until(() => Volatile.Read(ref waiterStarted) == 1, scheduler.Kernel, "the waiter to start");
-        var freer = scheduler.Spawn(release.Set);
-
-        SchedulerFixture.WaitAll(scheduler, waiter, freer);
+                lock (gate)
+                {
+                    return Worker.Current!.ServerIndex;
+                }
+            },
+            release.Set);
         Watchdog.Join(scheduler.Kernel, holder);
-        Assert.Equal(0, waiter.Join());
-        DetectionFixture.AssertMarkedBy(scheduler, mode);
-        SchedulerFixture.Shutdown(scheduler);
-    }
+        Assert.Equal(0, serverIndex);
+    });
 
     [Theory]
     [MemberData(nameof(DetectionFixture.Modes), MemberType = typeof(DetectionFixture))]
     public void A_marked_worker_takes_the_unblock_path_at_its_next_safepoint(BlockingDetection mode)
     {
-        var scheduler = DetectionFixture.Create(mode);
-        var detector = DetectionFixture.Detector(scheduler);
-        int otherRan = 0;
-        int started = 0;
-        var sleeper = scheduler.Spawn(() =>
-        {
-            Volatile.Write(ref started, 1);
-            while (Volatile.Read(ref otherRan) == 0)
-            {
-                Thread.Sleep(1);
-            }
+        var (scheduler, detector) = DetectionFixture.CreateWithDetector(mode);
 
-            // Marked BLOCKED, it runs on unmanaged until here: the safepoint queues it and returns once its
-            // server runs it again.
+        // Marked BLOCKED, the sleeper runs on unmanaged until its safepoint, which queues it and returns once
+        // its server runs it again.
+        var run = UnannouncedBlock.SleepWhileAnotherWorkerRuns(scheduler, () =>
+        {
             Worker.Safepoint();
             return Worker.Current!.Kernel.IsWorkerThread;
         });
-        Watchdog.Until(() => Volatile.Read(ref started) == 1, scheduler.Kernel, "the sleeper to start");
-        var other = scheduler.Spawn(() => Volatile.Write(ref otherRan, 1));
-
-        SchedulerFixture.WaitAll(scheduler, sleeper, other);
-        Assert.True(sleeper.Join());
+        Assert.True(run.AfterSleep);
         Watchdog.Until(() => detector.Stats.UnmanagedRuns >= 1, scheduler.Kernel, "the unmanaged run to be counted");
         Assert.True(detector.Stats.UnmanagedCpu >= TimeSpan.Zero);
+        SchedulerFixture.Shutdown(scheduler);
+    }
+
+    /// <summary>
+    /// Runs <paramref name="scenario"/> on a one-server scheduler that detects with <paramref name="mode"/>; then the
+    /// detector the mode calls for must have marked the block, and the scheduler shuts down cleanly.
+    /// </summary>
+    private static void MarkedOnOneServer(BlockingDetection mode, Action<UmcgScheduler> scenario)
+    {
+        var scheduler = DetectionFixture.Create(mode);
+        scenario(scheduler);
+        DetectionFixture.AssertMarkedBy(scheduler, mode);
         SchedulerFixture.Shutdown(scheduler);
     }
 }

@@ -175,19 +175,7 @@ internal sealed unsafe class Rig : IDisposable
     public UmcgKernel Kernel { get; }
 
     /// <summary>Every (parker, clock) pair: tests whose behaviour depends on the registered clock.</summary>
-    public static TheoryData<string, ClockId> BothParkersEachClock()
-    {
-        var data = new TheoryData<string, ClockId>();
-        foreach (string parker in Parkers.Both)
-        {
-            foreach (var clock in Clocks)
-            {
-                data.Add(parker, clock);
-            }
-        }
-
-        return data;
-    }
+    public static TheoryData<string, ClockId> BothParkersEachClock() => ParkerCases.Each(Clocks);
 
     /// <summary>A thread and a zeroed block, not registered.</summary>
     public Party NewParty(string role) => new(Kernel, $"{role} {Interlocked.Increment(ref _names)}");
@@ -300,6 +288,19 @@ internal sealed unsafe class Rig : IDisposable
         Assert.Equal(Errno.Ok, w.Result(registration, "worker registration"));
         AssertRunningFor(server, w);
         return (w, serverWait);
+    }
+
+    /// <summary>
+    /// Two workers queued on <paramref name="server"/>, and the server runs the first: w1 RUNNING with the server
+    /// asleep, w2 RUNNABLE and queued, its registration still pending. Returns the server's pending Wait, which
+    /// completes once w1 stops running.
+    /// </summary>
+    public (Party W1, Party W2, Task<Errno> Registration2, Task<Errno> ServerWait) FirstOfTwoQueuedWorkersRunning(Party server)
+    {
+        var (w1, registration1) = QueuedWorker(server);
+        var (w2, registration2) = QueuedWorker(server);
+        var serverWait = Run(server, w1, registration1, "w1 run");
+        return (w1, w2, registration2, serverWait);
     }
 
     /// <summary>
@@ -447,6 +448,17 @@ internal sealed unsafe class Rig : IDisposable
     {
         Assert.Equal(Errno.Ok, worker.Unregister(CtlFlags.Worker));
         Assert.Equal(Errno.Ok, server.Result(serverWait, "server woken by the unregistering worker"));
+        Retire(worker);
+    }
+
+    /// <summary>
+    /// Unregisters a RUNNING worker (asserted) whose server is awake, not asleep in Wait: the worker's leaving
+    /// clears the server's slot. Then retires the worker.
+    /// </summary>
+    public void FinishWithServerAwake(Party worker, Party server)
+    {
+        Assert.Equal(Errno.Ok, worker.Unregister(CtlFlags.Worker));
+        Assert.Equal(0u, server.NextTid);
         Retire(worker);
     }
 

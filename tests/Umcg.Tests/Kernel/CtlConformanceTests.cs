@@ -24,6 +24,28 @@ public sealed unsafe class CtlConformanceTests
         Assert.False(p.IsRegisteredThread);
     }
 
+    /// <summary>
+    /// The end of a test in which a plain thread's registrations were refused: the thread is not registered,
+    /// nothing was queued on <paramref name="server"/>, and the server still works. Then both end.
+    /// </summary>
+    private static void AssertRefusalLeftTheServerAlone(Rig rig, Party server, Party p)
+    {
+        Assert.False(p.IsRegisteredThread);
+        Assert.Equal(0ul, server.ListHead);
+        rig.AssertServerUsable(server);
+        rig.Stop(server);
+        rig.Retire(p);
+    }
+
+    /// <summary>An unregister that must fail with <paramref name="expected"/>, leaving the party's block as it was and the party registered.</summary>
+    private static void AssertUnregisterRefused(Party p, Errno expected, CtlFlags extra = CtlFlags.None)
+    {
+        var untouched = BlockSnapshot.Of(p);
+        Assert.Equal(expected, p.Unregister(extra));
+        untouched.AssertUnchanged();
+        Assert.True(p.IsRegisteredThread);
+    }
+
     [Theory]
     [MemberData(nameof(Parkers.Both), MemberType = typeof(Parkers))]
     public void Register_with_a_misaligned_block_is_EINVAL(string parker)
@@ -66,10 +88,7 @@ public sealed unsafe class CtlConformanceTests
         Assert.Equal(Errno.Ok, p.Register());
 
         // A registered task's unregister with an unknown flag is refused too, and it stays registered.
-        var untouched = BlockSnapshot.Of(p);
-        Assert.Equal(Errno.EINVAL, p.Unregister((CtlFlags)0x4));
-        untouched.AssertUnchanged();
-        Assert.True(p.IsRegisteredThread);
+        AssertUnregisterRefused(p, Errno.EINVAL, (CtlFlags)0x4);
         rig.AssertServerUsable(p);
         rig.Stop(p);
     }
@@ -157,11 +176,7 @@ public sealed unsafe class CtlConformanceTests
         Assert.Equal(Errno.EINVAL, p.Ctl(CtlFlags.Register, null));
         Assert.Equal(Errno.EINVAL, p.Ctl(RegisterWorker, null));
         Assert.Equal(1, rig.Kernel.TaskCount);
-        Assert.False(p.IsRegisteredThread);
-        Assert.Equal(0ul, server.ListHead);
-        rig.AssertServerUsable(server);
-        rig.Stop(server);
-        rig.Retire(p);
+        AssertRefusalLeftTheServerAlone(rig, server, p);
     }
 
     [Theory]
@@ -211,11 +226,7 @@ public sealed unsafe class CtlConformanceTests
         Assert.Equal(Errno.EFAULT, p.Ctl(RegisterWorker, address));
         Assert.Equal(1, rig.Kernel.TaskCount);
         Assert.Equal(0, rig.Kernel.TidOfBlock((ulong)address));
-        Assert.False(p.IsRegisteredThread);
-        Assert.Equal(0ul, server.ListHead);
-        rig.AssertServerUsable(server);
-        rig.Stop(server);
-        rig.Retire(p);
+        AssertRefusalLeftTheServerAlone(rig, server, p);
     }
 
     [Theory]
@@ -237,10 +248,7 @@ public sealed unsafe class CtlConformanceTests
 
         AssertRegisterRefused(rig, p, CtlFlags.Register, asServer, ClockId.Monotonic, Errno.EFAULT);
         AssertRegisterRefused(rig, p, RegisterWorker, asWorker, ClockId.Monotonic, Errno.EFAULT);
-        Assert.Equal(0ul, server.ListHead);
-        rig.AssertServerUsable(server);
-        rig.Stop(server);
-        rig.Retire(p);
+        AssertRefusalLeftTheServerAlone(rig, server, p);
     }
 
     [Theory]
@@ -446,49 +454,52 @@ public sealed unsafe class CtlConformanceTests
             StateWord.PrepareWait(server.Task);
             return rig.Kernel.Wait(0, KernelClock.Now(ClockId.Monotonic) - 1);
         }));
-        Assert.Equal((uint)TaskState.Running | ((uint)ServerBits << 16), server.Word);
+        Assert.Equal(Word(TaskState.Running, ServerBits), server.Word);
 
         // Worker registration: BLOCKED -> RUNNABLE (queued) -> RUNNING.
         var (w, registration) = rig.QueuedWorker(server, userBits: WorkerBits);
-        Assert.Equal((uint)TaskState.Runnable | ((uint)WorkerBits << 16), w.Word);
+        Assert.Equal(Word(TaskState.Runnable, WorkerBits), w.Word);
         var serverWait = rig.Run(server, w, registration, "registration");
-        Assert.Equal((uint)TaskState.Running | ((uint)WorkerBits << 16), w.Word);
-        Assert.Equal((uint)TaskState.Runnable | ((uint)ServerBits << 16), server.Word);
+        Assert.Equal(Word(TaskState.Running, WorkerBits), w.Word);
+        Assert.Equal(Word(TaskState.Runnable, ServerBits), server.Word);
 
         // Worker yields: RUNNING -> RUNNABLE -> (server woken: RUNNABLE -> RUNNING).
         var yield = rig.BeginYield(w);
         Assert.Equal(Errno.Ok, server.Result(serverWait, "server woken by the yield"));
-        Assert.Equal((uint)TaskState.Running | ((uint)ServerBits << 16), server.Word);
-        Assert.Equal((uint)TaskState.Runnable | ((uint)WorkerBits << 16), w.Word);
+        Assert.Equal(Word(TaskState.Running, ServerBits), server.Word);
+        Assert.Equal(Word(TaskState.Runnable, WorkerBits), w.Word);
         serverWait = rig.Run(server, w, yield, "worker run again");
-        Assert.Equal((uint)TaskState.Running | ((uint)WorkerBits << 16), w.Word);
+        Assert.Equal(Word(TaskState.Running, WorkerBits), w.Word);
 
         // Blocking region: RUNNING -> BLOCKED -> RUNNABLE -> RUNNING.
         Assert.Equal(Errno.Ok, w.SysEnter());
-        Assert.Equal((uint)TaskState.Blocked | ((uint)WorkerBits << 16), w.Word);
+        Assert.Equal(Word(TaskState.Blocked, WorkerBits), w.Word);
         Assert.Equal(Errno.Ok, server.Result(serverWait, "server woken by the block"));
         var exit = rig.BeginSysExit(server, w);
-        Assert.Equal((uint)TaskState.Runnable | ((uint)WorkerBits << 16), w.Word);
+        Assert.Equal(Word(TaskState.Runnable, WorkerBits), w.Word);
         serverWait = rig.Run(server, w, exit, "worker run after unblocking");
-        Assert.Equal((uint)TaskState.Running | ((uint)WorkerBits << 16), w.Word);
+        Assert.Equal(Word(TaskState.Running, WorkerBits), w.Word);
 
         // Preemption: RUNNING|PREEMPT -> RUNNABLE -> RUNNING.
         Assert.True(StateWord.RequestPreempt(w.Task));
         Assert.Equal(Errno.Ok, rig.Kernel.Kick(0, w.Tid));
         var safepoint = w.Post(() => rig.Kernel.NotifyResume());
         Assert.Equal(Errno.Ok, server.Result(serverWait, "server woken by the preemption"));
-        Assert.Equal((uint)TaskState.Runnable | ((uint)WorkerBits << 16), w.Word);
+        Assert.Equal(Word(TaskState.Runnable, WorkerBits), w.Word);
         serverWait = rig.Run(server, w, safepoint, "worker run after preemption");
-        Assert.Equal((uint)TaskState.Running | ((uint)WorkerBits << 16), w.Word);
+        Assert.Equal(Word(TaskState.Running, WorkerBits), w.Word);
 
         // Unregister: RUNNING -> NONE, for both.
         Assert.Equal(Errno.Ok, w.Unregister(CtlFlags.Worker));
-        Assert.Equal((uint)TaskState.None | ((uint)WorkerBits << 16), w.Word);
+        Assert.Equal(Word(TaskState.None, WorkerBits), w.Word);
         Assert.Equal(Errno.Ok, server.Result(serverWait, "server woken by the unregistering worker"));
         rig.Retire(w);
         Assert.Equal(Errno.Ok, server.Unregister());
-        Assert.Equal((uint)TaskState.None | ((uint)ServerBits << 16), server.Word);
+        Assert.Equal(Word(TaskState.None, ServerBits), server.Word);
         rig.Retire(server);
+
+        // The whole state word: the state in the low bits, the party's user bits in 16–31.
+        static uint Word(TaskState state, ushort userBits) => (uint)state | ((uint)userBits << 16);
     }
 
     [Theory]
@@ -553,9 +564,7 @@ public sealed unsafe class CtlConformanceTests
         Assert.True(w.IsRegisteredThread);
         Assert.False(spare.IsRegistered);
 
-        Assert.Equal(Errno.Ok, w.Unregister(CtlFlags.Worker));
-        Assert.Equal(0u, server.NextTid);
-        rig.Retire(w);
+        rig.FinishWithServerAwake(w, server);
         rig.AssertServerUsable(server);
     }
 
@@ -565,10 +574,7 @@ public sealed unsafe class CtlConformanceTests
     {
         using var rig = new Rig(parker);
         var server = rig.Server();
-        var untouched = BlockSnapshot.Of(server);
-        Assert.Equal(Errno.EINVAL, server.Unregister(CtlFlags.Worker));
-        untouched.AssertUnchanged();
-        Assert.True(server.IsRegisteredThread);
+        AssertUnregisterRefused(server, Errno.EINVAL, CtlFlags.Worker);
         Assert.Equal(1, rig.Kernel.TaskCount);
         rig.AssertServerUsable(server);
     }
@@ -582,18 +588,12 @@ public sealed unsafe class CtlConformanceTests
 
         // A server that has set RUNNABLE|COND_WAIT (about to Wait) cannot leave.
         Assert.True(server.Call(() => StateWord.PrepareWait(server.Task)));
-        var serverUntouched = BlockSnapshot.Of(server);
-        Assert.Equal(Errno.EAGAIN, server.Unregister());
-        serverUntouched.AssertUnchanged();
-        Assert.True(server.IsRegisteredThread);
+        AssertUnregisterRefused(server, Errno.EAGAIN);
         Volatile.Write(ref server.Task->State, (uint)TaskState.Running | (0x77u << 16));
 
         // A BLOCKED worker (inside a blocking region) cannot leave either.
         var w = rig.BlockedWorker(server);
-        var workerUntouched = BlockSnapshot.Of(w);
-        Assert.Equal(Errno.EAGAIN, w.Unregister(CtlFlags.Worker));
-        workerUntouched.AssertUnchanged();
-        Assert.True(w.IsRegisteredThread);
+        AssertUnregisterRefused(w, Errno.EAGAIN, CtlFlags.Worker);
         Assert.Equal(2, rig.Kernel.TaskCount);
         Assert.Equal(0ul, server.ListHead);
 
@@ -613,16 +613,11 @@ public sealed unsafe class CtlConformanceTests
         // so does its worker.
         var w = rig.RunningWorkerServerAwake(server);
 
-        var untouched = BlockSnapshot.Of(server);
-        Assert.Equal(Errno.EBUSY, server.Unregister());
-        untouched.AssertUnchanged();
-        Assert.True(server.IsRegisteredThread);
+        AssertUnregisterRefused(server, Errno.EBUSY);
         Assert.Equal(TaskState.Running, w.State);
 
         // Once the worker has left, the server may leave too.
-        Assert.Equal(Errno.Ok, w.Unregister(CtlFlags.Worker));
-        Assert.Equal(0u, server.NextTid);
-        rig.Retire(w);
+        rig.FinishWithServerAwake(w, server);
         rig.Stop(server);
         Assert.Equal(0, rig.Kernel.TaskCount);
     }
@@ -640,16 +635,11 @@ public sealed unsafe class CtlConformanceTests
         // but the worker is about to CAS this server's slot. Frozen here by writing the state by hand.
         uint running = w.Word;
         Volatile.Write(ref w.Task->State, (running & ~UmcgConstants.StateMask) | (uint)TaskState.Blocked);
-        var untouched = BlockSnapshot.Of(server);
-        Assert.Equal(Errno.EBUSY, server.Unregister());
-        untouched.AssertUnchanged();
-        Assert.True(server.IsRegisteredThread);
+        AssertUnregisterRefused(server, Errno.EBUSY);
 
         // Back to RUNNING, the worker leaves, and then so may the server.
         Volatile.Write(ref w.Task->State, running);
-        Assert.Equal(Errno.Ok, w.Unregister(CtlFlags.Worker));
-        Assert.Equal(0u, server.NextTid);
-        rig.Retire(w);
+        rig.FinishWithServerAwake(w, server);
         rig.Stop(server);
         Assert.Equal(0, rig.Kernel.TaskCount);
     }
@@ -660,9 +650,7 @@ public sealed unsafe class CtlConformanceTests
     {
         using var rig = new Rig(parker);
         var server = rig.Server();
-        var (w1, registration1) = rig.QueuedWorker(server);
-        var (w2, registration2) = rig.QueuedWorker(server);
-        var serverWait = rig.Run(server, w1, registration1, "w1 run");
+        var (w1, w2, registration2, serverWait) = rig.FirstOfTwoQueuedWorkersRunning(server);
 
         // w1 leaves naming w2: w2 runs in its place, the server keeps sleeping with the slot moved to w2.
         Volatile.Write(ref w1.Task->NextTid, (uint)w2.Tid);

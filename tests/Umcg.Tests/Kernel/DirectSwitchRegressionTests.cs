@@ -129,8 +129,7 @@ public sealed unsafe class DirectSwitchRegressionTests(ITestOutputHelper output)
             Volatile.Write(ref ctx.Task->NextTid, (uint)bTid);
         }, errors, "A");
         Watchdog.Join(kernel, a);
-        Watchdog.Until(() => Interlocked.Read(ref s0.Wakeups) > Volatile.Read(ref s0Wakeups), kernel, "server 0 woken by A's unregister");
-        Assert.Equal(0u, Volatile.Read(ref s0.Task->NextTid));
+        s0.AssertWokenWithSlotCleared(kernel, Volatile.Read(ref s0Wakeups), "server 0 woken by A's unregister");
         Assert.Equal(TaskState.Runnable, StateWord.StateOf(kernel.BlockOf(bTid)));
         Volatile.Write(ref release, 1);
         Watchdog.Join(kernel, c, b);

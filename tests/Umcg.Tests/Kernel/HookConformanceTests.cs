@@ -119,9 +119,7 @@ public sealed unsafe class HookConformanceTests
     {
         using var rig = new Rig(parker);
         var server = rig.Server();
-        var (w1, registration1) = rig.QueuedWorker(server);
-        var (w2, registration2) = rig.QueuedWorker(server);
-        var serverWait = rig.Run(server, w1, registration1, "w1 run");
+        var (w1, w2, registration2, serverWait) = rig.FirstOfTwoQueuedWorkersRunning(server);
 
         // w1 names w2 in next_tid, but a preemption is a scheduling event: the server decides, not next_tid.
         Volatile.Write(ref w1.Task->NextTid, (uint)w2.Tid);
@@ -442,19 +440,7 @@ public sealed unsafe class HookConformanceTests
         }
     }
 
-    public static TheoryData<string, string> MovedWorkerCalls()
-    {
-        var data = new TheoryData<string, string>();
-        foreach (string parker in new[] { "futex", "monitor" })
-        {
-            foreach (string call in new[] { "sys_enter", "wait", "unregister" })
-            {
-                data.Add(parker, call);
-            }
-        }
-
-        return data;
-    }
+    public static TheoryData<string, string> MovedWorkerCalls() => ParkerCases.Each("sys_enter", "wait", "unregister");
 
     [Theory]
     [MemberData(nameof(MovedWorkerCalls))]

@@ -9,6 +9,19 @@ public sealed unsafe class KickConformanceTests
 {
     private static long KicksOf(Rig rig, int tid) => rig.Kernel.Tasks.TryGet((uint)tid, out var t) ? Interlocked.Read(ref t.Kicks) : -1;
 
+    /// <summary>
+    /// Kicks <paramref name="sleeper"/> once its thread sleeps, and waits until the kick woke it (it went to sleep
+    /// once more since) and it went back to sleep: it re-checked its state and found nothing to do.
+    /// </summary>
+    private static void KickAndSeeItSleepAgain(Rig rig, Party sleeper, string who)
+    {
+        rig.Until(() => ThreadProc.Sleeping(sleeper.Tid), $"{who} asleep");
+        long switches = ThreadProc.VoluntarySwitches(sleeper.Tid);
+        Assert.Equal(Errno.Ok, rig.Kernel.Kick(0, sleeper.Tid));
+        Assert.Equal(1, KicksOf(rig, sleeper.Tid));
+        rig.Until(() => ThreadProc.VoluntarySwitches(sleeper.Tid) > switches && ThreadProc.Sleeping(sleeper.Tid), $"{who} woken and asleep again");
+    }
+
     [Theory]
     [MemberData(nameof(Parkers.Both), MemberType = typeof(Parkers))]
     public void Kick_of_a_tid_that_is_not_a_task_is_ESRCH(string parker)
@@ -67,15 +80,10 @@ public sealed unsafe class KickConformanceTests
         using var rig = new Rig(parker);
         var server = rig.Server();
         var (w, registration) = rig.QueuedWorker(server);
-        rig.Until(() => ThreadProc.Sleeping(w.Tid), "worker asleep");
-        long switches = ThreadProc.VoluntarySwitches(w.Tid);
         uint word = w.Word;
 
-        Assert.Equal(Errno.Ok, rig.Kernel.Kick(0, w.Tid));
-        Assert.Equal(1, KicksOf(rig, w.Tid));
-
-        // It woke (it went to sleep once more since) and, still RUNNABLE, went back to sleep without running.
-        rig.Until(() => ThreadProc.VoluntarySwitches(w.Tid) > switches && ThreadProc.Sleeping(w.Tid), "worker woken and asleep again");
+        // It woke and, still RUNNABLE, went back to sleep without running.
+        KickAndSeeItSleepAgain(rig, w, "worker");
         Assert.Equal(word, w.Word);
         Assert.False(registration.IsCompleted);
         Assert.Equal(w.Block.Address, server.ListHead);
@@ -90,13 +98,8 @@ public sealed unsafe class KickConformanceTests
         using var rig = new Rig(parker);
         var server = rig.Server();
         var (w, serverWait) = rig.RunningWorker(server);
-        rig.Until(() => ThreadProc.Sleeping(server.Tid), "server asleep");
-        long switches = ThreadProc.VoluntarySwitches(server.Tid);
         var untouched = BlockSnapshot.Of(server);
-
-        Assert.Equal(Errno.Ok, rig.Kernel.Kick(0, server.Tid));
-        Assert.Equal(1, KicksOf(rig, server.Tid));
-        rig.Until(() => ThreadProc.VoluntarySwitches(server.Tid) > switches && ThreadProc.Sleeping(server.Tid), "server woken and asleep again");
+        KickAndSeeItSleepAgain(rig, server, "server");
         untouched.AssertUnchanged();
         Assert.False(serverWait.IsCompleted);
         rig.AssertRunningFor(server, w);

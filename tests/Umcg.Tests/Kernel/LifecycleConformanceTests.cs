@@ -8,17 +8,7 @@ namespace Umcg.Tests.Kernel;
 /// </summary>
 public sealed unsafe class LifecycleConformanceTests
 {
-    public static TheoryData<string, string> BothParkersEachWaiter()
-    {
-        var data = new TheoryData<string, string>();
-        foreach (string parker in Parkers.Both)
-        {
-            data.Add(parker, "registering");
-            data.Add(parker, "yielded");
-        }
-
-        return data;
-    }
+    public static TheoryData<string, string> BothParkersEachWaiter() => ParkerCases.Each("registering", "yielded");
 
     [Theory]
     [MemberData(nameof(BothParkersEachWaiter))]

@@ -75,9 +75,7 @@ public sealed unsafe class ListConformanceTests
         var (w1, w2, switched) = SwitchLeavingAStaleEntry(rig, server);
 
         // w2 leaves and frees its block while its old entry is still on the list.
-        Assert.Equal(Errno.Ok, w2.Unregister(CtlFlags.Worker));
-        rig.Retire(w2);
-        Assert.False(w2.Block.IsFreed, "a listed block was freed under the list");
+        LeaveWhileListed(rig, w2);
 
         // The drain drops the stale entry (no EFAULT, nobody lost) and frees the block.
         var drained = new List<int>();
@@ -119,17 +117,7 @@ public sealed unsafe class ListConformanceTests
         }
     }
 
-    public static TheoryData<string, string> BothParkersEachWayToLeave()
-    {
-        var data = new TheoryData<string, string>();
-        foreach (string parker in Parkers.Both)
-        {
-            data.Add(parker, "unregister");
-            data.Add(parker, "thread exit");
-        }
-
-        return data;
-    }
+    public static TheoryData<string, string> BothParkersEachWayToLeave() => ParkerCases.Each("unregister", "thread exit");
 
     [Theory]
     [MemberData(nameof(BothParkersEachWayToLeave))]
@@ -139,9 +127,7 @@ public sealed unsafe class ListConformanceTests
         using var rig = new Rig(parker);
         var server = rig.Server();
         var (w1, w2, switched) = SwitchLeavingAStaleEntry(rig, server);
-        Assert.Equal(Errno.Ok, w2.Unregister(CtlFlags.Worker));
-        rig.Retire(w2);
-        Assert.False(w2.Block.IsFreed);
+        LeaveWhileListed(rig, w2);
 
         // The server leaves with w1 queued and w2's stale entry on its list.
         if (how == "unregister")
@@ -169,6 +155,17 @@ public sealed unsafe class ListConformanceTests
         }
 
         Assert.Equal(0, rig.Kernel.TaskCount);
+    }
+
+    /// <summary>
+    /// w2 unregisters, its thread ends and its block is disposed while its old entry is still listed: the block
+    /// must outlive the entry, not be freed under the list.
+    /// </summary>
+    private static void LeaveWhileListed(Rig rig, Party w2)
+    {
+        Assert.Equal(Errno.Ok, w2.Unregister(CtlFlags.Worker));
+        rig.Retire(w2);
+        Assert.False(w2.Block.IsFreed, "a listed block was freed under the list");
     }
 
     /// <summary>

@@ -105,8 +105,7 @@ internal static unsafe class NextTidChain
             // None while leaving either; it was woken again only by the last worker's unregister.
             Assert.Equal([9, 0, 1, 2, 3, 4, 5, 6, 7, 8], left);
             Assert.Equal(startsAtChainStart, server.Started.Count);
-            Watchdog.Until(() => Interlocked.Read(ref server.Wakeups) > Volatile.Read(ref wakeupsAtChainStart), kernel, "server woken by the last unregister");
-            Assert.Equal(0u, Volatile.Read(ref server.Task->NextTid));
+            server.AssertWokenWithSlotCleared(kernel, Volatile.Read(ref wakeupsAtChainStart), "server woken by the last unregister");
             Assert.Equal(1, kernel.TaskCount);
         }
 

@@ -268,36 +268,22 @@ public sealed unsafe class ScenarioTests
         var kernel = Parkers.NewKernel(parker);
         var errors = new ConcurrentQueue<Exception>();
         using var server = new RunQueueServer(kernel);
-        int aTid = 0, bTid = 0;
+        int aTid = 0;
         long wakeupsBefore = -1;
 
         var a = RawWorker.Start(kernel, server.Tid, ctx =>
         {
             Volatile.Write(ref aTid, ctx.Tid);
-            Assert.Equal((uint)ctx.Tid | TidRunning, Volatile.Read(ref server.Task->NextTid));
 
-            // Once the server sleeps in Wait (it waits without a deadline) only our unregister can wake it.
-            Watchdog.Until(() => Volatile.Read(ref server.Task->State) == (uint)TaskState.Runnable, kernel, "server asleep in Wait");
-            Volatile.Write(ref wakeupsBefore, Interlocked.Read(ref server.Wakeups));
+            // Once the server sleeps in Wait only our unregister can wake it.
+            Volatile.Write(ref wakeupsBefore, server.WaitUntilAsleep(kernel, ctx.Tid));
         }, errors, "A");
         Watchdog.Join(kernel, a);
         Assert.Empty(errors);
 
-        Watchdog.Until(() => Interlocked.Read(ref server.Wakeups) > Volatile.Read(ref wakeupsBefore), kernel, "server woken by the unregister");
-        Assert.Equal(0u, Volatile.Read(ref server.Task->NextTid));
-        Assert.True(kernel.BlockOf(aTid) == null, "A is still registered");
-        Assert.Equal(1, kernel.TaskCount);
-
-        // The server can run another worker.
-        var b = RawWorker.Start(kernel, server.Tid, ctx =>
-        {
-            Volatile.Write(ref bTid, ctx.Tid);
-            Assert.Equal((uint)ctx.Tid | TidRunning, Volatile.Read(ref server.Task->NextTid));
-        }, errors, "B");
-        Watchdog.Join(kernel, b);
-        Assert.Empty(errors);
-        Assert.Equal([aTid, bTid], server.Started);
-        Watchdog.Until(() => Volatile.Read(ref server.Task->NextTid) == 0, kernel, "B's slot cleared");
+        server.AssertWokenWithSlotCleared(kernel, Volatile.Read(ref wakeupsBefore), "server woken by the unregister");
+        AssertServesTheNextWorker(kernel, server, errors, deadBlock: null, aTid);
+        Watchdog.Until(() => Volatile.Read(ref server.Task->NextTid) == 0, kernel, "Y's slot cleared");
     }
 
     [Theory]
@@ -347,8 +333,7 @@ public sealed unsafe class ScenarioTests
         Assert.Empty(errors);
         Assert.Equal(1, bRan);
         Assert.Equal([aTid], server.Started);
-        Watchdog.Until(() => Interlocked.Read(ref server.Wakeups) > Volatile.Read(ref wakeupsBefore), kernel, "server woken by B's unregister");
-        Assert.Equal(0u, Volatile.Read(ref server.Task->NextTid));
+        server.AssertWokenWithSlotCleared(kernel, Volatile.Read(ref wakeupsBefore), "server woken by B's unregister");
         Assert.Equal(1, kernel.TaskCount);
     }
 
@@ -650,37 +635,18 @@ public sealed unsafe class ScenarioTests
         var kernel = Parkers.NewKernel(parker);
         var errors = new ConcurrentQueue<Exception>();
         using var server = new RunQueueServer(kernel);
-
-        // The test owns the block: the exiting thread must leave it registered, and free it only once reaped.
         var block = TaskBlock.Allocate();
-        int xTid = 0;
         long wakeupsBefore = -1;
-        var x = TestThread.Start("X", () =>
+        int xTid = ExitWithoutUnregistering(kernel, server, errors, block, tid =>
         {
-            var task = block.Task;
-            task->ServerTid = (uint)server.Tid;
-            task->State = (uint)TaskState.Blocked;
-            RawWorkerContext.Check(kernel.Ctl(CtlFlags.Register | CtlFlags.Worker, task, ClockId.Monotonic), "worker register");
-            Volatile.Write(ref xTid, UmcgKernel.CurrentTid);
-            Assert.Equal((uint)xTid | TidRunning, Volatile.Read(ref server.Task->NextTid));
-
-            // Once the server sleeps in Wait (without a deadline) only this thread's exit can wake it.
-            Watchdog.Until(() => Volatile.Read(ref server.Task->State) == (uint)TaskState.Runnable, kernel, "server asleep in Wait");
-            Volatile.Write(ref wakeupsBefore, Interlocked.Read(ref server.Wakeups));
+            // Once the server sleeps in Wait only this thread's exit can wake it.
+            Volatile.Write(ref wakeupsBefore, server.WaitUntilAsleep(kernel, tid));
 
             // The thread ends here: registered, RUNNING, named by its server's slot.
-        }, errors);
-        Watchdog.Join(kernel, x);
-        Assert.Empty(errors);
+        });
 
-        Watchdog.Until(() => !block.IsRegistered, kernel, "the exited worker reaped");
-        Watchdog.Until(() => Interlocked.Read(ref server.Wakeups) > Volatile.Read(ref wakeupsBefore), kernel, "server woken by the reap");
-        Assert.Equal(0u, Volatile.Read(ref server.Task->NextTid));
-        Assert.True(kernel.BlockOf(xTid) == null, "X is still registered");
-        Assert.Equal(1, kernel.TaskCount);
-        block.Dispose();
-
-        AssertServesTheNextWorker(kernel, server, errors, xTid);
+        server.AssertWokenWithSlotCleared(kernel, Volatile.Read(ref wakeupsBefore), "server woken by the reap");
+        AssertServesTheNextWorker(kernel, server, errors, block, xTid);
     }
 
     [Theory]
@@ -691,6 +657,25 @@ public sealed unsafe class ScenarioTests
         var errors = new ConcurrentQueue<Exception>();
         using var server = new RunQueueServer(kernel);
         var block = TaskBlock.Allocate();
+        int xTid = ExitWithoutUnregistering(kernel, server, errors, block, _ =>
+        {
+            RawWorkerContext.Check(kernel.SysEnter(), "sys_enter");
+            Assert.Equal(TaskState.Blocked, StateWord.StateOf(block.Task));
+
+            // The thread ends inside the region: BLOCKED, its server already free.
+        });
+
+        AssertServesTheNextWorker(kernel, server, errors, block, xTid);
+    }
+
+    /// <summary>
+    /// Worker X registers with <paramref name="server"/> on a thread of its own, runs <paramref name="beforeExit"/>
+    /// (given its TID), and its thread ends without unregistering. Returns X's TID once the kernel half has reaped
+    /// it. The test owns X's block: the exiting thread must leave it registered, and it may be freed only once
+    /// reaped.
+    /// </summary>
+    private static int ExitWithoutUnregistering(UmcgKernel kernel, RunQueueServer server, ConcurrentQueue<Exception> errors, TaskBlock block, Action<int> beforeExit)
+    {
         int xTid = 0;
         var x = TestThread.Start("X", () =>
         {
@@ -699,28 +684,26 @@ public sealed unsafe class ScenarioTests
             task->State = (uint)TaskState.Blocked;
             RawWorkerContext.Check(kernel.Ctl(CtlFlags.Register | CtlFlags.Worker, task, ClockId.Monotonic), "worker register");
             Volatile.Write(ref xTid, UmcgKernel.CurrentTid);
-            RawWorkerContext.Check(kernel.SysEnter(), "sys_enter");
-            Assert.Equal(TaskState.Blocked, StateWord.StateOf(task));
-
-            // The thread ends inside the region: BLOCKED, its server already free.
+            beforeExit(xTid);
         }, errors);
         Watchdog.Join(kernel, x);
         Assert.Empty(errors);
 
         Watchdog.Until(() => !block.IsRegistered, kernel, "the exited worker reaped");
-        Assert.True(kernel.BlockOf(xTid) == null, "X is still registered");
-        Assert.Equal(1, kernel.TaskCount);
-        block.Dispose();
-
-        AssertServesTheNextWorker(kernel, server, errors, xTid);
+        return xTid;
     }
 
     /// <summary>
-    /// After worker <paramref name="deadTid"/>'s thread was reaped: a new worker registers and the server runs
-    /// it, and the server's only starts were those two.
+    /// After worker <paramref name="deadTid"/> left (unregistered, or its thread was reaped): it is no task any
+    /// more, and its block, when the test owns it, is freed; a new worker Y registers and the server runs it, and
+    /// the server's only starts were those two.
     /// </summary>
-    private static void AssertServesTheNextWorker(UmcgKernel kernel, RunQueueServer server, ConcurrentQueue<Exception> errors, int deadTid)
+    private static void AssertServesTheNextWorker(UmcgKernel kernel, RunQueueServer server, ConcurrentQueue<Exception> errors, TaskBlock? deadBlock, int deadTid)
     {
+        Assert.True(kernel.BlockOf(deadTid) == null, $"worker {deadTid} is still registered");
+        Assert.Equal(1, kernel.TaskCount);
+        deadBlock?.Dispose();
+
         int yTid = 0;
         var y = RawWorker.Start(kernel, server.Tid, ctx =>
         {

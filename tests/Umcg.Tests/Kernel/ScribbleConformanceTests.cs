@@ -10,58 +10,18 @@ public sealed unsafe class ScribbleConformanceTests
     private const uint Bit30 = 0x4000_0000;
     private const uint Bit31 = UmcgConstants.TidRunning;
 
-    public static TheoryData<string, uint> BothParkersEachHighBit()
-    {
-        var data = new TheoryData<string, uint>();
-        foreach (string parker in Parkers.Both)
-        {
-            data.Add(parker, Bit30);
-            data.Add(parker, Bit31);
-        }
+    public static TheoryData<string, uint> BothParkersEachHighBit() => ParkerCases.Each(Bit30, Bit31);
 
-        return data;
-    }
+    public static TheoryData<string, uint, string> BothParkersEachHighBitEachCall() =>
+        ParkerCases.Each((Bit30, "yield"), (Bit30, "sys_enter"), (Bit31, "yield"), (Bit31, "sys_enter"));
 
-    public static TheoryData<string, uint, string> BothParkersEachHighBitEachCall()
-    {
-        var data = new TheoryData<string, uint, string>();
-        foreach (string parker in Parkers.Both)
-        {
-            foreach (uint bit in new[] { Bit30, Bit31 })
-            {
-                data.Add(parker, bit, "yield");
-                data.Add(parker, bit, "sys_enter");
-            }
-        }
+    public static TheoryData<string, TaskState, string> BothParkersEachScribbledState() => ParkerCases.Each(
+        (TaskState.Runnable, "safepoint"),
+        (TaskState.Blocked, "safepoint"),
+        (TaskState.Blocked, "sys_exit"),
+        (TaskState.Blocked, "sys_enter"));
 
-        return data;
-    }
-
-    public static TheoryData<string, TaskState, string> BothParkersEachScribbledState()
-    {
-        var data = new TheoryData<string, TaskState, string>();
-        foreach (string parker in Parkers.Both)
-        {
-            data.Add(parker, TaskState.Runnable, "safepoint");
-            data.Add(parker, TaskState.Blocked, "safepoint");
-            data.Add(parker, TaskState.Blocked, "sys_exit");
-            data.Add(parker, TaskState.Blocked, "sys_enter");
-        }
-
-        return data;
-    }
-
-    public static TheoryData<string, string> BothParkersYieldOrPreempt()
-    {
-        var data = new TheoryData<string, string>();
-        foreach (string parker in Parkers.Both)
-        {
-            data.Add(parker, "yield");
-            data.Add(parker, "preempt");
-        }
-
-        return data;
-    }
+    public static TheoryData<string, string> BothParkersYieldOrPreempt() => ParkerCases.Each("yield", "preempt");
 
     [Theory]
     [MemberData(nameof(Parkers.Both), MemberType = typeof(Parkers))]

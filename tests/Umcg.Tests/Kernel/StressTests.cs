@@ -1,3 +1,4 @@
+using Umcg.Cli.Measurement;
 using Umcg.Kernel.Native;
 using Xunit.Abstractions;
 using Xunit.Sdk;
@@ -282,16 +283,6 @@ public sealed unsafe class StressTests(ITestOutputHelper output)
         }
     }
 
-    private static void Compute(int rounds)
-    {
-        ulong x = 0x9e3779b97f4a7c15;
-        for (int i = 0; i < rounds; i++)
-        {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-        }
-
-        GC.KeepAlive(x);
-    }
+    /// <summary>User code between protocol steps: the workloads' own unit of CPU work.</summary>
+    private static void Compute(int rounds) => Spin.Run(rounds);
 }

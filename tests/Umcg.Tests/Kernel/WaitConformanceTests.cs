@@ -236,9 +236,7 @@ public sealed unsafe class WaitConformanceTests
         Assert.Equal(Errno.Ok, w2.Result(exit, "w2 run by w1's switch"));
         Assert.Equal((uint)w2.Tid | UmcgConstants.TidRunning, server.NextTid);
         Assert.Equal(0u, w1.NextTid);
-        Assert.Equal(Errno.Ok, w2.Unregister(CtlFlags.Worker));
-        Assert.Equal(0u, server.NextTid);
-        rig.Retire(w2);
+        rig.FinishWithServerAwake(w2, server);
         rig.RunAndFinish(server, w1, switched, "w1 run again");
     }
 
@@ -340,9 +338,7 @@ public sealed unsafe class WaitConformanceTests
         Assert.Equal((uint)w.Tid | UmcgConstants.TidRunning, server.NextTid);
         Assert.Equal(TaskState.Running, w.State);
 
-        Assert.Equal(Errno.Ok, w.Unregister(CtlFlags.Worker));
-        Assert.Equal(0u, server.NextTid);
-        rig.Retire(w);
+        rig.FinishWithServerAwake(w, server);
         rig.AssertServerUsable(server);
     }
 
@@ -410,9 +406,7 @@ public sealed unsafe class WaitConformanceTests
         Assert.Equal(TaskState.Running, server.State);
 
         // w2 leaves; the server finds w1 on its list and runs it again.
-        Assert.Equal(Errno.Ok, w2.Unregister(CtlFlags.Worker));
-        Assert.Equal(0u, server.NextTid);
-        rig.Retire(w2);
+        rig.FinishWithServerAwake(w2, server);
         drained.Clear();
         var serverWait = rig.Run(server, w1, switched, "w1 run again", drained);
         Assert.Equal([w1.Tid], drained);
