@@ -177,7 +177,7 @@ inline wake_worker(t) {
 }
 
 /*
- * Enqueue: Exchange the queued mark to 1; if it was 0, push on the server's LIFO: read the head, store
+ * PushRunnable (UmcgKernel.Transitions.cs): Exchange the queued mark to 1; if it was 0, push on the server's LIFO: read the head, store
  * it as our own link, CAS the head from it to us (retry with the head seen). An entry still on the list
  * (a direct switch woke the worker before a drain took it off) is not pushed again.
  */

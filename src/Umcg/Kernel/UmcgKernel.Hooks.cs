@@ -193,7 +193,7 @@ public sealed unsafe partial class UmcgKernel
                 return Kill(worker, Errno.EINVAL, $"unblocked in state {worker.State}, not BLOCKED");
             }
 
-            Enqueue(worker, server);
+            PushRunnable(worker, server);
             WakeServer(server);
         }
 
@@ -228,7 +228,7 @@ public sealed unsafe partial class UmcgKernel
     /// <summary>Queue first, then release the record, then wake: the server that wakes finds the record empty and the worker on its list.</summary>
     private bool ReleaseSlotAfterQueueing(KernelTask worker, KernelTask server)
     {
-        Enqueue(worker, server);
+        PushRunnable(worker, server);
         if (!ReleaseSlot(worker, server))
         {
             return false;

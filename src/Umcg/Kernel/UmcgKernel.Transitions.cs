@@ -119,7 +119,7 @@ public sealed unsafe partial class UmcgKernel
     /// whose entry is still on another server's list cannot be pushed either (its one link is in use); that
     /// server is woken, and its drain forwards the entry here.
     /// </remarks>
-    private void Enqueue(KernelTask worker, KernelTask server)
+    private void PushRunnable(KernelTask worker, KernelTask server)
     {
         // Callers resolved both through the table (ResolveServer refuses a worker as server): a server's block
         // on a list, or a list headed by a worker's block, would be a path of ours gone wrong.
@@ -174,7 +174,7 @@ public sealed unsafe partial class UmcgKernel
             return false;
         }
 
-        Enqueue(worker, server);
+        PushRunnable(worker, server);
         WakeServer(server);
         return true;
     }
@@ -393,7 +393,7 @@ public sealed unsafe partial class UmcgKernel
             return true; // moved on (e.g. RUNNING already): look again
         }
 
-        Enqueue(worker, server);
+        PushRunnable(worker, server);
         WakeServer(server);
         return true;
     }

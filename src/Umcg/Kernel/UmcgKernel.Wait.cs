@@ -109,7 +109,7 @@ public sealed unsafe partial class UmcgKernel
                 // Consumed: user space sees that the switch happened.
                 Volatile.Write(ref *self.NextTidWord, 0);
                 AfterSwitchSlotMovedForTests?.Invoke(self.Tid);
-                Enqueue(self, server);
+                PushRunnable(self, server);
                 StartSwitchedTo(next, server);
             }
             else

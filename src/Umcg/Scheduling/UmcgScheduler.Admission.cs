@@ -133,7 +133,7 @@ public sealed partial class UmcgScheduler
         if (posted || (_waiters.Count == 0 && (Options.MaxQueuedBodies is not int maxQueued || _queued.Count < maxQueued)))
         {
             AdmitLocked(item);
-            EnqueueLocked(item);
+            QueueBodyLocked(item);
             worker = TakeIdleToEvictLocked();
             return Placement.Queued;
         }
@@ -151,7 +151,7 @@ public sealed partial class UmcgScheduler
         Stats.CountSpawn();
     }
 
-    private void EnqueueLocked(WorkItem item)
+    private void QueueBodyLocked(WorkItem item)
     {
         item.QueueNode ??= new LinkedListNode<WorkItem>(item);
         _queued.AddLast(item.QueueNode);
@@ -205,7 +205,7 @@ public sealed partial class UmcgScheduler
         _waiters.RemoveFirst();
         var waiter = node.Value;
         AdmitLocked(waiter.Item);
-        EnqueueLocked(waiter.Item);
+        QueueBodyLocked(waiter.Item);
         return waiter;
     }
 
