@@ -21,10 +21,18 @@ internal sealed class BusyWorker
     /// <summary>
     /// Starts a busy worker (with <paramref name="options"/>, e.g. a priority) and returns once it runs. Use it when
     /// every other worker of the (single) server is parked or not yet spawned: what is spawned meanwhile stays queued.
+    /// The scheduler must run without a detector (<see cref="SchedulerFixture.Undetected"/>): on a loaded machine
+    /// the spinning thread is at times stopped in the kernel (a GC suspension, a page fault) long enough for a
+    /// detector to mark it blocked, which frees its server and lets the queued workers run.
     /// </summary>
     public static BusyWorker Occupy(UmcgScheduler scheduler, WorkerOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(scheduler);
+        if (scheduler.Detector is not null)
+        {
+            throw new InvalidOperationException("A busy worker holds its server only without a detector: create the scheduler with SchedulerFixture.Undetected.");
+        }
+
         var busy = new BusyWorker(scheduler, options);
         Watchdog.Until(() => Volatile.Read(ref busy._running) == 1, scheduler.Kernel, "the busy worker runs");
         return busy;

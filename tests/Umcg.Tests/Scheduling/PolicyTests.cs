@@ -4,7 +4,7 @@ namespace Umcg.Tests.Scheduling;
 
 public sealed class PolicyTests
 {
-    private static UmcgSchedulerOptions With(Func<IRunQueuePolicy> policy) => new() { Policy = policy };
+    private static UmcgSchedulerOptions With(Func<IRunQueuePolicy> policy) => SchedulerFixture.Undetected with { Policy = policy };
 
     [Fact]
     public void Strict_priority_runs_a_high_priority_worker_ahead_of_queued_low_priority_ones()

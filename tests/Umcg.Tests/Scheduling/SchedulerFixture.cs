@@ -3,6 +3,9 @@ namespace Umcg.Tests.Scheduling;
 /// <summary>Helpers for scheduler tests: a scheduler on a fresh kernel half, and watchdog waits on handles.</summary>
 internal static class SchedulerFixture
 {
+    /// <summary>Options with no detector, for tests whose worker must keep its server while it spins (see <see cref="BusyWorker"/>).</summary>
+    public static readonly UmcgSchedulerOptions Undetected = new() { Detection = DetectionOptions.Off };
+
     public static UmcgScheduler Create(string parker = "futex", int servers = 1, UmcgSchedulerOptions? options = null) =>
         new((options ?? new UmcgSchedulerOptions()) with { Servers = servers, Kernel = Parkers.NewKernel(parker) });
 

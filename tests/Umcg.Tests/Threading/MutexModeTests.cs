@@ -21,7 +21,7 @@ public sealed class MutexModeTests
     [Fact]
     public void A_running_newcomer_takes_the_lock_ahead_of_a_woken_waiter_that_has_not_run_yet()
     {
-        var scheduler = SchedulerFixture.Create(servers: 1);
+        var scheduler = SchedulerFixture.Create(servers: 1, options: SchedulerFixture.Undetected);
         var mutex = new UmcgMutex(MutexHandOff.Barging) { StarvationThreshold = TimeSpan.FromHours(1) };
         var order = new ConcurrentQueue<string>();
 
@@ -66,7 +66,7 @@ public sealed class MutexModeTests
     [InlineData("default")]
     public void A_waiter_that_waited_past_the_threshold_gets_the_lock_before_newcomers(string threshold)
     {
-        var scheduler = SchedulerFixture.Create(servers: 1);
+        var scheduler = SchedulerFixture.Create(servers: 1, options: SchedulerFixture.Undetected);
         var mutex = new UmcgMutex(MutexHandOff.Barging);
         if (threshold == "zero")
         {
@@ -126,7 +126,7 @@ public sealed class MutexModeTests
     [Fact]
     public void A_waiter_woken_on_the_unlockers_server_runs_before_the_rest_of_its_run_queue()
     {
-        var scheduler = SchedulerFixture.Create(servers: 1);
+        var scheduler = SchedulerFixture.Create(servers: 1, options: SchedulerFixture.Undetected);
         var mutex = new UmcgMutex(MutexHandOff.Barging);
         var order = new ConcurrentQueue<string>();
         var holderGo = new UmcgSemaphore(0);
@@ -171,7 +171,7 @@ public sealed class MutexModeTests
     [Fact]
     public void A_starving_waiter_that_is_canceled_ends_starvation_mode()
     {
-        var scheduler = SchedulerFixture.Create(servers: 1);
+        var scheduler = SchedulerFixture.Create(servers: 1, options: SchedulerFixture.Undetected);
         var mutex = new UmcgMutex(MutexHandOff.Barging) { StarvationThreshold = TimeSpan.Zero };
         using var cts = new CancellationTokenSource();
 
@@ -203,7 +203,7 @@ public sealed class MutexModeTests
     public void A_woken_waiter_whose_timeout_passed_before_it_ran_gives_up_and_the_next_waiter_is_still_woken()
     {
         var timeout = TimeSpan.FromSeconds(2);
-        var scheduler = SchedulerFixture.Create(servers: 1);
+        var scheduler = SchedulerFixture.Create(servers: 1, options: SchedulerFixture.Undetected);
         var mutex = new UmcgMutex(MutexHandOff.Barging) { StarvationThreshold = TimeSpan.FromHours(1) };
         bool got = true;
 
@@ -231,7 +231,7 @@ public sealed class MutexModeTests
     [Fact]
     public void A_woken_waiter_canceled_before_it_ran_throws_and_the_next_waiter_is_still_woken()
     {
-        var scheduler = SchedulerFixture.Create(servers: 1);
+        var scheduler = SchedulerFixture.Create(servers: 1, options: SchedulerFixture.Undetected);
         var mutex = new UmcgMutex(MutexHandOff.Barging) { StarvationThreshold = TimeSpan.FromHours(1) };
         using var cts = new CancellationTokenSource();
 
