@@ -161,28 +161,40 @@ connection_string() { echo "Host=$pgdir;Port=$pgport;Username=postgres;Database=
 
 tcp_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
+# A port nobody listens on, below the ephemeral range (where wrk's and others' outgoing connections take theirs).
 free_port() {
-  local port
+  local port low
+  read -r low _ </proc/sys/net/ipv4/ip_local_port_range
   while :; do
-    port=$((20000 + RANDOM % 30000))
+    port=$((10000 + RANDOM % (low - 10000)))
     tcp_open "$port" || { echo "$port"; return; }
   done
 }
 
 # start_sample LOG MODE BLOCKING POOL: a fresh process of the sample, listening when this returns (a bare TCP
 # connect, no request: the burst needs the request path cold). Sets sample_pid and port.
+# Tries another port when the one chosen was taken between the check and the bind.
 start_sample() {
-  local logfile="$1" mode="$2" blocking="$3" pool="$4" i
-  port="$(free_port)"
-  (cd "$work/orders" && exec dotnet Orders.dll --urls "http://127.0.0.1:$port" --Orders:Mode="$mode" \
-    --Orders:Blocking="$blocking" --ConnectionStrings:Orders="$(connection_string "$pool")") >"$logfile" 2>&1 &
-  sample_pid=$!
-  for ((i = 0; i < 1200; i++)); do
-    tcp_open "$port" && return 0
-    kill -0 "$sample_pid" 2>/dev/null || { sample_pid=""; die "the sample exited at start: $(tail -20 "$logfile")"; }
-    sleep 0.1
+  local logfile="$1" mode="$2" blocking="$3" pool="$4" i attempt
+  for ((attempt = 1; attempt <= 5; attempt++)); do
+    port="$(free_port)"
+    (cd "$work/orders" && exec dotnet Orders.dll --urls "http://127.0.0.1:$port" --Orders:Mode="$mode" \
+      --Orders:Blocking="$blocking" --ConnectionStrings:Orders="$(connection_string "$pool")") >"$logfile" 2>&1 &
+    sample_pid=$!
+    for ((i = 0; i < 1200; i++)); do
+      tcp_open "$port" && return 0
+      kill -0 "$sample_pid" 2>/dev/null || break
+      sleep 0.1
+    done
+    if kill -0 "$sample_pid" 2>/dev/null; then
+      die "the sample did not listen on 127.0.0.1:$port within 120 s: $(tail -20 "$logfile")"
+    fi
+    wait "$sample_pid" 2>/dev/null || true
+    sample_pid=""
+    grep -q "address already in use" "$logfile" || die "the sample exited at start: $(tail -20 "$logfile")"
+    log "port $port was taken meanwhile; another"
   done
-  die "the sample did not listen on 127.0.0.1:$port within 120 s: $(tail -20 "$logfile")"
+  die "no free port on 127.0.0.1 after 5 tries"
 }
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -212,7 +224,7 @@ start_sampler() {
   (
     while kill -0 "$pid" 2>/dev/null; do
       threads="$(awk '/^Threads:/ { print $2 }' "/proc/$pid/status" 2>/dev/null)"
-      umcg="$(cat "/proc/$pid/task/"*/comm 2>/dev/null | grep -c '^umcg')"
+      umcg="$(cat "/proc/$pid/task/"*/comm 2>/dev/null | grep -c '^umcg' || true)"
       echo "${threads:-0} ${umcg:-0}"
       sleep 0.5
     done
@@ -220,13 +232,14 @@ start_sampler() {
   sampler_pid=$!
 }
 
-# run_wrk OUT ARGS...: wrk, with its own CPU time (the subshell's children's, from `times`) appended as "wrk_cpu_s".
+# run_wrk OUT ARGS...: wrk, with its own CPU time (the subshell's children's, from `times`) in OUT.times.
 run_wrk() {
   local outfile="$1"
   shift
   (
     wrk "$@" || echo "wrk_failed $?"
-    times | awk 'NR == 2 { split($1, u, /[ms]/); split($2, s, /[ms]/); printf "wrk_cpu_s %.3f\n", u[1] * 60 + u[2] + s[1] * 60 + s[2] }'
+    # Not in a pipeline: a pipeline's element is a new process, whose children have no time yet.
+    times >"$outfile.times"
   ) >"$outfile" 2>&1
 }
 
@@ -243,7 +256,7 @@ wrk_field() {
     non2xx) awk '/Non-2xx or 3xx responses:/ { n = $NF } END { print n + 0 }' "$f" ;;
     socket) awk '/Socket errors:/ { gsub(/,/, ""); printf "%d/%d/%d/%d", $4, $6, $8, $10; found = 1 } END { if (!found) print "0/0/0/0" }' "$f" ;;
     requests) awk '/requests in/ { print $1 }' "$f" ;;
-    cpu) awk '/^wrk_cpu_s/ { print $2 }' "$f" ;;
+    cpu) awk 'NR == 2 { split($1, u, /[ms]/); split($2, s, /[ms]/); printf "%.3f", u[1] * 60 + u[2] + s[1] * 60 + s[2] }' "$f.times" ;;
   esac
 }
 
@@ -279,7 +292,7 @@ record() {
       split(b, x, " "); split(a, y, " ")
       total = y[1] - x[1]; busy = y[2] - x[2]; ours = (y[3] - x[3]) + (y[4] - x[4]) + wrk * hz
       o = busy - ours; if (o < 0) o = 0
-      printf "%.0f", total > 0 ? 100 * o / total : 0 }')"
+      printf "%.0f", (total > 0 ? 100 * o / total : 0) }')"
   threads="$(awk 'BEGIN { m = 0 } $1 > m { m = $1 } END { print m }' "$base.threads.txt")"
   umcg_threads="$(awk 'BEGIN { m = 0 } $2 > m { m = $2 } END { print m }' "$base.threads.txt")"
   peak="$(umcg_stat "$base.umcg.json" peakWorkerThreads)"
@@ -376,5 +389,5 @@ $quick && args+=(--quick)
   "started=$started_at" "load_start=$load1 $load5 $load15" "load_end=$end1 $end5 $end15" \
   "busy_overall=$overall_others" "duration=$duration" "warmup=$warmup" "quick=$quick" \
   "command=bench/service/run.sh${args[*]:+ ${args[*]}}" \
-  "postgresql=$("$pgbin/postgres" --version)" "wrk=$(wrk -v 2>&1 | head -1)" "dotnet=$(dotnet --version)"
+  "postgresql=$("$pgbin/postgres" --version)" "wrk=$(wrk -v 2>&1 | awk 'NR == 1 { print $1, $2 }')" "dotnet=$(dotnet --version)"
 log "done: $out"
