@@ -1,10 +1,11 @@
 using Npgsql;
 using Umcg.AspNetCore;
 using Umcg.Hosting;
+using Umcg.Scheduling;
 
 namespace Orders;
 
-/// <summary>The orders service: <c>GET /orders/{customer}</c> and <c>GET /health</c>, served the way <see cref="OrdersSettings.Mode"/> says.</summary>
+/// <summary>The orders service: <c>GET /orders/{customer}</c> and <c>GET /health</c> (and <c>GET /umcg/stats</c> in <see cref="ServingMode.Umcg"/>), served the way <see cref="OrdersSettings.Mode"/> says.</summary>
 public static class OrdersApp
 {
     /// <summary>Builds the service from <paramref name="args"/> and the usual configuration sources; <paramref name="configure"/> may add more (tests do).</summary>
@@ -42,6 +43,9 @@ public static class OrdersApp
             // The health check outranks the orders on a server's CPU (the hosted default policy is PriorityPolicy).
             orders.RunOnUmcg(priority: 10);
             health.RunOnUmcg(priority: 31);
+
+            // Inline on purpose: a report of the workers should not wait for one.
+            app.MapGet("/umcg/stats", (UmcgScheduler scheduler) => UmcgThreads.Of(scheduler));
         }
 
         return app;

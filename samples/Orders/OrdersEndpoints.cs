@@ -26,7 +26,15 @@ public static class OrdersEndpoints
         List<Order> orders;
 
         // Off a worker (Inline, Tuned) the region does nothing; on one, the server runs another worker meanwhile.
-        using (Worker.Blocking())
+        // Without it (Orders:Blocking=false) the blocking detector has to notice the worker asleep in the kernel.
+        if (settings.Blocking)
+        {
+            using (Worker.Blocking())
+            {
+                orders = OrdersDatabase.RecentOrders(db, customer);
+            }
+        }
+        else
         {
             orders = OrdersDatabase.RecentOrders(db, customer);
         }

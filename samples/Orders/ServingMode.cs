@@ -25,6 +25,12 @@ public sealed class OrdersSettings
     /// <summary>SHA-256 rounds over the serialized orders: the handler's CPU after the query (about 300 µs at 200 on a current x64 core).</summary>
     public int HashRounds { get; set; } = 200;
 
+    /// <summary>
+    /// In <see cref="ServingMode.Umcg"/>, whether the query runs in a <c>Worker.Blocking()</c> region (the default) or
+    /// bare, left to the blocking detector to notice (the "detector only" way the service benchmark compares).
+    /// </summary>
+    public bool Blocking { get; set; } = true;
+
     /// <summary>Create and fill the table at start when it is missing. Default true.</summary>
     public bool Seed { get; set; } = true;
 }
