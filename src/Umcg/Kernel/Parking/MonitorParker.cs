@@ -22,7 +22,8 @@ public sealed unsafe class MonitorParker : IParker
 
     private readonly object[] _stripes;
 
-    private MonitorParker()
+    /// <summary>A parker with stripes of its own (tests that count wake-ups must not see other parkers' pulses).</summary>
+    internal MonitorParker()
     {
         _stripes = new object[StripeCount];
         for (int i = 0; i < _stripes.Length; i++)
