@@ -284,7 +284,7 @@ public sealed partial class UmcgScheduler
     private void CancelUnadmitted(WorkItem item)
     {
         item.CancelUnstarted();
-        Stats.CountCanceledBeforeStart();
+        Telemetry.Completed(item.Handle, ran: false);
     }
 
     /// <summary>At shutdown (under the pool lock): the waiting callers, whose bodies will never be admitted.</summary>

@@ -44,8 +44,9 @@ public sealed partial class UmcgScheduler
 #pragma warning disable CA1031 // A broken handler must not take a server or worker down with it.
         catch (Exception e)
         {
-            _faults.Enqueue(new InvalidOperationException("An UnhandledException handler threw.", e));
-            Stats.CountFault();
+            var fault = new InvalidOperationException("An UnhandledException handler threw.", e);
+            _faults.Enqueue(fault);
+            Telemetry.Faulted(fault); // counted and reported like every fault, but not raised again
         }
 #pragma warning restore CA1031
     }
