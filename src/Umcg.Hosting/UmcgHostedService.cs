@@ -60,14 +60,19 @@ public sealed class UmcgHostedService : IHostedLifecycleService
         var scheduler = _host.Scheduler;
         UmcgLog.Draining(_host.Logger, scheduler.Stats.WorkerThreads, scheduler.Stats.QueuedBodies);
 
-        // The scheduler itself cancels queued bodies when the token fires; running ones only see our token.
-        var drained = scheduler.ShutdownAsync(cancellationToken);
+        // The scheduler cancels bodies not started once its own token fires; running ones only see ours. Its token
+        // is not the host's: a token's callbacks run in an order of its own, and this method's continuation may run
+        // inside them (the wait below completes inline) — before the scheduler's callback has, so that a body
+        // queued behind one we cancel could start. Cancelling the scheduler's token here, first, orders the two.
+        using var cancelUnstarted = new CancellationTokenSource();
+        var drained = scheduler.ShutdownAsync(cancelUnstarted.Token);
         try
         {
             await drained.WaitAsync(cancellationToken).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
+            await cancelUnstarted.CancelAsync().ConfigureAwait(false);
             _host.CancelRunningBodies();
             UmcgLog.DrainTimedOut(_host.Logger, scheduler.Stats.WorkerThreads);
         }

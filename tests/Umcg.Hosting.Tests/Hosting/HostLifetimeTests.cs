@@ -60,6 +60,17 @@ public sealed class HostLifetimeTests
         var queued = scheduler.Spawn(() => queuedRan = true);
         Assert.Equal(1, scheduler.Stats.QueuedBodies);
 
+        // The host logs the timeout right after it cancels the running body, maybe inside the shutdown token's own
+        // callbacks. Holding it there until the queued body is done (run or canceled) gives the freed worker thread
+        // every chance to take that body before anything else the token's callbacks do: it must still not run.
+        logs.OnEntry = e =>
+        {
+            if (e.Message.Contains("shutdown timeout", StringComparison.Ordinal))
+            {
+                ((IAsyncResult)queued.Completion).AsyncWaitHandle.WaitOne(Watchdog.Limit);
+            }
+        };
+
         using var shutdown = new CancellationTokenSource();
         var stop = host.StopAsync(shutdown.Token);
         Assert.False(stop.IsCompleted, "the host stopped while a body was still running");

@@ -18,6 +18,9 @@ public sealed class LogCapture : ILoggerProvider, ISupportExternalScope
 
     public IReadOnlyCollection<LogEntry> Entries => _entries;
 
+    /// <summary>Runs on the logging thread as each entry is written, before it is kept: a test can hold that thread there.</summary>
+    public Action<LogEntry>? OnEntry { get; set; }
+
     /// <summary>The first entry, past or future, that <paramref name="match"/> accepts.</summary>
     public Task<LogEntry> WaitFor(Func<LogEntry, bool> match)
     {
@@ -44,6 +47,7 @@ public sealed class LogCapture : ILoggerProvider, ISupportExternalScope
 
     private void Add(LogEntry entry)
     {
+        OnEntry?.Invoke(entry);
         _entries.Enqueue(entry);
         foreach (var (match, found) in _waits)
         {
