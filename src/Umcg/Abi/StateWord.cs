@@ -59,6 +59,29 @@ public static unsafe class StateWord
         }
     }
 
+    /// <summary>The arrival bits (see <see cref="UmcgConstants.ArrivalMask"/>) of the task's state word.</summary>
+    public static byte ArrivalOf(UmcgTask* task) => (byte)((Volatile.Read(ref task->State) & UmcgConstants.ArrivalMask) >> UmcgConstants.ArrivalShift);
+
+    /// <summary>
+    /// Replaces the arrival bits (see <see cref="UmcgConstants.ArrivalMask"/>), keeping every other bit. A CAS:
+    /// a full fence, which orders it before the caller's next read (the quiet-arrival protocol relies on that).
+    /// </summary>
+    public static void SetArrival(UmcgTask* task, byte value)
+    {
+        uint bits = (uint)value << UmcgConstants.ArrivalShift;
+        uint old = Volatile.Read(ref task->State);
+        while (true)
+        {
+            uint seen = Interlocked.CompareExchange(ref task->State, (old & ~UmcgConstants.ArrivalMask) | bits, old);
+            if (seen == old)
+            {
+                return;
+            }
+
+            old = seen;
+        }
+    }
+
     private static bool Transition(UmcgTask* task, TaskState from, uint toStateAndFlags)
     {
         uint old = Volatile.Read(ref task->State);

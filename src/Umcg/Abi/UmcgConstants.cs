@@ -19,6 +19,18 @@ public static class UmcgConstants
     public const uint UserMask = 0xffff_0000;
 
     /// <summary>
+    /// Bits 16–23 of <see cref="UmcgTask.State"/>, user bits the kernel half reads for quiet arrivals (an
+    /// extension of the RFC; see docs/conformance.md): a worker's rank, and a server's quiet margin. A worker
+    /// that becomes runnable while its server runs worker R does not wake the server if the margin m is not 0
+    /// and rank(worker) &lt; rank(R) + m − 1 (m = 1: quiet below R's rank; m = 2: up to R's rank). A margin of
+    /// 0 (the default) wakes the server for every arrival, as the RFC does.
+    /// </summary>
+    public const uint ArrivalMask = 0x00ff_0000;
+
+    /// <summary>The shift of <see cref="ArrivalMask"/>.</summary>
+    public const int ArrivalShift = 16;
+
+    /// <summary>
     /// Set in a server's <see cref="UmcgTask.NextTid"/> once the worker it names has been woken: the server
     /// always knows which worker it runs, and a worker is never woken twice.
     /// </summary>

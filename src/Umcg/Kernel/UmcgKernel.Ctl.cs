@@ -199,6 +199,7 @@ public sealed unsafe partial class UmcgKernel
             && MoveSlot(task, server, next))
         {
             StartSwitchedTo(next, server);
+            WakeServerIfOthersListed(server, switcher: null);
         }
         else if (ReleaseSlot(task, server))
         {

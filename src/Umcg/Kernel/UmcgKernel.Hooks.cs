@@ -7,10 +7,18 @@ namespace Umcg.Kernel;
 public sealed unsafe partial class UmcgKernel
 {
     /// <summary>
-    /// The calling worker enters a blocking region: RUNNING → BLOCKED (blocked_ts stamped), its server's slot
-    /// is freed and the server woken to run another worker. A non-worker caller gets EINVAL and nothing changes.
+    /// The calling worker enters a blocking region: RUNNING → BLOCKED (blocked_ts stamped), and its server's CPU
+    /// goes to its successor or its server. With next_tid naming a RUNNABLE worker of the same server (the
+    /// direct successor, an extension of the RFC: see docs/conformance.md) the server's record moves to that
+    /// worker, next_tid is consumed (set to 0) and the successor is woken; the server sleeps on. Without, the
+    /// record is freed and the server woken to run another worker. A non-worker caller gets EINVAL.
     /// </summary>
-    /// <returns>Ok (also when already BLOCKED, e.g. marked by a detector); EINVAL; ESRCH if the worker's server is gone (the worker is removed).</returns>
+    /// <returns>
+    /// Ok (also when already BLOCKED, e.g. marked by a detector: next_tid is then left as it was, for the caller to
+    /// see that no switch happened); EINVAL (a non-worker; a next_tid naming the caller, a server or another server's
+    /// worker); ESRCH (a next_tid naming no task); EAGAIN (the successor is not RUNNABLE). On those three errors of
+    /// next_tid nothing changed: the caller still runs. ESRCH also if the worker's server is gone (the worker is removed).
+    /// </returns>
     public Errno SysEnter()
     {
         var self = Current;
@@ -103,6 +111,22 @@ public sealed unsafe partial class UmcgKernel
             return onBehalf ? Errno.ESRCH : Kill(worker, Errno.ESRCH, "its server_tid does not name a registered server");
         }
 
+        // A detector's block has no successor: only the worker itself names one (step K3s).
+        KernelTask? next = null;
+        if (!onBehalf)
+        {
+            var named = ResolveSuccessor(worker, server, out next);
+            if (named != Errno.Ok)
+            {
+                return named;
+            }
+
+            if (next is not null && next.State != TaskState.Runnable)
+            {
+                return Errno.EAGAIN;
+            }
+        }
+
         int mark = onBehalf ? KernelTask.BlockMarks.ByDetector : KernelTask.BlockMarks.InRegion;
         int held = Interlocked.CompareExchange(ref worker.BlockMark, mark, KernelTask.BlockMarks.None);
         if (held != KernelTask.BlockMarks.None)
@@ -134,8 +158,25 @@ public sealed unsafe partial class UmcgKernel
             return r;
         }
 
-        // State first, release second: a server woken by anything else in between still finds its record
-        // naming this worker, and sleeps until this release wakes it.
+        // State first, record second: a server woken by anything else in between still finds its record
+        // naming this worker, and sleeps until this release (or the successor's release) wakes it.
+        if (next is not null)
+        {
+            // K3s: the record moves to the successor (it fails only if it does not name us: we were moved while
+            // running), next_tid is consumed, and the successor is woken — by us, not by the server, which
+            // sleeps on with a record that names a running worker. If the successor is no longer RUNNABLE by
+            // then (its word was scribbled), the record goes back to the server and it is woken after all.
+            if (!MoveSlot(worker, server, next))
+            {
+                return KillMovedWorker(worker);
+            }
+
+            Volatile.Write(ref *worker.NextTidWord, 0);
+            StartSwitchedTo(next, server);
+            WakeServerIfOthersListed(server, switcher: null);
+            return Errno.Ok;
+        }
+
         if (!ReleaseSlot(worker, server))
         {
             // We moved it from RUNNING, so some server's record names it: not the one server_tid names now.
@@ -194,10 +235,64 @@ public sealed unsafe partial class UmcgKernel
             }
 
             PushRunnable(worker, server);
-            WakeServer(server);
+            if (!IsQuietArrival(worker, server))
+            {
+                WakeServer(server);
+            }
         }
 
         return AwaitRun(worker, server);
+    }
+
+    /// <summary>
+    /// K4q, quiet arrivals (an extension of the RFC): a worker just pushed on a busy server's list does not wake
+    /// it when user space said it need not — the server's quiet margin m is not 0 and the worker's rank is below
+    /// the running worker's rank + m − 1 (see <see cref="UmcgConstants.ArrivalMask"/>). The worker then waits on
+    /// the list until the running worker (or its successor) drains it when it stops, or the server looks for
+    /// another reason (a deadline, another arrival, a wake).
+    /// </summary>
+    /// <remarks>
+    /// Read after the push, whose CAS is a full fence. Against the server: it writes its margin (a CAS) and then
+    /// re-reads its list before it sleeps, so either it sees this push or this read sees its margin. Against a
+    /// switch to a successor (K2, K3s): the record moves (a CAS) before the switcher looks at the list
+    /// (<see cref="WakeServerIfOthersListed"/>), so either this read finds the successor in the record and
+    /// compares with its rank, or the switcher finds this push and wakes the server. A record that names no
+    /// running worker always wakes: the server may be asleep with nothing to run, and nobody else would drain.
+    /// </remarks>
+    private bool IsQuietArrival(KernelTask worker, KernelTask server)
+    {
+        int margin = StateWord.ArrivalOf(server.Block);
+        int runningTid = margin == 0 ? 0 : server.Slot.Worker;
+        if (runningTid == 0 || !_tasks.TryGet((uint)runningTid, out var running))
+        {
+            return false;
+        }
+
+        return StateWord.ArrivalOf(worker.Block) < StateWord.ArrivalOf(running.Block) + margin - 1;
+    }
+
+    /// <summary>
+    /// After a switch moved <paramref name="server"/>'s record to a successor: if the server lets arrivals be quiet
+    /// and its list holds an entry other than <paramref name="switcher"/>'s own, that arrival may have judged itself
+    /// against the worker that switched away — wake the server to look (see <see cref="IsQuietArrival"/>). With a
+    /// margin of 0 no arrival was quiet (a server that lowers its margin to 0 looks at its list after doing so), and
+    /// the RFC's switch wakes nobody.
+    /// </summary>
+    private void WakeServerIfOthersListed(KernelTask server, KernelTask? switcher)
+    {
+        if (StateWord.ArrivalOf(server.Block) == 0)
+        {
+            return;
+        }
+
+        ulong head = Volatile.Read(ref server.Block->RunnableWorkersPtr);
+        bool others = switcher is not null && head == (ulong)switcher.Block
+            ? Volatile.Read(ref switcher.Block->RunnableWorkersPtr) != 0
+            : head != 0;
+        if (others)
+        {
+            WakeServer(server);
+        }
     }
 
     private Errno Preempt(KernelTask worker)

@@ -59,21 +59,11 @@ public sealed unsafe partial class UmcgKernel
                 return Kill(self, Errno.ESRCH, "its server_tid does not name a registered server");
             }
 
-            // Resolve next before any side effect, so that an error leaves everything as it was. Bits 30 and
-            // 31 are no part of a TID: a next_tid carrying either names no task (ESRCH), as in Ctl and Kick.
-            uint nextTid = Volatile.Read(ref *self.NextTidWord);
-            KernelTask? next = null;
-            if (nextTid != 0)
+            // Resolve next before any side effect, so that an error leaves everything as it was.
+            var named = ResolveSuccessor(self, server, out var next);
+            if (named != Errno.Ok)
             {
-                if (!_tasks.TryGet(nextTid, out next))
-                {
-                    return Refuse(self, Errno.ESRCH);
-                }
-
-                if (next == self || !next.IsWorker || Volatile.Read(ref next.Block->ServerTid) != (uint)server.Tid)
-                {
-                    return Refuse(self, Errno.EINVAL);
-                }
+                return Refuse(self, named);
             }
 
             // Checks RUNNABLE and clears TF_COND_WAIT in one step.
@@ -111,6 +101,7 @@ public sealed unsafe partial class UmcgKernel
                 AfterSwitchSlotMovedForTests?.Invoke(self.Tid);
                 PushRunnable(self, server);
                 StartSwitchedTo(next, server);
+                WakeServerIfOthersListed(server, switcher: self);
             }
             else
             {
@@ -123,6 +114,35 @@ public sealed unsafe partial class UmcgKernel
         }
 
         return AwaitRun(self, server);
+    }
+
+    /// <summary>
+    /// The worker a worker's next_tid names as its successor (a switch in <see cref="Wait"/>, a block in
+    /// <see cref="SysEnter"/>), or null for none. Bits 30 and 31 are no part of a TID: a next_tid carrying either
+    /// names no task (ESRCH), as in Ctl and Kick; a task that is the caller, a server, or another server's worker
+    /// is EINVAL. Reads only: the caller decides what an error leaves.
+    /// </summary>
+    private Errno ResolveSuccessor(KernelTask self, KernelTask server, out KernelTask? next)
+    {
+        next = null;
+        uint nextTid = Volatile.Read(ref *self.NextTidWord);
+        if (nextTid == 0)
+        {
+            return Errno.Ok;
+        }
+
+        if (!_tasks.TryGet(nextTid, out var named))
+        {
+            return Errno.ESRCH;
+        }
+
+        if (named == self || !named.IsWorker || Volatile.Read(ref named.Block->ServerTid) != (uint)server.Tid)
+        {
+            return Errno.EINVAL;
+        }
+
+        next = named;
+        return Errno.Ok;
     }
 
     private Errno ServerWait(KernelTask self, long absTimeoutNs)
