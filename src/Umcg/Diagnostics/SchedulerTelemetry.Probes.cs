@@ -57,6 +57,20 @@ internal sealed partial class SchedulerTelemetry
         }
     }
 
+    /// <summary>
+    /// <paramref name="from"/> handed its CPU to its successor <paramref name="to"/>, picked from its server's run
+    /// queue (a direct successor: the switch has happened, or is happening in the Wait that follows).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void HandedOff(WorkerThread from, WorkerThread to)
+    {
+        Scheduler.Stats.CountSuccessorSwitch();
+        if (Recorder is not null || UmcgMetrics.RunQueueLatency.Enabled)
+        {
+            Started(TraceEventKind.Switch, from.Server, to, other: from.Tid);
+        }
+    }
+
     /// <summary><paramref name="thief"/> took <paramref name="worker"/> from <paramref name="victim"/>'s queue.</summary>
     public void Stole(Server thief, Server victim, WorkerThread worker)
     {

@@ -68,6 +68,9 @@ public static class UmcgMetrics
         /// <summary>Counter (<c>{switch}</c>, per scheduler): worker → worker switches through next_tid, without the server.</summary>
         public const string DirectSwitches = "umcg.worker.direct_switches";
 
+        /// <summary>Counter (<c>{switch}</c>, per scheduler): direct successors, a stopping worker handing its CPU to the next queued worker without the server.</summary>
+        public const string SuccessorSwitches = "umcg.worker.successor_switches";
+
         /// <summary>Counter (<c>{block}</c>, per scheduler and <see cref="DetectorTag"/>): workers that went BLOCKED.</summary>
         public const string Blocks = "umcg.worker.blocks";
 
@@ -106,6 +109,7 @@ public static class UmcgMetrics
     [
         Meter.CreateObservableCounter(Names.Switches, () => PerServer((_, s, _) => s.Counters.Switches), "{switch}", "Workers a server picked and started."),
         Meter.CreateObservableCounter(Names.DirectSwitches, () => PerScheduler(t => t.Scheduler.Stats.DirectSwitches), "{switch}", "Worker-to-worker switches through next_tid."),
+        Meter.CreateObservableCounter(Names.SuccessorSwitches, () => PerScheduler(t => t.Scheduler.Stats.SuccessorSwitches), "{switch}", "Direct successors: worker-to-worker switches picked by the stopping worker."),
         Meter.CreateObservableCounter(Names.Blocks, Blocks, "{block}", "Workers that went BLOCKED, by detector."),
         Meter.CreateObservableCounter(Names.Preemptions, () => PerServer((_, s, _) => s.Counters.Preemptions), "{preemption}", "Running workers asked to give way."),
         Meter.CreateObservableCounter(Names.Steals, () => PerServer((_, s, _) => s.Counters.Steals), "{worker}", "Queued workers taken from a busy server."),

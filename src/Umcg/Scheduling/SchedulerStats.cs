@@ -8,6 +8,8 @@ public sealed class SchedulerStats
     private long _reused;
     private long _completed;
     private long _directSwitches;
+    private long _successorSwitches;
+    private long _arrivalsMovedToIdle;
     private long _blocks;
     private long _detectorBlocks;
     private long _yields;
@@ -35,6 +37,19 @@ public sealed class SchedulerStats
 
     /// <summary>Worker→worker switches through next_tid (no trip through the server).</summary>
     public long DirectSwitches => Volatile.Read(ref _directSwitches);
+
+    /// <summary>
+    /// Direct successors: a worker that blocked, parked, yielded or finished its body handed its CPU straight to the
+    /// next worker of its server's run queue, without the server (see <see cref="UmcgSchedulerOptions.DirectSuccessor"/>).
+    /// With <see cref="DirectSwitches"/> (a named target) and the servers' own picks, every switch is on one path.
+    /// </summary>
+    public long SuccessorSwitches => Volatile.Read(ref _successorSwitches);
+
+    /// <summary>
+    /// Workers that left a blocking region while their server ran another and moved to an idle server to run there
+    /// at once (wake-to-remote-idle; with <see cref="UmcgSchedulerOptions.Balance"/> and a body that may migrate).
+    /// </summary>
+    public long ArrivalsMovedToIdleServers => Volatile.Read(ref _arrivalsMovedToIdle);
 
     /// <summary>Blocking regions entered by workers.</summary>
     public long Blocks => Volatile.Read(ref _blocks);
@@ -117,6 +132,10 @@ public sealed class SchedulerStats
     internal void CountCompletion() => Interlocked.Increment(ref _completed);
 
     internal void CountDirectSwitch() => Interlocked.Increment(ref _directSwitches);
+
+    internal void CountSuccessorSwitch() => Interlocked.Increment(ref _successorSwitches);
+
+    internal void CountArrivalMovedToIdleServer() => Interlocked.Increment(ref _arrivalsMovedToIdle);
 
     internal void CountBlock() => Interlocked.Increment(ref _blocks);
 

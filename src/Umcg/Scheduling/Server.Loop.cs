@@ -44,12 +44,14 @@ internal sealed unsafe partial class Server
 {
     private readonly List<int> _drained = [];
 
-    // The worker whose time slice is being measured, and when the loop first saw it running (server thread only).
+    // The worker whose time slice is being measured, and when its slice began: when the loop first saw it running,
+    // or when the worker before it handed it the CPU (H2). Under _queueLock.
     private int _sliceOwner;
     private long _sliceStartNs;
 
-    // The worker this loop asked to give way whose give-way it has not seen yet, and how soon to look again
-    // (server thread only). A worker that gives way is pushed on our runnable list, but a direct switch pushes
+    // The worker this loop asked to give way whose give-way it has not seen yet, and how soon to look again.
+    // Written by the server; cleared (by CAS, expecting the worker's TID) by whichever drain takes the give-way off
+    // our list — the server's, or a worker's before it picks a successor. The re-check interval is the server's own. A worker that gives way is pushed on our runnable list, but a direct switch pushes
     // it *after* it moved the slot to its target and wakes nobody: a turn that falls between the two (the
     // re-check one slice after the request) finds the target running, nothing queued, so no slice to arm, and
     // would sleep with no deadline while the switcher waits on our list. So until a drain finds the asked
@@ -129,13 +131,15 @@ internal sealed unsafe partial class Server
 
             // S2. Take everything that became runnable: the kernel half's list (one exchange), then user space's inbox.
             long now = KernelClock.Now(ClockId.Monotonic);
-            DrainRunnableList(now);
+            DrainRunnableList(now, onServer: true);
             while (_inbox.TryDequeue(out var ready))
             {
                 Enqueue(ready);
             }
 
-            // S3. Timers: parked workers whose deadline passed become runnable.
+            // S3. Timers: parked workers whose deadline passed become runnable (deadlines of parks a worker or a
+            // thief drained come through the timer inbox).
+            TakeTimerInbox();
             _timers.FireDue(now, Enqueue);
 
             // S4. Run something if nothing runs for us; otherwise see whether the running worker must give way.
@@ -183,9 +187,18 @@ internal sealed unsafe partial class Server
                 return false;
             }
 
-            // S6. Sleep until a worker gives the CPU back, something becomes runnable, or the nearest deadline.
+            // S6. Sleep until a worker gives the CPU back, something becomes runnable, or the nearest deadline. The
+            // quiet margin (Q1) goes out first: it depends on the deadline just armed, and an arrival that came
+            // since the drain makes us take another turn instead.
+            long deadline = NextDeadline(running, now);
             _idle = nothing;
-            var r = Kernel.Wait(0, NextDeadline(running, now));
+            if (!PublishQuietMargin(nothing ? null : running))
+            {
+                _idle = false;
+                return true;
+            }
+
+            var r = Kernel.Wait(0, deadline);
             _idle = false;
             switch (r)
             {
@@ -203,51 +216,6 @@ internal sealed unsafe partial class Server
             }
 
             return true;
-        }
-    }
-
-    private void DrainRunnableList(long now)
-    {
-        _drained.Clear();
-        var r = RunnableList.Drain(Kernel, Self, _drained);
-        if (r != Errno.Ok)
-        {
-            _scheduler.ReportFault(new UmcgProtocolException("drain runnable list", r));
-        }
-
-        // The list is LIFO: walk it backwards so that arrival order is kept.
-        for (int i = _drained.Count - 1; i >= 0; i--)
-        {
-            if (_drained[i] == _askedToGiveWay)
-            {
-                _askedToGiveWay = 0; // its give-way has arrived
-            }
-
-            if (!_scheduler.TryGetWorker(_drained[i], out var worker))
-            {
-                continue;
-            }
-
-            if (worker.TryHoldParked(out long seq))
-            {
-                // Parked: held aside until unparked; a deadline arms a timer.
-                long deadline = worker.ParkDeadlineNs;
-                if (deadline > 0)
-                {
-                    if (deadline <= now && worker.TryTimeOut(seq))
-                    {
-                        Enqueue(worker);
-                    }
-                    else
-                    {
-                        _timers.Add(worker, seq, deadline);
-                    }
-                }
-
-                continue;
-            }
-
-            Enqueue(worker);
         }
     }
 
@@ -275,13 +243,17 @@ internal sealed unsafe partial class Server
     /// </summary>
     private long SliceStart(WorkerThread running, long now)
     {
-        if (running.Tid != _sliceOwner)
+        // Under the run-queue lock: a worker that hands the CPU to its successor stamps the successor's start (H2).
+        lock (_queueLock)
         {
-            _sliceOwner = running.Tid;
-            _sliceStartNs = now;
-        }
+            if (running.Tid != _sliceOwner)
+            {
+                _sliceOwner = running.Tid;
+                _sliceStartNs = now;
+            }
 
-        return _sliceStartNs;
+            return _sliceStartNs;
+        }
     }
 
     private void MaybePreempt(WorkerThread running, long sliceStart, long now)
@@ -300,9 +272,16 @@ internal sealed unsafe partial class Server
 
         // Flag once; the kick makes the worker act on it at its next safepoint.
         var block = running.Block.Task;
-        if (preempt && (StateWord.FlagsOf(block) & TaskFlags.Preempt) == 0 && StateWord.RequestPreempt(block))
+        if (preempt && (StateWord.FlagsOf(block) & TaskFlags.Preempt) == 0)
         {
-            _askedToGiveWay = running.Tid;
+            // Named before the request: a drain that takes the give-way off our list, on any thread, clears it.
+            Volatile.Write(ref _askedToGiveWay, running.Tid);
+            if (!StateWord.RequestPreempt(block))
+            {
+                Interlocked.CompareExchange(ref _askedToGiveWay, 0, running.Tid);
+                return;
+            }
+
             _giveWayRecheckNs = sliceEnd > sliceStart ? sliceEnd - sliceStart : DefaultGiveWayRecheckNs;
             Kernel.Kick(0, running.Tid);
             _scheduler.Telemetry.PreemptRequested(this, running);
@@ -355,7 +334,7 @@ internal sealed unsafe partial class Server
     /// </summary>
     private long GiveWayRecheck(long now)
     {
-        int asked = _askedToGiveWay;
+        int asked = Volatile.Read(ref _askedToGiveWay);
         if (asked == 0)
         {
             return 0;
@@ -363,7 +342,7 @@ internal sealed unsafe partial class Server
 
         if (!_scheduler.TryGetWorker(asked, out var worker))
         {
-            _askedToGiveWay = 0; // gone: its exit woke us
+            Interlocked.CompareExchange(ref _askedToGiveWay, 0, asked); // gone: its exit woke us
             return 0;
         }
 
@@ -377,7 +356,7 @@ internal sealed unsafe partial class Server
                 // and a turn may even find it still in the slot between its PrepareWait and that move.
                 break;
             default:
-                _askedToGiveWay = 0; // BLOCKED: its unblock wakes us as usual
+                Interlocked.CompareExchange(ref _askedToGiveWay, 0, asked); // BLOCKED: its unblock wakes us as usual
                 return 0;
         }
 

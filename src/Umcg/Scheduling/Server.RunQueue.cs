@@ -14,7 +14,7 @@ namespace Umcg.Scheduling;
 // A policy the library does not ship is wrapped in a ContainedPolicy, which answers with its own record, so
 // R1 and R2 hold for every policy, and R3 for every policy the library ships: a failure is a bug of ours. Each
 // check is one compare against QueueLength, which the previous change stored.
-internal sealed partial class Server
+internal sealed unsafe partial class Server
 {
     private readonly IRunQueuePolicy _policy;
 
@@ -25,27 +25,30 @@ internal sealed partial class Server
     /// <summary>Queued runnable workers (written under the lock; approximate outside it).</summary>
     public int QueueLength { get; private set; }
 
-    /// <summary>Removes a queued worker for a direct switch by the running worker. False if it is not queued here.</summary>
+    /// <summary>
+    /// Removes a queued worker for a direct switch by the running worker. False if it is not queued here. What
+    /// waits on our list is drained first (H1): a target that just gave way may be there.
+    /// </summary>
     public bool TryTakeForSwitch(WorkerThread target)
     {
+        TakeListForSwitch();
         lock (_queueLock)
         {
             return RemoveLocked(target);
         }
     }
 
-    /// <summary>Removes the worker this server would run next, for a direct switch by its running worker.</summary>
-    public WorkerThread? TakeNextForSwitch()
-    {
-        lock (_queueLock)
-        {
-            return DequeueLocked();
-        }
-    }
-
-    /// <summary>Another server takes a worker from this one (it must have more than it can run now).</summary>
+    /// <summary>
+    /// Another server takes a worker from this one (it must have more than it can run now). Our list is drained
+    /// first: quiet arrivals wait there, not in the run queue.
+    /// </summary>
     public WorkerThread? TryStealFor(Server thief)
     {
+        if (_scheduler.Options.QuietArrivals)
+        {
+            TakeListForSwitch();
+        }
+
         lock (_queueLock)
         {
             if (QueueLength == 0 || (!Slot.IsRunning && QueueLength < 2))
@@ -91,7 +94,15 @@ internal sealed partial class Server
 
         if (next is null && _scheduler.Options.Balance)
         {
+            // Q2: idle first, then quiet arrivals revoked everywhere, then the busy servers' lists looked at.
+            _idle = true;
+            if (_scheduler.Options.QuietArrivals)
+            {
+                RevokeQuietArrivals();
+            }
+
             next = StealFromBusyServer();
+            _idle = next is null;
         }
 
         return next;

@@ -59,6 +59,9 @@ internal sealed unsafe partial class Server
 
     public bool IsIdle => _idle;
 
+    /// <summary>Whether the server's record names a running worker now (a snapshot of next_tid's TID_RUNNING).</summary>
+    public bool RunsAWorker => Slot.IsRunning;
+
     public ServerCounters Counters { get; } = new();
 
     private UmcgKernel Kernel => _scheduler.Kernel;

@@ -3,7 +3,11 @@ namespace Umcg.Scheduling;
 // Test hooks: read-only views of the scheduler's inner state for the tests (InternalsVisibleTo).
 public sealed partial class UmcgScheduler
 {
-    internal int QueuedForTests(int server) => Servers[server].QueueLength;
+    /// <summary>
+    /// Workers waiting to run on <paramref name="server"/>: in its run queue, or on its runnable list (a quiet
+    /// arrival waits there until someone drains it). A worker between the two while a drain moves it is in neither.
+    /// </summary>
+    internal int QueuedForTests(int server) => Servers[server].QueueLength + Servers[server].ListedForTests;
 
     internal ServerCounters CountersForTests(int server) => Servers[server].Counters;
 

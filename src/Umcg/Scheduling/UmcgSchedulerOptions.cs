@@ -62,6 +62,20 @@ public sealed record UmcgSchedulerOptions
     public bool Balance { get; init; } = true;
 
     /// <summary>
+    /// A worker that blocks, parks, yields or finishes its body hands its CPU straight to the next worker of its
+    /// server's run queue (one switch, the server sleeps on) instead of waking its server to pick one (two
+    /// switches). Default true; false keeps every switch on the server, as the RFC does, for comparison.
+    /// </summary>
+    public bool DirectSuccessor { get; init; } = true;
+
+    /// <summary>
+    /// A worker that unblocks or is spawned while its server runs another queues without waking the server, unless
+    /// the policy would act on its arrival (a higher priority, a slice to arm). Default true for the shipped
+    /// policies; a custom policy's server is always woken. False wakes the server for every arrival, as the RFC does.
+    /// </summary>
+    public bool QuietArrivals { get; init; } = true;
+
+    /// <summary>
     /// Detection of blocking that nobody announced (a plain Thread.Sleep, lock contention, synchronous I/O, a
     /// page fault): which detectors run and how. Default: see <see cref="DetectionOptions"/>.
     /// </summary>

@@ -35,7 +35,7 @@ public static unsafe class Worker
         if (w.BlockingDepth++ == 0)
         {
             w.OnStopping();
-            var r = w.Kernel.SysEnter();
+            var r = w.EnterBlocking();
             if (r != Errno.Ok)
             {
                 w.BlockingDepth = 0;
@@ -166,6 +166,7 @@ public readonly struct BlockingRegion : IDisposable, IEquatable<BlockingRegion>
             return;
         }
 
+        w.MoveToIdleServerIfBusy();
         UmcgProtocolException.ThrowIfFailed(w.Kernel.SysExit(), "leave blocking region");
         w.Scheduler.Telemetry.Unblocked(w, byDetector: false);
         w.OnRunning();

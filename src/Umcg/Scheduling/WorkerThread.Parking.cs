@@ -89,7 +89,7 @@ public sealed unsafe partial class WorkerThread
     /// <summary>Yields for a park begun by <see cref="PrepareToPark"/>, then step P6. True if unparked, false if the deadline passed.</summary>
     internal bool CompletePark(WorkerThread? switchTo = null)
     {
-        Yield(switchTo);
+        Yield(switchTo, parking: true);
         return EndPark();
     }
 
@@ -154,10 +154,36 @@ public sealed unsafe partial class WorkerThread
         return outcome.State == ParkState.Unparked;
     }
 
-    /// <summary>Gives the CPU back (to <paramref name="switchTo"/> or the server) and returns when run again.</summary>
-    internal void Yield(WorkerThread? switchTo = null)
+    /// <summary>
+    /// Gives the CPU up and returns when run again: to <paramref name="switchTo"/> (a target the caller took out of
+    /// the run queue), else to the successor the policy picks (the direct successor, H1–H4 in Server.Handoff.cs),
+    /// else to the server. A yield (not <paramref name="parking"/>) that the policy answers with the caller itself
+    /// keeps the CPU and is only a safepoint.
+    /// </summary>
+    internal void Yield(WorkerThread? switchTo = null, bool parking = false)
     {
         var task = Block.Task;
+        bool picked = false;
+        if (switchTo is null)
+        {
+            var successor = Server.TakeSuccessor(this, yielding: !parking);
+
+            // H3 before the switch: we sleep inside it.
+            if (successor.WakeServer)
+            {
+                Server.Wake();
+            }
+
+            if (successor.KeepRunning)
+            {
+                Worker.Safepoint();
+                return;
+            }
+
+            switchTo = successor.Next;
+            picked = switchTo is not null;
+        }
+
         OnStopping();
         while (!StateWord.PrepareWait(task))
         {
@@ -185,6 +211,7 @@ public sealed unsafe partial class WorkerThread
             // The handoff target was not RUNNABLE after all: give it back and go through the server instead.
             Volatile.Write(ref task->NextTid, 0);
             Server.MakeReady(switchTo);
+            switchTo = null;
             while (!StateWord.PrepareWait(task))
             {
                 // RUNNING again after the failed Wait, so a detector may have marked us meanwhile.
@@ -195,7 +222,11 @@ public sealed unsafe partial class WorkerThread
         }
 
         UmcgProtocolException.ThrowIfFailed(r, "wait");
-        if (switchTo is not null)
+        if (switchTo is not null && picked)
+        {
+            Scheduler.Stats.CountSuccessorSwitch();
+        }
+        else if (switchTo is not null)
         {
             Scheduler.Stats.CountDirectSwitch();
         }

@@ -95,6 +95,9 @@ public sealed unsafe partial class WorkerThread
         Priority = item.Options.Priority;
         Weight = Math.Max(1, item.Options.Weight);
         CanMigrate = item.Options.ServerAffinity is null;
+
+        // The rank its arrivals carry (K4q): written while the thread is not running, before it queues.
+        StateWord.SetArrival(Block.Task, Server.RankOf(this));
     }
 
     /// <summary>Moves a worker that is not running to <paramref name="server"/>: the kernel half queues it there next.</summary>
@@ -133,7 +136,9 @@ public sealed unsafe partial class WorkerThread
         Tid = UmcgKernel.CurrentTid;
         var task = Block.Task;
         task->ServerTid = (uint)Server.Tid;
-        task->State = (uint)TaskState.Blocked;
+
+        // Blocked, keeping the user bits: the arrival rank Assign wrote.
+        task->State = (task->State & UmcgConstants.UserMask) | (uint)TaskState.Blocked;
         Scheduler.OnWorkerThreadStarting(this);
 
         // Returns once a server runs us (the kernel half queues a new worker like one that just unblocked).
@@ -185,7 +190,7 @@ public sealed unsafe partial class WorkerThread
             // Off the CPU first (so that no server counts us as running), then take the next waiting body or offer
             // ourselves for reuse, and only then complete the handle, so that a caller who awaits it and spawns
             // again finds us idle.
-            var r = Kernel.SysEnter();
+            var r = EnterBlocking();
             var next = r == Errno.Ok ? Scheduler.NextFor(this) : UmcgScheduler.AfterBody.Exit;
             Scheduler.Finish(item, ran);
             UmcgProtocolException.ThrowIfFailed(r, "block idle worker");

@@ -36,7 +36,7 @@ internal static class WaitSite
         bool woken;
         try
         {
-            woken = waiter.Block(switchToNext: true);
+            woken = waiter.Block();
         }
         catch
         {

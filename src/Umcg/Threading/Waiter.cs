@@ -114,11 +114,10 @@ internal class Waiter
     }
 
     /// <summary>
-    /// Waits until woken (true) or until the deadline (false). A worker parks; with
-    /// <paramref name="switchToNext"/> it hands its CPU straight to the next runnable worker of its server
-    /// (next_tid) instead of going through the server.
+    /// Waits until woken (true) or until the deadline (false). A worker parks and hands its CPU straight to the
+    /// worker it asked to run next, or to its policy's successor (next_tid), instead of going through the server.
     /// </summary>
-    public bool Block(bool switchToNext)
+    public bool Block()
     {
         if (_worker is { } w)
         {
@@ -128,7 +127,7 @@ internal class Waiter
                 return w.CancelPark();
             }
 
-            return w.CompletePark(switchToNext ? NextToRun(w) : null);
+            return w.CompletePark(NextToRun(w));
         }
 
         lock (_gate)
@@ -160,17 +159,17 @@ internal class Waiter
     /// </summary>
     public static void RunNextOnMyServer(WorkerThread readied) => t_runNext = readied;
 
-    /// <summary>Whom a worker that parks hands its CPU to: the worker it asked to run next if that one still waits in its run queue, else the queue's next.</summary>
+    /// <summary>
+    /// Whom a worker that parks hands its CPU to: the worker it asked to run next if that one still waits in its
+    /// run queue, else (null) the successor its policy picks as the park yields (see Server.Handoff.cs).
+    /// </summary>
     private static WorkerThread? NextToRun(WorkerThread self)
     {
         var preferred = t_runNext;
         t_runNext = null;
-        if (preferred is not null && ReferenceEquals(preferred.Server, self.Server) && self.Server.TryTakeForSwitch(preferred))
-        {
-            return preferred;
-        }
-
-        return self.Server.TakeNextForSwitch();
+        return preferred is not null && ReferenceEquals(preferred.Server, self.Server) && self.Server.TryTakeForSwitch(preferred)
+            ? preferred
+            : null;
     }
 
     /// <summary>Wakes the current wait, whatever it waits for: the cancellation callback.</summary>

@@ -17,7 +17,7 @@ public class BenchJsonTests
         Assert.True(code == 0, error);
 
         string[] lines = output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-        Assert.Equal(4, lines.Length);
+        Assert.Equal(5, lines.Length);
         var systems = new List<string>();
         foreach (string line in lines)
         {
@@ -36,7 +36,7 @@ public class BenchJsonTests
             Assert.True(root.GetProperty("max_running").GetInt32() >= 1);
         }
 
-        Assert.Equal(["umcg", "threadpool", "threads", "fixed-pool"], systems);
+        Assert.Equal(["umcg", "umcg-via-server", "threadpool", "threads", "fixed-pool"], systems);
         using var umcg = JsonDocument.Parse(lines[0]);
         Assert.InRange(umcg.RootElement.GetProperty("max_running").GetInt32(), 1, Umcg.Cli.Workloads.WorkloadSettings.DefaultServers);
         Assert.Equal(1.0, umcg.RootElement.GetProperty("throughput_ratio_vs_reference").GetDouble());

@@ -62,7 +62,8 @@ public sealed class MetricsTests
     {
         string name = UniqueName();
         using var collector = new Collector(name);
-        var scheduler = SchedulerFixture.Create(servers: 1, options: new UmcgSchedulerOptions { Name = name });
+        // Every switch through the server, as the RFC has it, so that each one is a pick the server counts.
+        var scheduler = SchedulerFixture.Create(servers: 1, options: new UmcgSchedulerOptions { Name = name, DirectSuccessor = false, QuietArrivals = false });
         collector.Collect();
         double switchesBefore = collector.Last(UmcgMetrics.Names.Switches);
 
@@ -87,6 +88,7 @@ public sealed class MetricsTests
         Assert.Equal(3, collector.Last(UmcgMetrics.Names.Spawned));
         Assert.Equal(3, collector.Last(UmcgMetrics.Names.Completed));
         Assert.Equal(0, collector.Last(UmcgMetrics.Names.DirectSwitches));
+        Assert.Equal(0, collector.Last(UmcgMetrics.Names.SuccessorSwitches));
         Assert.Equal(0, collector.Last(UmcgMetrics.Names.RunQueueLength));
         Assert.Equal(0, collector.Last(UmcgMetrics.Names.Preemptions));
         Assert.Equal(0, collector.Last(UmcgMetrics.Names.Steals));
@@ -129,7 +131,7 @@ public sealed class MetricsTests
         }
 
         var names = typeof(UmcgMetrics.Names).GetFields().Select(f => (string)f.GetRawConstantValue()!).ToList();
-        Assert.Equal(13, names.Count);
+        Assert.Equal(14, names.Count);
         Assert.Equal(names.Order(), published.Keys.Order());
         Assert.Equal("us", published[UmcgMetrics.Names.RunQueueLatency]);
         Assert.Equal("s", published[UmcgMetrics.Names.BusyTime]);
@@ -154,7 +156,7 @@ public sealed class MetricsTests
     [Fact]
     public void Server_samples_report_the_counters_behind_the_instruments()
     {
-        var scheduler = SchedulerFixture.Create(servers: 2);
+        var scheduler = SchedulerFixture.Create(servers: 2, options: new UmcgSchedulerOptions { DirectSuccessor = false, QuietArrivals = false });
         var handles = Enumerable.Range(0, 4).Select(_ => scheduler.Spawn(Worker.Yield)).ToArray();
         SchedulerFixture.WaitAll(scheduler, handles);
         var samples = scheduler.SampleServers();

@@ -12,7 +12,8 @@ public sealed class TraceRecorderTests
     {
         const int K = 5;
         var recorder = new TraceRecorder(4096);
-        var scheduler = SchedulerFixture.Create(parker, servers: 1, options: new UmcgSchedulerOptions { Trace = recorder });
+        // Every yield through the server (the RFC's path), even with nobody else to run: each one is a new run.
+        var scheduler = SchedulerFixture.Create(parker, servers: 1, options: new UmcgSchedulerOptions { Trace = recorder, DirectSuccessor = false });
         var h = scheduler.Spawn(
             () =>
             {
@@ -147,7 +148,8 @@ public sealed class TraceRecorderTests
     public void A_full_recorder_drops_and_counts_without_failing()
     {
         var recorder = new TraceRecorder(capacity: 4);
-        var scheduler = SchedulerFixture.Create(servers: 1, options: new UmcgSchedulerOptions { Trace = recorder });
+        // Every yield through the server (the RFC's path), even with nobody else to run: each one is a new run.
+        var scheduler = SchedulerFixture.Create(servers: 1, options: new UmcgSchedulerOptions { Trace = recorder, DirectSuccessor = false });
         var h = scheduler.Spawn(() =>
         {
             for (int i = 0; i < 20; i++)
@@ -236,7 +238,8 @@ public sealed class TraceRecorderTests
     public void Recording_a_bare_kernel_half_sees_every_worker_and_detaches_on_dispose()
     {
         var recorder = new TraceRecorder(4096);
-        var scheduler = SchedulerFixture.Create(servers: 1);
+        // Every yield through the server (the RFC's path), even with nobody else to run: each one is a new run.
+        var scheduler = SchedulerFixture.Create(servers: 1, options: new UmcgSchedulerOptions { DirectSuccessor = false });
         int tid;
         using (recorder.Record(scheduler.Kernel))
         {
@@ -279,7 +282,8 @@ public sealed class TraceRecorderTests
     public void Timeline_utilization_stays_within_zero_and_one()
     {
         var recorder = new TraceRecorder(8192);
-        var scheduler = SchedulerFixture.Create(servers: 1, options: new UmcgSchedulerOptions { Trace = recorder });
+        // Every yield through the server (the RFC's path), even with nobody else to run: each one is a new run.
+        var scheduler = SchedulerFixture.Create(servers: 1, options: new UmcgSchedulerOptions { Trace = recorder, DirectSuccessor = false });
         var handles = Enumerable.Range(0, 3).Select(_ => scheduler.Spawn(() =>
         {
             for (int i = 0; i < 10; i++)

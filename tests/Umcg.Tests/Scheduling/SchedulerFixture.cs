@@ -20,7 +20,7 @@ internal static class SchedulerFixture
         Watchdog.WaitWhileProgressing(
             scheduler.Kernel,
             all,
-            () => stats.Spawned + stats.Completed + stats.Blocks + stats.Yields + stats.DirectSwitches,
+            () => stats.Spawned + stats.Completed + stats.Blocks + stats.Yields + stats.DirectSwitches + stats.SuccessorSwitches,
             () => $"bodies did not finish ({handles.Count(h => !h.IsCompleted)} of {handles.Length} pending); faults: {string.Join(Environment.NewLine, scheduler.Faults)}");
     }
 

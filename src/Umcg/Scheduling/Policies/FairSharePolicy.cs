@@ -7,7 +7,7 @@ namespace Umcg.Scheduling.Policies;
 /// </summary>
 /// <param name="timeSlice">The slice after which a worker ahead of the queue gives way (default 4 ms); must be positive.</param>
 /// <exception cref="ArgumentOutOfRangeException">A time slice that is not positive.</exception>
-public sealed class FairSharePolicy(TimeSpan? timeSlice = null) : IRunQueuePolicy
+public sealed class FairSharePolicy(TimeSpan? timeSlice = null) : IRunQueuePolicy, IQuietArrivals
 {
     private const long NominalWeight = 1024;
 
@@ -83,4 +83,12 @@ public sealed class FairSharePolicy(TimeSpan? timeSlice = null) : IRunQueuePolic
             _byVruntime.Add(worker);
         }
     }
+
+    /// <inheritdoc />
+    byte IQuietArrivals.RankOf(WorkerThread worker) => 0;
+
+    /// <inheritdoc />
+    // A newcomer is placed one slice behind the queue's minimum, so it preempts no sooner than the slice's end:
+    // quiet while the slice is armed.
+    byte IQuietArrivals.QuietMargin(bool sliceArmed) => (byte)(sliceArmed ? 2 : 0);
 }

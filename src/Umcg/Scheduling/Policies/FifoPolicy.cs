@@ -6,7 +6,7 @@ namespace Umcg.Scheduling.Policies;
 /// </summary>
 /// <param name="timeSlice">Round-robin slice while others wait (positive), or null for none.</param>
 /// <exception cref="ArgumentOutOfRangeException">A time slice that is not positive.</exception>
-public sealed class FifoPolicy(TimeSpan? timeSlice = null) : IRunQueuePolicy
+public sealed class FifoPolicy(TimeSpan? timeSlice = null) : IRunQueuePolicy, IQuietArrivals
 {
     private readonly WorkerQueue _queue = new();
     private readonly TimeSpan? _timeSlice = OptionsValidation.CheckedTimeSlice(timeSlice);
@@ -45,4 +45,11 @@ public sealed class FifoPolicy(TimeSpan? timeSlice = null) : IRunQueuePolicy
     public void Charge(WorkerThread worker, long ranNs)
     {
     }
+
+    /// <inheritdoc />
+    byte IQuietArrivals.RankOf(WorkerThread worker) => 0;
+
+    /// <inheritdoc />
+    // Nothing preempts; an arrival only asks for round robin, which an armed slice (or no slice) already covers.
+    byte IQuietArrivals.QuietMargin(bool sliceArmed) => (byte)(sliceArmed || _timeSlice is null ? 2 : 0);
 }

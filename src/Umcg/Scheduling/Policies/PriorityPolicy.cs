@@ -14,7 +14,7 @@ namespace Umcg.Scheduling.Policies;
 /// best (see docs/benchmarks-workloads.md, colocation).
 /// </param>
 /// <exception cref="ArgumentOutOfRangeException">A time slice that is neither positive nor infinite.</exception>
-public sealed class PriorityPolicy(TimeSpan? timeSlice = null) : IRunQueuePolicy
+public sealed class PriorityPolicy(TimeSpan? timeSlice = null) : IRunQueuePolicy, IQuietArrivals
 {
     /// <summary>Number of priority levels: priorities 0 (lowest) to 31 (highest).</summary>
     public const int Levels = 32;
@@ -108,6 +108,14 @@ public sealed class PriorityPolicy(TimeSpan? timeSlice = null) : IRunQueuePolicy
     public void Charge(WorkerThread worker, long ranNs)
     {
     }
+
+    /// <inheritdoc />
+    byte IQuietArrivals.RankOf(WorkerThread worker) => (byte)LevelOf(worker);
+
+    /// <inheritdoc />
+    // A higher level always preempts (margin 1); an equal level only asks for round robin, which an armed slice
+    // (or no slice at all) already covers (margin 2).
+    byte IQuietArrivals.QuietMargin(bool sliceArmed) => (byte)(sliceArmed || _timeSlice is null ? 2 : 1);
 
     private void Removed(int level)
     {

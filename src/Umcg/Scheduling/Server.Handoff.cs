@@ -1,0 +1,181 @@
+using System.Collections.Concurrent;
+using Umcg.Abi;
+using Umcg.Kernel;
+
+namespace Umcg.Scheduling;
+
+// The direct successor: a worker that stops running — it blocks (a region), parks, yields or finishes its body —
+// picks its server's next worker itself, under the policy's order, and hands the CPU straight to it through
+// next_tid (K2's switch for a park or a yield, K3s's block for a region or a finished body): one switch where the
+// server's way takes two (worker → server → worker), and the server sleeps on. The server is woken only for what
+// needs it: a deadline to arm (a slice, a parked worker's timer), or something left on its list after the switch.
+//
+// Steps, on the stopping worker's thread while the server's record names it:
+//   H1 drain: the server's runnable list into the run queue, as the server's S2 does (under the drain lock, so the
+//      two never walk the list at once); a parked worker's deadline goes to the server through its timer inbox.
+//   H2 pick, under the run-queue lock: the policy's next worker. A yield queues the yielder first, so that the
+//      policy weighs it too: if it comes out first, nobody switches. The successor's slice starts now.
+//   H3 decide whether the server must look anyway (a timer to arm; a successor the policy will want to slice while
+//      no deadline is armed): then it is woken — before the switch for a yield or a park (the switcher sleeps
+//      inside it), after it for a block.
+//   H4 switch: next_tid = successor, then Wait (K2) or SysEnter (K3s). The kernel half moves the record and
+//      wakes the successor; if it finds anything else on the list by then, it wakes the server (K4q's other side).
+//
+// Invariants kept: V1 (the record moves only from the running worker to the successor, by the kernel half's CAS);
+// V2 (the successor left the run queue under the lock before the switch; the yielder is in no queue until its
+// own push, K2, lands on the list); the policy's order (the pick is the policy's Dequeue, the server's own call).
+internal sealed unsafe partial class Server
+{
+    // Serialises walks of our runnable list: the server's S2, a worker's H1, a thief's drain before a steal. The
+    // exchange that takes the list is atomic anyway; the lock keeps RunnableList's walk (and its recovery after a
+    // scribbled entry) to one walker, and _drained to one user.
+    private readonly Lock _drainLock = new();
+
+    // Parked workers with a deadline drained off the server's thread: only the server owns the timer heap.
+    private readonly ConcurrentQueue<(WorkerThread Worker, long Seq, long Deadline)> _timerInbox = new();
+
+    /// <summary>
+    /// What <see cref="TakeSuccessor"/> found: the worker to switch to (or none), whether a yielder comes first and
+    /// keeps its CPU, and whether the server must look anyway (H3).
+    /// </summary>
+    internal readonly record struct Successor(WorkerThread? Next, bool KeepRunning, bool WakeServer);
+
+    /// <summary>
+    /// Steps H1–H3 for <paramref name="self"/>, this server's running worker, on its own thread: the worker to
+    /// hand the CPU to, or null (nothing to run: a block goes through the server; a yield keeps running).
+    /// </summary>
+    /// <param name="self">The caller's worker; its record must name it (RUNNING, outside any blocking region).</param>
+    /// <param name="yielding">The caller stays runnable (a yield): it competes with the queue for the CPU.</param>
+    internal Successor TakeSuccessor(WorkerThread self, bool yielding)
+    {
+        if (!_scheduler.Options.DirectSuccessor)
+        {
+            return default;
+        }
+
+        // H1. What became runnable since the server last looked is a candidate too.
+        long now = KernelClock.Now(ClockId.Monotonic);
+        bool needServer = DrainRunnableList(now, onServer: false);
+
+        // H2.
+        WorkerThread? next;
+        bool wantsSlice;
+        lock (_queueLock)
+        {
+            if (yielding)
+            {
+                EnqueueLocked(self);
+                next = DequeueLocked();
+                if (ReferenceEquals(next, self))
+                {
+                    return new Successor(null, KeepRunning: true, needServer);
+                }
+
+                // The yielder goes back onto the list with its own switch (K2), as every worker that gives way does.
+                RemoveLocked(self);
+            }
+            else
+            {
+                next = DequeueLocked();
+            }
+
+            if (next is null)
+            {
+                return new Successor(null, KeepRunning: false, needServer);
+            }
+
+            // The successor's slice starts now: the server measures from this stamp, as if it had picked it.
+            _sliceOwner = next.Tid;
+            _sliceStartNs = now;
+            wantsSlice = _policy.ShouldPreempt(next) || _policy.TimeSlice(next) is not null;
+        }
+
+        // H3. A server asleep with no deadline decided while the queue held nothing to slice for: it must look once
+        // to measure the successor's slice (see _sliceArmed for why reading it after the lock is enough).
+        return new Successor(next, KeepRunning: false, needServer || (wantsSlice && !_sliceArmed));
+    }
+
+    /// <summary>
+    /// H1 off the server's thread (a worker about to switch, a thief about to steal): our list into the run queue
+    /// if anything waits there; the server is woken if a parked worker's deadline went to its timer inbox.
+    /// </summary>
+    private void TakeListForSwitch()
+    {
+        if (Volatile.Read(ref Self->RunnableWorkersPtr) != 0 && DrainRunnableList(KernelClock.Now(ClockId.Monotonic), onServer: false))
+        {
+            Wake();
+        }
+    }
+
+    /// <summary>
+    /// S2 on the server, H1 on a worker, or a thief's look before a steal: takes this server's runnable list into
+    /// its run queue. True if a parked worker's deadline went to the timer inbox (only the server arms timers).
+    /// </summary>
+    private bool DrainRunnableList(long now, bool onServer)
+    {
+        lock (_drainLock)
+        {
+            _drained.Clear();
+            var r = RunnableList.Drain(Kernel, Self, _drained);
+            if (r != Errno.Ok)
+            {
+                _scheduler.ReportFault(new UmcgProtocolException("drain runnable list", r));
+            }
+
+            bool timerQueued = false;
+
+            // The list is LIFO: walk it backwards so that arrival order is kept.
+            for (int i = _drained.Count - 1; i >= 0; i--)
+            {
+                int tid = _drained[i];
+
+                // Its give-way has arrived, whoever drained it.
+                Interlocked.CompareExchange(ref _askedToGiveWay, 0, tid);
+                if (!_scheduler.TryGetWorker(tid, out var worker))
+                {
+                    continue;
+                }
+
+                if (worker.TryHoldParked(out long seq))
+                {
+                    // Parked: held aside until unparked; a deadline arms a timer (the server's own heap).
+                    long deadline = worker.ParkDeadlineNs;
+                    if (deadline > 0)
+                    {
+                        if (deadline <= now && worker.TryTimeOut(seq))
+                        {
+                            Enqueue(worker);
+                        }
+                        else if (onServer)
+                        {
+                            _timers.Add(worker, seq, deadline);
+                        }
+                        else
+                        {
+                            _timerInbox.Enqueue((worker, seq, deadline));
+                            timerQueued = true;
+                        }
+                    }
+
+                    continue;
+                }
+
+                Enqueue(worker);
+            }
+
+            return timerQueued;
+        }
+    }
+
+    /// <summary>How many workers wait on our runnable list (not drained yet): a scan of every block, for tests.</summary>
+    internal int ListedForTests => TaskBlock.QueuedOnList((ulong)Self).Count;
+
+    /// <summary>S3's first half: deadlines of parks drained off the server's thread join the timer heap.</summary>
+    private void TakeTimerInbox()
+    {
+        while (_timerInbox.TryDequeue(out var t))
+        {
+            _timers.Add(t.Worker, t.Seq, t.Deadline);
+        }
+    }
+}

@@ -1,0 +1,113 @@
+using Umcg.Abi;
+using Umcg.Scheduling.Policies;
+
+namespace Umcg.Scheduling;
+
+// Quiet arrivals: a worker that unblocks (or is spawned) while its server runs another is pushed on the server's
+// list without waking it, unless the policy would act on the arrival now. The kernel half decides (K4q, in
+// Kernel/UmcgKernel.Hooks.cs) from two user-written numbers in the arrival bits of the state words: the worker's
+// rank (its policy's RankOf, written when a body is assigned) and the server's margin (written here). A quiet
+// arrival waits on the list until the running worker stops (its successor pick drains the list first, H1) or the
+// server looks for another reason (its armed slice, a wake).
+//
+//   Q1 the server writes its margin before it sleeps (S6): the policy's QuietMargin, or 0 when nothing runs, the
+//      policy is not a shipped one, or another server is idle. Then, after a full fence, it looks at its list
+//      once more: an arrival that read the old margin pushed before that look (its push is a full fence too), so
+//      the server sees it and takes another turn instead of sleeping.
+//   Q2 a server that finds nothing to run marks itself idle, then zeroes every other server's margin, then
+//      drains their lists before it tries to steal (StealFromBusyServer): an arrival that judged itself quiet on
+//      a busy server before the zeroing is on that list by then, and from then on arrivals wake their server,
+//      which hands work to idle servers (S5). A server writing its margin (Q1) reads the idle marks after its
+//      write: either it sees the idle mark, or the zeroing comes after its write.
+//   Q3 a switch to a successor moves the record before the kernel half looks at the list again (K2, K3s): an
+//      arrival compares its rank with whoever the record names when it reads it.
+internal sealed unsafe partial class Server
+{
+    /// <summary>
+    /// Q1: publishes the margin for the coming sleep. False if something arrived meanwhile (the list is not
+    /// empty): the caller takes another turn instead of sleeping.
+    /// </summary>
+    private bool PublishQuietMargin(WorkerThread? running)
+    {
+        byte margin = 0;
+        if (running is not null && _scheduler.Options.QuietArrivals && _policy is IQuietArrivals quiet)
+        {
+            lock (_queueLock)
+            {
+                margin = quiet.QuietMargin(_sliceArmed);
+            }
+        }
+
+        // Q2's other side: an idle server wants every arrival seen, so that we hand it work. Read again after our
+        // write below, in case it went idle meanwhile.
+        if (margin != 0 && _scheduler.Options.Balance && AnyOtherServerIdle())
+        {
+            margin = 0;
+        }
+
+        byte old = StateWord.ArrivalOf(Self);
+        if (old == 0 && margin == 0)
+        {
+            return true; // nothing was quiet, and nothing will be
+        }
+
+        // A CAS, or a fence: the full fence between our margin and the reads below.
+        if (old != margin)
+        {
+            StateWord.SetArrival(Self, margin);
+        }
+        else
+        {
+            Interlocked.MemoryBarrier();
+        }
+
+        if (margin != 0 && _scheduler.Options.Balance && AnyOtherServerIdle())
+        {
+            StateWord.SetArrival(Self, 0);
+        }
+
+        // Whatever arrived while the old margin held is seen now, or judged itself by the new one.
+        return Volatile.Read(ref Self->RunnableWorkersPtr) == 0;
+    }
+
+    /// <summary>Q2: every other server wakes for its arrivals from now on (this one is idle and wants them).</summary>
+    private void RevokeQuietArrivals()
+    {
+        // Our idle mark before the zeroing: a full fence, against Q1's write-then-read on the other side.
+        Interlocked.MemoryBarrier();
+        foreach (var other in _scheduler.Servers)
+        {
+            if (!ReferenceEquals(other, this) && StateWord.ArrivalOf(other.Self) != 0)
+            {
+                StateWord.SetArrival(other.Self, 0);
+            }
+        }
+    }
+
+    private bool AnyOtherServerIdle()
+    {
+        foreach (var other in _scheduler.Servers)
+        {
+            if (!ReferenceEquals(other, this) && other._idle)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>The rank <paramref name="worker"/>'s arrivals carry on this server (its policy's, 0 for a policy the library does not ship).</summary>
+    internal byte RankOf(WorkerThread worker)
+    {
+        if (_policy is not IQuietArrivals quiet)
+        {
+            return 0;
+        }
+
+        lock (_queueLock)
+        {
+            return quiet.RankOf(worker);
+        }
+    }
+}

@@ -1,0 +1,80 @@
+using Umcg.Abi;
+
+namespace Umcg.Scheduling;
+
+// A worker's side of the direct successor (steps H1–H4 in Server.Handoff.cs): entering a blocking region or
+// leaving a finished body hands the CPU to the successor through K3s; a yield or a park through K2.
+public sealed unsafe partial class WorkerThread
+{
+    /// <summary>
+    /// Blocks the calling worker (a region, or the end of a body), handing its CPU to its server's next worker when
+    /// there is one (K3s), else to its server (K3). Returns the kernel half's answer to the block.
+    /// </summary>
+    internal Errno EnterBlocking()
+    {
+        var successor = Server.TakeSuccessor(this, yielding: false);
+        var next = successor.Next;
+        if (next is null)
+        {
+            var plain = Kernel.SysEnter();
+            WakeServerIfAsked(successor);
+            return plain;
+        }
+
+        var task = Block.Task;
+        Volatile.Write(ref task->NextTid, (uint)next.Tid);
+        var r = Kernel.SysEnter();
+        if (Volatile.Read(ref task->NextTid) == 0)
+        {
+            // Consumed: the record moved to the successor, which runs now.
+            Scheduler.Telemetry.HandedOff(this, next);
+            WakeServerIfAsked(successor);
+            return r;
+        }
+
+        // No switch happened. Either a detector blocked us first (Ok: our server was released and woken), or the
+        // kernel half refused next_tid and we still run (then block the plain way), or we were removed. Either
+        // way the successor goes back to the run queue: the server runs it.
+        Volatile.Write(ref task->NextTid, 0);
+        if (r != Errno.Ok && Kernel.IsWorkerThread && StateWord.StateOf(task) == TaskState.Running)
+        {
+            r = Kernel.SysEnter();
+        }
+
+        Server.MakeReady(next);
+        return r;
+    }
+
+    /// <summary>
+    /// Wake-to-remote-idle for an arrival, before a worker leaves its blocking region: if its server runs another
+    /// worker and another server sleeps with nothing to run, the worker moves there (it is BLOCKED, so its
+    /// server_tid may change: V3) and its unblock queues it on the idle server, which it wakes. Otherwise it would
+    /// wait behind its busy server's running worker while a CPU idles.
+    /// </summary>
+    internal void MoveToIdleServerIfBusy()
+    {
+        if (!CanMigrate || !Scheduler.Options.Balance || !Server.RunsAWorker)
+        {
+            return;
+        }
+
+        foreach (var other in Scheduler.Servers)
+        {
+            if (!ReferenceEquals(other, Server) && other.IsIdle)
+            {
+                MoveTo(other);
+                Scheduler.Stats.CountArrivalMovedToIdleServer();
+                return;
+            }
+        }
+    }
+
+    /// <summary>H3 after a block: the server has a deadline to arm or a decision to make that the switch did not.</summary>
+    private void WakeServerIfAsked(Server.Successor successor)
+    {
+        if (successor.WakeServer)
+        {
+            Server.Wake();
+        }
+    }
+}
