@@ -4,6 +4,12 @@ namespace Umcg.Cli.Systems;
 internal static class SystemNames
 {
     public const string Umcg = "umcg";
+
+    /// <summary>
+    /// Umcg with every switch through the server and every arrival waking it, as the RFC has it (no direct
+    /// successor, no quiet arrivals): the same scheduler before its hot path, for same-run comparisons.
+    /// </summary>
+    public const string UmcgViaServer = "umcg-via-server";
     public const string ThreadPool = "threadpool";
     public const string Threads = "threads";
     public const string FixedPool = "fixed-pool";
@@ -14,6 +20,7 @@ internal static class SystemNames
     public static ITaskSystem Create(string name, SystemSettings settings) => name switch
     {
         Umcg => new UmcgSystem(settings),
+        UmcgViaServer => new UmcgSystem(settings with { ViaServer = true }),
         ThreadPool => new ThreadPoolSystem(),
         Threads => new ThreadPerTaskSystem(),
         FixedPool => new FixedPoolSystem(settings),

@@ -16,10 +16,13 @@ internal sealed class UmcgSystem : ITaskSystem, IServerView
             Policy = settings.Priorities ? () => new PriorityPolicy(Timeout.InfiniteTimeSpan) : () => new FifoPolicy(),
             Name = "umcg-cli",
             Trace = settings.Trace,
+            DirectSuccessor = !settings.ViaServer,
+            QuietArrivals = !settings.ViaServer,
         });
+        Name = settings.ViaServer ? SystemNames.UmcgViaServer : SystemNames.Umcg;
     }
 
-    public string Name => SystemNames.Umcg;
+    public string Name { get; }
 
     public UmcgScheduler Scheduler { get; }
 

@@ -19,7 +19,8 @@ internal sealed class MixedWorkload : IWorkload
 
     public string Description => "tasks alternating compute and blocking syscalls (sleep, pipe read, file read), demand above capacity";
 
-    public IReadOnlyList<string> Systems => SystemNames.All;
+    // The Umcg scheduler twice: with its hot path, and with every switch through the server (the RFC's path).
+    public IReadOnlyList<string> Systems { get; } = [SystemNames.Umcg, SystemNames.UmcgViaServer, .. SystemNames.All.Skip(1)];
 
     public WorkloadResult Run(string system, WorkloadSettings settings, IProgressSink progress)
     {

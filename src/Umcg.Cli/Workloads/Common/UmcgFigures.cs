@@ -15,6 +15,8 @@ internal static class UmcgFigures
         result.Extra["umcg_reused_threads"] = stats.ReusedThreads;
         result.Extra["umcg_blocks"] = stats.Blocks;
         result.Extra["umcg_direct_switches"] = stats.DirectSwitches;
+        result.Extra["umcg_successor_switches"] = stats.SuccessorSwitches;
+        result.Extra["umcg_arrivals_moved_to_idle"] = stats.ArrivalsMovedToIdleServers;
         result.Extra["umcg_yields"] = stats.Yields;
         result.Extra["umcg_detector_marks"] = umcg.Scheduler.Detector?.Stats.Marked ?? 0;
 
@@ -25,5 +27,9 @@ internal static class UmcgFigures
         result.Extra["umcg_timer_wakes"] = servers.Sum(c => c.TimerWakes);
         result.Extra["umcg_remote_wakes"] = servers.Sum(c => c.RemoteWakes);
         result.Extra["umcg_steals"] = servers.Sum(c => c.Steals + c.HandedOver);
+
+        // Switches by path, and per blocking call: how many hand-overs of a CPU one block costs.
+        long switches = servers.Sum(c => c.Switches) + stats.SuccessorSwitches + stats.DirectSwitches;
+        result.Extra["umcg_switches_per_block"] = stats.Blocks == 0 ? 0 : Math.Round((double)switches / stats.Blocks, 3);
     }
 }
