@@ -1,0 +1,209 @@
+namespace Umcg.Tests.Scheduling;
+
+/// <summary>
+/// The hot path of the scheduler: a stopping worker hands its CPU straight to its successor (Server.Handoff.cs),
+/// arrivals stay quiet on a busy server, and an arrival moves to an idle server. The policy's order, its slices and
+/// the counters by path must hold although the server no longer sees each switch.
+/// </summary>
+public sealed class DirectSuccessorTests
+{
+    private static UmcgSchedulerOptions Options(Func<IRunQueuePolicy>? policy = null, bool viaServer = false) =>
+        SchedulerFixture.Undetected with
+        {
+            Policy = policy ?? (() => new FifoPolicy()),
+            DirectSuccessor = !viaServer,
+            QuietArrivals = !viaServer,
+        };
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void A_block_and_a_finished_body_hand_the_cpu_to_the_next_worker_and_every_switch_is_counted_on_its_path(bool viaServer)
+    {
+        var scheduler = SchedulerFixture.Create(servers: 1, options: Options(viaServer: viaServer));
+        using var gate = new ManualResetEventSlim();
+        var order = new ConcurrentQueue<string>();
+
+        // A runs until B waits for the server, then blocks; B runs, opens A's gate, and finishes only once A waits
+        // again too: each switch has exactly one worker to go to.
+        var a = scheduler.Spawn(() =>
+        {
+            order.Enqueue("a");
+            Watchdog.Until(() => scheduler.QueuedForTests(0) == 1, scheduler.Kernel, "b waits for the server");
+            using (Worker.Blocking())
+            {
+                gate.Wait();
+            }
+
+            order.Enqueue("a again");
+        });
+        Watchdog.Until(() => !order.IsEmpty, scheduler.Kernel, "a runs");
+        var b = scheduler.Spawn(() =>
+        {
+            order.Enqueue("b");
+            gate.Set();
+            Watchdog.Until(() => scheduler.QueuedForTests(0) == 1, scheduler.Kernel, "a waits for the server again");
+        });
+
+        SchedulerFixture.WaitAll(scheduler, a, b);
+        Assert.Equal(["a", "b", "a again"], order);
+        var stats = scheduler.Stats;
+        long serverPicks = scheduler.CountersForTests(0).Switches;
+        if (viaServer)
+        {
+            // a's start, b's start after a's block, a's run after b's end: all three through the server.
+            Assert.Equal(0, stats.SuccessorSwitches);
+            Assert.Equal(3, serverPicks);
+        }
+        else
+        {
+            // The server starts a; a's block hands the CPU to b, and b's end hands it back to a.
+            Assert.Equal(2, stats.SuccessorSwitches);
+            Assert.Equal(1, serverPicks);
+        }
+
+        Assert.Equal(0, stats.DirectSwitches);
+        SchedulerFixture.Shutdown(scheduler);
+    }
+
+    [Fact]
+    public void Strict_priority_order_holds_when_each_finishing_worker_picks_its_successor()
+    {
+        var scheduler = SchedulerFixture.Create(servers: 1, options: Options(() => new PriorityPolicy(Timeout.InfiniteTimeSpan)));
+        var order = new ConcurrentQueue<string>();
+
+        // Lower ranks than the busy worker's: they arrive quietly and wait on the server's list, not in its queue.
+        var gate = BusyWorker.Occupy(scheduler, new WorkerOptions { Priority = 10 });
+        var low = Enumerable.Range(0, 5)
+            .Select(i => scheduler.Spawn(() => order.Enqueue($"low{i}"), new WorkerOptions { Priority = 1 }))
+            .ToArray();
+        var high = scheduler.Spawn(() => order.Enqueue("high"), new WorkerOptions { Priority = 5 });
+        Watchdog.Until(() => scheduler.QueuedForTests(0) == 6, scheduler.Kernel, "all bodies waiting");
+        Assert.Equal(0, scheduler.Servers[0].QueueLength); // quiet: nobody woke the server to queue them
+        gate.Release();
+
+        SchedulerFixture.WaitAll(scheduler, [high, .. low]);
+        Assert.Equal(["high", "low0", "low1", "low2", "low3", "low4"], order);
+
+        // The busy worker's end drained the list and handed its CPU to high, and so on down the queue.
+        Assert.Equal(6, scheduler.Stats.SuccessorSwitches);
+        Assert.Equal(1, scheduler.CountersForTests(0).Switches);
+        SchedulerFixture.Shutdown(scheduler);
+    }
+
+    [Fact]
+    public void A_yield_switches_to_an_equal_priority_worker_and_keeps_the_cpu_before_a_lower_one()
+    {
+        var scheduler = SchedulerFixture.Create(servers: 1, options: Options(() => new PriorityPolicy(Timeout.InfiniteTimeSpan)));
+        int lowRan = 0;
+        int equalRan = 0;
+        bool lowRanBeforeYieldReturned = true;
+        bool equalRanBeforeYieldReturned = false;
+        long switchesBefore = 0;
+        long switchesAfterFirstYield = 0;
+
+        using var lowSpawned = new ManualResetEventSlim();
+        using var firstYieldDone = new ManualResetEventSlim();
+        using var equalSpawned = new ManualResetEventSlim();
+        var yielder = scheduler.Spawn(
+            () =>
+            {
+                lowSpawned.Wait();
+                Watchdog.Until(() => scheduler.QueuedForTests(0) == 1, scheduler.Kernel, "the low worker waits");
+                switchesBefore = scheduler.Stats.SuccessorSwitches;
+                Worker.Yield();
+                lowRanBeforeYieldReturned = Volatile.Read(ref lowRan) == 1;
+                switchesAfterFirstYield = scheduler.Stats.SuccessorSwitches;
+                firstYieldDone.Set();
+
+                equalSpawned.Wait();
+                Watchdog.Until(() => scheduler.QueuedForTests(0) == 2, scheduler.Kernel, "the equal worker waits");
+                Worker.Yield();
+                equalRanBeforeYieldReturned = Volatile.Read(ref equalRan) == 1;
+            },
+            new WorkerOptions { Priority = 10 });
+        Watchdog.Until(() => scheduler.WorkerThreadCountForTests == 1, scheduler.Kernel, "the yielder's thread");
+        var low = scheduler.Spawn(() => Volatile.Write(ref lowRan, 1), new WorkerOptions { Priority = 1 });
+        lowSpawned.Set();
+        Watchdog.Until(() => firstYieldDone.IsSet, scheduler.Kernel, "the first yield");
+        var equal = scheduler.Spawn(() => Volatile.Write(ref equalRan, 1), new WorkerOptions { Priority = 10 });
+        equalSpawned.Set();
+
+        SchedulerFixture.WaitAll(scheduler, yielder, low, equal);
+        Assert.False(lowRanBeforeYieldReturned, "a yield gave the CPU to a lower priority");
+        Assert.Equal(switchesBefore, switchesAfterFirstYield);
+        Assert.True(equalRanBeforeYieldReturned, "a yield did not let an equal priority run");
+        Assert.Equal(2, scheduler.Stats.Yields);
+        SchedulerFixture.Shutdown(scheduler);
+    }
+
+    [Fact]
+    public void A_successor_the_server_did_not_pick_is_still_sliced()
+    {
+        // One server, FIFO with a 1 ms slice. The CPU-bound worker is started by a block's handoff, not by the
+        // server, and loops on safepoints until the worker queued behind it has run: only a slice the server
+        // measures for a worker it never picked lets this finish.
+        var scheduler = SchedulerFixture.Create(servers: 1, options: Options(() => new FifoPolicy(TimeSpan.FromMilliseconds(1))));
+        using var gate = new ManualResetEventSlim();
+        int lastRan = 0;
+        int spinnerStarted = 0;
+        var first = scheduler.Spawn(() =>
+        {
+            Watchdog.Until(() => scheduler.QueuedForTests(0) == 2, scheduler.Kernel, "the spinner and the last worker wait");
+            using (Worker.Blocking())
+            {
+                gate.Wait();
+            }
+        });
+        var spinner = scheduler.Spawn(() =>
+        {
+            Volatile.Write(ref spinnerStarted, 1);
+            while (Volatile.Read(ref lastRan) == 0)
+            {
+                Worker.Safepoint();
+            }
+        });
+        var last = scheduler.Spawn(() => Volatile.Write(ref lastRan, 1));
+        Watchdog.Until(() => Volatile.Read(ref lastRan) == 1, scheduler.Kernel, "the worker queued behind the spinner runs");
+        gate.Set();
+
+        SchedulerFixture.WaitAll(scheduler, first, spinner, last);
+        Assert.Equal(1, Volatile.Read(ref spinnerStarted));
+        Assert.True(scheduler.Stats.SuccessorSwitches >= 1, "the spinner was not started by a handoff");
+        Assert.True(scheduler.CountersForTests(0).Preemptions >= 1);
+        SchedulerFixture.Shutdown(scheduler);
+    }
+
+    [Fact]
+    public void A_worker_leaving_a_blocking_region_while_its_server_is_busy_runs_on_an_idle_server()
+    {
+        var scheduler = SchedulerFixture.Create(servers: 2, options: Options());
+        using var gate = new ManualResetEventSlim();
+        int home = -1;
+        int ranOn = -1;
+        var mover = scheduler.Spawn(() =>
+        {
+            Volatile.Write(ref home, Worker.Current!.ServerIndex);
+            using (Worker.Blocking())
+            {
+                gate.Wait();
+            }
+
+            Volatile.Write(ref ranOn, Worker.Current!.ServerIndex);
+        });
+        Watchdog.Until(() => Volatile.Read(ref home) >= 0, scheduler.Kernel, "the mover runs");
+
+        // Its home server is held by a worker that spins without a safepoint until the mover has run again: this
+        // ends only if the mover ran elsewhere.
+        var busy = scheduler.Spawn(
+            () => Watchdog.Until(() => Volatile.Read(ref ranOn) >= 0, scheduler.Kernel, "the mover runs again"),
+            new WorkerOptions { ServerAffinity = home });
+        Watchdog.Until(() => scheduler.Servers[home].RunsAWorker && scheduler.Servers[1 - home].IsIdle, scheduler.Kernel, "home busy, the other server idle");
+        gate.Set();
+
+        SchedulerFixture.WaitAll(scheduler, mover, busy);
+        Assert.Equal(1 - home, ranOn);
+        Assert.Equal(1, scheduler.Stats.ArrivalsMovedToIdleServers);
+        SchedulerFixture.Shutdown(scheduler);
+    }
+}
