@@ -145,6 +145,7 @@ check broken-server-reread reject umcg.pml "-DBROKEN=4 -DSTEAL=1 -DNS=2 -DNW=2 -
 check broken-successor-before-record reject umcg.pml "-DBROKEN=5 -DHANDOFF=1 -DNS=1 -DNW=2 -DOPS=1" "-DSAFETY" "-m200000"
 check broken-quiet-empty-record reject umcg.pml "-DBROKEN=6 -DHANDOFF=1 -DQUIET=1 -DNS=1 -DNW=2 -DOPS=1" "-DSAFETY" "-m200000"
 check broken-no-look-after-switch reject umcg.pml "-DBROKEN=7 -DHANDOFF=1 -DQUIET=1 -DNS=1 -DNW=3 -DOPS=0 -DOPS0=1 -DMAXPRE=0 -DLEAN -DRANKED=4" "-DSAFETY" "-m200000"
+check broken-quiet-value-per-worker reject umcg.pml "-DBROKEN=9 -DHANDOFF=1 -DQUIET=1 -DNS=1 -DNW=2 -DOPS=2" "-DSAFETY" "-m200000"
 check broken-no-look-after-margin reject umcg.pml "-DBROKEN=8 -DHANDOFF=1 -DQUIET=1 -DNS=1 -DNW=2 -DOPS=2 -DRANKED=0" "-DSAFETY" "-m200000"
 
 if [ -f "$here/park.pml" ]; then

@@ -161,6 +161,19 @@ bit  onlist[NW];
  */
 #define RANK(w)     ((RANKED >> (w)) & 1)
 #define QUIET_UNDER(a, x, m) ((m) != 0 && RANK(a) + 1 < RANK(x) + (m))
+/*
+ * BROKEN 9 is the first sketch of the protocol, in which the word holds a quiet value for the running worker
+ * itself, rank + 1 (0: always wake), written by the server (0 at S1; at S6 for the worker it found in its record
+ * or picked) and by a switcher for its successor before the record moves; an arrival of rank r stays quiet if a
+ * worker runs and the value is above r. What it must keep is what margin 2 keeps: wake for a higher rank.
+ */
+#if BROKEN == 9
+#define ARRIVAL_QUIET(a, x, m) ((m) > RANK(a))
+#define MUST_STAY_QUIET(a, x, s) QUIET_UNDER(a, x, 2)
+#else
+#define ARRIVAL_QUIET(a, x, m) QUIET_UNDER(a, x, m)
+#define MUST_STAY_QUIET(a, x, s) QUIET_UNDER(a, x, margin[s])
+#endif
 byte margin[NS];
 /* Ghost: the worker's last arrival stayed quiet and its entry is still on the list (cleared by the drain). */
 bit  quietly[NW];
@@ -332,7 +345,7 @@ inline arrive(me) {
     :: else ->
        atomic {
            if
-           :: (slot[ws] & TID_RUNNING) != 0 && QUIET_UNDER(me, (slot[ws] & TID_MASK) - 1, m) ->
+           :: (slot[ws] & TID_RUNNING) != 0 && ARRIVAL_QUIET(me, (slot[ws] & TID_MASK) - 1, m) ->
               quietly[me] = onlist[me]; m = 0
 #if BROKEN == 6
            /* BROKEN 6: quiet on the margin alone when the record is empty, as if whoever ran last still ran. */
@@ -373,6 +386,20 @@ inline move_slot(me, t) {
     atomic { assert(slot[ws] == (TID(me) | TID_RUNNING)); slot[ws] = TID(t) | TID_RUNNING }
 }
 
+/* BROKEN 9: the switcher writes the successor's quiet value, then (a full fence) looks at the list. */
+inline sketch_q(t) {
+#if BROKEN == 9
+    margin[ws] = RANK(t) + 1;
+    if
+    :: atomic { head[ws] != 0 -> skip }
+       wake_server(ws)
+    :: atomic { head[ws] == 0 -> skip }
+    fi
+#else
+    skip
+#endif
+}
+
 /* StartSwitchedTo: wake t; if it is not RUNNABLE any more, give the record back to the server and wake it. */
 inline start_switched_to(t) {
     wake_worker(t);
@@ -399,8 +426,8 @@ inline start_switched_to(t) {
  * judged itself quiet against the worker that switched away: wake the server to look.
  */
 inline wake_if_others_listed(sw) {
-#if BROKEN == 7
-    /* BROKEN 7: no look at the list after the switch. */
+#if BROKEN == 7 || BROKEN == 9
+    /* BROKEN 7: no look at the list after the switch (BROKEN 9 looks before the move instead: sketch_q). */
     skip
 #else
     atomic {
@@ -562,6 +589,7 @@ inline handoff_yield(me) {
     if
     :: t == me || t == NOBODY -> skip
     :: else ->
+       sketch_q(t);
        atomic { assert((wst[me] & SMASK) == RUNNING); wst[me] = RUNNABLE }
        move_slot(me, t);
        enqueue(me);
@@ -582,6 +610,7 @@ inline handoff_block(me) {
     if
     :: t == NOBODY -> block_plain(me)
     :: else ->
+       sketch_q(t);
        atomic { assert((wst[me] & SMASK) == RUNNING && (wst[t] & SMASK) == RUNNABLE); wst[me] = BLOCKED }
 #if BROKEN == 5
        /* BROKEN 5: the successor is woken before the record moves to it. */
@@ -661,7 +690,7 @@ inline exit_and_reap(me) {
  * server sleeps with says it must wake it. Such an arrival would wait, unseen, until x stops of its own accord.
  */
 #define settled(w, x)  ((w) == (x) || !alive[w] || wsleep[w] || inregion[w])
-#define missed(a, x, s) (quietly[a] && onlist[a] && SRV(a) == (s) && !QUIET_UNDER(a, x, margin[s]))
+#define missed(a, x, s) (quietly[a] && onlist[a] && SRV(a) == (s) && !MUST_STAY_QUIET(a, x, s))
 #define quiet_ok(x) \
     assert(!(ssleep[SRV(x)] && settled(0, x) && settled(1, x) && (NW <= 2 || settled(2 % NW, x)) && \
              (NW <= 3 || settled(3 % NW, x)) && \
@@ -732,11 +761,19 @@ proctype Worker(byte me) {
 #else
 #define NOTE_BUSY(b) skip
 #endif
+#if BROKEN == 9
+#define NOTE_X(tid) qx = (tid)    /* the worker the server computes its quiet value for (its TID) */
+#else
+#define NOTE_X(tid) skip
+#endif
 
 proctype Server(byte s) {
     byte cur, v, t, seen, r;
 #if QUIET
     bit busy;
+#endif
+#if BROKEN == 9
+    byte qx;
 #endif
 #ifndef LIVE
     byte npre;
@@ -761,6 +798,9 @@ top:
 #else
     atomic { assert((sst[s] & SMASK) == RUNNING); sst[s] = RUNNABLE | COND_WAIT }
 #endif
+#if BROKEN == 9
+    margin[s] = 0;    /* the sketch's S1: every arrival wakes the server while it looks */
+#endif
 
     /* 2. RunnableList.Drain: take the whole list with one exchange, then walk it. */
     drain(s);
@@ -771,7 +811,7 @@ top:
      * server writes it.
      */
     if
-    :: atomic { (slot[s] & TID_RUNNING) != 0 -> t = (slot[s] & TID_MASK) - 1; NOTE_BUSY(1) }
+    :: atomic { (slot[s] & TID_RUNNING) != 0 -> t = (slot[s] & TID_MASK) - 1; NOTE_BUSY(1); NOTE_X(t + 1) }
        if
        :: PREEMPT_BUDGET ->
           PREEMPT_SPEND;
@@ -837,9 +877,10 @@ top:
               fi;
               slot[s] = v;
               NOTE_BUSY(v != 0);
+              NOTE_X(v);
               t = 0
           }
-       :: else -> NOTE_BUSY(1)     /* the pending pick */
+       :: else -> NOTE_BUSY(1); NOTE_X(v)     /* the pending pick */
        fi
     fi;
     v = 0;
@@ -852,9 +893,14 @@ top:
      * before it read, so the look sees its entry, and the server takes another turn instead of sleeping.
      */
     if
+#if BROKEN == 9
+    :: atomic { !busy -> margin[s] = 0 }
+    :: atomic { busy -> margin[s] = RANK(qx - 1) + 1; qx = 0 }
+#else
     :: atomic { !busy -> margin[s] = 0 }
     :: atomic { busy -> margin[s] = 1 }
     :: atomic { busy -> margin[s] = 2 }
+#endif
     fi;
     if
     :: busy ->
