@@ -21,6 +21,8 @@
  *   QUIET      quiet arrivals (K4q, Server.QuietArrivals.cs): an unblocking worker does not wake a server whose
  *              record names a running worker that its rank does not outrank by the server's margin.
  *   RANKED     which workers have rank 1 (a bit mask; the others have rank 0): the arrival bits of their words.
+ *   MARGIN1    the server's margin is 1 whenever a worker runs (else 1 or 2): with ranks 0 and 1 only, 2 decides
+ *              nothing that 1 does not (an equal rank is what tells them apart), so runs with two ranks use it.
  *   LEAN       shorter scripts for the three-worker runs: yields and blocks only, every body ends by finishing.
  *   BROKEN=n   a deliberately wrong variant the checker must reject (see the BROKEN cases below).
  */
@@ -766,6 +768,11 @@ proctype Worker(byte me) {
 #else
 #define NOTE_X(tid) skip
 #endif
+#if QUIET
+#define NOTE_PENDING atomic { busy = 1; NOTE_X(v) }
+#else
+#define NOTE_PENDING skip
+#endif
 
 proctype Server(byte s) {
     byte cur, v, t, seen, r;
@@ -880,7 +887,7 @@ top:
               NOTE_X(v);
               t = 0
           }
-       :: else -> NOTE_BUSY(1); NOTE_X(v)     /* the pending pick */
+       :: else -> NOTE_PENDING     /* the pending pick */
        fi
     fi;
     v = 0;
@@ -899,7 +906,9 @@ top:
 #else
     :: atomic { !busy -> margin[s] = 0 }
     :: atomic { busy -> margin[s] = 1 }
+#ifndef MARGIN1
     :: atomic { busy -> margin[s] = 2 }
+#endif
 #endif
     fi;
     if
