@@ -10,10 +10,20 @@
  * Configuration (all with -D at `spin -a`):
  *   NS, NW     servers and workers; worker w belongs to server w % NS.
  *   OPS        how many operations each worker's script makes between register and unregister/exit.
+ *   OPS0       how many worker 0 makes (default OPS): one worker with a longer script than the others.
  *   MAXPRE     how many preemptions each server may request.
  *   LIVE       the liveness configuration: scripts loop for ever, the run queue is FIFO, no exit.
  *   STEAL      servers steal: one whose run queue is empty takes a queued worker of another server (moving
  *              it there: its server_tid changes), as Server.StealFromBusyServer does.
+ *   HANDOFF    the direct successor (Server.Handoff.cs): a worker that yields, blocks or finishes its body
+ *              drains its server's list (H1), takes the policy's next worker out of the run queue (H2) and hands
+ *              it the CPU through next_tid (K2's switch, or K3s: a block that moves the record to it).
+ *   QUIET      quiet arrivals (K4q, Server.QuietArrivals.cs): an unblocking worker does not wake a server whose
+ *              record names a running worker that its rank does not outrank by the server's margin.
+ *   RANKED     which workers have rank 1 (a bit mask; the others have rank 0): the arrival bits of their words.
+ *   MARGIN1    the server's margin is 1 whenever a worker runs (else 1 or 2): with ranks 0 and 1 only, 2 decides
+ *              nothing that 1 does not (an equal rank is what tells them apart), so runs with two ranks use it.
+ *   LEAN       shorter scripts for the three-worker runs: yields and blocks only, every body ends by finishing.
  *   BROKEN=n   a deliberately wrong variant the checker must reject (see the BROKEN cases below).
  */
 
@@ -26,6 +36,9 @@
 #ifndef OPS
 #define OPS 2
 #endif
+#ifndef OPS0
+#define OPS0 OPS
+#endif
 #ifndef MAXPRE
 #define MAXPRE 1
 #endif
@@ -35,8 +48,20 @@
 #ifndef STEAL
 #define STEAL 0
 #endif
+#ifndef HANDOFF
+#define HANDOFF 0
+#endif
+#ifndef QUIET
+#define QUIET 0
+#endif
+#ifndef RANKED
+#define RANKED 2
+#endif
 #if STEAL && defined(LIVE)
 #error "the liveness run keeps every worker on its first server"
+#endif
+#if defined(LEAN) && !HANDOFF
+#error "LEAN scripts end by finishing a body, which is HANDOFF's"
 #endif
 
 /* The state word (UmcgTask.State): the state in bits 0-1 here (0-7 in the ABI), the two flags above it. */
@@ -126,6 +151,36 @@ byte rqn[NS * NW];     /* rqn[RQ(s, w)]: how many times worker w is in server s'
 
 /* Ghost: the worker's entry is on a runnable list (pushed, not yet taken off by a drain). */
 bit  onlist[NW];
+
+/* "No worker": what take_successor answers when the run queue holds nobody to hand the CPU to. */
+#define NOBODY      NW
+
+/*
+ * Quiet arrivals (K4q). A worker's rank and a server's margin are user bits of their state words (the arrival
+ * bits, UmcgConstants.ArrivalMask): the rank is the policy's RankOf, constant here; the margin is written by the
+ * server loop before it sleeps (Q1), 0 when nothing runs. An arrival of rank r stays quiet while the record names
+ * a running worker X and the margin m is not 0 and r < rank(X) + m - 1, written r + 1 < rank(X) + m here.
+ */
+#define RANK(w)     ((RANKED >> (w)) & 1)
+#define QUIET_UNDER(a, x, m) ((m) != 0 && RANK(a) + 1 < RANK(x) + (m))
+/*
+ * BROKEN 9 is the first sketch of the protocol, in which the word holds a quiet value for the running worker
+ * itself, rank + 1 (0: always wake), written by the server (0 at S1; at S6 for the worker it found in its record
+ * or picked) and by a switcher for its successor before the record moves; an arrival of rank r stays quiet if a
+ * worker runs and the value is above r. What it must keep is what margin 2 keeps: wake for a higher rank.
+ */
+#if BROKEN == 9
+#define ARRIVAL_QUIET(a, x, m) ((m) > RANK(a))
+#define MUST_STAY_QUIET(a, x, s) QUIET_UNDER(a, x, 2)
+#else
+#define ARRIVAL_QUIET(a, x, m) QUIET_UNDER(a, x, m)
+#define MUST_STAY_QUIET(a, x, s) QUIET_UNDER(a, x, margin[s])
+#endif
+byte margin[NS];
+/* Ghost: the worker's last arrival stayed quiet and its entry is still on the list (cleared by the drain). */
+bit  quietly[NW];
+/* Ghost: the worker is blocked in a region, its SysEnter over (BLOCKED alone is not enough: K3s goes on after it). */
+bit  inregion[NW];
 
 /* ---- the building blocks (UmcgKernel.Transitions.cs) ------------------------------------------- */
 
@@ -226,6 +281,34 @@ inline enqueue(me) {
 }
 
 /*
+ * RunnableList.Drain (Server.DrainRunnableList): take the whole list with one exchange, then one step per
+ * entry: a registered task goes to the run queue (a removed task's entry is skipped), its link and mark are
+ * cleared. The server's S2 runs it, and with HANDOFF a worker's H1 too. The C# code walks under
+ * Server._drainLock, one walker at a time; the model lets two walks overlap, which only adds interleavings:
+ * each exchange takes its own part of the list.
+ */
+inline drain(s) {
+    atomic { cur = head[s]; head[s] = 0 }
+    do
+    :: cur == 0 -> break
+    :: cur != 0 ->
+       atomic {
+           t = cur - 1;
+           if
+           :: reg[t] -> assert(srv[t] == s); rq_add(s, t)   /* a removed task's entry is skipped */
+           :: else -> skip
+           fi;
+           cur = link[t];
+           link[t] = 0;
+           queued[t] = 0;
+           onlist[t] = 0;
+           quietly[t] = 0;
+           t = 0
+       }
+    od
+}
+
+/*
  * Worker operations act on `ws`, the server the kernel call resolved from server_tid when it began
  * (ResolveServer, or the read at the top of SysEnter/SysExit/WorkerWait): the C# code reads server_tid once
  * per call and uses that server for the push, the release and the wake. The read is folded into the first
@@ -248,14 +331,124 @@ inline release_slot(me) {
 /* ---- worker operations ------------------------------------------------------------------------- */
 
 /*
- * Unblock (SysExit, and the end of Ctl(Register)): BLOCKED -> RUNNABLE, queued, server woken, sleep until
- * a server runs it.
+ * K4q, quiet arrivals (IsQuietArrival in Hooks.cs), after the push (a full fence): read the server's margin;
+ * if it is not 0, read the record and the rank of the worker it names (one step: ranks are constants here), and
+ * stay quiet only if that worker runs and QUIET_UNDER holds. Otherwise wake the server.
+ *   Against the server (Q1): it writes its margin, then re-reads its list before it sleeps; so either it sees
+ *   our push, or our read of the margin comes after its write.
+ *   Against a switch to a successor (Q3): the record moves before the switcher looks at the list; so either we
+ *   read the successor in the record and compare with its rank, or the switcher sees our push and wakes the server.
+ *   A record that names no running worker always wakes: the server may be asleep with nothing to run.
+ */
+inline arrive(me) {
+    atomic { m = margin[ws] }
+    if
+    :: m == 0 -> wake_server(ws)
+    :: else ->
+       atomic {
+           if
+           :: (slot[ws] & TID_RUNNING) != 0 && ARRIVAL_QUIET(me, (slot[ws] & TID_MASK) - 1, m) ->
+              quietly[me] = onlist[me]; m = 0
+#if BROKEN == 6
+           /* BROKEN 6: quiet on the margin alone when the record is empty, as if whoever ran last still ran. */
+           :: (slot[ws] & TID_RUNNING) == 0 -> quietly[me] = onlist[me]; m = 0
+#endif
+           :: else -> skip
+           fi
+       }
+       if
+       :: m != 0 -> wake_server(ws)
+       :: else -> skip
+       fi
+    fi;
+    m = 0
+}
+
+/*
+ * Unblock (SysExit, and the end of Ctl(Register)): BLOCKED -> RUNNABLE, queued, server woken (with QUIET,
+ * unless the arrival is quiet: K4q), sleep until a server runs it.
  */
 inline unblock(me) {
-    atomic { assert((wst[me] & SMASK) == BLOCKED); wst[me] = RUNNABLE }
+    atomic { assert((wst[me] & SMASK) == BLOCKED); wst[me] = RUNNABLE; inregion[me] = 0 }
     enqueue(me);
+#if QUIET
+    arrive(me);
+#else
     wake_server(ws);
+#endif
     sleep_until_running(wst[me], wsleep[me])
+}
+
+/*
+ * MoveSlot: CAS the record from me | TID_RUNNING to t | TID_RUNNING, then the mirror (folded: t is not awake
+ * yet, so no other path writes this server's mirror). Record first, wake second: once t runs it may stop at
+ * once, and it can only release a record that names it.
+ */
+inline move_slot(me, t) {
+    atomic { assert(slot[ws] == (TID(me) | TID_RUNNING)); slot[ws] = TID(t) | TID_RUNNING }
+}
+
+/* BROKEN 9: the switcher writes the successor's quiet value, then (a full fence) looks at the list. */
+inline sketch_q(t) {
+#if BROKEN == 9
+    margin[ws] = RANK(t) + 1;
+    if
+    :: atomic { head[ws] != 0 -> skip }
+       wake_server(ws)
+    :: atomic { head[ws] == 0 -> skip }
+    fi
+#else
+    skip
+#endif
+}
+
+/* StartSwitchedTo: wake t; if it is not RUNNABLE any more, give the record back to the server and wake it. */
+inline start_switched_to(t) {
+    wake_worker(t);
+    if
+    :: r == OK -> skip
+    :: else ->
+       atomic {
+           if
+           :: slot[ws] == (TID(t) | TID_RUNNING) -> slot[ws] = 0; r = OK
+           :: else -> r = EAGAIN
+           fi
+       }
+       if
+       :: r == OK -> wake_server(ws)
+       :: else -> skip
+       fi
+    fi;
+    r = OK
+}
+
+/*
+ * WakeServerIfOthersListed (Q3), after a switch moved the record: re-read the list head; if the list holds an
+ * entry other than the switcher's own (sw; NOBODY after a block, which pushes nothing), an arrival may have
+ * judged itself quiet against the worker that switched away: wake the server to look.
+ */
+inline wake_if_others_listed(sw) {
+#if BROKEN == 7 || BROKEN == 9
+    /* BROKEN 7: no look at the list after the switch (BROKEN 9 looks before the move instead: sketch_q). */
+    skip
+#else
+    atomic {
+        first = head[ws];
+        if
+        :: sw != NOBODY && first == TID(sw) -> skip       /* our own entry on top: look below it */
+        :: else -> pushed = (first != 0); first = 0
+        fi
+    }
+    if
+    :: first != 0 -> atomic { pushed = (link[sw] != 0); first = 0 }
+    :: else -> skip
+    fi;
+    if
+    :: pushed -> wake_server(ws)
+    :: else -> skip
+    fi;
+    pushed = 0
+#endif
 }
 
 /*
@@ -331,23 +524,7 @@ inline switch_to(me) {
               slot[ws] = TID(t) | TID_RUNNING
           }
           enqueue(me);
-          /* StartSwitchedTo: wake t; if it is not RUNNABLE any more, give the slot back to the server. */
-          wake_worker(t);
-          if
-          :: r == OK -> skip
-          :: else ->
-             atomic {
-                 if
-                 :: slot[ws] == (TID(t) | TID_RUNNING) -> slot[ws] = 0; r = OK
-                 :: else -> r = EAGAIN
-                 fi
-             }
-             if
-             :: r == OK -> wake_server(ws)
-             :: else -> skip
-             fi
-          fi;
-          r = OK;
+          start_switched_to(t);
           sleep_until_running(wst[me], wsleep[me])
        fi
     :: else -> skip
@@ -365,8 +542,8 @@ inline switch_to(me) {
     fi
 }
 
-/* SysEnter (BlockWorker): RUNNING -> BLOCKED, then free the slot and wake the server. SysExit: unblock. */
-inline block_region(me) {
+/* SysEnter (BlockWorker) without a successor (K3): RUNNING -> BLOCKED, then free the slot and wake the server. */
+inline block_plain(me) {
 #if BROKEN == 1
     /* BROKEN 1: the slot is freed before the state changes. */
     release_slot(me);
@@ -375,9 +552,102 @@ inline block_region(me) {
     atomic { assert((wst[me] & SMASK) == RUNNING); wst[me] = BLOCKED }
     release_slot(me);
 #endif
-    wake_server(ws);
-    /* ... blocked in the region; no user code of this worker runs on the server ... */
+    wake_server(ws)
+}
+
+/*
+ * H1 and H2 (Server.TakeSuccessor): drain the server's list into the run queue, then, under the queue lock,
+ * the policy's next worker, taken out of the queue: t = that worker; me when a yield's policy answers with the
+ * yielder itself (it is queued, weighed and taken back in the same lock section); NOBODY if the queue is empty.
+ */
+inline take_successor(me, yielding) {
+    drain(ws);
+    atomic {
+        if
+#ifdef LIVE
+        :: nempty(rq[ws]) -> rq[ws]?t     /* FIFO: a yielder, queued last, would come out first only alone */
+        :: empty(rq[ws]) -> t = (yielding -> me : NOBODY)
+#else
+        :: rq_has(ws, 0) -> rq_take(ws, 0); t = 0
+        :: rq_has(ws, 1) -> rq_take(ws, 1); t = 1
+        :: NW > 2 && rq_has(ws, 2 % NW) -> rq_take(ws, 2 % NW); t = 2 % NW
+        :: NW > 3 && rq_has(ws, 3 % NW) -> rq_take(ws, 3 % NW); t = 3 % NW
+        :: yielding -> t = me             /* the policy prefers the yielder: no switch */
+        :: else -> t = NOBODY
+#endif
+        fi;
+        /* A queued worker is RUNNABLE and asleep, and only the running worker (we) is RUNNING. */
+        assert(t == me || t == NOBODY || (t != me && (wst[t] & SMASK) == RUNNABLE && srv[t] == ws))
+    }
+}
+
+/*
+ * WorkerThread.Yield with the direct successor: H1, H2, then K2 with next_tid = the successor: PrepareWait
+ * (its checks and the clearing of TF_COND_WAIT folded, as in yield), MoveSlot, our own push, StartSwitchedTo,
+ * and the look at the list (Q3). When nothing else is queued or the policy keeps the yielder, it runs on.
+ */
+inline handoff_yield(me) {
+    take_successor(me, 1);
+    if
+    :: t == me || t == NOBODY -> skip
+    :: else ->
+       sketch_q(t);
+       atomic { assert((wst[me] & SMASK) == RUNNING); wst[me] = RUNNABLE }
+       move_slot(me, t);
+       enqueue(me);
+       start_switched_to(t);
+       wake_if_others_listed(me);
+       sleep_until_running(wst[me], wsleep[me])
+    fi;
+    t = 0
+}
+
+/*
+ * SysEnter with the direct successor (K3s, BlockWorker): H1, H2, then RUNNING -> BLOCKED (the EAGAIN check of
+ * the successor and the block mark, both private to this call, folded in), MoveSlot (next_tid consumed),
+ * StartSwitchedTo, and the look at the list (Q3). The server is not woken. No successor: K3, through the server.
+ */
+inline handoff_block(me) {
+    take_successor(me, 0);
+    if
+    :: t == NOBODY -> block_plain(me)
+    :: else ->
+       sketch_q(t);
+       atomic { assert((wst[me] & SMASK) == RUNNING && (wst[t] & SMASK) == RUNNABLE); wst[me] = BLOCKED }
+#if BROKEN == 5
+       /* BROKEN 5: the successor is woken before the record moves to it. */
+       start_switched_to(t);
+       move_slot(me, t);
+#else
+       move_slot(me, t);
+       start_switched_to(t);
+#endif
+       wake_if_others_listed(NOBODY)
+    fi;
+    t = 0
+}
+
+/* SysEnter, blocked in the region (no user code of this worker runs on the server), then SysExit: unblock. */
+inline block_region(me) {
+#if HANDOFF
+    handoff_block(me);
+#else
+    block_plain(me);
+#endif
+#if QUIET
+    inregion[me] = 1;     /* ghost: SysEnter is over (the quiet-arrival check below) */
+#endif
     unblock(me)
+}
+
+/*
+ * A worker thread that finished its body blocks through K3s, as a region does, and waits in the pool for
+ * another body; here it leaves (a BLOCKED worker's block is no server's business: Ctl(Unregister) touches
+ * no server word).
+ */
+inline finish(me) {
+    handoff_block(me);
+    atomic { reg[me] = 0; alive[me] = 0 }
 }
 
 /*
@@ -415,8 +685,22 @@ inline exit_and_reap(me) {
     reg[me] = 0
 }
 
+/*
+ * The quiet-arrival property, checked whenever worker x goes on running user code (K4q and Q1-Q3 together): if
+ * its server sleeps and every other worker is asleep, blocked in a region (its SysEnter over) or gone, so that
+ * nobody is about to wake the server or drain its list, then no entry on the list is an arrival that stayed quiet although the margin the
+ * server sleeps with says it must wake it. Such an arrival would wait, unseen, until x stops of its own accord.
+ */
+#define settled(w, x)  ((w) == (x) || !alive[w] || wsleep[w] || inregion[w])
+#define missed(a, x, s) (quietly[a] && onlist[a] && SRV(a) == (s) && !MUST_STAY_QUIET(a, x, s))
+#define quiet_ok(x) \
+    assert(!(ssleep[SRV(x)] && settled(0, x) && settled(1, x) && (NW <= 2 || settled(2 % NW, x)) && \
+             (NW <= 3 || settled(3 % NW, x)) && \
+             (missed(0, x, SRV(x)) || missed(1, x, SRV(x)) || (NW > 2 && missed(2 % NW, x, SRV(x))) || \
+              (NW > 3 && missed(3 % NW, x, SRV(x))))))
+
 proctype Worker(byte me) {
-    byte seen, first, t, r, ws;
+    byte seen, first, t, r, ws, cur, m;
     bit took, pushed;
 #ifndef LIVE
     byte k;
@@ -428,37 +712,76 @@ proctype Worker(byte me) {
 
 #ifdef LIVE
     do
-    :: atomic { runs_user_code(me); ws = srv[me] }
+    :: atomic { runs_user_code(me); quiet_ok(me); ws = srv[me] }
        if
+#if HANDOFF
+       :: handoff_yield(me)
+#else
        :: yield(me)
+#endif
        :: block_region(me)
        :: safepoint(me)
        fi
     od
 #else
     do
-    :: k < OPS ->
-       atomic { runs_user_code(me); ws = srv[me]; k++ }
+    :: k < (me == 0 -> OPS0 : OPS) ->
+       atomic { runs_user_code(me); quiet_ok(me); ws = srv[me]; k++ }
        if
+#if HANDOFF
+       /* the scheduler's yield and park: the successor comes from the run queue (a raw switch is checked without HANDOFF) */
+       :: handoff_yield(me)
+#else
        :: yield(me)
        :: switch_to(me)
+#endif
        :: block_region(me)
+#ifndef LEAN
        :: safepoint(me)
+#endif
        fi
-    :: k == OPS -> break
+    :: k == (me == 0 -> OPS0 : OPS) -> break
     od;
-    atomic { runs_user_code(me); ws = srv[me]; k = 0 }
+    atomic { runs_user_code(me); quiet_ok(me); ws = srv[me]; k = 0 }
     if
+#ifndef LEAN
     :: unregister(me)
     :: exit_and_reap(me)
+#endif
+#if HANDOFF
+    :: finish(me)
+#endif
     fi
 #endif
 }
 
 /* ---- the server loop (Server.ServeOnce) and ServerWait ------------------------------------------ */
 
+/* Q1 needs to know whether a worker runs or is picked (step 4's `nothing`); only QUIET keeps it. */
+#if QUIET
+#define NOTE_BUSY(b) busy = (b)
+#else
+#define NOTE_BUSY(b) skip
+#endif
+#if BROKEN == 9
+#define NOTE_X(tid) qx = (tid)    /* the worker the server computes its quiet value for (its TID) */
+#else
+#define NOTE_X(tid) skip
+#endif
+#if QUIET
+#define NOTE_PENDING atomic { busy = 1; NOTE_X(v) }
+#else
+#define NOTE_PENDING skip
+#endif
+
 proctype Server(byte s) {
     byte cur, v, t, seen, r;
+#if QUIET
+    bit busy;
+#endif
+#if BROKEN == 9
+    byte qx;
+#endif
 #ifndef LIVE
     byte npre;
 #endif
@@ -468,28 +791,26 @@ top:
 #if BROKEN == 2
     /* BROKEN 2: no COND_WAIT announcement here; Wait below stores RUNNABLE and sleeps without re-checking. */
     skip;
+#elif QUIET
+    /*
+     * After Q1's look found an arrival the server takes another turn without sleeping: its word is still
+     * RUNNABLE | COND_WAIT (PrepareWait's Transition from RUNNING then does nothing), or RUNNING if a wake came.
+     */
+    atomic {
+        if
+        :: (sst[s] & SMASK) == RUNNING -> sst[s] = RUNNABLE | COND_WAIT
+        :: else -> assert(sst[s] == (RUNNABLE | COND_WAIT))
+        fi
+    }
 #else
     atomic { assert((sst[s] & SMASK) == RUNNING); sst[s] = RUNNABLE | COND_WAIT }
 #endif
+#if BROKEN == 9
+    margin[s] = 0;    /* the sketch's S1: every arrival wakes the server while it looks */
+#endif
 
     /* 2. RunnableList.Drain: take the whole list with one exchange, then walk it. */
-    atomic { cur = head[s]; head[s] = 0 }
-    do
-    :: cur == 0 -> break
-    :: cur != 0 ->
-       atomic {
-           t = cur - 1;
-           if
-           :: reg[t] -> assert(srv[t] == s); rq_add(s, t)   /* a removed task's entry is skipped */
-           :: else -> skip
-           fi;
-           cur = link[t];
-           link[t] = 0;
-           queued[t] = 0;
-           onlist[t] = 0;
-           t = 0
-       }
-    od;
+    drain(s);
 
     /* 4. Run something if nothing runs for us; otherwise maybe ask the running worker to give way. */
     /*
@@ -497,7 +818,7 @@ top:
      * server writes it.
      */
     if
-    :: atomic { (slot[s] & TID_RUNNING) != 0 -> t = (slot[s] & TID_MASK) - 1 }
+    :: atomic { (slot[s] & TID_RUNNING) != 0 -> t = (slot[s] & TID_MASK) - 1; NOTE_BUSY(1); NOTE_X(t + 1) }
        if
        :: PREEMPT_BUDGET ->
           PREEMPT_SPEND;
@@ -562,12 +883,50 @@ top:
 #endif
               fi;
               slot[s] = v;
+              NOTE_BUSY(v != 0);
+              NOTE_X(v);
               t = 0
           }
-       :: else -> skip
+       :: else -> NOTE_PENDING     /* the pending pick */
        fi
     fi;
     v = 0;
+
+#if QUIET
+    /*
+     * Q1 (PublishQuietMargin): the margin for the coming sleep, one CAS on our word's arrival bits: 0 when nothing
+     * runs or is picked (`nothing`, read at step 4), else the policy's 1 or 2 (QuietMargin; 2 while its slice is
+     * armed). Then, after that full fence, one more look at the list: an arrival that read the old margin pushed
+     * before it read, so the look sees its entry, and the server takes another turn instead of sleeping.
+     */
+    if
+#if BROKEN == 9
+    :: atomic { !busy -> margin[s] = 0 }
+    :: atomic { busy -> margin[s] = RANK(qx - 1) + 1; qx = 0 }
+#else
+    :: atomic { !busy -> margin[s] = 0 }
+    :: atomic { busy -> margin[s] = 1 }
+#ifndef MARGIN1
+    :: atomic { busy -> margin[s] = 2 }
+#endif
+#endif
+    fi;
+    if
+    :: busy ->
+#if BROKEN == 8
+       /* BROKEN 8: no look at the list after the margin is written. */
+       skip
+#else
+       if
+       :: atomic { head[s] != 0 -> busy = 0 }
+          goto top
+       :: atomic { head[s] == 0 -> skip }
+       fi
+#endif
+    :: else -> skip
+    fi;
+    busy = 0;
+#endif
 
     /* 6. ServerWait: UpdateState(RUNNABLE -> RUNNABLE) clears TF_COND_WAIT; EAGAIN if a wake came first. */
 #if BROKEN == 2
