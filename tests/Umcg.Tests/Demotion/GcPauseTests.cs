@@ -44,7 +44,7 @@ public sealed class GcPauseTests
 
     [Theory]
     [InlineData(GcPauseWorkload.SchedIdle)]
-    [InlineData(GcPauseWorkload.Nice19 + GcPauseWorkload.NativeSuffix)]
+    [InlineData(GcPauseWorkload.Nice19 + GcPauseWorkload.HogsSuffix)]
     public void A_run_beside_a_demoted_thread_ends_and_accounts_every_pause_it_saw(string system)
     {
         var r = WorkloadCatalog.Find("gcpause")!.Run(system, new WorkloadSettings { Duration = TimeSpan.FromSeconds(0.5), Servers = 2 }, NoProgress.Instance);

@@ -3,16 +3,15 @@ using Umcg.Scheduling.Demotion;
 namespace Umcg.Cli.Workloads.GcPause;
 
 /// <summary>
-/// What demoting a thread costs every stop-the-world GC. One busy thread per CPU at normal priority keeps every
-/// CPU full and drives the GCs (an allocation every chunk of work); beside them one more thread loops over 20 µs of
-/// arithmetic and one allocation, demoted according to the system: <c>normal</c> (not demoted), <c>sched-idle</c>
-/// (SCHED_IDLE, weight 3 against 1024) or <c>nice19</c> (weight 15). A GC must stop every thread running managed
-/// code, the demoted one included, and that thread gets the CPU only when nothing else of the process wants it.
-/// The busy threads either run managed code too (the GC stops them first, which frees the CPU for the demoted
-/// thread), or, with the <c>-native</c> systems, spend their time in the kernel (reading /dev/urandom, as native
-/// code or a system call would), where the GC does not stop them and they keep the CPUs from the demoted thread.
+/// What demoting a thread costs every stop-the-world GC. Busy work keeps every CPU full, and a thread of this
+/// process loops over 20 µs of arithmetic and one small allocation, demoted according to the system: <c>normal</c>
+/// (not demoted), <c>sched-idle</c> (SCHED_IDLE, weight 3 against 1024) or <c>nice19</c> (weight 15). A GC must
+/// stop every thread that runs managed code, the demoted one included, and that thread gets a CPU only when nothing
+/// of its autogroup wants it. The busy work is either one managed thread per CPU running the same loop at normal
+/// priority (the GC stops them first, which frees a CPU for the demoted thread), or, with the <c>-hogs</c> systems,
+/// <see cref="HogProcesses"/> the GC does not stop, beside one managed allocating thread at normal priority.
 /// Latency is each pause (suspension begin to restart end, from the runtime's GC events); the extras give the
-/// suspension part, the longest pause, the GCs the demoted thread itself set off (their work then runs at its
+/// suspension part, the longest pause, the GCs the demoted thread set off itself (their work then runs at its
 /// priority) and the CPU share it got.
 /// </summary>
 internal sealed class GcPauseWorkload : IWorkload
@@ -20,25 +19,24 @@ internal sealed class GcPauseWorkload : IWorkload
     public const string Normal = "normal";
     public const string SchedIdle = "sched-idle";
     public const string Nice19 = "nice19";
-    public const string NativeSuffix = "-native";
+    public const string HogsSuffix = "-hogs";
 
     private const double ChunkUs = 20;
     private const int AllocationBytes = 4096;
     private const int Survivors = 1024; // a ring of live objects per thread, so that some survive a gen0 GC
-    private const int KernelChunkBytes = 8 * 1024; // tens of µs in the kernel's ChaCha20, about a chunk of arithmetic
 
     public string Name => "gcpause";
 
     public string Description => "GC pauses while one allocating thread is demoted (SCHED_IDLE or nice 19) beside a busy thread per CPU";
 
-    public IReadOnlyList<string> Systems { get; } = [Normal, SchedIdle, Nice19, Normal + NativeSuffix, SchedIdle + NativeSuffix, Nice19 + NativeSuffix];
+    public IReadOnlyList<string> Systems { get; } = [Normal, SchedIdle, Nice19, Normal + HogsSuffix, SchedIdle + HogsSuffix, Nice19 + HogsSuffix];
 
     public IReadOnlyList<string> ReportedExtras { get; } = ["pause_max_us", "suspend_p99_us", "suspend_max_us", "gcs", "gcs_by_demoted", "demoted_cpu_share"];
 
     public WorkloadResult Run(string system, WorkloadSettings settings, IProgressSink progress)
     {
-        bool nativeBusy = system.EndsWith(NativeSuffix, StringComparison.Ordinal);
-        var mechanism = (nativeBusy ? system[..^NativeSuffix.Length] : system) switch
+        bool hogs = system.EndsWith(HogsSuffix, StringComparison.Ordinal);
+        var mechanism = (hogs ? system[..^HogsSuffix.Length] : system) switch
         {
             Normal => DemotionMechanism.None,
             SchedIdle => DemotionMechanism.SchedIdle,
@@ -54,30 +52,20 @@ internal sealed class GcPauseWorkload : IWorkload
         int demotedTid = 0;
         bool stop = false;
 
-        // One chunk of work and one allocation per turn, the work in managed code or in the kernel.
-        void Loop(ref long done, bool inKernel)
+        // One chunk of work and one allocation per turn.
+        void Loop(ref long done)
         {
             var ring = new byte[Survivors][];
-            using var urandom = inKernel ? File.OpenHandle("/dev/urandom") : null;
-            var kernelBuffer = new byte[inKernel ? KernelChunkBytes : 0];
             for (long i = 0; !Volatile.Read(ref stop); i++)
             {
-                if (urandom is null)
-                {
-                    Spin.Run(chunk);
-                }
-                else
-                {
-                    RandomAccess.Read(urandom, kernelBuffer, 0);
-                }
-
+                Spin.Run(chunk);
                 ring[i % Survivors] = new byte[AllocationBytes];
                 Interlocked.Increment(ref done);
             }
         }
 
         using var demotedReady = new ManualResetEventSlim();
-        var busy = Enumerable.Range(0, settings.Servers).Select(i => new Thread(() => Loop(ref busyChunks, nativeBusy)) { IsBackground = true, Name = $"gcpause busy {i}" }).ToList();
+        var busy = Enumerable.Range(0, hogs ? 1 : settings.Servers).Select(i => new Thread(() => Loop(ref busyChunks)) { IsBackground = true, Name = $"gcpause busy {i}" }).ToList();
         DemotedThread demoted = default;
         var demotedThread = new Thread(() =>
         {
@@ -86,7 +74,7 @@ internal sealed class GcPauseWorkload : IWorkload
             demotedReady.Set();
             long cpu0 = LinuxSyscalls.ThreadCpuNs();
             long ignored = 0;
-            Loop(ref ignored, inKernel: false);
+            Loop(ref ignored);
             Volatile.Write(ref demotedCpuNs, LinuxSyscalls.ThreadCpuNs() - cpu0);
         })
         { IsBackground = true, Name = "gcpause demoted" };
@@ -100,6 +88,7 @@ internal sealed class GcPauseWorkload : IWorkload
             throw new InvalidOperationException($"gcpause on {system}: the thread was not demoted: {demoted} ({demotion.Reason})");
         }
 
+        using var hogProcesses = hogs ? new HogProcesses(settings.Servers) : null;
         busy.ForEach(t => t.Start());
         int gcs0 = GC.CollectionCount(0);
         var pause0 = GC.GetTotalPauseDuration();
@@ -118,7 +107,8 @@ internal sealed class GcPauseWorkload : IWorkload
         scope.Finish(result);
         Volatile.Write(ref stop, true);
         busy.ForEach(t => t.Join());
-        demotedThread.Join(); // alone on the machine's CPUs now, demoted or not it runs and sees the flag
+        hogProcesses?.Dispose();
+        demotedThread.Join(); // nothing of this session left to outweigh it: demoted or not, it runs and sees the flag
 
         // One more GC stamps an event after the window; once it has arrived, so has every event of the window.
         GC.Collect(0);
