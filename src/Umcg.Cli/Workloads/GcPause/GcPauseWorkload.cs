@@ -27,7 +27,7 @@ internal sealed class GcPauseWorkload : IWorkload
 
     public string Name => "gcpause";
 
-    public string Description => "GC pauses while one allocating thread is demoted (SCHED_IDLE or nice 19) beside a busy thread per CPU";
+    public string Description => "GC pauses beside a thread demoted to SCHED_IDLE or nice 19, the CPUs kept busy by threads the GC stops (or, -hogs, by processes it does not)";
 
     public IReadOnlyList<string> Systems { get; } = [Normal, SchedIdle, Nice19, Normal + HogsSuffix, SchedIdle + HogsSuffix, Nice19 + HogsSuffix];
 
