@@ -12,6 +12,7 @@ internal static class WorkloadCatalog
         new PingPongWorkload(),
         new PipelineWorkload(),
         new ScaleWorkload(),
+        new GcPause.GcPauseWorkload(),
     ];
 
     public static IEnumerable<string> Names => All.Select(w => w.Name);
