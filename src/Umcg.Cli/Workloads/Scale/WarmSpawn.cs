@@ -2,14 +2,18 @@ namespace Umcg.Cli.Workloads.Scale;
 
 /// <summary>
 /// Spawn rate on a warm pool: short bodies (record the spawn-to-start latency, end) started as fast as one thread
-/// can start them for a while, with at most <see cref="PoolThreads"/> in flight so that a pool of that many
-/// threads can take every one. The rate counts from the first spawn until the last body has ended; the threads
+/// can start them for a while, with at most <see cref="InFlight"/> in flight (enough to keep every CPU busy,
+/// few enough that the latency is a spawn's and not a queue's), far fewer than the <see cref="PoolThreads"/>
+/// a pool has ready. The rate counts from the first spawn until the last body has ended; the threads
 /// the system created meanwhile are counted beside it (0 for a warm pool, one per body for thread-per-task).
 /// </summary>
 internal static class WarmSpawn
 {
-    /// <summary>Threads started before the measure, and the most bodies in flight at once.</summary>
+    /// <summary>Threads started before the measure.</summary>
     public const int PoolThreads = 1024;
+
+    /// <summary>The most bodies spawned and not yet ended at once.</summary>
+    public const int InFlight = 64;
 
     /// <summary>Spawns between two reads of the clock.</summary>
     private const int Batch = 64;
@@ -17,7 +21,7 @@ internal static class WarmSpawn
     /// <summary>Measures <paramref name="pool"/> for <paramref name="duration"/>.</summary>
     public static WarmSpawnResult Measure(IWarmPool pool, TimeSpan duration, TimeSpan stallLimit, LatencyRecorder latency, IProgressSink progress)
     {
-        using var inFlight = new SemaphoreSlim(PoolThreads, PoolThreads);
+        using var inFlight = new SemaphoreSlim(InFlight, InFlight);
         using var pending = new CountdownEvent(1);
         long spawns = 0;
         long start = LinuxSyscalls.MonotonicNs();
@@ -28,7 +32,7 @@ internal static class WarmSpawn
             {
                 if (!inFlight.Wait(stallLimit))
                 {
-                    throw new TimeoutException($"warm spawns: {PoolThreads} bodies did not end within {stallLimit.TotalSeconds:0} s");
+                    throw new TimeoutException($"warm spawns: {InFlight} bodies did not end within {stallLimit.TotalSeconds:0} s");
                 }
 
                 pending.AddCount();
