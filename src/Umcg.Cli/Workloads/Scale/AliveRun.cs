@@ -2,10 +2,12 @@ namespace Umcg.Cli.Workloads.Scale;
 
 /// <summary>
 /// The "alive" half of the scale workload: many workers at once, each starts, checks in and blocks on a gate.
-/// Spawn rate is workers per second until all have checked in (every one on a new thread); memory per worker is
-/// the growth of RSS, of the managed heap and of the memory the GC has committed while all are alive, each read
-/// after a full collection, divided by their count; teardown rate is workers per second from opening the gate
-/// until every body has finished and the system has released every thread.
+/// Spawn rate is workers per second until all have checked in (every one on a new thread). Memory per worker is
+/// the growth of RSS while all are alive, divided by their count, and of three parts of it: the managed heap (live
+/// objects), the memory the GC has committed for it, and the C allocator's heap (the runtime's own per-thread
+/// data); the rest is mostly the stack pages the threads touched. Each is read after a full collection. Teardown
+/// rate is workers per second from opening the gate until every body has finished and the system has released
+/// every thread.
 /// </summary>
 internal static class AliveRun
 {
@@ -20,11 +22,13 @@ internal static class AliveRun
         // workers hold, not what a collection had not yet reclaimed.
         long managed0 = ProcessMemory.ManagedBytes();
         long committed0 = GC.GetGCMemoryInfo().TotalCommittedBytes;
+        long? native0 = NativeHeap.InUseBytes();
         long rss0 = ProcessMemory.RssBytes();
         long start = LinuxSyscalls.MonotonicNs();
         var sys = SystemNames.Create(system, new SystemSettings(settings.Servers, Trace: settings.Trace));
         double spawnSeconds, teardownSeconds;
         long rss1, managed1, committed1;
+        long? native1;
         int threads;
         try
         {
@@ -56,6 +60,7 @@ internal static class AliveRun
             threads = ProcessMemory.Threads();
             managed1 = ProcessMemory.ManagedBytes();
             committed1 = GC.GetGCMemoryInfo().TotalCommittedBytes;
+            native1 = NativeHeap.InUseBytes();
             rss1 = ProcessMemory.RssBytes();
             progress.Report(0.4, $"{workers} alive, {threads} threads");
 
@@ -89,6 +94,7 @@ internal static class AliveRun
         result.Extra["rss_per_worker_bytes"] = (double)(rss1 - rss0) / workers;
         result.Extra["managed_per_worker_bytes"] = (double)(managed1 - managed0) / workers;
         result.Extra["gc_committed_per_worker_bytes"] = (double)(committed1 - committed0) / workers;
+        result.Extra["native_heap_per_worker_bytes"] = (double?)(native1 - native0) / workers ?? double.NaN;
         result.Extra["threads_at_peak"] = threads;
     }
 }
