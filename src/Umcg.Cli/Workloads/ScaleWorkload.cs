@@ -72,6 +72,8 @@ internal sealed class ScaleWorkload : IWorkload
         var plan = ScalePlan.For(limits, settings.Workers ?? DefaultWorkers);
         result.Notes.Add($"limits: {limits.Describe()}");
         result.Extra["workers_requested"] = plan.Requested;
+        result.Extra["threads_on_machine_before"] = limits.TasksOnMachine ?? double.NaN;
+        result.Extra["mappings_before"] = limits.ProcessMappings;
         using var raised = plan.RaiseMapCountTo is long to ? RaiseMapCount(to, ref plan, limits) : null;
         result.Notes.AddRange(plan.Notes);
         if (raised is not null)

@@ -45,7 +45,10 @@ internal sealed record HostLimits(
             Privileged: privileged);
     }
 
-    /// <summary>One line naming each limit and its value, for the report.</summary>
+    /// <summary>
+    /// One line naming each configured limit and its value, for the report; the counts that change from run to
+    /// run (threads on the machine, mappings of the process) are left to the figures.
+    /// </summary>
     public string Describe()
     {
         static string Of(long? v) => v?.ToString("N0", CultureInfo.InvariantCulture) ?? "?";
@@ -53,9 +56,7 @@ internal sealed record HostLimits(
         {
             $"pid_max {Of(PidMax)}",
             $"threads-max {Of(ThreadsMax)}",
-            $"threads on the machine {Of(TasksOnMachine)}",
             $"vm.max_map_count {Of(MaxMapCount)}",
-            $"mappings of this process {Of(ProcessMappings)}",
             $"RLIMIT_NPROC {(NprocSoft is null ? Privileged ? "not applied (root)" : "unlimited" : Of(NprocSoft))}",
         };
         if (CgroupPidsLeft is not null)

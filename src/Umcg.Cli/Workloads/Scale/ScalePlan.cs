@@ -10,7 +10,7 @@ namespace Umcg.Cli.Workloads.Scale;
 /// <param name="Requested">The count asked for.</param>
 /// <param name="Workers">The count to run (0: none fit).</param>
 /// <param name="RaiseMapCountTo">The value to write to <c>vm.max_map_count</c> before the run; null to leave it.</param>
-/// <param name="Notes">What limited the count, and what was raised.</param>
+/// <param name="Notes">What limited the count, and what was raised; the same for every run on an unchanged machine, so that repetitions share them.</param>
 internal sealed record ScalePlan(int Requested, int Workers, long? RaiseMapCountTo, IReadOnlyList<string> Notes)
 {
     /// <summary>
@@ -63,7 +63,7 @@ internal sealed record ScalePlan(int Requested, int Workers, long? RaiseMapCount
             if (needed > maxMaps && limits.Privileged)
             {
                 raiseTo = needed;
-                notes.Add($"vm.max_map_count raised from {maxMaps:N0} to {needed:N0} for the run ({MappingsPerThread} mappings per thread), restored afterwards");
+                notes.Add($"vm.max_map_count raised from {maxMaps:N0} for the run ({MappingsPerThread} mappings per thread; the value: max_map_count_raised_to), restored afterwards");
             }
             else if (needed > maxMaps)
             {
