@@ -1,104 +1,113 @@
+using Umcg.Cli.Workloads.Scale;
+
 namespace Umcg.Cli.Workloads;
 
 /// <summary>
-/// Many workers at once (10,000 by default) on N servers: each starts, checks in, and blocks on a gate. Spawn
-/// rate is workers per second until all have checked in; memory per worker is the growth of RSS (and of the
-/// managed heap) while all are alive, divided by their count; teardown rate is workers per second from opening
-/// the gate until every body has finished and the system has released every thread. Latency is spawn to
-/// first instruction of the body. Baseline: one OS thread per task (the thread pool and a fixed pool cannot
-/// hold 10,000 blocked tasks).
+/// Scale, in two parts on each system. Alive: many workers at once (25,000 by default, <c>--workers</c>) on N
+/// servers, each blocked on a gate (see <see cref="AliveRun"/>): memory per worker, spawn and teardown rates; the
+/// count is planned against the machine's limits first (see <see cref="ScalePlan"/>), with
+/// <c>vm.max_map_count</c> raised for the run where the process may and restored afterwards. Warm spawns: short
+/// bodies started on threads that already exist, for <c>--seconds</c> (see <see cref="WarmSpawn"/>): the
+/// headline rate, with the threads created meanwhile. Baselines: one OS thread per task (both parts) and the .NET
+/// thread pool (warm spawns only: it cannot hold the workers, see <see cref="ThreadPoolCannotHold"/>).
 /// </summary>
 internal sealed class ScaleWorkload : IWorkload
 {
+    /// <summary>Workers alive at once when <c>--workers</c> is not given.</summary>
+    public const int DefaultWorkers = 25_000;
+
+    /// <summary>Why the thread pool runs the warm spawns only.</summary>
+    public const string ThreadPoolCannotHold =
+        "threadpool runs the warm spawns only: it cannot hold thousands of blocked tasks at once, because it adds threads by its own " +
+        "rules (beyond its minimum, a few a second while queued work waits), so 25,000 blocked tasks would take hours to start";
+
     public string Name => "scale";
 
-    public string Description => "10,000 workers on N servers: memory per worker, spawn and teardown rate";
+    public string Description => "25,000 workers alive on N servers (memory per worker, spawn and teardown rate), then warm-pool spawns/s";
 
-    public IReadOnlyList<string> Systems { get; } = [SystemNames.Umcg, SystemNames.Threads];
+    public IReadOnlyList<string> Systems { get; } = [SystemNames.Umcg, SystemNames.Threads, SystemNames.ThreadPool];
 
-    public IReadOnlyList<string> ReportedExtras { get; } = ["rss_per_worker_bytes", "managed_per_worker_bytes", "spawn_per_s", "teardown_per_s"];
+    public IReadOnlyList<string> ReportedExtras { get; } =
+        ["workers", "rss_per_worker_bytes", "managed_per_worker_bytes", "spawn_per_s", "teardown_per_s", "warm_threads_created"];
 
-    public WorkloadSettings WarmUp(WorkloadSettings settings, TimeSpan duration) => settings with { Workers = Math.Min(settings.Workers ?? 10_000, 500) };
+    public WorkloadSettings WarmUp(WorkloadSettings settings, TimeSpan duration) =>
+        settings with { Duration = duration, Workers = Math.Min(settings.Workers ?? DefaultWorkers, 500) };
 
     public WorkloadResult Run(string system, WorkloadSettings settings, IProgressSink progress)
     {
-        int n = settings.Servers;
-        int workers = settings.Workers ?? 10_000;
-        var result = new WorkloadResult { Workload = Name, System = system, ThroughputUnit = "spawns" };
-        var latency = new LatencyRecorder(workers);
-        using var started = new CountdownEvent(workers);
-        using var gate = new ManualResetEventSlim(false);
-
-        long rss0 = ProcessMemory.RssBytes();
-        long managed0 = ProcessMemory.ManagedBytes();
+        var result = new WorkloadResult { Workload = Name, System = system, ThroughputUnit = "warm spawns" };
         var scope = RunScope.Start();
-        var sys = SystemNames.Create(system, new SystemSettings(n, Trace: settings.Trace));
-        double spawnSeconds, teardownSeconds;
-        long rss1, managed1;
-        int threads;
-        try
+        if (system == SystemNames.ThreadPool)
         {
-            var group = new TaskGroup(sys);
-            for (int i = 0; i < workers; i++)
-            {
-                long spawnedAt = LinuxSyscalls.MonotonicNs();
-                group.Start(TaskKind.Normal, () =>
-                {
-                    latency.Record(LinuxSyscalls.MonotonicNs() - spawnedAt);
-                    started.Signal();
-                    using (Worker.Blocking())
-                    {
-                        gate.Wait();
-                    }
-                });
-                if ((i & 1023) == 0)
-                {
-                    progress.Report(0.5 * i / workers, $"{i} spawned");
-                }
-            }
-
-            if (!started.Wait(settings.StallLimit))
-            {
-                throw new TimeoutException($"scale on {system}: {started.CurrentCount} of {workers} workers had not started within {settings.StallLimit.TotalSeconds:0} s");
-            }
-
-            spawnSeconds = scope.ElapsedSeconds;
-            threads = ProcessMemory.Threads();
-            rss1 = ProcessMemory.RssBytes();
-            managed1 = ProcessMemory.ManagedBytes();
-            progress.Report(0.5, $"{workers} alive, {threads} threads");
-
-            long t2 = LinuxSyscalls.MonotonicNs();
-            gate.Set();
-            if (!group.Wait(settings.StallLimit))
-            {
-                throw new TimeoutException($"scale on {system}: bodies did not finish within {settings.StallLimit.TotalSeconds:0} s");
-            }
-
-            UmcgFigures.AddTo(result, sys);
-            sys.Dispose();
-            teardownSeconds = (LinuxSyscalls.MonotonicNs() - t2) / 1e9;
+            result.Notes.Add(ThreadPoolCannotHold);
         }
-        catch
+        else
         {
-            gate.Set();
-            sys.Dispose();
-            throw;
+            RunAlive(system, settings, result, progress);
+        }
+
+        var latency = new LatencyRecorder();
+        WarmSpawnResult warm;
+        using (var pool = WarmPools.Create(system, settings.Servers, WarmSpawn.PoolThreads, settings.StallLimit))
+        {
+            warm = WarmSpawn.Measure(pool, settings.Duration, settings.StallLimit, latency, new HalfProgress(progress));
         }
 
         scope.Finish(result);
-        progress.Report(1, "torn down");
-        result.ThroughputPerSecond = workers / spawnSeconds;
-        result.SetLatency(latency, "spawn → body starts");
-        result.Extra["servers"] = n;
-        result.Extra["workers"] = workers;
-        result.Extra["spawn_per_s"] = workers / spawnSeconds;
-        result.Extra["teardown_per_s"] = workers / teardownSeconds;
-        result.Extra["spawn_s"] = spawnSeconds;
-        result.Extra["teardown_s"] = teardownSeconds;
-        result.Extra["rss_per_worker_bytes"] = (double)(rss1 - rss0) / workers;
-        result.Extra["managed_per_worker_bytes"] = (double)(managed1 - managed0) / workers;
-        result.Extra["threads_at_peak"] = threads;
+        progress.Report(1, $"{warm.PerSecond:0} warm spawns/s");
+        result.ThroughputPerSecond = warm.PerSecond;
+        result.SetLatency(latency, "spawn → body starts, warm pool");
+        result.Extra["servers"] = settings.Servers;
+        result.Extra["warm_spawns"] = warm.Spawns;
+        result.Extra["warm_spawn_per_s"] = warm.PerSecond;
+        result.Extra["warm_threads_created"] = warm.ThreadsCreated;
+        result.Extra["warm_pool_threads"] = WarmSpawn.PoolThreads;
         return result;
+    }
+
+    /// <summary>Plans the count against the machine's limits, raises vm.max_map_count if needed and allowed, and runs the alive part.</summary>
+    private static void RunAlive(string system, WorkloadSettings settings, WorkloadResult result, IProgressSink progress)
+    {
+        var limits = HostLimits.Read();
+        var plan = ScalePlan.For(limits, settings.Workers ?? DefaultWorkers);
+        result.Notes.Add($"limits: {limits.Describe()}");
+        result.Extra["workers_requested"] = plan.Requested;
+        result.Extra["threads_on_machine_before"] = limits.TasksOnMachine ?? double.NaN;
+        result.Extra["mappings_before"] = limits.ProcessMappings;
+        using var raised = plan.RaiseMapCountTo is long to ? RaiseMapCount(to, ref plan, limits) : null;
+        result.Notes.AddRange(plan.Notes);
+        if (raised is not null)
+        {
+            result.Extra["max_map_count_raised_to"] = raised.RaisedTo;
+        }
+
+        if (plan.Workers == 0)
+        {
+            result.Extra["workers"] = 0;
+            return;
+        }
+
+        AliveRun.Measure(system, settings, plan.Workers, result, progress);
+    }
+
+    /// <summary>Raises vm.max_map_count; when the write is refused after all, plans again as if unprivileged (a smaller count).</summary>
+    private static RaisedSysctl? RaiseMapCount(long to, ref ScalePlan plan, HostLimits limits)
+    {
+        var raised = RaisedSysctl.TryRaise(Path.Combine("/proc", HostLimits.MaxMapCountFile), to, out string? refusal);
+        if (refusal is not null)
+        {
+            var notes = new List<string> { refusal };
+            var fallback = ScalePlan.For(limits with { Privileged = false }, plan.Requested);
+            notes.AddRange(fallback.Notes);
+            plan = fallback with { Notes = notes };
+        }
+
+        return raised;
+    }
+
+    /// <summary>Maps the warm part's progress onto the second half of the run.</summary>
+    private sealed class HalfProgress(IProgressSink inner) : IProgressSink
+    {
+        public void Report(double fraction, string status) => inner.Report(0.5 + (0.5 * fraction), status);
     }
 }

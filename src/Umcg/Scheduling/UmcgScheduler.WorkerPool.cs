@@ -28,6 +28,18 @@ public sealed partial class UmcgScheduler
 
     internal int WorkerThreadCount => Volatile.Read(ref _workerThreads);
 
+    /// <summary>Worker threads idle in the pool now, waiting for a body.</summary>
+    internal int IdleWorkerThreadCount
+    {
+        get
+        {
+            lock (_poolLock)
+            {
+                return _idleCount;
+            }
+        }
+    }
+
     /// <summary>Takes a slot for a new worker thread. Interlocked although under the lock: shutdown and the exiting threads read the count without it.</summary>
     private void TakeSlotLocked() => Stats.NoteWorkerThreads(Interlocked.Increment(ref _workerThreads));
 

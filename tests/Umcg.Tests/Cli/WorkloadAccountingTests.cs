@@ -91,11 +91,48 @@ public class WorkloadAccountingTests
     {
         var r = Run("scale", "umcg", Short with { Workers = 200 });
         Assert.Equal(200, r.Extra["workers"]);
-        Assert.Equal(200, r.Latency!.Count);
+        Assert.Equal(200, r.Extra["workers_requested"]);
         Assert.True(r.Extra["spawn_per_s"] > 0);
         Assert.True(r.Extra["teardown_per_s"] > 0);
         Assert.True(double.IsFinite(r.Extra["rss_per_worker_bytes"]));
         Assert.True(r.Extra["threads_at_peak"] >= 200);
         Assert.Equal(200, r.Extra["umcg_spawned"]);
+        AssertWarmSpawns(r);
+    }
+
+    [Fact]
+    public void Scale_warm_spawns_on_umcg_create_no_thread()
+    {
+        var r = Run("scale", "umcg", Short with { Workers = 10 });
+        AssertWarmSpawns(r);
+        Assert.Equal(0, r.Extra["warm_threads_created"]);
+    }
+
+    [Fact]
+    public void Scale_on_threads_creates_a_thread_per_warm_spawn()
+    {
+        var r = Run("scale", "threads", Short with { Workers = 10 });
+        AssertWarmSpawns(r);
+        Assert.Equal(r.Extra["warm_spawns"], r.Extra["warm_threads_created"]);
+        Assert.Equal(10, r.Extra["workers"]);
+    }
+
+    [Fact]
+    public void Scale_on_the_thread_pool_runs_the_warm_spawns_only_and_says_why()
+    {
+        var r = Run("scale", "threadpool", Short with { Workers = 10 });
+        AssertWarmSpawns(r);
+        Assert.False(r.Extra.ContainsKey("workers"));
+        Assert.Contains(ScaleWorkload.ThreadPoolCannotHold, r.Notes);
+    }
+
+    /// <summary>Every warm spawn ran its body once: one latency sample each, and a rate that counts them all.</summary>
+    private static void AssertWarmSpawns(WorkloadResult r)
+    {
+        Assert.True(r.Extra["warm_spawns"] > 0);
+        Assert.Equal((long)r.Extra["warm_spawns"], r.Latency!.Count);
+        Assert.Equal(0, r.Latency.Dropped);
+        Assert.Equal(r.Extra["warm_spawn_per_s"], r.ThroughputPerSecond);
+        Assert.True(r.ThroughputPerSecond > 0);
     }
 }
