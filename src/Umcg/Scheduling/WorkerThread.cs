@@ -17,7 +17,11 @@ public sealed unsafe partial class WorkerThread
     [ThreadStatic]
     private static WorkerThread? t_current;
 
-    private readonly SemaphoreSlim _assigned = new(0);
+    // Set once per idle period by the one caller that took this thread out of the idle pool (Release), reset by the
+    // thread when it wakes, before it can be pooled again. An event rather than a semaphore: an interrupt that lands
+    // as a semaphore's waiter is pulsed leaves it believing a waiter is already woken, and later releases wake
+    // nobody; the event's state survives an interrupted wait, and the next wait finds it set.
+    private readonly ManualResetEventSlim _assigned = new();
     private volatile bool _exitRequested;
     private ExecutionContext? _ownContext;
 
@@ -111,7 +115,7 @@ public sealed unsafe partial class WorkerThread
     internal void Release(bool exit)
     {
         _exitRequested = exit;
-        _assigned.Release();
+        _assigned.Set();
     }
 
     /// <summary>
@@ -225,6 +229,7 @@ public sealed unsafe partial class WorkerThread
             try
             {
                 _assigned.Wait();
+                _assigned.Reset();
                 return;
             }
             catch (ThreadInterruptedException)

@@ -16,7 +16,9 @@ public sealed unsafe class ParkHandOffTests
         // whichever helper the server runs first holds the server (no safepoint) until the parker is held
         // aside as parked; the other stays in the run queue, becomes the parker's switch target, and releases
         // the permit the parker waits for when it finally runs.
-        var scheduler = SchedulerFixture.Create(servers: 1, options: new UmcgSchedulerOptions { Detection = DetectionOptions.Off });
+        // Arrivals wake the server: the holder waits, without a safepoint, for the server to see the parker arrive
+        // and hold it aside, and a quiet arrival would be seen only once the running worker (the holder) stops.
+        var scheduler = SchedulerFixture.Create(servers: 1, options: new UmcgSchedulerOptions { Detection = DetectionOptions.Off, QuietArrivals = false });
         var permit = new UmcgSemaphore(0);
         WorkerThread? parkerThread = null;
         int helpersQueued = 0;
