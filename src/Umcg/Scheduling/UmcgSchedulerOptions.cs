@@ -76,6 +76,15 @@ public sealed record UmcgSchedulerOptions
     public bool QuietArrivals { get; init; } = true;
 
     /// <summary>
+    /// Worker threads run under Linux's <c>SCHED_BATCH</c> (same nice, same share of the CPU): the OS then does not
+    /// preempt a running worker the moment another thread of ours wakes on its CPU — the successor it just woke, a
+    /// worker leaving a blocking region to queue itself — but lets it run on to its own switch. Servers keep
+    /// <c>SCHED_OTHER</c>. Default true (see docs/scheduling.md for the figures); false leaves worker threads as
+    /// they were created. Needs no privilege; where the OS refuses, threads stay as they are.
+    /// </summary>
+    public bool BatchWorkerThreads { get; init; } = true;
+
+    /// <summary>
     /// Detection of blocking that nobody announced (a plain Thread.Sleep, lock contention, synchronous I/O, a
     /// page fault): which detectors run and how. Default: see <see cref="DetectionOptions"/>.
     /// </summary>

@@ -144,6 +144,10 @@ public sealed unsafe partial class WorkerThread
         // Blocked, keeping the user bits: the arrival rank Assign wrote.
         task->State = (task->State & UmcgConstants.UserMask) | (uint)TaskState.Blocked;
         Scheduler.OnWorkerThreadStarting(this);
+        if (Scheduler.Options.BatchWorkerThreads)
+        {
+            WorkerThreadPolicy.RunAsBatch();
+        }
 
         // Returns once a server runs us (the kernel half queues a new worker like one that just unblocked).
         var r = Kernel.Ctl(CtlFlags.Register | CtlFlags.Worker, task, ClockId.Monotonic);

@@ -8,7 +8,7 @@ internal sealed class UmcgYieldHandoff : Handoff
 {
     public override string Name => "umcg-yield";
 
-    public override string Describe => "two workers of server 0 alternating with Worker.Yield (each yield passes through the server)";
+    public override string Describe => "two workers of server 0 alternating with Worker.Yield (each yield hands the CPU straight to the other: the direct successor)";
 
     public override long Run(int cpu, int servers, TimeSpan duration, LatencyRecorder latency)
     {
