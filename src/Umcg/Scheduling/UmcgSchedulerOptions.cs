@@ -79,10 +79,11 @@ public sealed record UmcgSchedulerOptions
     /// Worker threads run under Linux's <c>SCHED_BATCH</c> (same nice, same share of the CPU): the OS then does not
     /// preempt a running worker the moment another thread of ours wakes on its CPU — the successor it just woke, a
     /// worker leaving a blocking region to queue itself — but lets it run on to its own switch. Servers keep
-    /// <c>SCHED_OTHER</c>. Default true (see docs/scheduling.md for the figures); false leaves worker threads as
-    /// they were created. Needs no privilege; where the OS refuses, threads stay as they are.
+    /// <c>SCHED_OTHER</c>. It halves the involuntary switches of blocking-heavy work, but every hand-off then waits
+    /// for its switcher to park first, so a yield or park round trip costs more (see docs/scheduling.md for both
+    /// figures). Default false; needs no privilege, and where the OS refuses, threads stay as they are.
     /// </summary>
-    public bool BatchWorkerThreads { get; init; } = true;
+    public bool BatchWorkerThreads { get; init; }
 
     /// <summary>
     /// Detection of blocking that nobody announced (a plain Thread.Sleep, lock contention, synchronous I/O, a
