@@ -164,6 +164,9 @@ public sealed unsafe partial class WorkerThread
     {
         var task = Block.Task;
         bool picked = false;
+
+        // The run so far is charged first: a yielder competes with the queue in H2 by what it has run.
+        OnStopping();
         if (switchTo is null)
         {
             var successor = Server.TakeSuccessor(this, yielding: !parking);
@@ -184,7 +187,6 @@ public sealed unsafe partial class WorkerThread
             picked = switchTo is not null;
         }
 
-        OnStopping();
         while (!StateWord.PrepareWait(task))
         {
             // Not RUNNING: a detector marked us BLOCKED, or a preemption is pending. The safepoint settles it.
