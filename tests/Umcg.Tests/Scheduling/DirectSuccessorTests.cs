@@ -70,19 +70,11 @@ public sealed class DirectSuccessorTests
     public void Strict_priority_order_holds_when_each_finishing_worker_picks_its_successor()
     {
         var scheduler = SchedulerFixture.Create(servers: 1, options: Options(() => new PriorityPolicy(Timeout.InfiniteTimeSpan)));
-        var order = new ConcurrentQueue<string>();
 
         // Lower ranks than the busy worker's: they arrive quietly and wait on the server's list, not in its queue.
-        var gate = BusyWorker.Occupy(scheduler, new WorkerOptions { Priority = 10 });
-        var low = Enumerable.Range(0, 5)
-            .Select(i => scheduler.Spawn(() => order.Enqueue($"low{i}"), new WorkerOptions { Priority = 1 }))
-            .ToArray();
-        var high = scheduler.Spawn(() => order.Enqueue("high"), new WorkerOptions { Priority = 5 });
-        Watchdog.Until(() => scheduler.QueuedForTests(0) == 6, scheduler.Kernel, "all bodies waiting");
-        Assert.Equal(0, scheduler.Servers[0].QueueLength); // quiet: nobody woke the server to queue them
-        gate.Release();
-
-        SchedulerFixture.WaitAll(scheduler, [high, .. low]);
+        var order = SchedulerFixture.RunFiveLowOneHighBehindABusyWorker(
+            scheduler,
+            beforeRelease: () => Assert.Equal(0, scheduler.Servers[0].QueueLength));
         Assert.Equal(["high", "low0", "low1", "low2", "low3", "low4"], order);
 
         // The busy worker's end drained the list and handed its CPU to high, and so on down the queue.

@@ -10,20 +10,7 @@ public sealed class PolicyTests
     public void Strict_priority_runs_a_high_priority_worker_ahead_of_queued_low_priority_ones()
     {
         var scheduler = SchedulerFixture.Create(servers: 1, options: With(() => new PriorityPolicy()));
-        var order = new ConcurrentQueue<string>();
-
-        // The gate holds the only server (spinning in user code, no safepoint) until every other body has
-        // been queued behind it.
-        var gate = BusyWorker.Occupy(scheduler, new WorkerOptions { Priority = 10 });
-        var low = Enumerable.Range(0, 5)
-            .Select(i => scheduler.Spawn(() => order.Enqueue($"low{i}"), new WorkerOptions { Priority = 1 }))
-            .ToArray();
-        var high = scheduler.Spawn(() => order.Enqueue("high"), new WorkerOptions { Priority = 5 });
-        Watchdog.Until(() => scheduler.QueuedForTests(0) == 6, scheduler.Kernel, "all bodies queued");
-        gate.Release();
-
-        SchedulerFixture.WaitAll(scheduler, [high, .. low]);
-        Assert.Equal(["high", "low0", "low1", "low2", "low3", "low4"], order);
+        Assert.Equal(["high", "low0", "low1", "low2", "low3", "low4"], SchedulerFixture.RunFiveLowOneHighBehindABusyWorker(scheduler));
         SchedulerFixture.Shutdown(scheduler);
     }
 

@@ -78,6 +78,26 @@ internal static class SchedulerFixture
         return tid;
     }
 
+    /// <summary>
+    /// On a one-server scheduler without a detector: a busy worker at priority 10 holds the server (no safepoint)
+    /// while five bodies at priority 1 and then one at 5 are spawned; once all six wait (<paramref name="beforeRelease"/>
+    /// runs then), the busy worker ends. Returns the order the six ran in.
+    /// </summary>
+    public static IReadOnlyList<string> RunFiveLowOneHighBehindABusyWorker(UmcgScheduler scheduler, Action? beforeRelease = null)
+    {
+        var order = new ConcurrentQueue<string>();
+        var gate = BusyWorker.Occupy(scheduler, new WorkerOptions { Priority = 10 });
+        var low = Enumerable.Range(0, 5)
+            .Select(i => scheduler.Spawn(() => order.Enqueue($"low{i}"), new WorkerOptions { Priority = 1 }))
+            .ToArray();
+        var high = scheduler.Spawn(() => order.Enqueue("high"), new WorkerOptions { Priority = 5 });
+        Watchdog.Until(() => scheduler.QueuedForTests(0) == 6, scheduler.Kernel, "all bodies waiting");
+        beforeRelease?.Invoke();
+        gate.Release();
+        WaitAll(scheduler, [high, .. low]);
+        return [.. order];
+    }
+
     public static void Shutdown(UmcgScheduler scheduler)
     {
         Watchdog.Wait(scheduler.Kernel, scheduler.ShutdownAsync(), $"scheduler shutdown; faults: {string.Join(Environment.NewLine, scheduler.Faults)}");
