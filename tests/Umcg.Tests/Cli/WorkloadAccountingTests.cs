@@ -34,6 +34,9 @@ public class WorkloadAccountingTests
         Assert.Equal((long)r.Extra["compute_sections"], r.Latency!.Count);
         Assert.Equal(iterations, r.Latency.Count);
         Assert.Equal(r.Extra["blocking_ops"], r.Extra["umcg_blocks"]);
+
+        // The pipe device answered some reads and the sampler ran: the harness's share is above 0, within the process's.
+        Assert.InRange(r.Extra["harness_cpu_share"], double.Epsilon, r.Extra["process_cpu_share"]);
         Assert.True(r.Latency.P50Us <= r.Latency.P99Us && r.Latency.P99Us <= r.Latency.P999Us && r.Latency.P999Us <= r.Latency.MaxUs);
         Assert.NotEmpty(r.UtilizationSeries);
         Assert.All(r.UtilizationSeries, s => Assert.All(s.PerCpu, u => Assert.InRange(u, 0, 1.5)));

@@ -8,10 +8,12 @@ internal sealed class RunScope
 {
     private readonly (long Voluntary, long Involuntary) _switches;
     private readonly MachineLoad _load;
+    private readonly long _harnessNs;
 
     private RunScope()
     {
         _load = MachineLoad.Now();
+        _harnessNs = HarnessCpu.Now();
         _switches = LinuxSyscalls.ContextSwitches();
         StartNs = LinuxSyscalls.MonotonicNs();
     }
@@ -32,5 +34,8 @@ internal sealed class RunScope
         var load = MachineLoad.Now();
         result.Extra["process_cpu_share"] = (load.ProcessCpuNs - _load.ProcessCpuNs) / (result.WallSeconds * 1e9 * Environment.ProcessorCount);
         result.Extra["other_processes_cpu_share"] = MachineLoad.OtherShare(_load, load, result.WallSeconds);
+
+        // Part of process_cpu_share: the harness's own threads (pipe device, sampler), whichever system runs.
+        result.Extra["harness_cpu_share"] = (HarnessCpu.Now() - _harnessNs) / (result.WallSeconds * 1e9 * Environment.ProcessorCount);
     }
 }
