@@ -4,8 +4,9 @@ namespace Umcg.Scheduling.Demotion;
 /// Settings of preemption by demotion: a running worker that must give way (a higher-priority arrival, its slice
 /// ended) and reaches no safepoint within <see cref="GracePeriod"/> has its OS thread demoted (SCHED_IDLE, or nice 19
 /// where that is all the process may do), and its server runs the next worker on the same CPU. See docs/preemption.md.
+/// Internal until the server loop demotes: it becomes an option of the scheduler then.
 /// </summary>
-public sealed record DemotionOptions
+internal sealed record DemotionOptions
 {
     /// <summary>The default <see cref="GracePeriod"/>: 1 ms.</summary>
     public static readonly TimeSpan DefaultGracePeriod = TimeSpan.FromMilliseconds(1);
