@@ -189,12 +189,8 @@ public sealed unsafe partial class UmcgKernel
         // Hand the CPU on: to next_tid if it names a RUNNABLE worker of the same server (as in Wait), else back
         // to the server. A worker of another server must not take this server's record: it would run for a
         // server it does not belong to, and this server would sleep on a record nobody releases.
-        uint nextTid = Volatile.Read(ref *task.NextTidWord);
-        if (nextTid != 0
-            && _tasks.TryGet(nextTid, out var next)
-            && next != task
-            && next.IsWorker
-            && Volatile.Read(ref next.Block->ServerTid) == (uint)server.Tid
+        if (ResolveSuccessor(task, server, out var next) == Errno.Ok
+            && next is not null
             && next.State == TaskState.Runnable
             && MoveSlot(task, server, next))
         {

@@ -55,7 +55,7 @@ internal sealed unsafe partial class Server
 
         // H1. What became runnable since the server last looked is a candidate too.
         long now = KernelClock.Now(ClockId.Monotonic);
-        bool needServer = DrainRunnableList(now, onServer: false);
+        bool needServer = DrainIfListed(now);
 
         // H2.
         WorkerThread? next;
@@ -101,11 +101,19 @@ internal sealed unsafe partial class Server
     /// </summary>
     private void TakeListForSwitch()
     {
-        if (Volatile.Read(ref Self->RunnableWorkersPtr) != 0 && DrainRunnableList(KernelClock.Now(ClockId.Monotonic), onServer: false))
+        if (DrainIfListed(KernelClock.Now(ClockId.Monotonic)))
         {
             Wake();
         }
     }
+
+    /// <summary>
+    /// H1 off the server's thread, only if anything is listed: an empty list (the common case on the hot path) costs
+    /// one read, not the drain lock and a read section. True if a parked worker's deadline went to the timer inbox.
+    /// An entry pushed after this read is the next drain's, as it would be after a drain that found it empty.
+    /// </summary>
+    private bool DrainIfListed(long now) =>
+        Volatile.Read(ref Self->RunnableWorkersPtr) != 0 && DrainRunnableList(now, onServer: false);
 
     /// <summary>
     /// S2 on the server, H1 on a worker, or a thief's look before a steal: takes this server's runnable list into

@@ -60,6 +60,8 @@ public sealed unsafe partial class WorkerThread
 
         foreach (var other in Scheduler.Servers)
         {
+            // IsIdle is a hint read without a lock: a server that stops being idle meanwhile simply queues us
+            // (our unblock wakes it, its record being empty or our arrival judged by its margin).
             if (!ReferenceEquals(other, Server) && other.IsIdle)
             {
                 MoveTo(other);
