@@ -18,8 +18,12 @@ public static unsafe class StateWord
     /// safepoint in between that the task will call Wait, so it must not be parked there.
     /// </summary>
     /// <returns>False if the task was not RUNNING (e.g. already BLOCKED by a detector).</returns>
+    /// <remarks>
+    /// Keeps <see cref="TaskFlags.Background"/>: a worker demoted while it ran is still in the background when it
+    /// waits, and the kernel half's Wait must know it, so that it neither hands on nor releases a record it does not hold.
+    /// </remarks>
     public static bool PrepareWait(UmcgTask* task) =>
-        Transition(task, TaskState.Running, (uint)TaskState.Runnable | (uint)TaskFlags.CondWait);
+        Transition(task, TaskState.Running, (uint)TaskState.Runnable | (uint)TaskFlags.CondWait, keep: (uint)TaskFlags.Background);
 
     /// <summary>
     /// Sets <see cref="TaskFlags.Preempt"/> on a RUNNING task, keeping everything else.
@@ -82,12 +86,12 @@ public static unsafe class StateWord
         }
     }
 
-    private static bool Transition(UmcgTask* task, TaskState from, uint toStateAndFlags)
+    private static bool Transition(UmcgTask* task, TaskState from, uint toStateAndFlags, uint keep)
     {
         uint old = Volatile.Read(ref task->State);
         while ((old & UmcgConstants.StateMask) == (uint)from)
         {
-            uint updated = (old & UmcgConstants.UserMask) | toStateAndFlags;
+            uint updated = (old & (UmcgConstants.UserMask | keep)) | toStateAndFlags;
             uint seen = Interlocked.CompareExchange(ref task->State, updated, old);
             if (seen == old)
             {

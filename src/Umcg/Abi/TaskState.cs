@@ -32,4 +32,11 @@ public enum TaskFlags : uint
 
     /// <summary>The task set RUNNABLE and <em>will</em> call Wait: a safepoint in between must not block it.</summary>
     CondWait = 0x0200,
+
+    /// <summary>
+    /// A RUNNING worker its server demoted to the background (an extension of the RFC, see docs/preemption.md): it
+    /// still runs, but no server's record names it, and its next safepoint, block, wait or exit takes it off the
+    /// CPU without a successor. Set and cleared by the kernel half only (user space's PrepareWait keeps it).
+    /// </summary>
+    Background = 0x0400,
 }

@@ -104,6 +104,28 @@ internal sealed partial class SchedulerTelemetry
         }
     }
 
+    /// <summary><paramref name="server"/> moved its overstaying <paramref name="worker"/> to the background (K9) and lowered its thread.</summary>
+    public void Demoted(Server server, WorkerThread worker)
+    {
+        Scheduler.Stats.CountDemotion();
+        Recorder?.Write(TraceEventKind.Demoted, Now(), worker.Tid, server.Tid, 0, 0, TaskState.None, TaskState.None);
+        if (Events.IsEnabled(EventLevel.Verbose, UmcgEventSource.Keywords.Scheduling))
+        {
+            Events.WorkerDemoted(worker.Tid, server.Index);
+        }
+    }
+
+    /// <summary><paramref name="server"/> took its background <paramref name="worker"/> back into the foreground (K10).</summary>
+    public void Adopted(Server server, WorkerThread worker)
+    {
+        Scheduler.Stats.CountAdoption();
+        Recorder?.Write(TraceEventKind.Adopted, Now(), worker.Tid, server.Tid, 0, 0, TaskState.None, TaskState.None);
+        if (Events.IsEnabled(EventLevel.Verbose, UmcgEventSource.Keywords.Scheduling))
+        {
+            Events.WorkerAdopted(worker.Tid, server.Index);
+        }
+    }
+
     /// <summary>The calling worker entered a blocking region: it is BLOCKED and its server was told.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void Blocked(WorkerThread worker)

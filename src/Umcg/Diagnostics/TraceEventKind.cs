@@ -26,4 +26,13 @@ public enum TraceEventKind : byte
 
     /// <summary>A worker finished its body and went back to the pool of idle worker threads (it waits BLOCKED until reused).</summary>
     BodyFinished = 7,
+
+    /// <summary>
+    /// A server (<see cref="TraceEvent.ServerTid"/>) demoted its running worker, which overstayed a give-way without a
+    /// safepoint: the worker runs on in the background, its OS thread lowered, and the server runs another.
+    /// </summary>
+    Demoted = 8,
+
+    /// <summary>A server took its background worker back into the foreground: it had nothing better to run.</summary>
+    Adopted = 9,
 }

@@ -134,6 +134,14 @@ public sealed unsafe class UmcgEventSource : EventSource
     [Event(9, Level = EventLevel.Verbose, Keywords = Keywords.Scheduling, Message = "server {1} handed worker {0} to server {2}")]
     public void WorkerHandedOver(int Tid, int FromServer, int ToServer) => WriteEvent(9, Tid, FromServer, ToServer);
 
+    /// <summary>A server demoted its running worker to the background (it reached no safepoint in its grace period).</summary>
+    [Event(11, Level = EventLevel.Verbose, Keywords = Keywords.Scheduling, Message = "server {1} demoted worker {0} to the background")]
+    public void WorkerDemoted(int Tid, int ServerIndex) => WriteEvent(11, Tid, ServerIndex);
+
+    /// <summary>A server took its background worker back into the foreground.</summary>
+    [Event(12, Level = EventLevel.Verbose, Keywords = Keywords.Scheduling, Message = "server {1} adopted background worker {0}")]
+    public void WorkerAdopted(int Tid, int ServerIndex) => WriteEvent(12, Tid, ServerIndex);
+
     /// <summary>The scheduler met a protocol fault (see <c>UmcgScheduler.Faults</c>).</summary>
     [Event(10, Level = EventLevel.Error, Keywords = Keywords.Faults, Message = "protocol fault: {0}")]
     public void ProtocolFault(string Message) => WriteEvent(10, Message);

@@ -63,6 +63,15 @@ internal sealed unsafe class KernelTask
     /// </summary>
     public int BlockMark;
 
+    /// <summary>
+    /// A worker: 1 while its server has demoted it to the background (K9), as far as the kernel half knows. The
+    /// state word's <see cref="Abi.TaskFlags.Background"/> is user-writable; this is not, so a flag user code wrote is
+    /// told from one the kernel half set. Set by the server before its CAS adds the flag; cleared by whoever takes the
+    /// flag off — the worker's own transition off RUNNING (before it is queued, so before anyone can run and demote it
+    /// again) or its server's adoption (K10) — and by the server when its CAS fails.
+    /// </summary>
+    public int BackgroundMark;
+
     /// <summary>Set (before its state word changes to NONE) when the worker's server went away before running it.</summary>
     public bool Orphaned => Volatile.Read(ref _orphaned) != 0;
 

@@ -171,10 +171,17 @@ public sealed unsafe partial class UmcgKernel
         }
 
         using var section = BlockGrace.Enter();
-        var result = UpdateState(task, TaskState.Running, TaskState.None);
+        var result = UpdateState(task, TaskState.Running, TaskState.None, out uint replaced);
         if (result != Errno.Ok)
         {
             return result;
+        }
+
+        if (LeftBackground(task, replaced))
+        {
+            // K7 from the background: no record to hand on, nobody to wake.
+            Forget(task);
+            return Errno.Ok;
         }
 
         if (ResolveServer(task, out var server) != Errno.Ok)

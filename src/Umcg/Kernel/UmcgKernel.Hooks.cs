@@ -141,7 +141,7 @@ public sealed unsafe partial class UmcgKernel
             return onBehalf && worker.State != TaskState.Blocked ? Errno.EAGAIN : Errno.Ok;
         }
 
-        var r = UpdateState(worker, TaskState.Running, TaskState.Blocked);
+        var r = UpdateState(worker, TaskState.Running, TaskState.Blocked, out uint replaced);
         if (r != Errno.Ok)
         {
             if (Interlocked.CompareExchange(ref worker.BlockMark, KernelTask.BlockMarks.None, mark) != mark)
@@ -156,6 +156,13 @@ public sealed unsafe partial class UmcgKernel
             }
 
             return r;
+        }
+
+        if (LeftBackground(worker, replaced))
+        {
+            // K3 from the background: no record to release or move, no server to wake (it runs another worker, or
+            // adopts none it cannot find). A next_tid is left as it was: the caller sees that no switch happened.
+            return Errno.Ok;
         }
 
         // State first, record second: a server woken by anything else in between still finds its record
@@ -305,13 +312,19 @@ public sealed unsafe partial class UmcgKernel
                 return Kill(worker, Errno.ESRCH, "its server_tid does not name a registered server");
             }
 
-            if (UpdateState(worker, TaskState.Running, TaskState.Runnable) != Errno.Ok)
+            if (UpdateState(worker, TaskState.Running, TaskState.Runnable, out uint replaced) != Errno.Ok)
             {
                 return Errno.Ok; // No longer RUNNING: a concurrent transition already took it off the CPU.
             }
 
+            if (LeftBackground(worker, replaced))
+            {
+                // K5 from the background: queued like an arrival; it held no record.
+                QueueFromBackground(worker, server);
+            }
+
             // Before anything is queued (see WorkerWait): a moved worker never reaches another server's list.
-            if (!server.Slot.Holds(worker.Tid) || !ReleaseSlotAfterQueueing(worker, server))
+            else if (!server.Slot.Holds(worker.Tid) || !ReleaseSlotAfterQueueing(worker, server))
             {
                 return KillMovedWorker(worker);
             }

@@ -6,7 +6,7 @@ namespace Umcg.Kernel;
 public sealed partial class UmcgKernel
 {
     /// <summary>
-    /// <see cref="UpdateState"/> on a record made for the test over <paramref name="block"/>, never registered: lets a
+    /// <see cref="UpdateState(KernelTask, TaskState, TaskState)"/> on a record made for the test over <paramref name="block"/>, never registered: lets a
     /// test ask for an edge no path of the kernel half takes.
     /// </summary>
     internal Errno UpdateStateForTests(TaskBlock block, bool isWorker, TaskState from, TaskState to) =>

@@ -9,10 +9,17 @@ public sealed unsafe partial class UmcgKernel
 {
     /// <summary>
     /// CAS the task's state from <paramref name="from"/> to <paramref name="to"/>, keeping the user bits and
-    /// clearing TF_PREEMPT and TF_COND_WAIT; stamps blocked_ts/runnable_ts. EAGAIN if the state is not
-    /// <paramref name="from"/>.
+    /// clearing TF_PREEMPT, TF_COND_WAIT and TF_BACKGROUND; stamps blocked_ts/runnable_ts. EAGAIN if the state is
+    /// not <paramref name="from"/>.
     /// </summary>
-    private static Errno UpdateState(KernelTask task, TaskState from, TaskState to)
+    private static Errno UpdateState(KernelTask task, TaskState from, TaskState to) => UpdateState(task, from, to, out _);
+
+    /// <summary>
+    /// <see cref="UpdateState(KernelTask, TaskState, TaskState)"/>, telling the caller the word its CAS replaced
+    /// (whether the worker was in the background at that instant: see UmcgKernel.Background.cs) and keeping the
+    /// flags in <paramref name="keep"/>.
+    /// </summary>
+    private static Errno UpdateState(KernelTask task, TaskState from, TaskState to, out uint replaced, uint keep = 0)
     {
         // The kernel half asks only for the edges of the state machine in the head of UmcgKernel.cs, and only a
         // worker blocks. Anything else is a path of ours gone wrong; a state user code wrote makes the CAS
@@ -25,14 +32,16 @@ public sealed unsafe partial class UmcgKernel
         long now = to >= TaskState.Runnable || observer is not null ? KernelClock.Now(task.Clock) : 0;
         uint* word = task.StateWord;
         uint old = Volatile.Read(ref *word);
+        const uint transient = (uint)(TaskFlags.Preempt | TaskFlags.CondWait | TaskFlags.Background);
         while (true)
         {
+            replaced = old;
             if ((old & UmcgConstants.StateMask) != (uint)from)
             {
                 return Errno.EAGAIN;
             }
 
-            uint updated = (old & ~(UmcgConstants.StateMask | (uint)TaskFlags.Preempt | (uint)TaskFlags.CondWait)) | (uint)to;
+            uint updated = (old & ~(UmcgConstants.StateMask | (transient & ~keep))) | (uint)to;
 
             // Full fence: a waker's CAS here orders everything it wrote before (a server's slot, a list
             // push) ahead of the sleeper's re-read of its state.

@@ -66,11 +66,27 @@ public sealed unsafe partial class UmcgKernel
                 return Refuse(self, named);
             }
 
-            // Checks RUNNABLE and clears TF_COND_WAIT in one step.
-            var r = UpdateState(self, TaskState.Runnable, TaskState.Runnable);
+            // A worker in the background holds no CPU to hand on: a switch is refused before any side effect, so that
+            // the worker it names (which user space took out of its run queue) goes back there, not to sleep with us.
+            // Its word (RUNNABLE | TF_COND_WAIT | TF_BACKGROUND) changes under nobody else: it is on no list.
+            if (next is not null && IsInBackground(self))
+            {
+                return Refuse(self, Errno.EAGAIN);
+            }
+
+            // Checks RUNNABLE and clears TF_COND_WAIT (and TF_BACKGROUND) in one step.
+            var r = UpdateState(self, TaskState.Runnable, TaskState.Runnable, out uint replaced);
             if (r != Errno.Ok)
             {
                 return r;
+            }
+
+            if (LeftBackground(self, replaced))
+            {
+                // K2 from the background (PrepareWait kept the flag): queued like an arrival, next_tid left as it
+                // was — a worker that holds no record has no CPU to hand on.
+                QueueFromBackground(self, server);
+                return AwaitRun(self, server);
             }
 
             // Before anything is queued: a worker its server's record does not name had its server_tid changed
@@ -186,8 +202,9 @@ public sealed unsafe partial class UmcgKernel
     /// </summary>
     private static Errno Refuse(KernelTask self, Errno error)
     {
-        // EAGAIN from here just means the caller was not RUNNABLE (still RUNNING, or BLOCKED): leave it so.
-        UpdateState(self, TaskState.Runnable, TaskState.Running);
+        // EAGAIN from here just means the caller was not RUNNABLE (still RUNNING, or BLOCKED): leave it so. A worker
+        // in the background stays there: it holds no record, so RUNNING without the flag would break I1′.
+        UpdateState(self, TaskState.Runnable, TaskState.Running, out _, keep: (uint)TaskFlags.Background);
         return error;
     }
 

@@ -1,5 +1,6 @@
 using System.Globalization;
 using Umcg.Kernel.Detection;
+using Umcg.Scheduling.Demotion;
 using Umcg.Scheduling.Policies;
 
 namespace Umcg.Scheduling;
@@ -86,6 +87,22 @@ public static class OptionsValidation
             catch (ArgumentException e)
             {
                 errors.Add($"{nameof(UmcgSchedulerOptions)}.Detection: {e.Message}");
+            }
+        }
+
+        if (options.Demotion is not { } demotion)
+        {
+            errors.Add(Error(nameof(options.Demotion), $"must be set (use {nameof(DemotionOptions)}.{nameof(DemotionOptions.Off)} for none)", "null"));
+        }
+        else if (demotion.Enabled)
+        {
+            try
+            {
+                demotion.Validate();
+            }
+            catch (ArgumentException e)
+            {
+                errors.Add($"{nameof(UmcgSchedulerOptions)}.Demotion: {e.Message}");
             }
         }
 

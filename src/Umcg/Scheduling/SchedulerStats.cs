@@ -23,6 +23,9 @@ public sealed class SchedulerStats
     private long _admissionRejections;
     private long _canceledBeforeStart;
     private int _peakWorkerThreads;
+    private long _demotions;
+    private long _adoptions;
+    private long _retiredDemoted;
 
     internal SchedulerStats(UmcgScheduler scheduler) => _scheduler = scheduler;
 
@@ -104,6 +107,33 @@ public sealed class SchedulerStats
 
     /// <summary>Admitted bodies waiting for a worker thread now.</summary>
     public int QueuedBodies => _scheduler.QueuedBodyCount;
+
+    /// <summary>
+    /// Workers a server moved to the background because they overstayed a give-way without a safepoint (their threads
+    /// lowered; see <see cref="UmcgSchedulerOptions.Demotion"/>).
+    /// </summary>
+    public long Demotions => Volatile.Read(ref _demotions);
+
+    /// <summary>Background workers their server took back into the foreground because it had nothing better to run.</summary>
+    public long Adoptions => Volatile.Read(ref _adoptions);
+
+    /// <summary>Demoted threads put back at their own priority.</summary>
+    public long Restorations => _scheduler.Demotion?.Restorations ?? 0;
+
+    /// <summary>Lowerings and restorations the OS refused (in one-way mode restorations are not tried).</summary>
+    public long DemotionFailures => _scheduler.Demotion?.Failures ?? 0;
+
+    /// <summary>Threads that ran demoted for good (one-way mode) and left the pool when their body ended.</summary>
+    public long RetiredDemotedThreads => Volatile.Read(ref _retiredDemoted);
+
+    /// <summary>Workers in the background now, over every server.</summary>
+    public int BackgroundWorkers => _scheduler.BackgroundWorkerCount;
+
+    internal void CountDemotion() => Interlocked.Increment(ref _demotions);
+
+    internal void CountAdoption() => Interlocked.Increment(ref _adoptions);
+
+    internal void CountRetiredDemoted() => Interlocked.Increment(ref _retiredDemoted);
 
     internal void CountQueued() => Interlocked.Increment(ref _queued);
 

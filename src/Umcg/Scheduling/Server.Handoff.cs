@@ -48,7 +48,8 @@ internal sealed unsafe partial class Server
     /// <param name="yielding">The caller stays runnable (a yield): it competes with the queue for the CPU.</param>
     internal Successor TakeSuccessor(WorkerThread self, bool yielding)
     {
-        if (!_scheduler.Options.DirectSuccessor)
+        // A worker in the background holds no CPU to hand on (the kernel half would refuse the switch anyway).
+        if (!_scheduler.Options.DirectSuccessor || self.IsInBackground)
         {
             return default;
         }
@@ -89,6 +90,9 @@ internal sealed unsafe partial class Server
             _sliceStartNs = now;
             wantsSlice = _policy.ShouldPreempt(next) || _policy.TimeSlice(next) is not null;
         }
+
+        // D4: a successor demoted earlier runs at its own priority.
+        next.RestoreIfDemoted();
 
         // H3. A server asleep with no deadline decided while the queue held nothing to slice for: it must look once
         // to measure the successor's slice (see _sliceArmed for why reading it after the lock is enough).

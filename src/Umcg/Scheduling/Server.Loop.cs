@@ -142,7 +142,8 @@ internal sealed unsafe partial class Server
             TakeTimerInbox();
             _timers.FireDue(now, Enqueue);
 
-            // S4. Run something if nothing runs for us; otherwise see whether the running worker must give way.
+            // S4. Run something if nothing runs for us; otherwise see whether the running worker must give way, and
+            // demote it if it overstayed a give-way asked earlier (D1, D2: then the record is empty, and we pick).
             var slot = Slot;
             WorkerThread? running = null;
             if (slot.IsRunning)
@@ -151,11 +152,32 @@ internal sealed unsafe partial class Server
                 if (running is not null)
                 {
                     MaybePreempt(running, SliceStart(running, now), now);
+                    if (DemoteIfOverstayed(running, now))
+                    {
+                        running = null;
+                        slot = Slot;
+                    }
                 }
             }
-            else if (!IsPendingPick(slot))
+
+            if (slot.IsRunning)
+            {
+                // running, or a worker we cannot find (it is leaving): its release wakes us
+            }
+            else if (IsPendingPick(slot))
+            {
+                _scheduler.TryGetWorker((int)slot.Raw, out running);
+            }
+            else if (AdoptIfNothingBetter() is { } adopted)
+            {
+                // D4: a background worker runs in the foreground again; K10 wrote the record and its mirror.
+                running = adopted;
+                _sliceOwner = 0;
+            }
+            else
             {
                 var next = PickNext();
+                next?.RestoreIfDemoted(); // D4: at its own priority before it runs for us
                 Volatile.Write(ref Self->NextTid, next is null ? 0u : RunningSlot.Pick(next.Tid).Raw);
                 if (next is not null)
                 {
@@ -166,10 +188,6 @@ internal sealed unsafe partial class Server
                     // One volatile read, unless the detector backed off while nothing ran: then it wakes.
                     _scheduler.Detector?.NoteRunning();
                 }
-            }
-            else
-            {
-                _scheduler.TryGetWorker((int)slot.Raw, out running);
             }
 
             // S5. Balancing: runnable work we cannot run now goes to an idle server.
@@ -283,6 +301,7 @@ internal sealed unsafe partial class Server
             }
 
             _giveWayRecheckNs = sliceEnd > sliceStart ? sliceEnd - sliceStart : DefaultGiveWayRecheckNs;
+            _giveWayAskedNs = now;
             Kernel.Kick(0, running.Tid);
             _scheduler.Telemetry.PreemptRequested(this, running);
         }
@@ -294,6 +313,14 @@ internal sealed unsafe partial class Server
         if (running is null)
         {
             return deadline;
+        }
+
+        // D1: look again when a pending give-way's grace ends.
+        long demotion = DemotionDeadline(running);
+        if (demotion != 0)
+        {
+            _sliceArmed = true;
+            deadline = Earliest(deadline, demotion);
         }
 
         TimeSpan? slice;

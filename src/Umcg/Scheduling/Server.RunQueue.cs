@@ -32,10 +32,18 @@ internal sealed unsafe partial class Server
     public bool TryTakeForSwitch(WorkerThread target)
     {
         TakeListForSwitch();
+        bool taken;
         lock (_queueLock)
         {
-            return RemoveLocked(target);
+            taken = RemoveLocked(target);
         }
+
+        if (taken)
+        {
+            target.RestoreIfDemoted(); // D4: it runs for us next
+        }
+
+        return taken;
     }
 
     /// <summary>

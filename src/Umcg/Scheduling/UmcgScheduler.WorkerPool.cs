@@ -28,6 +28,9 @@ public sealed partial class UmcgScheduler
 
     internal int WorkerThreadCount => Volatile.Read(ref _workerThreads);
 
+    /// <summary>Workers in the background over every server (a sum of gauges, each read once).</summary>
+    internal int BackgroundWorkerCount => Servers.Sum(static s => s.BackgroundCount);
+
     /// <summary>Worker threads idle in the pool now, waiting for a body.</summary>
     internal int IdleWorkerThreadCount
     {

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using Umcg.Diagnostics;
 using Umcg.Kernel;
 using Umcg.Kernel.Detection;
+using Umcg.Scheduling.Demotion;
 using Umcg.Kernel.Native;
 using Umcg.Scheduling.Policies;
 
@@ -46,6 +47,9 @@ public sealed partial class UmcgScheduler : IDisposable, IAsyncDisposable
         Kernel = Options.Kernel ?? UmcgKernel.Default;
         Stats = new SchedulerStats(this);
         Telemetry = new SchedulerTelemetry(this);
+
+        // What the OS lets us do to an overstaying worker's thread, found by trying it once (docs/preemption.md).
+        Demotion = Options.Demotion.Enabled ? new ThreadDemotion(Options.Demotion.Mechanism) : null;
         int[] cpus = OperatingSystem.IsLinux() ? LinuxSyscalls.GetAffinity(0) : [];
         int count = Options.Servers ?? Math.Max(1, cpus.Length == 0 ? Environment.ProcessorCount : cpus.Length);
 
@@ -121,6 +125,19 @@ public sealed partial class UmcgScheduler : IDisposable, IAsyncDisposable
 
     /// <summary>Counters of what the scheduler did so far.</summary>
     public SchedulerStats Stats { get; }
+
+    /// <summary>
+    /// How this scheduler preempts a worker that reaches no safepoint (see <see cref="UmcgSchedulerOptions.Demotion"/>):
+    /// <see cref="DemotionMode.Restorable"/>, <see cref="DemotionMode.OneWay"/> (a demoted thread runs on demoted and
+    /// leaves the pool when its body ends), or <see cref="DemotionMode.Unavailable"/> (off, or refused by the OS).
+    /// </summary>
+    public DemotionMode DemotionMode => Demotion?.Mode ?? DemotionMode.Unavailable;
+
+    /// <summary>Why <see cref="DemotionMode"/> is what it is, in the kernel's terms (what a host logs at start).</summary>
+    public string DemotionReason => Demotion?.Reason ?? "turned off (UmcgSchedulerOptions.Demotion)";
+
+    /// <summary>Demotes and restores worker threads; null when demotion is off.</summary>
+    internal ThreadDemotion? Demotion { get; }
 
     internal Server[] Servers { get; }
 

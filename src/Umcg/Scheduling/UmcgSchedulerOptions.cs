@@ -1,6 +1,7 @@
 using Umcg.Diagnostics;
 using Umcg.Kernel;
 using Umcg.Kernel.Detection;
+using Umcg.Scheduling.Demotion;
 using Umcg.Scheduling.Policies;
 
 namespace Umcg.Scheduling;
@@ -90,6 +91,13 @@ public sealed record UmcgSchedulerOptions
     /// page fault): which detectors run and how. Default: see <see cref="DetectionOptions"/>.
     /// </summary>
     public DetectionOptions Detection { get; init; } = new();
+
+    /// <summary>
+    /// Preemption without safepoints: a running worker asked to give way that reaches no safepoint within a grace
+    /// period has its OS thread demoted and runs on in the background while its server runs the next worker. Default:
+    /// on (where the OS allows it), see <see cref="DemotionOptions"/>; <see cref="DemotionOptions.Off"/> turns it off.
+    /// </summary>
+    public DemotionOptions Demotion { get; init; } = new();
 
     /// <summary>A name prefix for the scheduler's threads.</summary>
     public string Name { get; init; } = "umcg";

@@ -12,6 +12,8 @@ public sealed unsafe partial class WorkerThread
     /// </summary>
     internal Errno EnterBlocking()
     {
+        // D4: a demoted thread blocks at its own priority, or its wake-up would wait behind every thread of its CPU.
+        RestoreIfDemoted();
         var successor = Server.TakeSuccessor(this, yielding: false);
         var next = successor.Next;
         if (next is null)

@@ -199,7 +199,7 @@ public sealed unsafe partial class WorkerThread
             // ourselves for reuse, and only then complete the handle, so that a caller who awaits it and spawns
             // again finds us idle.
             var r = EnterBlocking();
-            var next = r == Errno.Ok ? Scheduler.NextFor(this) : UmcgScheduler.AfterBody.Exit;
+            var next = r == Errno.Ok && !RetiresAfterBody() ? Scheduler.NextFor(this) : UmcgScheduler.AfterBody.Exit;
             Scheduler.Finish(item, ran);
             UmcgProtocolException.ThrowIfFailed(r, "block idle worker");
             if (next == UmcgScheduler.AfterBody.Exit)

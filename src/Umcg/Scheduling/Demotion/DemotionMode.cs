@@ -5,7 +5,7 @@ namespace Umcg.Scheduling.Demotion;
 /// at start. The rule the kernel applies: lowering a thread of one's own (to SCHED_IDLE, or to a higher nice) is
 /// always allowed; restoring it to nice <c>n</c> needs RLIMIT_NICE ≥ 20 − <c>n</c> or CAP_SYS_NICE.
 /// </summary>
-internal enum DemotionMode
+public enum DemotionMode
 {
     /// <summary>Not Linux, or even lowering a thread was refused (a seccomp filter, say): no demotion.</summary>
     Unavailable,
@@ -18,7 +18,7 @@ internal enum DemotionMode
 }
 
 /// <summary>How a thread is (or was to be) demoted.</summary>
-internal enum DemotionMechanism
+public enum DemotionMechanism
 {
     /// <summary>Not demoted.</summary>
     None,

@@ -4,9 +4,8 @@ namespace Umcg.Scheduling.Demotion;
 /// Settings of preemption by demotion: a running worker that must give way (a higher-priority arrival, its slice
 /// ended) and reaches no safepoint within <see cref="GracePeriod"/> has its OS thread demoted (SCHED_IDLE, or nice 19
 /// where that is all the process may do), and its server runs the next worker on the same CPU. See docs/preemption.md.
-/// Internal until the server loop demotes: it becomes an option of the scheduler then.
 /// </summary>
-internal sealed record DemotionOptions
+public sealed record DemotionOptions
 {
     /// <summary>The default <see cref="GracePeriod"/>: 1 ms.</summary>
     public static readonly TimeSpan DefaultGracePeriod = TimeSpan.FromMilliseconds(1);
@@ -35,10 +34,23 @@ internal sealed record DemotionOptions
     /// </summary>
     public int MaxDemotedPerServer { get; init; } = DefaultMaxDemotedPerServer;
 
+    /// <summary>
+    /// How a thread is demoted: <see cref="DemotionMechanism.SchedIdle"/> (the default; nice 19 where SCHED_IDLE is
+    /// refused) gives the CPU's next worker the most of it; <see cref="DemotionMechanism.Nice19"/> leaves the demoted
+    /// thread about five times more (weight 15 against 3), which shortens what it holds up — a garbage collection
+    /// waiting for it to reach a safe point, a lock it holds (see docs/preemption.md for both figures).
+    /// </summary>
+    public DemotionMechanism Mechanism { get; init; } = DemotionMechanism.SchedIdle;
+
     /// <summary>Throws for settings demotion cannot run with.</summary>
-    /// <exception cref="ArgumentOutOfRangeException">A grace period that is not positive, or fewer than one demoted worker per server.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">A grace period that is not positive, fewer than one demoted worker per server, or no mechanism.</exception>
     public void Validate()
     {
+        if (Mechanism is not (DemotionMechanism.SchedIdle or DemotionMechanism.Nice19))
+        {
+            throw new ArgumentOutOfRangeException(nameof(Mechanism), Mechanism, "The mechanism must be SchedIdle or Nice19.");
+        }
+
         if (GracePeriod <= TimeSpan.Zero)
         {
             throw new ArgumentOutOfRangeException(nameof(GracePeriod), GracePeriod, "The grace period must be positive.");

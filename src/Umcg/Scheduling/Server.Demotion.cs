@@ -1,0 +1,153 @@
+using Umcg.Abi;
+using Umcg.Scheduling.Demotion;
+
+namespace Umcg.Scheduling;
+
+// Preemption by demotion: a worker asked to give way (S4) that reaches no safepoint within the grace period keeps
+// running, but in the background, and the server runs its next worker on the same CPU. See docs/preemption.md.
+//
+// Steps (server thread, within a turn of the loop)
+//   D1 when: the running worker still has TF_PREEMPT, asked at least GracePeriod ago (the turn's deadline includes
+//      that moment: DemotionDeadline), another worker is queued, and fewer than MaxDemotedPerServer workers of this
+//      server are in the background.
+//   D2 demote: K9 first — the kernel half's CAS is the one step that decides against the worker's own give-way; a
+//      worker that reached its safepoint first keeps its record and its priority — then its OS thread is lowered
+//      (SCHED_IDLE, or nice 19). CFS then gives the next worker nearly the whole CPU.
+//   D3 the same turn picks the next worker (S4).
+//   D4 back: a background worker leaves at its next safepoint, block, wait or exit (the kernel half queues it like an
+//      arrival, K5/K2 from the background). Whoever next runs it in the foreground restores its thread: the server's
+//      pick, a worker that hands it the CPU (H2), or the worker itself as it blocks, so that its wake-up is not
+//      starved. When the server has nothing better to run — an empty queue, or a queue whose head the policy would
+//      not preempt it for — it adopts its oldest background worker (K10) and restores it.
+//
+// Invariants
+//   V1′ at most one foreground worker per server: K9 empties the record before D3's pick; K10 needs an empty record.
+//   V7 a server has at most MaxDemotedPerServer background workers (D1 counts them after pruning those that left).
+//   V8 a restoration happens once per demotion: WorkerThread._demoted is taken by one exchange.
+internal sealed unsafe partial class Server
+{
+    // This server's background workers, oldest first. Server thread only. An entry leaves when the server adopts it
+    // or finds it no longer in the background (it left by itself, D4): pruned before every count and every adoption.
+    private readonly List<WorkerThread> _background = [];
+
+    // _background.Count for readers off the server's thread (the stats' gauge).
+    private volatile int _backgroundCount;
+
+    // When this loop asked its running worker to give way (S4), for D1's grace. Server thread only.
+    private long _giveWayAskedNs;
+
+    /// <summary>How many of this server's workers run in the background now.</summary>
+    public int BackgroundCount => _backgroundCount;
+
+    /// <summary>D1 and D2 for the running worker; true if it is in the background now and the server's record is empty.</summary>
+    private bool DemoteIfOverstayed(WorkerThread running, long now)
+    {
+        var demotion = _scheduler.Demotion;
+        if (demotion is null || demotion.Mode == DemotionMode.Unavailable || !OverstayedGiveWay(running, now))
+        {
+            return false;
+        }
+
+        PruneBackground();
+        if (_background.Count >= _scheduler.Options.Demotion.MaxDemotedPerServer)
+        {
+            return false;
+        }
+
+        lock (_queueLock)
+        {
+            if (_policy.Count == 0)
+            {
+                return false; // nothing else to run: demoting it would only make it adoptable at once
+            }
+        }
+
+        if (Kernel.Demote(running.Tid) != Errno.Ok)
+        {
+            return false; // it gave way, blocked or left first: its own transition took care of the record
+        }
+
+        // One-way: a thread demoted for good is not lowered twice (a second demotion would save the lowered state).
+        if (!running.RunsDemotedForGood)
+        {
+            var demoted = demotion.Demote(running.Tid);
+            if (demoted.IsDemoted)
+            {
+                running.NoteDemoted(demoted, demotion.Mode);
+            }
+        }
+
+        _background.Add(running);
+        _backgroundCount = _background.Count;
+        Interlocked.CompareExchange(ref _askedToGiveWay, 0, running.Tid); // it will never give way on our list now
+        _sliceOwner = 0;
+        _scheduler.Telemetry.Demoted(this, running);
+        return true;
+    }
+
+    /// <summary>Whether the running worker was asked to give way at least a grace period ago and still holds the CPU.</summary>
+    private bool OverstayedGiveWay(WorkerThread running, long now) =>
+        Volatile.Read(ref _askedToGiveWay) == running.Tid
+        && (StateWord.FlagsOf(running.Block.Task) & TaskFlags.Preempt) != 0
+        && now - _giveWayAskedNs >= (long)_scheduler.Options.Demotion.GracePeriod.TotalNanoseconds;
+
+    /// <summary>
+    /// D1's moment for the running worker, for the turn's deadline: the end of the grace period of a pending give-way
+    /// when demotion could follow it, else 0.
+    /// </summary>
+    private long DemotionDeadline(WorkerThread running)
+    {
+        if (_scheduler.Demotion is not { Mode: not DemotionMode.Unavailable } || Volatile.Read(ref _askedToGiveWay) != running.Tid)
+        {
+            return 0;
+        }
+
+        return _background.Count < _scheduler.Options.Demotion.MaxDemotedPerServer
+            ? _giveWayAskedNs + (long)_scheduler.Options.Demotion.GracePeriod.TotalNanoseconds
+            : 0;
+    }
+
+    /// <summary>
+    /// D4's adoption, in S4 with an empty record: the oldest background worker, if the policy would not preempt it for
+    /// the queue's head (or nothing is queued); it runs in the foreground again, at its own priority. Null if none.
+    /// </summary>
+    private WorkerThread? AdoptIfNothingBetter()
+    {
+        if (_background.Count > 0)
+        {
+            PruneBackground();
+        }
+
+        while (_background.Count > 0)
+        {
+            var oldest = _background[0];
+            lock (_queueLock)
+            {
+                if (_policy.Count > 0 && _policy.ShouldPreempt(oldest))
+                {
+                    return null;
+                }
+            }
+
+            _background.RemoveAt(0);
+            _backgroundCount = _background.Count;
+            if (Kernel.Adopt(oldest.Tid) == Errno.Ok)
+            {
+                oldest.RestoreIfDemoted();
+                _scheduler.Telemetry.Adopted(this, oldest);
+                return oldest;
+            }
+
+            // EAGAIN: it left the background by itself (queued, blocked or gone); look at the next.
+        }
+
+        return null;
+    }
+
+    /// <summary>Drops the workers that left the background by themselves (D4) from the list.</summary>
+    private void PruneBackground()
+    {
+        _background.RemoveAll(w => !w.IsInBackground || !ReferenceEquals(w.Server, this));
+        _backgroundCount = _background.Count;
+    }
+}

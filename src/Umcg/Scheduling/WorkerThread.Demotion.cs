@@ -1,0 +1,68 @@
+using Umcg.Abi;
+using Umcg.Scheduling.Demotion;
+
+namespace Umcg.Scheduling;
+
+// A worker's side of preemption by demotion (D1–D4 in Server.Demotion.cs): what its OS thread was before its server
+// demoted it, and the restoration — by whoever runs it in the foreground again.
+public sealed unsafe partial class WorkerThread
+{
+    // What Demote found on the thread, to put back. Written by the server (D2) while _demoted is 0, published by the
+    // volatile write of _demoted; read only by the one restorer whose exchange took _demoted from 1 to 0.
+    private DemotedThread _demotedThread;
+
+    // 1 while the thread runs lowered and may be restored. Taken (exchanged to 0) by exactly one restorer: the
+    // server that picks or adopts the worker, a worker that hands it the CPU, or the worker itself as it blocks.
+    private int _demoted;
+
+    /// <summary>
+    /// A thread demoted where the OS lets nobody restore it (<see cref="DemotionMode.OneWay"/>): it runs on lowered
+    /// and leaves the pool when its body ends, so that a body that never overstayed does not inherit its priority.
+    /// </summary>
+    internal bool RunsDemotedForGood { get; private set; }
+
+    /// <summary>Whether the kernel half has this worker in the background (TF_BACKGROUND): it holds no server record.</summary>
+    internal bool IsInBackground => (StateWord.FlagsOf(Block.Task) & TaskFlags.Background) != 0;
+
+    /// <summary>Whether the thread runs lowered now (restorable or not).</summary>
+    internal bool IsDemoted => Volatile.Read(ref _demoted) != 0 || RunsDemotedForGood;
+
+    /// <summary>D2, on the server: the thread was lowered as <paramref name="demoted"/> says.</summary>
+    internal void NoteDemoted(in DemotedThread demoted, DemotionMode mode)
+    {
+        if (mode == DemotionMode.OneWay)
+        {
+            RunsDemotedForGood = true;
+            return;
+        }
+
+        _demotedThread = demoted;
+        Volatile.Write(ref _demoted, 1);
+    }
+
+    /// <summary>A thread that runs demoted for good leaves the pool when its body ends (counted).</summary>
+    private bool RetiresAfterBody()
+    {
+        if (!RunsDemotedForGood)
+        {
+            return false;
+        }
+
+        Scheduler.Stats.CountRetiredDemoted();
+        return true;
+    }
+
+    /// <summary>
+    /// D4: puts the thread back at its own priority if it runs lowered; called by whoever is about to run it in the
+    /// foreground (or by the worker as it blocks, so that its wake-up is not starved). Exactly one caller restores.
+    /// </summary>
+    internal void RestoreIfDemoted()
+    {
+        if (Volatile.Read(ref _demoted) == 0 || Interlocked.Exchange(ref _demoted, 0) == 0)
+        {
+            return;
+        }
+
+        Scheduler.Demotion!.Restore(_demotedThread); // counted there, refusals included
+    }
+}
