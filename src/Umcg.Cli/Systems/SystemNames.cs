@@ -10,6 +10,8 @@ internal static class SystemNames
     /// successor, no quiet arrivals): the same scheduler before its hot path, for same-run comparisons.
     /// </summary>
     public const string UmcgViaServer = "umcg-via-server";
+    /// <summary>Umcg with preemption by demotion turned off: a worker without safepoints keeps its server until it blocks or ends.</summary>
+    public const string UmcgNoDemotion = "umcg-no-demotion";
     public const string ThreadPool = "threadpool";
     public const string Threads = "threads";
     public const string FixedPool = "fixed-pool";
@@ -21,6 +23,7 @@ internal static class SystemNames
     {
         Umcg => new UmcgSystem(settings),
         UmcgViaServer => new UmcgSystem(settings with { ViaServer = true }),
+        UmcgNoDemotion => new UmcgSystem(settings with { Demotion = false }),
         ThreadPool => new ThreadPoolSystem(),
         Threads => new ThreadPerTaskSystem(),
         FixedPool => new FixedPoolSystem(settings),

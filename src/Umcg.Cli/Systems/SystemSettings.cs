@@ -5,4 +5,5 @@ namespace Umcg.Cli.Systems;
 /// <param name="Priorities">Use a priority policy on Umcg (requests above batch; <see cref="Umcg.Scheduling.Policies.PriorityPolicy"/> without round robin).</param>
 /// <param name="Trace">Umcg only: record the scheduler into this recorder from the start.</param>
 /// <param name="ViaServer">Umcg only: every switch through the server, every arrival waking it (see <see cref="SystemNames.UmcgViaServer"/>).</param>
-internal sealed record SystemSettings(int Capacity, bool Priorities = false, Umcg.Diagnostics.TraceRecorder? Trace = null, bool ViaServer = false);
+/// <param name="Demotion">Umcg only: preemption by demotion on (the default) or off (see <see cref="SystemNames.UmcgNoDemotion"/>).</param>
+internal sealed record SystemSettings(int Capacity, bool Priorities = false, Umcg.Diagnostics.TraceRecorder? Trace = null, bool ViaServer = false, bool Demotion = true);

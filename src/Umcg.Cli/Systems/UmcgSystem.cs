@@ -1,3 +1,4 @@
+using Umcg.Scheduling.Demotion;
 using Umcg.Scheduling.Policies;
 
 namespace Umcg.Cli.Systems;
@@ -18,8 +19,9 @@ internal sealed class UmcgSystem : ITaskSystem, IServerView
             Trace = settings.Trace,
             DirectSuccessor = !settings.ViaServer,
             QuietArrivals = !settings.ViaServer,
+            Demotion = settings.Demotion ? new DemotionOptions() : DemotionOptions.Off,
         });
-        Name = settings.ViaServer ? SystemNames.UmcgViaServer : SystemNames.Umcg;
+        Name = settings.ViaServer ? SystemNames.UmcgViaServer : settings.Demotion ? SystemNames.Umcg : SystemNames.UmcgNoDemotion;
     }
 
     public string Name { get; }
@@ -35,9 +37,14 @@ internal sealed class UmcgSystem : ITaskSystem, IServerView
 
     public int CurrentTask() => Worker.Current?.Tid ?? 0;
 
-    /// <summary>Read through the kernel half's task table, as the blocking detector does.</summary>
-    public bool HoldsServer(int task) =>
-        Scheduler.Kernel.Tasks.TryGet((uint)task, out var kernelTask) && kernelTask.State == TaskState.Running;
+    /// <summary>
+    /// Read through the kernel half's task table, as the blocking detector does: RUNNING in the foreground. A worker
+    /// its server demoted runs on in the background, named by no server's record, and holds no server.
+    /// </summary>
+    public unsafe bool HoldsServer(int task) =>
+        Scheduler.Kernel.Tasks.TryGet((uint)task, out var kernelTask)
+        && kernelTask.State == TaskState.Running
+        && (StateWord.FlagsOf(kernelTask.Block) & TaskFlags.Background) == 0;
 
     public void Dispose()
     {

@@ -5,19 +5,25 @@ namespace Umcg.Cli.Workloads;
 /// A request's latency runs from its scheduled arrival to its completion, so a late dispatch counts against
 /// the system too. On Umcg the policy is
 /// <see cref="Umcg.Scheduling.Policies.PriorityPolicy"/> without round robin: requests at priority 20, batch at 0, batch loops call
-/// <c>Worker.Safepoint()</c> every 50 µs.
+/// <c>Worker.Safepoint()</c> every 50 µs — or, in the <c>colocation-nosafepoints</c> variant, never: legacy code the
+/// server can take its CPU back from only by demotion (compared with Umcg with demotion turned off in the same run).
 /// </summary>
-internal sealed class ColocationWorkload : IWorkload
+/// <param name="safepoints">Whether the batch loops call <c>Worker.Safepoint()</c>.</param>
+internal sealed class ColocationWorkload(bool safepoints = true) : IWorkload
 {
     private const double RequestUs = 100;
     private const double BatchChunkUs = 50;
     private const double RequestsPerSecond = 2000;
 
-    public string Name => "colocation";
+    public string Name => safepoints ? "colocation" : "colocation-nosafepoints";
 
-    public string Description => "open-loop short requests beside CPU-bound batch workers (priority policy on Umcg)";
+    public string Description => safepoints
+        ? "open-loop short requests beside CPU-bound batch workers (priority policy on Umcg)"
+        : "colocation with batch loops that have no safepoints: preemption by demotion against none";
 
-    public IReadOnlyList<string> Systems { get; } = [SystemNames.Umcg, SystemNames.ThreadPool, SystemNames.Threads];
+    public IReadOnlyList<string> Systems { get; } = safepoints
+        ? [SystemNames.Umcg, SystemNames.ThreadPool, SystemNames.Threads]
+        : [SystemNames.Umcg, SystemNames.UmcgNoDemotion, SystemNames.ThreadPool, SystemNames.Threads];
 
     public IReadOnlyList<string> ReportedExtras { get; } = ["batch_cpu_per_s"];
 
@@ -95,7 +101,10 @@ internal sealed class ColocationWorkload : IWorkload
                 Spin.Run(chunkWork);
                 meter.Exit(section);
                 Interlocked.Increment(ref batchChunks);
-                Worker.Safepoint();
+                if (safepoints)
+                {
+                    Worker.Safepoint();
+                }
             }
             while (!Volatile.Read(ref stop));
         }

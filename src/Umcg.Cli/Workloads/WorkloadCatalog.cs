@@ -13,6 +13,8 @@ internal static class WorkloadCatalog
         new PipelineWorkload(),
         new ScaleWorkload(),
         new GcPause.GcPauseWorkload(),
+        new ColocationWorkload(safepoints: false),
+        new Demotion.GiveWayWorkload(),
     ];
 
     public static IEnumerable<string> Names => All.Select(w => w.Name);

@@ -30,14 +30,8 @@ internal sealed unsafe partial class Server
     // or finds it no longer in the background (it left by itself, D4): pruned before every count and every adoption.
     private readonly List<WorkerThread> _background = [];
 
-    // _background.Count for readers off the server's thread (the stats' gauge).
-    private volatile int _backgroundCount;
-
     // When this loop asked its running worker to give way (S4), for D1's grace. Server thread only.
     private long _giveWayAskedNs;
-
-    /// <summary>How many of this server's workers run in the background now.</summary>
-    public int BackgroundCount => _backgroundCount;
 
     /// <summary>D1 and D2 for the running worker; true if it is in the background now and the server's record is empty.</summary>
     private bool DemoteIfOverstayed(WorkerThread running, long now)
@@ -78,7 +72,6 @@ internal sealed unsafe partial class Server
         }
 
         _background.Add(running);
-        _backgroundCount = _background.Count;
         Interlocked.CompareExchange(ref _askedToGiveWay, 0, running.Tid); // it will never give way on our list now
         _sliceOwner = 0;
         _scheduler.Telemetry.Demoted(this, running);
@@ -130,7 +123,6 @@ internal sealed unsafe partial class Server
             }
 
             _background.RemoveAt(0);
-            _backgroundCount = _background.Count;
             if (Kernel.Adopt(oldest.Tid) == Errno.Ok)
             {
                 oldest.RestoreIfDemoted();
@@ -148,6 +140,5 @@ internal sealed unsafe partial class Server
     private void PruneBackground()
     {
         _background.RemoveAll(w => !w.IsInBackground || !ReferenceEquals(w.Server, this));
-        _backgroundCount = _background.Count;
     }
 }

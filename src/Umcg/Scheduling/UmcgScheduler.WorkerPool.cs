@@ -28,8 +28,8 @@ public sealed partial class UmcgScheduler
 
     internal int WorkerThreadCount => Volatile.Read(ref _workerThreads);
 
-    /// <summary>Workers in the background over every server (a sum of gauges, each read once).</summary>
-    internal int BackgroundWorkerCount => Servers.Sum(static s => s.BackgroundCount);
+    /// <summary>Workers in the background now (their TF_BACKGROUND, read once each): O(worker threads), for a gauge.</summary>
+    internal int BackgroundWorkerCount => _workersByTid.Values.Count(static w => w.IsInBackground);
 
     /// <summary>Worker threads idle in the pool now, waiting for a body.</summary>
     internal int IdleWorkerThreadCount

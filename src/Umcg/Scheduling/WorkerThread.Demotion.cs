@@ -12,7 +12,8 @@ public sealed unsafe partial class WorkerThread
     private DemotedThread _demotedThread;
 
     // 1 while the thread runs lowered and may be restored. Taken (exchanged to 0) by exactly one restorer: the
-    // server that picks or adopts the worker, a worker that hands it the CPU, or the worker itself as it blocks.
+    // server that picks or adopts the worker, a worker that hands it the CPU, the worker itself once its block took it
+    // out of the background, or the server that demoted it and found it already out (see NoteDemoted).
     private int _demoted;
 
     /// <summary>
@@ -37,7 +38,15 @@ public sealed unsafe partial class WorkerThread
         }
 
         _demotedThread = demoted;
-        Volatile.Write(ref _demoted, 1);
+
+        // Full fence, then the look: against a restorer that took the worker out of the background (its CAS on the
+        // state word) and then read _demoted. Either it sees 1 and restores, or we see it left and restore here —
+        // a thread lowered after it left the background would run on lowered with nobody to put it back.
+        Interlocked.Exchange(ref _demoted, 1);
+        if (!IsInBackground)
+        {
+            RestoreIfDemoted();
+        }
     }
 
     /// <summary>A thread that runs demoted for good leaves the pool when its body ends (counted).</summary>

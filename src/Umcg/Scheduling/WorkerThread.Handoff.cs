@@ -12,13 +12,15 @@ public sealed unsafe partial class WorkerThread
     /// </summary>
     internal Errno EnterBlocking()
     {
-        // D4: a demoted thread blocks at its own priority, or its wake-up would wait behind every thread of its CPU.
-        RestoreIfDemoted();
         var successor = Server.TakeSuccessor(this, yielding: false);
         var next = successor.Next;
         if (next is null)
         {
             var plain = Kernel.SysEnter();
+
+            // D4, after the block took us out of the background (if we were there): the blocking call that follows,
+            // and what a finished body does next, run at our own priority, not behind every thread of our CPU.
+            RestoreIfDemoted();
             WakeServerIfAsked(successor);
             return plain;
         }
@@ -26,6 +28,7 @@ public sealed unsafe partial class WorkerThread
         var task = Block.Task;
         Volatile.Write(ref task->NextTid, (uint)next.Tid);
         var r = Kernel.SysEnter();
+        RestoreIfDemoted(); // demoted after we picked: the block came from the background (D4, as above)
         if (Volatile.Read(ref task->NextTid) == 0)
         {
             // Consumed: the record moved to the successor, which runs now.

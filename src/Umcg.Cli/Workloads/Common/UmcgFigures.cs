@@ -19,6 +19,9 @@ internal static class UmcgFigures
         result.Extra["umcg_arrivals_moved_to_idle"] = stats.ArrivalsMovedToIdleServers;
         result.Extra["umcg_yields"] = stats.Yields;
         result.Extra["umcg_detector_marks"] = umcg.Scheduler.Detector?.Stats.Marked ?? 0;
+        result.Extra["umcg_demotions"] = stats.Demotions;
+        result.Extra["umcg_adoptions"] = stats.Adoptions;
+        result.Extra["umcg_restorations"] = stats.Restorations;
 
         // Per-server loop counters: internal to the library until Umcg.Diagnostics publishes them.
         var servers = Enumerable.Range(0, umcg.Scheduler.ServerCount).Select(umcg.Scheduler.CountersForTests).ToArray();
