@@ -12,6 +12,9 @@ internal static class SystemNames
     public const string UmcgViaServer = "umcg-via-server";
     /// <summary>Umcg with preemption by demotion turned off: a worker without safepoints keeps its server until it blocks or ends.</summary>
     public const string UmcgNoDemotion = "umcg-no-demotion";
+
+    /// <summary>Umcg demoting to SCHED_IDLE instead of nice 19 (a lowered thread keeps a fifth of the weight).</summary>
+    public const string UmcgSchedIdle = "umcg-sched-idle";
     public const string ThreadPool = "threadpool";
     public const string Threads = "threads";
     public const string FixedPool = "fixed-pool";
@@ -24,6 +27,7 @@ internal static class SystemNames
         Umcg => new UmcgSystem(settings),
         UmcgViaServer => new UmcgSystem(settings with { ViaServer = true }),
         UmcgNoDemotion => new UmcgSystem(settings with { Demotion = false }),
+        UmcgSchedIdle => new UmcgSystem(settings with { DemoteToSchedIdle = true }),
         ThreadPool => new ThreadPoolSystem(),
         Threads => new ThreadPerTaskSystem(),
         FixedPool => new FixedPoolSystem(settings),

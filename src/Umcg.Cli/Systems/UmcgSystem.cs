@@ -19,9 +19,17 @@ internal sealed class UmcgSystem : ITaskSystem, IServerView
             Trace = settings.Trace,
             DirectSuccessor = !settings.ViaServer,
             QuietArrivals = !settings.ViaServer,
-            Demotion = settings.Demotion ? new DemotionOptions() : DemotionOptions.Off,
+            Demotion = !settings.Demotion ? DemotionOptions.Off
+                : settings.DemoteToSchedIdle ? new DemotionOptions { Mechanism = DemotionMechanism.SchedIdle }
+                : new DemotionOptions(),
         });
-        Name = settings.ViaServer ? SystemNames.UmcgViaServer : settings.Demotion ? SystemNames.Umcg : SystemNames.UmcgNoDemotion;
+        Name = settings switch
+        {
+            { ViaServer: true } => SystemNames.UmcgViaServer,
+            { Demotion: false } => SystemNames.UmcgNoDemotion,
+            { DemoteToSchedIdle: true } => SystemNames.UmcgSchedIdle,
+            _ => SystemNames.Umcg,
+        };
     }
 
     public string Name { get; }

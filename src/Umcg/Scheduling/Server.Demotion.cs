@@ -17,8 +17,10 @@ namespace Umcg.Scheduling;
 //   D4 back: a background worker leaves at its next safepoint, block, wait or exit (the kernel half queues it like an
 //      arrival, K5/K2 from the background). Whoever next runs it in the foreground restores its thread: the server's
 //      pick, a worker that hands it the CPU (H2), or the worker itself as it blocks, so that its wake-up is not
-//      starved. When the server has nothing better to run — an empty queue, or a queue whose head the policy would
-//      not preempt it for — it adopts its oldest background worker (K10) and restores it.
+//      starved. When the server has nothing better to run — a queue whose head the policy would not preempt it for,
+//      or an empty queue for a grace period — it adopts its oldest background worker (K10) and restores it. Until then
+//      a lowered thread takes the CPU only when nothing else wants it, and a request that arrives meanwhile runs at
+//      once instead of waiting out a second grace period behind the adopted worker.
 //
 // Invariants
 //   V1′ at most one foreground worker per server: K9 empties the record before D3's pick; K10 needs an empty record.
@@ -32,6 +34,10 @@ internal sealed unsafe partial class Server
 
     // When this loop asked its running worker to give way (S4), for D1's grace. Server thread only.
     private long _giveWayAskedNs;
+
+    // Since when this loop has found nothing to run but background workers (0: it ran something since), for D4's
+    // adoption after a grace period. Server thread only.
+    private long _onlyBackgroundSinceNs;
 
     /// <summary>D1 and D2 for the running worker; true if it is in the background now and the server's record is empty.</summary>
     private bool DemoteIfOverstayed(WorkerThread running, long now)
@@ -104,7 +110,7 @@ internal sealed unsafe partial class Server
     /// D4's adoption, in S4 with an empty record: the oldest background worker, if the policy would not preempt it for
     /// the queue's head (or nothing is queued); it runs in the foreground again, at its own priority. Null if none.
     /// </summary>
-    private WorkerThread? AdoptIfNothingBetter()
+    private WorkerThread? AdoptIfNothingBetter(long now)
     {
         if (_background.Count > 0)
         {
@@ -119,6 +125,21 @@ internal sealed unsafe partial class Server
                 if (_policy.Count > 0 && _policy.ShouldPreempt(oldest))
                 {
                     return null;
+                }
+
+                if (_policy.Count == 0)
+                {
+                    // Nothing queued: the lowered thread has the CPU anyway while nothing else wants it. Adopt it only
+                    // once that has lasted a grace period (the loop's deadline includes the moment: AdoptionDeadline).
+                    if (_onlyBackgroundSinceNs == 0)
+                    {
+                        _onlyBackgroundSinceNs = now;
+                    }
+
+                    if (now - _onlyBackgroundSinceNs < (long)_scheduler.Options.Demotion.GracePeriod.TotalNanoseconds)
+                    {
+                        return null;
+                    }
                 }
             }
 
@@ -135,6 +156,15 @@ internal sealed unsafe partial class Server
 
         return null;
     }
+
+    /// <summary>D4's moment to adopt, for the turn's deadline while nothing runs: 0 when there is none.</summary>
+    private long AdoptionDeadline() =>
+        _onlyBackgroundSinceNs != 0 && _background.Count > 0
+            ? _onlyBackgroundSinceNs + (long)_scheduler.Options.Demotion.GracePeriod.TotalNanoseconds
+            : 0;
+
+    /// <summary>Something runs in the foreground again: a later idle spell starts its own wait for adoption.</summary>
+    private void ForegroundRuns() => _onlyBackgroundSinceNs = 0;
 
     /// <summary>Drops the workers that left the background by themselves (D4) from the list.</summary>
     private void PruneBackground()

@@ -168,7 +168,7 @@ internal sealed unsafe partial class Server
             {
                 _scheduler.TryGetWorker((int)slot.Raw, out running);
             }
-            else if (AdoptIfNothingBetter() is { } adopted)
+            else if (AdoptIfNothingBetter(now) is { } adopted)
             {
                 // D4: a background worker runs in the foreground again; K10 wrote the record and its mirror.
                 running = adopted;
@@ -312,8 +312,10 @@ internal sealed unsafe partial class Server
         long deadline = Earliest(_timers.NextDeadline, GiveWayRecheck(now));
         if (running is null)
         {
-            return deadline;
+            return Earliest(deadline, AdoptionDeadline());
         }
+
+        ForegroundRuns();
 
         // D1: look again when a pending give-way's grace ends.
         long demotion = DemotionDeadline(running);

@@ -21,7 +21,7 @@ public sealed unsafe partial class WorkerThread
     // thread when it wakes, before it can be pooled again. An event rather than a semaphore: an interrupt that lands
     // as a semaphore's waiter is pulsed leaves it believing a waiter is already woken, and later releases wake
     // nobody; the event's state survives an interrupted wait, and the next wait finds it set.
-    private readonly ManualResetEventSlim _assigned = new();
+    private readonly ManualResetEventSlim _assigned = new(false, spinCount: 0);
     private volatile bool _exitRequested;
     private ExecutionContext? _ownContext;
 

@@ -35,12 +35,15 @@ public sealed record DemotionOptions
     public int MaxDemotedPerServer { get; init; } = DefaultMaxDemotedPerServer;
 
     /// <summary>
-    /// How a thread is demoted: <see cref="DemotionMechanism.SchedIdle"/> (the default; nice 19 where SCHED_IDLE is
-    /// refused) gives the CPU's next worker the most of it; <see cref="DemotionMechanism.Nice19"/> leaves the demoted
-    /// thread about five times more (weight 15 against 3), which shortens what it holds up — a garbage collection
-    /// waiting for it to reach a safe point, a lock it holds (see docs/preemption.md for both figures).
+    /// How a thread is demoted. <see cref="DemotionMechanism.Nice19"/> (the default) leaves the lowered thread weight 15
+    /// against a nice-0 thread's 1024: the next worker gets about 98.5% of the CPU, and the lowered thread still runs
+    /// every few hundred ms at worst — which a stop-the-world garbage collection waits for when other processes keep
+    /// the CPUs busy. <see cref="DemotionMechanism.SchedIdle"/> (weight 3; nice 19 where SCHED_IDLE is refused) gives
+    /// the next worker more, but beside busy threads the GC cannot stop (other processes of the same autogroup or
+    /// cgroup, long native calls) it stalls every collection for up to seconds: choose it only where the CPUs are the
+    /// process's own. docs/preemption.md has both figures.
     /// </summary>
-    public DemotionMechanism Mechanism { get; init; } = DemotionMechanism.SchedIdle;
+    public DemotionMechanism Mechanism { get; init; } = DemotionMechanism.Nice19;
 
     /// <summary>Throws for settings demotion cannot run with.</summary>
     /// <exception cref="ArgumentOutOfRangeException">A grace period that is not positive, fewer than one demoted worker per server, or no mechanism.</exception>
