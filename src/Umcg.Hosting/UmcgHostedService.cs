@@ -37,6 +37,7 @@ public sealed class UmcgHostedService : IHostedLifecycleService
             options.MaxQueuedBodies?.ToString(CultureInfo.InvariantCulture) ?? "unbounded",
             options.Admission,
             (scheduler.Detector?.ActiveMode ?? BlockingDetection.None).ToString());
+        UmcgLog.Demotion(_host.Logger, scheduler.DemotionMode.ToString(), scheduler.DemotionReason);
         _host.LogDetectorDiagnostics();
         return Task.CompletedTask;
     }

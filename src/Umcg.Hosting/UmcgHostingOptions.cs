@@ -1,4 +1,5 @@
 using Umcg.Kernel.Detection;
+using Umcg.Scheduling.Demotion;
 using Umcg.Scheduling;
 using Umcg.Scheduling.Policies;
 
@@ -52,6 +53,21 @@ public sealed class UmcgHostingOptions
     /// <summary>How long a worker must be asleep in the kernel before a detector marks it blocked; null (the default) for the library's default.</summary>
     public TimeSpan? DetectionThreshold { get; set; }
 
+    /// <summary>
+    /// Preempt workers that reach no safepoint by demoting their threads (see <see cref="DemotionOptions"/>). Default
+    /// true; the scheduler logs at start whether the OS allows it and whether a demoted thread can be restored.
+    /// </summary>
+    public bool Demotion { get; set; } = true;
+
+    /// <summary>How long a worker asked to give way may run on before it is demoted; null (the default) for the library's 1 ms.</summary>
+    public TimeSpan? DemotionGracePeriod { get; set; }
+
+    /// <summary>The most demoted workers per server; null (the default) for the library's 4.</summary>
+    public int? MaxDemotedPerServer { get; set; }
+
+    /// <summary>How a thread is demoted: <see cref="DemotionMechanism.Nice19"/> (the default) or <see cref="DemotionMechanism.SchedIdle"/>.</summary>
+    public DemotionMechanism DemotionMechanism { get; set; } = DemotionMechanism.Nice19;
+
     /// <summary>A name prefix for the scheduler's threads. Default <c>umcg</c>.</summary>
     public string Name { get; set; } = "umcg";
 
@@ -68,6 +84,21 @@ public sealed class UmcgHostingOptions
         if (DetectionThreshold is { } threshold)
         {
             detection = detection with { Threshold = threshold };
+        }
+
+        var demotion = DemotionOptions.Off;
+        if (Demotion)
+        {
+            demotion = new DemotionOptions { Mechanism = DemotionMechanism };
+            if (DemotionGracePeriod is { } grace)
+            {
+                demotion = demotion with { GracePeriod = grace };
+            }
+
+            if (MaxDemotedPerServer is { } max)
+            {
+                demotion = demotion with { MaxDemotedPerServer = max };
+            }
         }
 
         var slice = TimeSlice;
@@ -89,6 +120,7 @@ public sealed class UmcgHostingOptions
             Admission = Admission,
             Balance = Balance,
             Detection = detection,
+            Demotion = demotion,
             Name = Name,
         };
         return Customize is { } customize ? customize(options) : options;

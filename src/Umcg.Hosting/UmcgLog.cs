@@ -21,6 +21,9 @@ internal static partial class UmcgLog
     [LoggerMessage(EventId = 5, Level = LogLevel.Information, Message = "Umcg scheduler stopped: {Completed} bodies completed, {CanceledBeforeStart} canceled before they started, {Rejected} refused by admission.")]
     public static partial void Stopped(ILogger logger, long completed, long canceledBeforeStart, long rejected);
 
+    [LoggerMessage(EventId = 7, Level = LogLevel.Information, Message = "Umcg preemption by demotion: {Mode} ({Reason}).")]
+    public static partial void Demotion(ILogger logger, string mode, string reason);
+
     [LoggerMessage(EventId = 6, Level = LogLevel.Warning, Message = "Umcg shutdown timeout reached with {WorkerThreads} worker threads still busy: queued bodies are canceled and running ones see the shutdown token; the host stops without waiting for them.")]
     public static partial void DrainTimedOut(ILogger logger, int workerThreads);
 }

@@ -1,5 +1,7 @@
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Umcg.Scheduling.Demotion;
 using Umcg.Scheduling.Policies;
 
 namespace Umcg.Hosting.Tests.Hosting;
@@ -30,6 +32,43 @@ public sealed class HostingOptionsTests
         Assert.Equal("orders", options.Name);
         Assert.IsType<FifoPolicy>(options.Policy());
         await Watchdog.Within(host.StopAsync(), scheduler, "host stop");
+    }
+
+    [Fact]
+    public async Task Demotion_settings_come_from_the_section_and_the_mode_is_logged_at_start()
+    {
+        var logs = new LogCapture();
+        using var host = TestHosts.Build(
+            TestHosts.Settings(
+                ("Umcg:DemotionGracePeriod", "00:00:00.002"),
+                ("Umcg:MaxDemotedPerServer", "2"),
+                ("Umcg:DemotionMechanism", "SchedIdle")),
+            logs);
+        await host.StartAsync();
+        var scheduler = host.Services.GetRequiredService<UmcgScheduler>();
+        var demotion = scheduler.Options.Demotion;
+        Assert.True(demotion.Enabled);
+        Assert.Equal(TimeSpan.FromMilliseconds(2), demotion.GracePeriod);
+        Assert.Equal(2, demotion.MaxDemotedPerServer);
+        Assert.Equal(DemotionMechanism.SchedIdle, demotion.Mechanism);
+        Assert.Contains(logs.Entries, e => e.Level == LogLevel.Information && e.Message.Contains($"demotion: {scheduler.DemotionMode}", StringComparison.Ordinal));
+        await Watchdog.Within(host.StopAsync(), scheduler, "host stop");
+
+        using var off = TestHosts.Build(TestHosts.Settings(("Umcg:Demotion", "false")));
+        await off.StartAsync();
+        var plain = off.Services.GetRequiredService<UmcgScheduler>();
+        Assert.False(plain.Options.Demotion.Enabled);
+        Assert.Equal(DemotionMode.Unavailable, plain.DemotionMode);
+        await Watchdog.Within(off.StopAsync(), plain, "host stop");
+    }
+
+    [Fact]
+    public async Task A_demotion_setting_that_breaks_a_rule_stops_the_host_at_start()
+    {
+        using var host = TestHosts.Build(TestHosts.Settings(("Umcg:MaxDemotedPerServer", "0")));
+        var error = await Assert.ThrowsAsync<OptionsValidationException>(() => host.StartAsync());
+        Assert.Contains("UmcgSchedulerOptions.Demotion", error.Message, StringComparison.Ordinal);
+        Assert.Contains("MaxDemotedPerServer", error.Message, StringComparison.Ordinal);
     }
 
     [Fact]
