@@ -71,6 +71,18 @@ public static class UmcgMetrics
         /// <summary>Counter (<c>{switch}</c>, per scheduler): direct successors, a stopping worker handing its CPU to the next queued worker without the server.</summary>
         public const string SuccessorSwitches = "umcg.worker.successor_switches";
 
+        /// <summary>Counter (<c>{worker}</c>, per scheduler): workers moved to the background because they overstayed a give-way without a safepoint.</summary>
+        public const string Demotions = "umcg.worker.demotions";
+
+        /// <summary>Counter (<c>{worker}</c>, per scheduler): background workers their server took back into the foreground.</summary>
+        public const string Adoptions = "umcg.worker.adoptions";
+
+        /// <summary>Counter (<c>{thread}</c>, per scheduler): demoted threads put back at their own priority.</summary>
+        public const string Restorations = "umcg.worker.restorations";
+
+        /// <summary>Gauge (<c>{worker}</c>, per scheduler): workers running in the background now.</summary>
+        public const string Background = "umcg.worker.background";
+
         /// <summary>Counter (<c>{block}</c>, per scheduler and <see cref="DetectorTag"/>): workers that went BLOCKED.</summary>
         public const string Blocks = "umcg.worker.blocks";
 
@@ -110,6 +122,10 @@ public static class UmcgMetrics
         Meter.CreateObservableCounter(Names.Switches, () => PerServer((_, s, _) => s.Counters.Switches), "{switch}", "Workers a server picked and started."),
         Meter.CreateObservableCounter(Names.DirectSwitches, () => PerScheduler(t => t.Scheduler.Stats.DirectSwitches), "{switch}", "Worker-to-worker switches through next_tid."),
         Meter.CreateObservableCounter(Names.SuccessorSwitches, () => PerScheduler(t => t.Scheduler.Stats.SuccessorSwitches), "{switch}", "Direct successors: worker-to-worker switches picked by the stopping worker."),
+        Meter.CreateObservableCounter(Names.Demotions, () => PerScheduler(t => t.Scheduler.Stats.Demotions), "{worker}", "Workers moved to the background: they overstayed a give-way without a safepoint."),
+        Meter.CreateObservableCounter(Names.Adoptions, () => PerScheduler(t => t.Scheduler.Stats.Adoptions), "{worker}", "Background workers taken back into the foreground."),
+        Meter.CreateObservableCounter(Names.Restorations, () => PerScheduler(t => t.Scheduler.Stats.Restorations), "{thread}", "Demoted threads put back at their own priority."),
+        Meter.CreateObservableGauge(Names.Background, () => PerScheduler(t => (long)t.Scheduler.Stats.BackgroundWorkers), "{worker}", "Workers running in the background now."),
         Meter.CreateObservableCounter(Names.Blocks, Blocks, "{block}", "Workers that went BLOCKED, by detector."),
         Meter.CreateObservableCounter(Names.Preemptions, () => PerServer((_, s, _) => s.Counters.Preemptions), "{preemption}", "Running workers asked to give way."),
         Meter.CreateObservableCounter(Names.Steals, () => PerServer((_, s, _) => s.Counters.Steals), "{worker}", "Queued workers taken from a busy server."),

@@ -24,34 +24,8 @@ public sealed class PreemptionByDemotionTests
         {
             using var scheduler = SchedulerFixture.Create(servers: 1, options: Options());
             Assert.NotEqual(DemotionMode.Unavailable, scheduler.DemotionMode);
-            int released = 0;
-            int spinnerTid = 0;
-            (int Policy, int Nice) seenByHigh = default;
-
-            // The spinner has no safepoint and waits for a flag only the high body sets: it can only end if the high
-            // body ran on the one server while the spinner still ran.
-            var spinner = scheduler.Spawn(
-                () =>
-                {
-                    Volatile.Write(ref spinnerTid, Worker.Current!.Tid);
-                    while (Volatile.Read(ref released) == 0)
-                    {
-                        Thread.SpinWait(20);
-                    }
-                },
-                new WorkerOptions { Priority = 0 });
-            Watchdog.Until(() => Volatile.Read(ref spinnerTid) != 0, scheduler.Kernel, "the spinner runs");
-
-            var high = scheduler.Spawn(
-                () =>
-                {
-                    seenByHigh = ProcSched.Read(Volatile.Read(ref spinnerTid));
-                    Volatile.Write(ref released, 1);
-                },
-                new WorkerOptions { Priority = 20 });
-
-            SchedulerFixture.WaitAll(scheduler, spinner, high);
-            Assert.True(spinner.Completion.IsCompletedSuccessfully && high.Completion.IsCompletedSuccessfully);
+            // The spinner can only end if the high body ran on the one server while the spinner still ran.
+            var seenByHigh = DemotionScenario.RunSpinnerReleasedByHigher(scheduler);
 
             // While the high body ran, the spinner's thread was lowered; it was demoted exactly once, and restored
             // exactly once (by its server's adoption, or by itself as its body ended) where the OS allows it.
@@ -76,19 +50,7 @@ public sealed class PreemptionByDemotionTests
             return;
         }
 
-        int released = 0;
-        int spinnerTid = 0;
-        var spinner = scheduler.Spawn(() =>
-        {
-            Volatile.Write(ref spinnerTid, Worker.Current!.Tid);
-            while (Volatile.Read(ref released) == 0)
-            {
-                Thread.SpinWait(20);
-            }
-        });
-        Watchdog.Until(() => Volatile.Read(ref spinnerTid) != 0, scheduler.Kernel, "the spinner runs");
-        var high = scheduler.Spawn(() => Volatile.Write(ref released, 1), new WorkerOptions { Priority = 20 });
-        SchedulerFixture.WaitAll(scheduler, spinner, high);
+        DemotionScenario.RunSpinnerReleasedByHigher(scheduler);
 
         // Every pooled thread (the spinner's among them) runs a body at the policy and nice a worker starts with.
         var seen = new List<(int Tid, int Policy, int Nice)>();

@@ -58,6 +58,25 @@ public sealed class MetricsTests
     private static string UniqueName() => $"metrics-{Guid.NewGuid():N}";
 
     [Fact]
+    public void The_demotion_instruments_count_a_demotion_and_its_restoration()
+    {
+        string name = UniqueName();
+        using var collector = new Collector(name);
+        var scheduler = SchedulerFixture.Create(servers: 1, options: SchedulerFixture.Undetected with
+        {
+            Name = name,
+            Policy = () => new PriorityPolicy(Timeout.InfiniteTimeSpan),
+        });
+        Umcg.Tests.Demotion.DemotionScenario.RunSpinnerReleasedByHigher(scheduler);
+        collector.Collect();
+        Assert.Equal(1, collector.Last(UmcgMetrics.Names.Demotions));
+        Assert.InRange(collector.Last(UmcgMetrics.Names.Adoptions), 0, 1);
+        Assert.Equal(scheduler.DemotionMode == Umcg.Scheduling.Demotion.DemotionMode.Restorable ? 1 : 0, collector.Last(UmcgMetrics.Names.Restorations));
+        Assert.Equal(0, collector.Last(UmcgMetrics.Names.Background));
+        SchedulerFixture.Shutdown(scheduler);
+    }
+
+    [Fact]
     public void A_listener_sees_the_instruments_move_while_a_scheduler_runs_workers()
     {
         string name = UniqueName();
@@ -131,7 +150,7 @@ public sealed class MetricsTests
         }
 
         var names = typeof(UmcgMetrics.Names).GetFields().Select(f => (string)f.GetRawConstantValue()!).ToList();
-        Assert.Equal(14, names.Count);
+        Assert.Equal(18, names.Count);
         Assert.Equal(names.Order(), published.Keys.Order());
         Assert.Equal("us", published[UmcgMetrics.Names.RunQueueLatency]);
         Assert.Equal("s", published[UmcgMetrics.Names.BusyTime]);

@@ -1,0 +1,39 @@
+namespace Umcg.Tests.Demotion;
+
+/// <summary>
+/// The scenario every demotion test starts from: a priority-0 body that spins without a safepoint until a flag only a
+/// priority-20 body sets. On one server it can only end if the high body ran beside it, which demotion alone allows.
+/// </summary>
+internal static class DemotionScenario
+{
+    /// <summary>Runs the scenario on <paramref name="scheduler"/>; returns the spinner's policy and nice as the high body saw them.</summary>
+    public static (int Policy, int Nice) RunSpinnerReleasedByHigher(UmcgScheduler scheduler)
+    {
+        int released = 0;
+        int spinnerTid = 0;
+        (int Policy, int Nice) seenByHigh = default;
+        var spinner = scheduler.Spawn(
+            () =>
+            {
+                Volatile.Write(ref spinnerTid, Worker.Current!.Tid);
+                while (Volatile.Read(ref released) == 0)
+                {
+                    Thread.SpinWait(20);
+                }
+            },
+            new WorkerOptions { Priority = 0 });
+        Watchdog.Until(() => Volatile.Read(ref spinnerTid) != 0, scheduler.Kernel, "the spinner runs");
+
+        var high = scheduler.Spawn(
+            () =>
+            {
+                seenByHigh = ProcSched.Read(Volatile.Read(ref spinnerTid));
+                Volatile.Write(ref released, 1);
+            },
+            new WorkerOptions { Priority = 20 });
+
+        SchedulerFixture.WaitAll(scheduler, spinner, high);
+        Assert.True(spinner.Completion.IsCompletedSuccessfully && high.Completion.IsCompletedSuccessfully);
+        return seenByHigh;
+    }
+}
