@@ -102,6 +102,7 @@ internal static class ChromeTraceWriter
 
     private static string SliceName(StateInterval s) => s.State switch
     {
+        TaskState.Running when s.IsBackground => "BACKGROUND",
         TaskState.Running => "RUNNING",
         TaskState.Runnable => "RUNNABLE",
         TaskState.Blocked when s.IsIdle => "IDLE",

@@ -16,8 +16,12 @@ namespace Umcg.Diagnostics;
 /// A BLOCKED interval of a worker thread with no body: it finished one and waits in the pool to be reused.
 /// </param>
 /// <param name="IsOpen">The worker was still in this state when the trace ended.</param>
+/// <param name="IsBackground">
+/// A RUNNING interval after its server demoted the worker: it ran on, lowered, while the server ran another worker
+/// (docs/preemption.md). Not a run of the server's.
+/// </param>
 public readonly record struct StateInterval(
-    int WorkerTid, TaskState State, long StartNs, long EndNs, int ServerTid, int ActorTid, bool IsIdle, bool IsOpen)
+    int WorkerTid, TaskState State, long StartNs, long EndNs, int ServerTid, int ActorTid, bool IsIdle, bool IsOpen, bool IsBackground = false)
 {
     /// <summary>How long the worker was in the state, in nanoseconds.</summary>
     public long DurationNs => EndNs - StartNs;

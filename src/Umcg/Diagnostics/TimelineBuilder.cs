@@ -22,6 +22,11 @@ internal static class TimelineBuilder
                 case TraceEventKind.Transition:
                     ListOf(transitions, e.Tid).Add(e);
                     continue;
+                case TraceEventKind.Demoted:
+                case TraceEventKind.Adopted:
+                    // They split a RUNNING interval: foreground, then background, then (adopted) foreground again.
+                    ListOf(transitions, e.Tid).Add(e);
+                    break;
                 case TraceEventKind.Pick:
                 case TraceEventKind.Switch:
                     ListOf(names, e.Tid).Add((e.TimestampNs, e.Name));
@@ -76,9 +81,26 @@ internal static class TimelineBuilder
         long since = 0;
         int server = 0;
         int actor = 0;
+        bool background = false;
         for (int i = 0; i < list.Count; i++)
         {
             var e = list[i];
+            if (e.Kind is TraceEventKind.Demoted or TraceEventKind.Adopted)
+            {
+                // Only a RUNNING worker is demoted or adopted; one seen in another state left the background by itself
+                // before the server's event was stamped, and its own transition ended the background already.
+                if (state == TaskState.Running && background != (e.Kind == TraceEventKind.Demoted))
+                {
+                    long split = Math.Max(e.TimestampNs, since);
+                    emitter.Emit(TaskState.Running, since, split, server, actor, TaskState.Running, isOpen: false, background);
+                    since = split;
+                    background = e.Kind == TraceEventKind.Demoted;
+                    actor = e.ServerTid;
+                }
+
+                continue;
+            }
+
             if (state is { } current && e.From != current)
             {
                 if (e.To == current)
@@ -96,9 +118,10 @@ internal static class TimelineBuilder
             long at = Math.Max(e.TimestampNs, since);
             if (state is { } previous)
             {
-                emitter.Emit(previous, since, at, server, actor, e.To, isOpen: false);
+                emitter.Emit(previous, since, at, server, actor, e.To, isOpen: false, background);
             }
 
+            background = false;
             state = e.To;
             since = at;
             server = e.ServerTid;
@@ -107,7 +130,7 @@ internal static class TimelineBuilder
 
         if (state is { } last)
         {
-            emitter.Emit(last, since, Math.Max(since, end), server, actor, last, isOpen: true);
+            emitter.Emit(last, since, Math.Max(since, end), server, actor, last, isOpen: true, background);
         }
     }
 
@@ -122,7 +145,7 @@ internal static class TimelineBuilder
         private string? _name;
         private int _nextFinished;
 
-        public void Emit(TaskState state, long start, long stop, int server, int actor, TaskState next, bool isOpen)
+        public void Emit(TaskState state, long start, long stop, int server, int actor, TaskState next, bool isOpen, bool background)
         {
             if (state == TaskState.None)
             {
@@ -142,8 +165,8 @@ internal static class TimelineBuilder
             }
 
             bool idle = state == TaskState.Blocked && _nextFinished < finished.Count && finished[_nextFinished] <= stop;
-            states.Add(new StateInterval(worker, state, start, stop, server, actor, idle, isOpen));
-            if (state == TaskState.Running)
+            states.Add(new StateInterval(worker, state, start, stop, server, actor, idle, isOpen, background));
+            if (state == TaskState.Running && !background)
             {
                 runs.Add(new RunInterval(worker, server, start, stop, _name, isOpen ? TaskState.Running : next, isOpen));
             }

@@ -77,13 +77,51 @@ public sealed class TraceInvariantTests
             for (int i = 1; i < states.Count; i++)
             {
                 Assert.Equal(states[i - 1].EndNs, states[i].StartNs);
-                Assert.NotEqual(states[i - 1].State, states[i].State);
+
+                // A demotion splits a RUNNING interval into foreground and background: a state, or its ground, changes.
+                Assert.NotEqual((states[i - 1].State, states[i - 1].IsBackground), (states[i].State, states[i].IsBackground));
             }
         }
 
         // Every body ran and was named on the server tracks.
         Assert.Equal(Workers, timeline.Runs.Select(r => r.Name).Where(n => n is not null).Distinct().Count());
         Assert.DoesNotContain(timeline.States, s => s.State == TaskState.Running && s.IsOpen);
+        SchedulerFixture.Shutdown(scheduler);
+    }
+
+    [Fact]
+    public void A_demoted_worker_shows_as_background_and_the_server_runs_one_foreground_worker_at_a_time()
+    {
+        var recorder = new TraceRecorder(1 << 12);
+        var scheduler = SchedulerFixture.Create(servers: 1, options: SchedulerFixture.Undetected with
+        {
+            Trace = recorder,
+            Policy = () => new PriorityPolicy(Timeout.InfiniteTimeSpan),
+        });
+        Umcg.Tests.Demotion.DemotionScenario.RunSpinnerReleasedByHigher(scheduler);
+        scheduler.StopTrace();
+        var timeline = recorder.BuildTimeline();
+
+        // The spinner ran in the foreground, then in the background while the high body ran, and its background time
+        // is no run of the server's: the server's runs never overlap.
+        var background = Assert.Single(timeline.States, s => s.IsBackground);
+        Assert.Equal(TaskState.Running, background.State);
+        var states = timeline.StatesOf(background.WorkerTid).ToList();
+        int at = states.IndexOf(background);
+        Assert.True(at > 0 && states[at - 1] is { State: TaskState.Running, IsBackground: false }, string.Join(", ", states));
+        var runs = timeline.RunsOn(background.ServerTid).ToList();
+        Assert.DoesNotContain(runs, r => r.WorkerTid == background.WorkerTid && r.StartNs >= background.StartNs && r.EndNs <= background.EndNs && r.StartNs < background.EndNs);
+        for (int i = 1; i < runs.Count; i++)
+        {
+            Assert.True(runs[i].StartNs >= runs[i - 1].EndNs, $"{runs[i - 1]} overlaps {runs[i]}");
+        }
+
+        Assert.Contains(runs, r => r.WorkerTid != background.WorkerTid && r.StartNs >= background.StartNs && r.StartNs < background.EndNs);
+        for (int i = 1; i < states.Count; i++)
+        {
+            Assert.Equal(states[i - 1].EndNs, states[i].StartNs);
+        }
+
         SchedulerFixture.Shutdown(scheduler);
     }
 }
