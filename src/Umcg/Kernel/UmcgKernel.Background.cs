@@ -10,9 +10,11 @@ namespace Umcg.Kernel;
 // Invariant I1′ (I1 with the background): a worker is RUNNING without TF_BACKGROUND only while its server's record
 // names it; a RUNNING worker with TF_BACKGROUND is named by no record.
 //
-// The linearisation point of leaving the background is the CAS that takes the worker's word off RUNNING (or the
-// adoption's CAS): the worker was in the background iff the word it replaced had TF_BACKGROUND and its kernel-only
-// mark was set (a flag user code wrote, without the mark, is ignored). A background worker's own transitions then
+// The linearisation point of leaving the background is the CAS that takes the flag off the worker's word: its own
+// transition off RUNNING, a wake that runs it (K6: after a Wait from the background a raw switch may name it), or the
+// adoption's CAS. Every such transition clears the kernel-only mark with the flag (UpdateState, Adopt); the worker was
+// in the background iff the word it replaced had TF_BACKGROUND and its mark was set (a flag user code wrote, without
+// the mark, is ignored). A background worker's own transitions then
 // hold no record: a block (K3) or an exit (K7) switches to nobody and wakes nobody (a block leaves next_tid as it was);
 // a safepoint (K5) or a Wait (K2) queues it like an unblock (K4, quiet arrivals included); a Wait that names a
 // successor is refused with EAGAIN before any side effect.
@@ -45,8 +47,13 @@ public sealed unsafe partial class UmcgKernel
             return Errno.EAGAIN;
         }
 
-        // Mark first, flag second: a transition that replaces a word with the flag always finds the mark.
-        Volatile.Write(ref worker.BackgroundMark, 1);
+        // Mark first, flag second: a transition that replaces a word with the flag always finds the mark. Claimed by
+        // CAS: a worker that just left the background (its CAS took the flag off) may not have cleared its mark yet, and
+        // if it could be run and demoted again meanwhile (a raw switch to it), its late clear would wipe the new mark.
+        if (Interlocked.CompareExchange(ref worker.BackgroundMark, 1, 0) != 0)
+        {
+            return Errno.EAGAIN;
+        }
 
         // The one CAS that decides against the worker's own transitions off RUNNING: whichever comes first wins. If it
         // came first it still holds the record and releases it itself; the mark was never read (no flag).
@@ -114,14 +121,11 @@ public sealed unsafe partial class UmcgKernel
     }
 
     /// <summary>
-    /// Whether <paramref name="worker"/>, whose transition off RUNNING replaced <paramref name="replaced"/>, was in the
-    /// background: then its mark is cleared here, before the caller queues it anywhere. A flag without the mark
-    /// (written by user code) is not the background.
+    /// Whether the worker whose transition replaced <paramref name="replaced"/> was in the background at that instant.
+    /// UpdateState cleared its mark with the flag, in the same step, and reports a flag without the mark (written by
+    /// user code) as no flag.
     /// </summary>
-    private static bool LeftBackground(KernelTask worker, uint replaced)
-    {
-        return (replaced & (uint)TaskFlags.Background) != 0 && Interlocked.Exchange(ref worker.BackgroundMark, 0) != 0;
-    }
+    private static bool LeftBackground(uint replaced) => (replaced & (uint)TaskFlags.Background) != 0;
 
     /// <summary>Whether <paramref name="worker"/> is in the background now (its flag and its mark).</summary>
     private static bool IsInBackground(KernelTask worker) =>

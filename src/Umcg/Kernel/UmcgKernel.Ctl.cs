@@ -177,7 +177,7 @@ public sealed unsafe partial class UmcgKernel
             return result;
         }
 
-        if (LeftBackground(task, replaced))
+        if (LeftBackground(replaced))
         {
             // K7 from the background: no record to hand on, nobody to wake.
             Forget(task);

@@ -28,6 +28,10 @@ public sealed partial class UmcgKernel
                 // only its server's record can still name it. A dead server's waiting workers are orphaned (Forget).
                 if (task.IsWorker)
                 {
+                    // Off RUNNING first, by CAS: a server's adoption (K10) that found this worker before it is forgotten
+                    // then fails its own CAS instead of leaving its record naming a dead thread. The release below
+                    // then finds any record that did name it.
+                    TakeOffRunning(task);
                     ReleaseAndWakeServer(task);
                 }
 
@@ -47,5 +51,22 @@ public sealed partial class UmcgKernel
         }
 
         return reaped;
+    }
+
+    /// <summary>A dead worker's word: RUNNING (in the foreground or the background) → NONE, keeping the user bits.</summary>
+    private static unsafe void TakeOffRunning(KernelTask worker)
+    {
+        uint old = Volatile.Read(ref *worker.StateWord);
+        while ((old & UmcgConstants.StateMask) == (uint)TaskState.Running)
+        {
+            uint seen = Interlocked.CompareExchange(ref *worker.StateWord, (old & UmcgConstants.UserMask) | (uint)TaskState.None, old);
+            if (seen == old)
+            {
+                Volatile.Write(ref worker.BackgroundMark, 0);
+                return;
+            }
+
+            old = seen;
+        }
     }
 }

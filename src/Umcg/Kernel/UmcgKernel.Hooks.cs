@@ -158,7 +158,7 @@ public sealed unsafe partial class UmcgKernel
             return r;
         }
 
-        if (LeftBackground(worker, replaced))
+        if (LeftBackground(replaced))
         {
             // K3 from the background: no record to release or move, no server to wake (it runs another worker, or
             // adopts none it cannot find). A next_tid is left as it was: the caller sees that no switch happened.
@@ -317,7 +317,7 @@ public sealed unsafe partial class UmcgKernel
                 return Errno.Ok; // No longer RUNNING: a concurrent transition already took it off the CPU.
             }
 
-            if (LeftBackground(worker, replaced))
+            if (LeftBackground(replaced))
             {
                 // K5 from the background: queued like an arrival; it held no record.
                 QueueFromBackground(worker, server);

@@ -54,6 +54,13 @@ public sealed unsafe partial class UmcgKernel
             old = seen;
         }
 
+        // The flag went with this CAS: so does the mark, in the same step, before anyone can run and demote the task
+        // again. A flag without the mark was written by user code: reported as no flag.
+        if ((old & (uint)TaskFlags.Background & ~keep) != 0 && Interlocked.Exchange(ref task.BackgroundMark, 0) == 0)
+        {
+            replaced = old & ~(uint)TaskFlags.Background;
+        }
+
         if (to == TaskState.Blocked)
         {
             Volatile.Write(ref task.Block->BlockedTs, (ulong)now);

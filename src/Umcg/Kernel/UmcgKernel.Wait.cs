@@ -81,7 +81,7 @@ public sealed unsafe partial class UmcgKernel
                 return r;
             }
 
-            if (LeftBackground(self, replaced))
+            if (LeftBackground(replaced))
             {
                 // K2 from the background (PrepareWait kept the flag): queued like an arrival, next_tid left as it
                 // was — a worker that holds no record has no CPU to hand on.

@@ -32,6 +32,13 @@ internal sealed unsafe partial class Server
     // or finds it no longer in the background (it left by itself, D4): pruned before every count and every adoption.
     private readonly List<WorkerThread> _background = [];
 
+    // A background worker that holds a Umcg lock a parked worker waits for: adopted ahead of the queue (D4). Written by
+    // the waiter (then it wakes us), taken by our next adoption look.
+    private WorkerThread? _adoptFirst;
+
+    // Set when an adoption failed this turn: the loop drains again before it sleeps (see Adopted). Server thread only.
+    private bool _lookAgain;
+
     // When this loop asked its running worker to give way (S4), for D1's grace. Server thread only.
     private long _giveWayAskedNs;
 
@@ -43,7 +50,7 @@ internal sealed unsafe partial class Server
     private bool DemoteIfOverstayed(WorkerThread running, long now)
     {
         var demotion = _scheduler.Demotion;
-        if (demotion is null || demotion.Mode == DemotionMode.Unavailable || !OverstayedGiveWay(running, now))
+        if (demotion is null || demotion.Mode == DemotionMode.Unavailable || running.HoldsAwaitedLock || !OverstayedGiveWay(running, now))
         {
             return false;
         }
@@ -117,6 +124,15 @@ internal sealed unsafe partial class Server
             PruneBackground();
         }
 
+        // An awaited lock's holder first, whatever is queued: its waiters wait for it.
+        if (Interlocked.Exchange(ref _adoptFirst, null) is { } holder && _background.Remove(holder))
+        {
+            if (Adopted(holder))
+            {
+                return holder;
+            }
+        }
+
         while (_background.Count > 0)
         {
             var oldest = _background[0];
@@ -144,10 +160,8 @@ internal sealed unsafe partial class Server
             }
 
             _background.RemoveAt(0);
-            if (Kernel.Adopt(oldest.Tid) == Errno.Ok)
+            if (Adopted(oldest))
             {
-                oldest.RestoreIfDemoted();
-                _scheduler.Telemetry.Adopted(this, oldest);
                 return oldest;
             }
 
@@ -155,6 +169,37 @@ internal sealed unsafe partial class Server
         }
 
         return null;
+    }
+
+    /// <summary>K10 for one background worker (no longer in the list); its thread restored. False if it left by itself first.</summary>
+    private bool Adopted(WorkerThread worker)
+    {
+        if (Kernel.Adopt(worker.Tid) != Errno.Ok)
+        {
+            // K10's record named the worker for a moment: an arrival that read it then may have stayed quiet, queued
+            // on our list after this turn's drain. The loop takes another turn before it sleeps.
+            _lookAgain = true;
+            return false;
+        }
+
+        worker.RestoreIfDemoted();
+        _scheduler.Telemetry.Adopted(this, worker);
+        return true;
+    }
+
+    /// <summary>A background worker's lock is awaited: adopt it ahead of the queue at our next look (and look now).</summary>
+    internal void AdoptFirst(WorkerThread worker)
+    {
+        Volatile.Write(ref _adoptFirst, worker);
+        Wake();
+    }
+
+    /// <summary>Whether this turn must be followed by another before the loop sleeps (a failed adoption); clears it.</summary>
+    private bool TakeLookAgain()
+    {
+        bool again = _lookAgain;
+        _lookAgain = false;
+        return again;
     }
 
     /// <summary>D4's moment to adopt, for the turn's deadline while nothing runs: 0 when there is none.</summary>

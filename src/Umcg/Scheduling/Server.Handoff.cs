@@ -54,6 +54,12 @@ internal sealed unsafe partial class Server
             return default;
         }
 
+        // A background holder of an awaited lock goes first (D4): only the server adopts, so the CPU goes back to it.
+        if (Volatile.Read(ref _adoptFirst) is not null)
+        {
+            return new Successor(null, KeepRunning: false, WakeServer: true);
+        }
+
         // H1. What became runnable since the server last looked is a candidate too.
         long now = KernelClock.Now(ClockId.Monotonic);
         bool needServer = DrainIfListed(now);

@@ -210,7 +210,7 @@ internal sealed unsafe partial class Server
             // since the drain makes us take another turn instead.
             long deadline = NextDeadline(running, now);
             _idle = nothing;
-            if (!PublishQuietMargin(nothing ? null : running))
+            if (TakeLookAgain() | !PublishQuietMargin(nothing ? null : running))
             {
                 _idle = false;
                 return true;

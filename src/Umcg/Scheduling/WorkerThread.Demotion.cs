@@ -22,6 +22,31 @@ public sealed unsafe partial class WorkerThread
     /// </summary>
     internal bool RunsDemotedForGood { get; private set; }
 
+    // Set by a waiter that parks for a Umcg lock this worker holds; cleared when this worker releases a lock to its
+    // waiters. While set, the server does not demote it (D1), and adopts it first if it is in the background (D4).
+    // A worker holding two awaited locks is cleared by its first such release: a hint, not a count.
+    private volatile bool _holdsAwaitedLock;
+
+    /// <summary>Whether a waiter waits for a Umcg lock this worker holds (see <see cref="OnLockAwaited"/>).</summary>
+    internal bool HoldsAwaitedLock => _holdsAwaitedLock;
+
+    /// <summary>
+    /// A waiter is about to park for a Umcg lock this worker holds: not demoted from now on, and if it runs in the
+    /// background its server adopts it first, ahead of the queue — else the waiter (maybe of high priority) would wait
+    /// for a lowered thread behind every other worker: a priority inversion.
+    /// </summary>
+    internal void OnLockAwaited()
+    {
+        _holdsAwaitedLock = true;
+        if (IsInBackground)
+        {
+            Server.AdoptFirst(this);
+        }
+    }
+
+    /// <summary>This worker released a Umcg lock to its waiters.</summary>
+    internal void OnAwaitedLockReleased() => _holdsAwaitedLock = false;
+
     /// <summary>Whether the kernel half has this worker in the background (TF_BACKGROUND): it holds no server record.</summary>
     internal bool IsInBackground => (StateWord.FlagsOf(Block.Task) & TaskFlags.Background) != 0;
 

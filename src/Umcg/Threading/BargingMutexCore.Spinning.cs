@@ -52,12 +52,12 @@ internal sealed partial class BargingMutexCore
     /// <remarks>
     /// The owner must belong to the caller's scheduler: a scheduler frees its workers' control blocks only at
     /// shut-down, after all its worker threads have exited, and the caller is one of them. So the block read
-    /// here is allocated even if <see cref="_ownerWorker"/> is stale (the worker then released the lock, and its
+    /// here is allocated even if <see cref="MutexCore.OwnerWorker"/> is stale (the worker then released the lock, and its
     /// block may serve another worker: the answer is a wrong hint, which costs at most a bounded spin).
     /// </remarks>
     private unsafe bool OwnerRunsElsewhere(WorkerThread self)
     {
-        var owner = _ownerWorker;
+        var owner = OwnerWorker;
         return owner is not null
             && ReferenceEquals(owner.Scheduler, self.Scheduler)
             && (self.BlockingDepth != 0 || !ReferenceEquals(owner.Server, self.Server))

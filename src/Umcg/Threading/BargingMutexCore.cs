@@ -42,11 +42,6 @@ internal sealed partial class BargingMutexCore : MutexCore
     // How long a waiter may wait before the mutex switches to starvation mode, in Stopwatch ticks (Go: 1 ms).
     private long _starvationTicks = Stopwatch.Frequency / 1000;
 
-    // The owner's worker, or null for a thread; a hint for spinners (does the owner run on another server?).
-    // Written beside Owner (Unlock clears it); read without synchronisation, so it may be stale, which costs at
-    // most a bounded spin.
-    private WorkerThread? _ownerWorker;
-
     /// <inheritdoc />
     public override MutexHandOff HandOff => MutexHandOff.Barging;
 
@@ -74,7 +69,7 @@ internal sealed partial class BargingMutexCore : MutexCore
             if (seen == s.Bits)
             {
                 Owner = Environment.CurrentManagedThreadId;
-                _ownerWorker = WorkerThread.Current;
+                OwnerWorker = WorkerThread.Current;
                 return true;
             }
 
@@ -112,7 +107,7 @@ internal sealed partial class BargingMutexCore : MutexCore
     public override void Unlock()
     {
         ThrowIfNotOwner();
-        _ownerWorker = null;
+        OwnerWorker = null;
         if (!TryReleaseUncontended())
         {
             UnlockContended();
@@ -191,6 +186,7 @@ internal sealed partial class BargingMutexCore : MutexCore
             }
 
             // On a worker this parks and switches straight to the next runnable worker of the server.
+            OwnerIsAwaited();
             int outcome = WaitSite.Await(this, waiter, cancellationToken);
             if (outcome == Waiter.Waiting)
             {
@@ -209,6 +205,7 @@ internal sealed partial class BargingMutexCore : MutexCore
     /// <summary>The owner's slow release: a hand-over in starvation mode, else a release that may wake a waiter.</summary>
     private void UnlockContended()
     {
+        AwaitedLockReleased();
         while (true)
         {
             var s = State;
@@ -302,7 +299,7 @@ internal sealed partial class BargingMutexCore : MutexCore
             // the owner's); the bits cleared here change only under the gate.
             Interlocked.And(ref StateBits, ~clear);
             Owner = head.ThreadId;
-            _ownerWorker = head.Worker;
+            OwnerWorker = head.Worker;
             head.HandedOff = true;
             ticket = head.Answer(Waiter.Granted);
         }

@@ -1,4 +1,5 @@
 using Umcg.Kernel;
+using Umcg.Scheduling;
 
 namespace Umcg.Threading;
 
@@ -26,6 +27,7 @@ internal sealed class FifoMutexCore : MutexCore
         if (Interlocked.CompareExchange(ref StateBits, MutexState.Held, MutexState.Free) == MutexState.Free)
         {
             Owner = Environment.CurrentManagedThreadId;
+            OwnerWorker = WorkerThread.Current;
             return true;
         }
 
@@ -74,6 +76,7 @@ internal sealed class FifoMutexCore : MutexCore
         }
 
         // On a worker this parks and switches straight to the next runnable worker of the server.
+        OwnerIsAwaited();
         return WaitSite.Await(this, waiter, cancellationToken) == Waiter.Granted;
     }
 
@@ -110,6 +113,7 @@ internal sealed class FifoMutexCore : MutexCore
     /// <summary>The owner's slow release: the state is Contended, so hand the lock to the oldest waiter.</summary>
     private void HandOver()
     {
+        AwaitedLockReleased();
         WakeTicket next;
         lock (Gate)
         {
@@ -125,6 +129,7 @@ internal sealed class FifoMutexCore : MutexCore
 
             // Hand over: the state stays non-free, so no newcomer can take the lock before the waiter runs.
             Owner = waiter.ThreadId;
+            OwnerWorker = waiter.Worker;
             Volatile.Write(ref StateBits, Queue.IsEmpty ? MutexState.Held : MutexState.Contended);
             next = waiter.Answer(Waiter.Granted);
         }

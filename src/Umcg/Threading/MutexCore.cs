@@ -1,3 +1,5 @@
+using Umcg.Scheduling;
+
 namespace Umcg.Threading;
 
 /// <summary>
@@ -21,6 +23,13 @@ internal abstract class MutexCore : IWaitSite
     /// wake's CAS orders the write before the new owner runs).
     /// </summary>
     protected int Owner;
+
+    /// <summary>
+    /// The owner's worker, or null for a plain thread: written beside <see cref="Owner"/>, cleared by the release. Read
+    /// without synchronisation, so it may be stale: a hint for spinners (does the owner run on another server?) and
+    /// for a waiter's boost of a demoted owner (<see cref="OwnerIsAwaited"/>), where a stale one costs a wasted look.
+    /// </summary>
+    protected WorkerThread? OwnerWorker;
 
     /// <summary>Guards the wait queue and the bits each mode changes only under it.</summary>
     protected Lock Gate { get; } = new();
@@ -85,6 +94,15 @@ internal abstract class MutexCore : IWaitSite
     }
 
     /// <summary>
+    /// A waiter is about to park for the lock: an owner its server demoted runs in the foreground again, and is not
+    /// demoted while waiters wait for it (it would hold them up at a lowered priority: an inversion). Docs: preemption.md.
+    /// </summary>
+    protected void OwnerIsAwaited() => Volatile.Read(ref OwnerWorker)?.OnLockAwaited();
+
+    /// <summary>The owner releases the lock to its waiters: it is no longer awaited through this lock.</summary>
+    protected static void AwaitedLockReleased() => WorkerThread.Current?.OnAwaitedLockReleased();
+
+    /// <summary>
     /// The first step of every unlock, once the caller is known to own the lock: its id is cleared and the
     /// uncontended release tried. True if that was all (Held → Free). False when another bit is set (waiters
     /// queued; in Barging mode also a waiter woken, or starvation mode): the mode's slow path then finishes.
@@ -93,6 +111,7 @@ internal abstract class MutexCore : IWaitSite
     protected bool TryReleaseUncontended()
     {
         Owner = 0;
+        OwnerWorker = null;
         return Interlocked.CompareExchange(ref StateBits, MutexState.Free, MutexState.Held) == MutexState.Held;
     }
 }

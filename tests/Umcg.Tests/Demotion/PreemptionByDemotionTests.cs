@@ -181,4 +181,70 @@ public sealed class PreemptionByDemotionTests
         SchedulerFixture.WaitAll(scheduler, spinner, high);
         return (endedFirst, scheduler.Stats);
     }
+
+    [Theory]
+    [InlineData(MutexHandOff.Fifo)]
+    [InlineData(MutexHandOff.Barging)]
+    public void A_demoted_holder_of_an_awaited_lock_runs_before_a_middle_priority_worker(MutexHandOff handOff)
+    {
+        using var scheduler = SchedulerFixture.Create(servers: 1, options: Options());
+        var mutex = new UmcgMutex(handOff);
+        var events = new ConcurrentQueue<string>();
+        int holding = 0;
+        int highParks = 0;
+        int done = 0;
+
+        // low holds the lock and spins without a safepoint until high asks for it: it is demoted when middle arrives.
+        var low = scheduler.Spawn(
+            () =>
+            {
+                mutex.Lock();
+                Volatile.Write(ref holding, 1);
+                while (Volatile.Read(ref highParks) == 0)
+                {
+                    Thread.SpinWait(20);
+                }
+
+                events.Enqueue("low releases");
+                mutex.Unlock();
+            },
+            new WorkerOptions { Priority = 0 });
+        Watchdog.Until(() => Volatile.Read(ref holding) == 1, scheduler.Kernel, "low holds the lock");
+
+        // middle has safepoints: it gives way to high and waits queued, ahead of low by priority.
+        var middle = scheduler.Spawn(
+            () =>
+            {
+                while (Volatile.Read(ref done) == 0)
+                {
+                    Thread.SpinWait(20);
+                    Worker.Safepoint();
+                    if (Volatile.Read(ref highParks) == 1)
+                    {
+                        events.Enqueue("middle runs");
+                    }
+                }
+            },
+            new WorkerOptions { Priority = 10 });
+        Watchdog.Until(() => scheduler.Stats.Demotions == 1, scheduler.Kernel, "low demoted for middle");
+
+        var high = scheduler.Spawn(
+            () =>
+            {
+                Volatile.Write(ref highParks, 1);
+                mutex.Lock();
+                events.Enqueue("high holds the lock");
+                mutex.Unlock();
+                Volatile.Write(ref done, 1);
+            },
+            new WorkerOptions { Priority = 20 });
+
+        SchedulerFixture.WaitAll(scheduler, low, middle, high);
+        Assert.Empty(scheduler.Faults);
+
+        // Without the boost the server would run middle (queued, above low) while low waited lowered in the background.
+        var order = events.ToArray();
+        Assert.True(order.Length >= 2 && order[0] == "low releases" && order[1] == "high holds the lock", string.Join(", ", order));
+        Assert.True(scheduler.Stats.Adoptions >= 1, $"adoptions {scheduler.Stats.Adoptions}");
+    }
 }
