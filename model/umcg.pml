@@ -695,7 +695,25 @@ inline take_successor(me, yielding) {
 inline handoff_yield(me) {
     take_successor(me, 1);
     if
-    :: t == me || t == NOBODY -> skip
+    :: t == me || t == NOBODY ->
+#if DEMOTE && BROKEN != 14
+       /*
+        * No switch: the yielder runs on. In the foreground it holds the record, and the release that ends its run
+        * wakes the server to see whatever H1 drained into the run queue; in the background it releases nothing, so
+        * user space reads its word after H1 and, on TF_BACKGROUND, wakes the server itself. (Demoted after that
+        * read: the server's K9 came after our drain, and it picks from the run queue right after K9.)
+        */
+       if
+       :: atomic { (wst[me] & BG) != 0 -> skip }
+          wake_server(ws)
+       :: atomic { (wst[me] & BG) == 0 -> skip }
+       fi
+#elif DEMOTE
+       /* BROKEN 14: a background yielder that runs on leaves what its H1 drained in the run queue, unseen. */
+       skip
+#else
+       skip
+#endif
     :: else ->
        sketch_q(t);
        atomic { off_running(me, RUNNABLE) }
@@ -1120,7 +1138,20 @@ top:
              t = 0;
              if
              :: r == OK -> r = OK; NOTE_BUSY(1); goto adopted
-             :: else -> r = OK
+             :: else ->
+                /*
+                 * EAGAIN: the worker left the background first, most likely onto our list. Another turn, as after
+                 * K1's EAGAIN: an arrival that read the record while K10 had it name the worker judged itself quiet
+                 * against a worker that never ran, and only a fresh drain sees its entry.
+                 */
+                r = OK;
+#if BROKEN != 15
+                atomic { if :: (sst[s] & SMASK) == RUNNABLE -> sst[s] = RUNNING :: else -> skip fi }
+                goto top
+#else
+                /* BROKEN 15: after a failed K10 the turn goes on to the run queue, without a fresh drain. */
+                skip
+#endif
              fi
           :: else -> t = 0
           fi;
