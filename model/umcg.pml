@@ -262,11 +262,23 @@ inline wake_server(s) {
     }
 }
 
-/* WakeTask on a worker. r = OK or EAGAIN (it was not RUNNABLE: never woken twice). */
+/*
+ * WakeTask on a worker. r = OK or EAGAIN (it was not RUNNABLE: never woken twice).
+ * DEMOTE: nor while its background mark is set. A worker leaving the background is RUNNABLE from its CAS on, but
+ * its thread still has the mark to clear. Clearing it before the push keeps the server's own picks away (they
+ * come from drained entries), but not a raw switch to it, nor a stale run-queue entry a raw switch left: either
+ * would run it in between, its server could demote it anew, and the late clear would wipe the new mark.
+ */
+#if BROKEN == 12
+/* BROKEN 12: K6 ignores the mark (the order "mark, then push" alone). */
+#define WAKEABLE(t) ((wst[t] & SMASK) == RUNNABLE)
+#else
+#define WAKEABLE(t) ((wst[t] & SMASK) == RUNNABLE && !mark[t])
+#endif
 inline wake_worker(t) {
     atomic {
         if
-        :: (wst[t] & SMASK) == RUNNABLE -> wst[t] = RUNNING; futex_wake(wsleep[t]); r = OK
+        :: WAKEABLE(t) -> wst[t] = RUNNING; futex_wake(wsleep[t]); r = OK
         :: else -> r = EAGAIN
         fi
     }
@@ -449,12 +461,8 @@ inline unblock(me) {
  * mark goes, then the push and the wake unless quiet, as an arrival. No record to release: it holds none.
  */
 inline requeue_background(me) {
-#if BROKEN == 12
-    /* BROKEN 12: the mark is cleared after the push, when the worker may already run again, demoted anew. */
-    enqueue(me); leave_background(me);
-#else
-    leave_background(me); enqueue(me);
-#endif
+    leave_background(me);
+    enqueue(me);
     announce(me)
 }
 
@@ -1127,7 +1135,8 @@ top:
           :: marked(1, s) -> t = 1
           :: NW > 2 && marked(2 % NW, s) -> t = 2 % NW
           :: NW > 3 && marked(3 % NW, s) -> t = 3 % NW
-#ifndef LIVE
+#if !defined(LIVE) || BROKEN == 16
+          /* BROKEN 16 (a liveness twin): adoption left to the policy's whim, so a demoted worker may never return. */
           :: true -> t = NOBODY
 #endif
           :: else -> t = NOBODY
