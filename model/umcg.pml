@@ -262,23 +262,11 @@ inline wake_server(s) {
     }
 }
 
-/*
- * WakeTask on a worker. r = OK or EAGAIN (it was not RUNNABLE: never woken twice).
- * DEMOTE: nor while its background mark is set. A worker leaving the background is RUNNABLE from its CAS on, but
- * its thread still has the mark to clear. Clearing it before the push keeps the server's own picks away (they
- * come from drained entries), but not a raw switch to it, nor a stale run-queue entry a raw switch left: either
- * would run it in between, its server could demote it anew, and the late clear would wipe the new mark.
- */
-#if BROKEN == 12
-/* BROKEN 12: K6 ignores the mark (the order "mark, then push" alone). */
-#define WAKEABLE(t) ((wst[t] & SMASK) == RUNNABLE)
-#else
-#define WAKEABLE(t) ((wst[t] & SMASK) == RUNNABLE && !mark[t])
-#endif
+/* WakeTask on a worker. r = OK or EAGAIN (it was not RUNNABLE: never woken twice). */
 inline wake_worker(t) {
     atomic {
         if
-        :: WAKEABLE(t) -> wst[t] = RUNNING; futex_wake(wsleep[t]); r = OK
+        :: (wst[t] & SMASK) == RUNNABLE -> wst[t] = RUNNING; futex_wake(wsleep[t]); r = OK
         :: else -> r = EAGAIN
         fi
     }
@@ -959,30 +947,49 @@ proctype Worker(byte me) {
     (DEMOTE && DEMOTE_BUDGET && (wst[t] & PREEMPT) != 0 && QLEN(s) > 0 && BGCOUNT(s) < DEMOTE_K)
 
 /*
- * K9: (1) mark := 1; (2) CAS RUNNING|PREEMPT -> RUNNING|PREEMPT|BG, or (the worker left RUNNING first: it
- * blocked, waited, exited; it still owns the record and releases it itself) mark := 0 and EAGAIN; (3) the
- * record (and mirror) Running(t) -> Empty. The mark comes first so that TF_BACKGROUND never shows without it;
- * the record goes last because until the CAS succeeds, the worker may still release it itself.
+ * K9: (1) claim the mark, CAS 0 -> 1 (EAGAIN if it is set); (2) CAS RUNNING|PREEMPT -> RUNNING|PREEMPT|BG, or (the
+ * worker left RUNNING first: it blocked, waited, exited; it still owns the record and releases it itself) mark := 0
+ * and EAGAIN; (3) the record (and mirror) Running(t) -> Empty. The mark comes first so that TF_BACKGROUND never
+ * shows without it; the record goes last because until the CAS succeeds, the worker may still release it itself.
+ *   Why a CAS on the mark, not a store: a worker leaving the background is RUNNABLE from its own CAS on, with its
+ * mark still to clear. The server's picks come from drained entries, pushed after the clear; but a raw switch to
+ * it, or a stale run-queue entry such a switch left, may run it in between, and its server may demote it anew. A
+ * stored mark would then be wiped by the late clear (TF_BACKGROUND without the mark); the CAS refuses instead.
  */
 inline demote(s, t) {
-    atomic { claiming[s] = 1; mark[t] = 1 }
-#if BROKEN == 10
-    /* BROKEN 10: the record is released before the CAS, while the worker still runs in the foreground. */
-    atomic { assert(names(s, t)); slot[s] = 0 }
-#endif
     atomic {
+        claiming[s] = 1;
         if
-        :: wst[t] == (RUNNING | PREEMPT) -> wst[t] = RUNNING | PREEMPT | BG; r = OK
-        :: else -> r = EAGAIN
+#if BROKEN == 12
+        /* BROKEN 12: the mark is stored, not claimed. */
+        :: true -> mark[t] = 1; r = OK
+#else
+        :: !mark[t] -> mark[t] = 1; r = OK
+        :: mark[t] -> r = EAGAIN; claiming[s] = 0
+#endif
         fi
     }
     if
+    :: r == OK ->
 #if BROKEN == 10
-    :: r == OK -> claiming[s] = 0
-#else
-    :: r == OK -> atomic { assert(names(s, t)); slot[s] = 0; claiming[s] = 0 }
+       /* BROKEN 10: the record is released before the CAS, while the worker still runs in the foreground. */
+       atomic { assert(names(s, t)); slot[s] = 0 }
 #endif
-    :: else -> atomic { mark[t] = 0; claiming[s] = 0 }
+       atomic {
+           if
+           :: wst[t] == (RUNNING | PREEMPT) -> wst[t] = RUNNING | PREEMPT | BG; r = OK
+           :: else -> r = EAGAIN
+           fi
+       }
+       if
+#if BROKEN == 10
+       :: r == OK -> claiming[s] = 0
+#else
+       :: r == OK -> atomic { assert(names(s, t)); slot[s] = 0; claiming[s] = 0 }
+#endif
+       :: else -> atomic { mark[t] = 0; claiming[s] = 0 }
+       fi
+    :: else -> skip
     fi
 }
 
