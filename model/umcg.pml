@@ -139,9 +139,9 @@ bit  alive[NW];        /* the worker's thread has not ended */
 bit  wsleep[NW];       /* the worker is in FUTEX_WAIT on its state word (cleared by FUTEX_WAKE) */
 bit  ssleep[NS];       /* the server is in FUTEX_WAIT on its state word */
 /*
- * DEMOTE. The background mark, kernel-only (user code cannot forge it, as it can TF_BACKGROUND): set by K9 before
- * its CAS, cleared by K10 after its CAS and by the worker after the CAS that takes it off RUNNING|BG, before any
- * push. So TF_BACKGROUND implies the mark at every step (the one_runner monitor checks it).
+ * DEMOTE. The background mark, kernel-only (user code cannot forge it, as it can TF_BACKGROUND): claimed by K9 (CAS
+ * 0 -> 1) before its CAS on the word, cleared by K10 after its CAS and by the worker after the CAS that takes it off
+ * RUNNING|BG, before any push. So a RUNNING|BG word implies the mark at every step (the one_runner monitor checks it).
  */
 bit  mark[NW];
 /*
@@ -368,11 +368,11 @@ inline release_slot(me) {
 /*
  * The worker runs user code: its state is RUNNING and its server's slot names it (the one-runner rule). With
  * DEMOTE (I1'): either that, without TF_BACKGROUND; or TF_BACKGROUND with the mark, and a record that does not
- * name it (outside its server's K9/K10 window).
+ * name it (outside its server's K1, K9 and K10 windows: `claiming`).
  */
 #define names(s, w) (slot[s] == (TID(w) | TID_RUNNING))
 #define runs_user_code(me) \
-    assert((wst[me] & SMASK) == RUNNING && reg[me] && \
+    assert((wst[me] & SMASK) == RUNNING && reg[me] && (wst[me] & COND_WAIT) == 0 && \
            ((wst[me] & BG) == 0 -> names(SRV(me), me) : (mark[me] && (!names(SRV(me), me) || claiming[SRV(me)]))))
 
 /*
@@ -382,8 +382,10 @@ inline release_slot(me) {
 #define off_running(me, to) \
     assert((wst[me] & SMASK) == RUNNING); bg = ((wst[me] & BG) != 0); wst[me] = (to)
 
-/* A background worker's transition, after that CAS: the mark goes, before any push (K5: once pushed, it may be
- * run and demoted again, and a late clear would wipe the new mark). */
+/*
+ * A background worker's transition, after that CAS: the mark goes, before any push, so that no entry the server
+ * drains names a worker still marked (a raw switch can still run one: K9 claims the mark by CAS for that).
+ */
 inline leave_background(me) {
     atomic { assert(mark[me]); mark[me] = 0 }
 }
@@ -445,14 +447,42 @@ inline unblock(me) {
 }
 
 /*
- * A background worker back to the run queue (K5 at its safepoint, K2's Wait): its word is RUNNABLE already; the
- * mark goes, then the push and the wake unless quiet, as an arrival. No record to release: it holds none.
+ * A background worker back to the run queue (K5 at its safepoint): its word is RUNNABLE already; the mark goes,
+ * then the push and the wake unless quiet, as an arrival. No record to release: it holds none.
  */
 inline requeue_background(me) {
     leave_background(me);
     enqueue(me);
     announce(me)
 }
+
+/*
+ * K2's Wait for a background worker, after user space's PrepareWait (RUNNING|BG -> RUNNABLE|COND_WAIT|BG, the
+ * linearisation point): the mark goes; then UpdateState(RUNNABLE -> RUNNABLE) clears COND_WAIT and BG, or fails
+ * (EAGAIN) when a wake came first; then the push and the wake unless quiet. next_tid is ignored. Unlike a
+ * foreground worker's PrepareWait and Wait, these are separate steps: a foreground worker holds the record, so
+ * nobody acts on its RUNNABLE|COND_WAIT word, but a background one holds nothing, and a raw switch by the worker
+ * now in the foreground may run it in between. Then it runs (the switch moved the record to it), its mark gone.
+ */
+inline wait_background(me) {
+    leave_background(me);
+    atomic {
+        if
+        :: (wst[me] & SMASK) == RUNNABLE -> wst[me] = RUNNABLE; r = OK
+        :: else -> r = EAGAIN
+        fi
+    }
+    if
+    :: r == OK -> enqueue(me); announce(me)
+    :: else -> skip
+    fi;
+    r = OK
+}
+
+/* PrepareWait (user space): RUNNING -> RUNNABLE | COND_WAIT, keeping TF_BACKGROUND, which it reports in bg. */
+#define prepare_wait(me) \
+    assert((wst[me] & SMASK) == RUNNING); bg = ((wst[me] & BG) != 0); \
+    wst[me] = (bg -> RUNNABLE | COND_WAIT | BG : RUNNABLE)
 
 /*
  * A successor user space took out of the run queue for a worker that turned out to be background (its K2 or K3
@@ -544,9 +574,9 @@ inline wake_if_others_listed(sw) {
  * word), so the intermediate value is unobservable.
  */
 inline yield(me) {
-    atomic { off_running(me, RUNNABLE) }
+    atomic { prepare_wait(me) }      /* in the foreground, with Wait's UpdateState folded in (see above) */
     if
-    :: bg -> requeue_background(me)    /* PrepareWait kept TF_BACKGROUND; Wait sees it: no release */
+    :: bg -> wait_background(me)
     :: else ->
        enqueue(me);
 #if BROKEN == 4
@@ -712,9 +742,9 @@ inline handoff_yield(me) {
 #endif
     :: else ->
        sketch_q(t);
-       atomic { off_running(me, RUNNABLE) }
+       atomic { prepare_wait(me) }
        if
-       :: bg -> give_back(t); requeue_background(me)    /* background: next_tid ignored */
+       :: bg -> give_back(t); wait_background(me)    /* background: next_tid ignored */
        :: else ->
           move_slot(me, t);
           enqueue(me);
@@ -1344,15 +1374,16 @@ end_idle:
      (NW > 2 && running_on(2 % NW, s) -> 1 : 0) + (NW > 3 && running_on(3 % NW, s) -> 1 : 0))
 
 /*
- * DEMOTE (I1'), for worker w: a foreground RUNNING worker is named by its server's record; TF_BACKGROUND implies
- * the mark; a record names a background worker only inside its server's K9 or K10; and no server has more than
- * DEMOTE_K background workers.
+ * DEMOTE (I1'), for worker w: a foreground RUNNING worker is named by its server's record; RUNNING|BG implies
+ * the mark; a record names a background worker only inside its server's K1, K9 or K10 (`claiming`); and no server
+ * has more than DEMOTE_K background workers.
  */
 #define fg_named(w)   (!running_on(w, SRV(w)) || names(SRV(w), w))
-#define bg_marked(w)  ((wst[w] & BG) == 0 || mark[w])
-#define bg_unnamed(w) ((wst[w] & BG) == 0 || !names(SRV(w), w) || claiming[SRV(w)])
+#define in_bg_word(w) ((wst[w] & (SMASK | BG)) == (RUNNING | BG))   /* RUNNABLE|COND_WAIT|BG is one leaving */
+#define bg_marked(w)  (!in_bg_word(w) || mark[w])
+#define bg_unnamed(w) (!in_bg_word(w) || !names(SRV(w), w) || claiming[SRV(w)])
 #define i1_bg(w)      (fg_named(w) && bg_marked(w) && bg_unnamed(w))
-#define in_bg(w, s)   (SRV(w) == (s) && (wst[w] & BG) != 0)
+#define in_bg(w, s)   (SRV(w) == (s) && in_bg_word(w))
 #define count_bg(s) \
     ((in_bg(0, s) -> 1 : 0) + (in_bg(1, s) -> 1 : 0) + \
      (NW > 2 && in_bg(2 % NW, s) -> 1 : 0) + (NW > 3 && in_bg(3 % NW, s) -> 1 : 0))
