@@ -714,6 +714,26 @@ inline take_successor(me, yielding) {
 }
 
 /*
+ * NotifyResume at a safepoint: nothing unless TF_PREEMPT is set; then Preempt: RUNNING -> RUNNABLE, queued,
+ * slot freed, server woken, sleep until run again.
+ */
+inline safepoint(me) {
+    if
+    :: atomic { (wst[me] & PREEMPT) == 0 -> skip }
+    :: atomic { (wst[me] & PREEMPT) != 0 -> off_running(me, RUNNABLE) }
+       if
+       :: bg -> requeue_background(me)    /* K5 of a background worker: back to the run queue, no release */
+       :: else ->
+          enqueue(me);
+          release_slot(me);
+          wake_server(ws)
+       fi;
+       bg = 0;
+       sleep_until_running(wst[me], wsleep[me])
+    fi
+}
+
+/*
  * WorkerThread.Yield with the direct successor: H1, H2, then K2 with next_tid = the successor: PrepareWait
  * (its checks and the clearing of TF_COND_WAIT folded, as in yield), MoveSlot, our own push, StartSwitchedTo,
  * and the look at the list (Q3). When nothing else is queued or the policy keeps the yielder, it runs on.
@@ -724,18 +744,15 @@ inline handoff_yield(me) {
     :: t == me || t == NOBODY ->
 #if DEMOTE && BROKEN != 14
        /*
-        * No switch: the yielder runs on. In the foreground it holds the record, and the release that ends its run
-        * wakes the server to see whatever H1 drained into the run queue; in the background it releases nothing, so
-        * user space reads its word after H1 and, on TF_BACKGROUND, wakes the server itself. (Demoted after that
-        * read: the server's K9 came after our drain, and it picks from the run queue right after K9.)
+        * No switch: the yielder runs on, and with demotion a yield honours a pending request to give way as a
+        * safepoint does (K5). Without it a foreground worker that yields in a loop, finding nobody queued, never
+        * gives way to a background worker, which is in no queue; and a background yielder, which holds no record,
+        * would leave whatever its H1 drained into the run queue unseen by its server (BROKEN 14). A background
+        * worker always has TF_PREEMPT, so its yield is where it leaves the background.
         */
-       if
-       :: atomic { (wst[me] & BG) != 0 -> skip }
-          wake_server(ws)
-       :: atomic { (wst[me] & BG) == 0 -> skip }
-       fi
+       safepoint(me)
 #elif DEMOTE
-       /* BROKEN 14: a background yielder that runs on leaves what its H1 drained in the run queue, unseen. */
+       /* BROKEN 14: the yield that does not switch ignores TF_PREEMPT, as without demotion. */
        skip
 #else
        skip
@@ -813,25 +830,6 @@ inline finish(me) {
     atomic { reg[me] = 0; alive[me] = 0 }
 }
 
-/*
- * NotifyResume at a safepoint: nothing unless TF_PREEMPT is set; then Preempt: RUNNING -> RUNNABLE, queued,
- * slot freed, server woken, sleep until run again.
- */
-inline safepoint(me) {
-    if
-    :: atomic { (wst[me] & PREEMPT) == 0 -> skip }
-    :: atomic { (wst[me] & PREEMPT) != 0 -> off_running(me, RUNNABLE) }
-       if
-       :: bg -> requeue_background(me)    /* K5 of a background worker: back to the run queue, no release */
-       :: else ->
-          enqueue(me);
-          release_slot(me);
-          wake_server(ws)
-       fi;
-       bg = 0;
-       sleep_until_running(wst[me], wsleep[me])
-    fi
-}
 
 /* Ctl(Unregister) of a RUNNING worker with next_tid 0: RUNNING -> NONE, free the slot, wake the server, forget. */
 inline unregister(me) {
