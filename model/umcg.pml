@@ -24,11 +24,12 @@
  *   MARGIN1    the server's margin is 1 whenever a worker runs (else 1 or 2): with ranks 0 and 1 only, 2 decides
  *              nothing that 1 does not (an equal rank is what tells them apart), so runs with two ranks use it.
  *   LEAN       shorter scripts for the three-worker runs: yields and blocks only, every body ends by finishing.
- *   DEMOTE     workers run in the background (demotion, docs/preemption.md): a server demotes a running worker that was
- *              asked to give way and reached no safepoint (K9) and runs another; it adopts a background worker
- *              back when its record is empty (K10); a background worker's own block, Wait, safepoint and exit
- *              pick no successor and release no record. DEMOTE_K: at most that many background workers per
- *              server (default 1); MAXDEM: demotions per server (default 1; unbounded in the liveness run).
+ *   DEMOTE     workers run in the background (demotion, docs/preemption.md): a server demotes a running
+ *              worker that was asked to give way and reached no safepoint (K9) and runs another; it adopts a
+ *              background worker back when its record is empty (K10); a background worker's own block, Wait,
+ *              safepoint and exit pick no successor and release no record. DEMOTE_K: at most that many
+ *              background workers per server (default 1); MAXDEM: demotions per server (default 1; unbounded
+ *              in the liveness run).
  *   BROKEN=n   a deliberately wrong variant the checker must reject (see the BROKEN cases below).
  */
 
