@@ -654,7 +654,11 @@ inline switch_to(me) {
     fi;
     if
     :: r != OK ->
-       /* No switch: give the target back (Server.MakeReady; no wake, we hold the slot) and yield instead. */
+       /*
+        * No switch: give the target back (Server.MakeReady; no wake: we hold the slot, or, in the background, the
+        * yield's own arrival wakes the server unless a running worker makes it quiet, whose release will) and
+        * yield instead.
+        */
        if
        :: took -> atomic { rq_add(ws, t) }
        :: else -> skip
