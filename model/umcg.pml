@@ -151,11 +151,6 @@ bit  mark[NW];
  * whose entry was still listed) names a worker since demoted: its K6 fails and the record goes back.
  */
 bit  claiming[NS];
-#if DEMOTE
-#define CLAIM(s, b) claiming[s] = (b)
-#else
-#define CLAIM(s, b) skip
-#endif
 
 /*
  * The scheduler's run queue (the policy's, server-private under its lock). Safety runs keep it as a
@@ -379,9 +374,20 @@ inline release_slot(me) {
 /*
  * The worker's own CAS that takes its word off RUNNING (to `to`, flags cleared): its linearisation point against
  * K9 and K10. It is a background transition iff the word it replaced had TF_BACKGROUND (bg = 1).
+ *   BG_SPLIT(path) ... BG_JOIN around a foreground path: a background worker takes `path` instead. Without DEMOTE
+ * all three leave nothing behind, and the model is, step for step, the one without demotion (the other checks'
+ * figures stay as they were).
  */
+#if DEMOTE
 #define off_running(me, to) \
     assert((wst[me] & SMASK) == RUNNING); bg = ((wst[me] & BG) != 0); wst[me] = (to)
+#define BG_SPLIT(path) if :: bg -> path :: else ->
+#define BG_JOIN        fi; bg = 0
+#else
+#define off_running(me, to) assert((wst[me] & SMASK) == RUNNING); wst[me] = (to)
+#define BG_SPLIT(path)
+#define BG_JOIN
+#endif
 
 /*
  * A background worker's transition, after that CAS: the mark goes, before any push, so that no entry the server
@@ -481,9 +487,13 @@ inline wait_background(me) {
 }
 
 /* PrepareWait (user space): RUNNING -> RUNNABLE | COND_WAIT, keeping TF_BACKGROUND, which it reports in bg. */
+#if DEMOTE
 #define prepare_wait(me) \
     assert((wst[me] & SMASK) == RUNNING); bg = ((wst[me] & BG) != 0); \
     wst[me] = (bg -> RUNNABLE | COND_WAIT | BG : RUNNABLE)
+#else
+#define prepare_wait(me) assert((wst[me] & SMASK) == RUNNING); wst[me] = RUNNABLE
+#endif
 
 /*
  * A successor user space took out of the run queue for a worker that turned out to be background (its K2 or K3
@@ -576,9 +586,7 @@ inline wake_if_others_listed(sw) {
  */
 inline yield(me) {
     atomic { prepare_wait(me) }      /* in the foreground, with Wait's UpdateState folded in (see above) */
-    if
-    :: bg -> wait_background(me)
-    :: else ->
+    BG_SPLIT(wait_background(me))
        enqueue(me);
 #if BROKEN == 4
        /*
@@ -588,9 +596,8 @@ inline yield(me) {
        ws = srv[me];
 #endif
        release_slot(me);
-       wake_server(ws)
-    fi;
-    bg = 0;
+       wake_server(ws);
+    BG_JOIN;
     sleep_until_running(wst[me], wsleep[me])
 }
 
@@ -669,6 +676,15 @@ inline switch_to(me) {
     fi
 }
 
+/* A background block (K3), after its CAS: the mark goes; no record to release, no server to wake. */
+inline block_background(me) {
+    leave_background(me)
+#if BROKEN == 13
+    /* BROKEN 13: the background block releases and wakes as a foreground one would. */
+    ; release_slot(me); wake_server(ws)
+#endif
+}
+
 /* SysEnter (BlockWorker) without a successor (K3): RUNNING -> BLOCKED, then free the slot and wake the server. */
 inline block_plain(me) {
 #if BROKEN == 1
@@ -678,17 +694,10 @@ inline block_plain(me) {
     wake_server(ws)
 #else
     atomic { off_running(me, BLOCKED) }
-    if
-    :: bg ->
-       /* A background block (K3): the mark goes; no record to release, no server to wake. */
-       leave_background(me)
-#if BROKEN == 13
-       /* BROKEN 13: the background block releases and wakes as a foreground one would. */
-       ; release_slot(me); wake_server(ws)
-#endif
-    :: else -> release_slot(me); wake_server(ws)
-    fi;
-    bg = 0
+    BG_SPLIT(block_background(me))
+       release_slot(me);
+       wake_server(ws);
+    BG_JOIN
 #endif
 }
 
@@ -726,14 +735,11 @@ inline safepoint(me) {
     if
     :: atomic { (wst[me] & PREEMPT) == 0 -> skip }
     :: atomic { (wst[me] & PREEMPT) != 0 -> off_running(me, RUNNABLE) }
-       if
-       :: bg -> requeue_background(me)    /* K5 of a background worker: back to the run queue, no release */
-       :: else ->
+       BG_SPLIT(requeue_background(me))    /* K5 of a background worker: back to the run queue, no release */
           enqueue(me);
           release_slot(me);
-          wake_server(ws)
-       fi;
-       bg = 0;
+          wake_server(ws);
+       BG_JOIN;
        sleep_until_running(wst[me], wsleep[me])
     fi
 }
@@ -765,15 +771,12 @@ inline handoff_yield(me) {
     :: else ->
        sketch_q(t);
        atomic { prepare_wait(me) }
-       if
-       :: bg -> give_back(t); wait_background(me)    /* background: next_tid ignored */
-       :: else ->
+       BG_SPLIT(give_back(t); wait_background(me))    /* background: next_tid ignored */
           move_slot(me, t);
           enqueue(me);
           start_switched_to(t);
-          wake_if_others_listed(me)
-       fi;
-       bg = 0;
+          wake_if_others_listed(me);
+       BG_JOIN;
        sleep_until_running(wst[me], wsleep[me])
     fi;
     t = 0
@@ -791,12 +794,8 @@ inline handoff_block(me) {
     :: else ->
        sketch_q(t);
        atomic { assert((wst[t] & SMASK) == RUNNABLE); off_running(me, BLOCKED) }
-       if
-       :: bg ->
-          /* A background K3: the mark goes; next_tid is ignored and left, and user space gives the successor back. */
-          leave_background(me);
-          give_back(t)
-       :: else ->
+       /* A background K3: the mark goes; next_tid is ignored and left, and user space gives the successor back. */
+       BG_SPLIT(leave_background(me); give_back(t))
 #if BROKEN == 5
           /* BROKEN 5: the successor is woken before the record moves to it. */
           start_switched_to(t);
@@ -805,9 +804,8 @@ inline handoff_block(me) {
           move_slot(me, t);
           start_switched_to(t);
 #endif
-          wake_if_others_listed(NOBODY)
-       fi;
-       bg = 0
+          wake_if_others_listed(NOBODY);
+       BG_JOIN
     fi;
     t = 0
 }
@@ -839,11 +837,10 @@ inline finish(me) {
 /* Ctl(Unregister) of a RUNNING worker with next_tid 0: RUNNING -> NONE, free the slot, wake the server, forget. */
 inline unregister(me) {
     atomic { off_running(me, NONE) }
-    if
-    :: bg -> leave_background(me)      /* K7 of a background worker: no hand-on, no wake */
-    :: else -> release_slot(me); wake_server(ws)
-    fi;
-    bg = 0;
+    BG_SPLIT(leave_background(me))      /* K7 of a background worker: no hand-on, no wake */
+       release_slot(me);
+       wake_server(ws);
+    BG_JOIN;
     atomic { reg[me] = 0; alive[me] = 0 }
 }
 
@@ -860,11 +857,10 @@ inline exit_and_reap(me) {
      * calls do: a server may demote (or adopt) a thread that already ended, and the reaper must know which.
      */
     atomic { off_running(me, NONE) }
-    if
-    :: bg -> leave_background(me)
-    :: else -> release_slot(me); wake_server(ws)
-    fi;
-    bg = 0;
+    BG_SPLIT(leave_background(me))
+       release_slot(me);
+       wake_server(ws);
+    BG_JOIN;
 #else
     release_slot(me);
     wake_server(ws);
@@ -1314,13 +1310,20 @@ adopted:
               reg[t] ->
               assert(slot[s] == v);          /* "no other thread writes this slot now" */
               assert(srv[t] == s);           /* the pick names a worker of this server */
-              slot[s] = v | TID_RUNNING;
-              CLAIM(s, 1)
+              slot[s] = v | TID_RUNNING
+#if DEMOTE
+              ; claiming[s] = 1
+#endif
           }
           wake_worker(t);
           if
-          :: r != OK -> atomic { slot[s] = v; CLAIM(s, 0) }
-          :: else -> CLAIM(s, 0)
+#if DEMOTE
+          :: r != OK -> atomic { slot[s] = v; claiming[s] = 0 }
+          :: else -> claiming[s] = 0
+#else
+          :: r != OK -> slot[s] = v
+          :: else -> skip
+#endif
           fi
        fi;
        t = 0; v = 0;
