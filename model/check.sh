@@ -137,6 +137,29 @@ check handoff-2x2-steal hold umcg.pml "-DNS=2 -DNW=2 -DOPS=1 -DSTEAL=1 -DHANDOFF
 # Liveness with both: every RUNNABLE worker eventually runs (a quiet arrival is not left behind for good).
 check liveness-handoff-quiet-1x2 hold umcg.pml "-DLIVE -DNS=1 -DNW=2 -DHANDOFF=1 -DQUIET=1 -DMARGIN1" "-DNFAIR=3 -DCOLLAPSE" "-a -f -m3000000"
 
+# Demotion (-DDEMOTE=1, docs/model.md): a server demotes a worker that overstays its request to give way and runs
+# another (K9), adopts it back when its record is empty (K10); a background worker blocks, waits, gives way at its
+# safepoint and exits holding no record. Raw switches and a second demotion of the same worker (about 5 M states):
+check demote-1x2-raw hold umcg.pml "-DNS=1 -DNW=2 -DOPS=1 -DMAXPRE=2 -DMAXDEM=2 -DDEMOTE_K=2 -DDEMOTE=1" "$safety" "-m200000"
+# With the direct successor and quiet arrivals, one demotion (about 3 M states).
+check demote-handoff-quiet-1x2 hold umcg.pml "-DNS=1 -DNW=2 -DOPS=1 -DDEMOTE=1 -DHANDOFF=1 -DQUIET=1 -DMARGIN1" "$safety" "-m200000"
+# Three workers, at most one in the background (DEMOTE_K=1): the bound bites (about 8 M states).
+check demote-bound-1x3 hold umcg.pml "-DNS=1 -DNW=3 -DOPS=0 -DMAXPRE=2 -DMAXDEM=2 -DLEAN -DHANDOFF=1 -DDEMOTE=1" "$safety" "-m200000"
+# Two servers that steal, with the successor; scripts of no operation (register, then unregister, exit or finish:
+# demotion still meets steals, about 1.6 M states). With one operation each (11 M states) by hand, MODEL_FULL=1.
+check demote-handoff-2x2-steal hold umcg.pml "-DNS=2 -DNW=2 -DOPS=0 -DSTEAL=1 -DHANDOFF=1 -DDEMOTE=1" "$safety" "-m200000"
+if [ "${MODEL_FULL:-0}" = 1 ]; then
+  check demote-handoff-2x2-steal-long hold umcg.pml "-DNS=2 -DNW=2 -DOPS=1 -DSTEAL=1 -DHANDOFF=1 -DDEMOTE=1" "$safety" "-m200000"
+fi
+# Liveness: worker 0 may spin without a safepoint for ever; every RUNNABLE worker still runs, and a background
+# worker is eventually adopted or leaves. Without demotion (DEMOTE_K=0) the spinner starves the other: rejected.
+check liveness-demote-1x2 hold umcg.pml "-DLIVE -DNS=1 -DNW=2 -DDEMOTE=1" "-DNFAIR=3 -DCOLLAPSE" "-a -f -m3000000"
+# With the direct successor and quiet arrivals too (10 M states, 3.8e7 visited: some 2 minutes; by hand).
+if [ "${MODEL_FULL:-0}" = 1 ]; then
+  check liveness-demote-handoff-quiet-1x2 hold umcg.pml "-DLIVE -DNS=1 -DNW=2 -DDEMOTE=1 -DHANDOFF=1 -DQUIET=1 -DMARGIN1" "-DNFAIR=3 -DCOLLAPSE" "-a -f -m3000000"
+fi
+check liveness-demote-off-spinner-starves reject umcg.pml "-DLIVE -DNS=1 -DNW=2 -DDEMOTE=1 -DDEMOTE_K=0" "-DNFAIR=3 -O0" "-a -f -m3000000"
+
 # The broken twins: each must be rejected with a trail. Their searches are short, so their verifiers are built
 # without optimisation (-O0 after -O2 wins): compiling pan.c at -O2 costs more than the search.
 twin="-DSAFETY -O0"
@@ -149,6 +172,15 @@ check broken-quiet-empty-record reject umcg.pml "-DBROKEN=6 -DHANDOFF=1 -DQUIET=
 check broken-no-look-after-switch reject umcg.pml "-DBROKEN=7 -DHANDOFF=1 -DQUIET=1 -DNS=1 -DNW=3 -DOPS=0 -DOPS0=1 -DMAXPRE=0 -DLEAN -DRANKED=4" "$twin" "-m200000"
 check broken-no-look-after-margin reject umcg.pml "-DBROKEN=8 -DHANDOFF=1 -DQUIET=1 -DNS=1 -DNW=2 -DOPS=2 -DRANKED=0" "$twin" "-m200000"
 check broken-quiet-value-per-worker reject umcg.pml "-DBROKEN=9 -DHANDOFF=1 -DQUIET=1 -DNS=1 -DNW=2 -DOPS=2" "$twin" "-m200000"
+demote="-DDEMOTE=1 -DNS=1 -DNW=2 -DOPS=1"
+check broken-demote-record-first reject umcg.pml "-DBROKEN=10 $demote" "$twin" "-m200000"
+check broken-demote-adopt-flag-first reject umcg.pml "-DBROKEN=11 $demote" "$twin" "-m200000"
+check broken-demote-stored-mark reject umcg.pml "-DBROKEN=12 $demote -DMAXPRE=2 -DMAXDEM=2 -DDEMOTE_K=2" "$twin" "-m200000"
+check broken-demote-block-releases reject umcg.pml "-DBROKEN=13 $demote" "$twin" "-m200000"
+check broken-demote-drain-unseen reject umcg.pml "-DBROKEN=14 $demote -DHANDOFF=1" "$twin" "-m200000"
+check broken-demote-adopt-no-new-turn reject umcg.pml "-DBROKEN=15 $demote -DHANDOFF=1 -DQUIET=1 -DMARGIN1" "$twin" "-m200000"
+check broken-demote-adopt-optional reject umcg.pml "-DBROKEN=16 -DLIVE -DDEMOTE=1 -DNS=1 -DNW=2" "-DNFAIR=3 -O0" "-a -f -m3000000"
+check broken-demote-bound reject umcg.pml "-DBROKEN=17 -DDEMOTE=1 -DNS=1 -DNW=3 -DOPS=0 -DMAXPRE=2 -DMAXDEM=2 -DLEAN -DHANDOFF=1" "$twin" "-m200000"
 
 if [ -f "$here/park.pml" ]; then
   check park-word hold park.pml "" "$safety" "-m200000"

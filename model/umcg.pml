@@ -24,6 +24,12 @@
  *   MARGIN1    the server's margin is 1 whenever a worker runs (else 1 or 2): with ranks 0 and 1 only, 2 decides
  *              nothing that 1 does not (an equal rank is what tells them apart), so runs with two ranks use it.
  *   LEAN       shorter scripts for the three-worker runs: yields and blocks only, every body ends by finishing.
+ *   DEMOTE     workers run in the background (demotion, docs/preemption.md): a server demotes a running
+ *              worker that was asked to give way and reached no safepoint (K9) and runs another; it adopts a
+ *              background worker back when its record is empty (K10); a background worker's own block, Wait,
+ *              safepoint and exit pick no successor and release no record. DEMOTE_K: at most that many
+ *              background workers per server (default 1); MAXDEM: demotions per server (default 1; unbounded
+ *              in the liveness run).
  *   BROKEN=n   a deliberately wrong variant the checker must reject (see the BROKEN cases below).
  */
 
@@ -57,6 +63,15 @@
 #ifndef RANKED
 #define RANKED 2
 #endif
+#ifndef DEMOTE
+#define DEMOTE 0
+#endif
+#ifndef DEMOTE_K
+#define DEMOTE_K 1
+#endif
+#ifndef MAXDEM
+#define MAXDEM 1
+#endif
 #if STEAL && defined(LIVE)
 #error "the liveness run keeps every worker on its first server"
 #endif
@@ -72,6 +87,7 @@
 #define BLOCKED   3
 #define COND_WAIT 4   /* TaskFlags.CondWait */
 #define PREEMPT   8   /* TaskFlags.Preempt */
+#define BG        16  /* TaskFlags.Background: the worker runs demoted, its server's record does not name it */
 
 /* A server's next_tid: 0, a worker's tid (a pick, not started yet), or tid | TID_RUNNING (it runs). */
 #define TID_RUNNING 16
@@ -95,6 +111,14 @@
 #define PREEMPT_BUDGET (npre < MAXPRE)
 #define PREEMPT_SPEND  npre++
 #endif
+/* Demotions: MAXDEM per server in the safety runs, whenever the policy's grace period is over; unbounded live. */
+#ifdef LIVE
+#define DEMOTE_BUDGET true
+#define DEMOTE_SPEND  skip
+#else
+#define DEMOTE_BUDGET (ndem < MAXDEM)
+#define DEMOTE_SPEND  ndem++
+#endif
 #define RQCAP       (2 * NW)
 
 /* Errno values the model distinguishes. */
@@ -115,6 +139,18 @@ bit  reg[NW];          /* the worker is in the kernel half's task table */
 bit  alive[NW];        /* the worker's thread has not ended */
 bit  wsleep[NW];       /* the worker is in FUTEX_WAIT on its state word (cleared by FUTEX_WAKE) */
 bit  ssleep[NS];       /* the server is in FUTEX_WAIT on its state word */
+/*
+ * DEMOTE. The background mark, kernel-only (user code cannot forge it, as it can TF_BACKGROUND): claimed by K9 (CAS
+ * 0 -> 1) before its CAS on the word, cleared by K10 after its CAS and by the worker after the CAS that takes it off
+ * RUNNING|BG, before any push. So a RUNNING|BG word implies the mark at every step (the one_runner monitor checks it).
+ */
+bit  mark[NW];
+/*
+ * Ghost: the server is inside K9, K10 or K1's start (record marked, K6 not yet done), the only windows in which its
+ * record may name a background worker. K1 meets one when a stale run-queue entry (the raw switch woke a worker
+ * whose entry was still listed) names a worker since demoted: its K6 fails and the record goes back.
+ */
+bit  claiming[NS];
 
 /*
  * The scheduler's run queue (the policy's, server-private under its lock). Safety runs keep it as a
@@ -126,6 +162,7 @@ chan rq[NS] = [RQCAP] of { byte };
 #define rq_add(s, w)  assert(nfull(rq[s])); rq[s]!w
 #define rq_has(s, w)  rq[s]??[eval(w)]
 #define rq_take(s, w) rq[s]??eval(w)
+#define QLEN(s)       len(rq[s])
 #else
 byte rqn[NS * NW];     /* rqn[RQ(s, w)]: how many times worker w is in server s's run queue */
 #define RQ(s, w)      ((s) * NW + (w))
@@ -324,9 +361,41 @@ inline release_slot(me) {
     }
 }
 
-/* The worker runs user code: its state is RUNNING and its server's slot names it (the one-runner rule). */
+/*
+ * The worker runs user code: its state is RUNNING and its server's slot names it (the one-runner rule). With
+ * DEMOTE (I1'): either that, without TF_BACKGROUND; or TF_BACKGROUND with the mark, and a record that does not
+ * name it (outside its server's K1, K9 and K10 windows: `claiming`).
+ */
+#define names(s, w) (slot[s] == (TID(w) | TID_RUNNING))
 #define runs_user_code(me) \
-    assert((wst[me] & SMASK) == RUNNING && slot[SRV(me)] == (TID(me) | TID_RUNNING) && reg[me])
+    assert((wst[me] & SMASK) == RUNNING && reg[me] && (wst[me] & COND_WAIT) == 0 && \
+           ((wst[me] & BG) == 0 -> names(SRV(me), me) : (mark[me] && (!names(SRV(me), me) || claiming[SRV(me)]))))
+
+/*
+ * The worker's own CAS that takes its word off RUNNING (to `to`, flags cleared): its linearisation point against
+ * K9 and K10. It is a background transition iff the word it replaced had TF_BACKGROUND (bg = 1).
+ *   BG_SPLIT(path) ... BG_JOIN around a foreground path: a background worker takes `path` instead. Without DEMOTE
+ * all three leave nothing behind, and the model is, step for step, the one without demotion (the other checks'
+ * figures stay as they were).
+ */
+#if DEMOTE
+#define off_running(me, to) \
+    assert((wst[me] & SMASK) == RUNNING); bg = ((wst[me] & BG) != 0); wst[me] = (to)
+#define BG_SPLIT(path) if :: bg -> path :: else ->
+#define BG_JOIN        fi; bg = 0
+#else
+#define off_running(me, to) assert((wst[me] & SMASK) == RUNNING); wst[me] = (to)
+#define BG_SPLIT(path)
+#define BG_JOIN
+#endif
+
+/*
+ * A background worker's transition, after that CAS: the mark goes, before any push, so that no entry the server
+ * drains names a worker still marked (a raw switch can still run one: K9 claims the mark by CAS for that).
+ */
+inline leave_background(me) {
+    atomic { assert(mark[me]); mark[me] = 0 }
+}
 
 /* ---- worker operations ------------------------------------------------------------------------- */
 
@@ -364,6 +433,15 @@ inline arrive(me) {
     m = 0
 }
 
+/* After an arrival's push: wake the server (with QUIET, unless the arrival is quiet: K4q). */
+inline announce(me) {
+#if QUIET
+    arrive(me)
+#else
+    wake_server(ws)
+#endif
+}
+
 /*
  * Unblock (SysExit, and the end of Ctl(Register)): BLOCKED -> RUNNABLE, queued, server woken (with QUIET,
  * unless the arrival is quiet: K4q), sleep until a server runs it.
@@ -371,12 +449,60 @@ inline arrive(me) {
 inline unblock(me) {
     atomic { assert((wst[me] & SMASK) == BLOCKED); wst[me] = RUNNABLE; inregion[me] = 0 }
     enqueue(me);
-#if QUIET
-    arrive(me);
-#else
-    wake_server(ws);
-#endif
+    announce(me);
     sleep_until_running(wst[me], wsleep[me])
+}
+
+/*
+ * A background worker back to the run queue (K5 at its safepoint): its word is RUNNABLE already; the mark goes,
+ * then the push and the wake unless quiet, as an arrival. No record to release: it holds none.
+ */
+inline requeue_background(me) {
+    leave_background(me);
+    enqueue(me);
+    announce(me)
+}
+
+/*
+ * K2's Wait for a background worker, after user space's PrepareWait (RUNNING|BG -> RUNNABLE|COND_WAIT|BG, the
+ * linearisation point): the mark goes; then UpdateState(RUNNABLE -> RUNNABLE) clears COND_WAIT and BG, or fails
+ * (EAGAIN) when a wake came first; then the push and the wake unless quiet. next_tid is ignored. Unlike a
+ * foreground worker's PrepareWait and Wait, these are separate steps: a foreground worker holds the record, so
+ * nobody acts on its RUNNABLE|COND_WAIT word, but a background one holds nothing, and a raw switch by the worker
+ * now in the foreground may run it in between. Then it runs (the switch moved the record to it), its mark gone.
+ */
+inline wait_background(me) {
+    leave_background(me);
+    atomic {
+        if
+        :: (wst[me] & SMASK) == RUNNABLE -> wst[me] = RUNNABLE; r = OK
+        :: else -> r = EAGAIN
+        fi
+    }
+    if
+    :: r == OK -> enqueue(me); announce(me)
+    :: else -> skip
+    fi;
+    r = OK
+}
+
+/* PrepareWait (user space): RUNNING -> RUNNABLE | COND_WAIT, keeping TF_BACKGROUND, which it reports in bg. */
+#if DEMOTE
+#define prepare_wait(me) \
+    assert((wst[me] & SMASK) == RUNNING); bg = ((wst[me] & BG) != 0); \
+    wst[me] = (bg -> RUNNABLE | COND_WAIT | BG : RUNNABLE)
+#else
+#define prepare_wait(me) assert((wst[me] & SMASK) == RUNNING); wst[me] = RUNNABLE
+#endif
+
+/*
+ * A successor user space took out of the run queue for a worker that turned out to be background (its K2 or K3
+ * ignores next_tid and leaves it): back to the run queue and the server woken (Server.MakeReady). Without this
+ * the successor is in no queue and on no list, and nobody ever runs it.
+ */
+inline give_back(t) {
+    atomic { rq_add(ws, t) }
+    wake_server(ws)
 }
 
 /*
@@ -459,17 +585,19 @@ inline wake_if_others_listed(sw) {
  * word), so the intermediate value is unobservable.
  */
 inline yield(me) {
-    atomic { assert((wst[me] & SMASK) == RUNNING); wst[me] = RUNNABLE }
-    enqueue(me);
+    atomic { prepare_wait(me) }      /* in the foreground, with Wait's UpdateState folded in (see above) */
+    BG_SPLIT(wait_background(me))
+       enqueue(me);
 #if BROKEN == 4
-    /*
-     * BROKEN 4: server_tid is read again after the push. Between the push and this read the server may drain
-     * us and another server steal us (move us to itself and start us): we would release that server's slot.
-     */
-    ws = srv[me];
+       /*
+        * BROKEN 4: server_tid is read again after the push. Between the push and this read the server may drain
+        * us and another server steal us (move us to itself and start us): we would release that server's slot.
+        */
+       ws = srv[me];
 #endif
-    release_slot(me);
-    wake_server(ws);
+       release_slot(me);
+       wake_server(ws);
+    BG_JOIN;
     sleep_until_running(wst[me], wsleep[me])
 }
 
@@ -487,6 +615,7 @@ inline switch_to(me) {
      */
     atomic {
         assert((wst[me] & SMASK) == RUNNING);
+        bg = ((wst[me] & BG) != 0);    /* PrepareWait's CAS shows a background worker: no switch (next_tid ignored) */
         if
         :: SRV(0) == ws && me != 0 -> t = 0
         :: SRV(1) == ws && me != 1 -> t = 1
@@ -499,7 +628,7 @@ inline switch_to(me) {
         :: else -> took = 0
         fi;
         if
-        :: t == me -> r = EAGAIN
+        :: t == me || bg -> r = EAGAIN
 #if STEAL
         /*
          * With stealing on, only the scheduler's switch is modelled: its target comes out of the run queue
@@ -511,8 +640,9 @@ inline switch_to(me) {
         :: t != me && !took -> r = EAGAIN
 #endif
         :: t != me && !reg[t] -> r = ESRCH
-        :: t != me && reg[t] -> wst[me] = RUNNABLE; r = OK
-        fi
+        :: t != me && reg[t] && !bg -> wst[me] = RUNNABLE; r = OK
+        fi;
+        bg = 0
     }
     if
     :: r == OK ->
@@ -531,7 +661,11 @@ inline switch_to(me) {
     fi;
     if
     :: r != OK ->
-       /* No switch: give the target back (Server.MakeReady; no wake, we hold the slot) and yield instead. */
+       /*
+        * No switch: give the target back (Server.MakeReady; no wake: we hold the slot, or, in the background, the
+        * yield's own arrival wakes the server unless a running worker makes it quiet, whose release will) and
+        * yield instead.
+        */
        if
        :: took -> atomic { rq_add(ws, t) }
        :: else -> skip
@@ -542,17 +676,29 @@ inline switch_to(me) {
     fi
 }
 
+/* A background block (K3), after its CAS: the mark goes; no record to release, no server to wake. */
+inline block_background(me) {
+    leave_background(me)
+#if BROKEN == 13
+    /* BROKEN 13: the background block releases and wakes as a foreground one would. */
+    ; release_slot(me); wake_server(ws)
+#endif
+}
+
 /* SysEnter (BlockWorker) without a successor (K3): RUNNING -> BLOCKED, then free the slot and wake the server. */
 inline block_plain(me) {
 #if BROKEN == 1
     /* BROKEN 1: the slot is freed before the state changes. */
     release_slot(me);
     atomic { assert((wst[me] & SMASK) == RUNNING); wst[me] = BLOCKED }
-#else
-    atomic { assert((wst[me] & SMASK) == RUNNING); wst[me] = BLOCKED }
-    release_slot(me);
-#endif
     wake_server(ws)
+#else
+    atomic { off_running(me, BLOCKED) }
+    BG_SPLIT(block_background(me))
+       release_slot(me);
+       wake_server(ws);
+    BG_JOIN
+#endif
 }
 
 /*
@@ -582,6 +728,23 @@ inline take_successor(me, yielding) {
 }
 
 /*
+ * NotifyResume at a safepoint: nothing unless TF_PREEMPT is set; then Preempt: RUNNING -> RUNNABLE, queued,
+ * slot freed, server woken, sleep until run again.
+ */
+inline safepoint(me) {
+    if
+    :: atomic { (wst[me] & PREEMPT) == 0 -> skip }
+    :: atomic { (wst[me] & PREEMPT) != 0 -> off_running(me, RUNNABLE) }
+       BG_SPLIT(requeue_background(me))    /* K5 of a background worker: back to the run queue, no release */
+          enqueue(me);
+          release_slot(me);
+          wake_server(ws);
+       BG_JOIN;
+       sleep_until_running(wst[me], wsleep[me])
+    fi
+}
+
+/*
  * WorkerThread.Yield with the direct successor: H1, H2, then K2 with next_tid = the successor: PrepareWait
  * (its checks and the clearing of TF_COND_WAIT folded, as in yield), MoveSlot, our own push, StartSwitchedTo,
  * and the look at the list (Q3). When nothing else is queued or the policy keeps the yielder, it runs on.
@@ -589,14 +752,31 @@ inline take_successor(me, yielding) {
 inline handoff_yield(me) {
     take_successor(me, 1);
     if
-    :: t == me || t == NOBODY -> skip
+    :: t == me || t == NOBODY ->
+#if DEMOTE && BROKEN != 14
+       /*
+        * No switch: the yielder runs on, and with demotion a yield honours a pending request to give way as a
+        * safepoint does (K5). Without it a foreground worker that yields in a loop, finding nobody queued, never
+        * gives way to a background worker, which is in no queue; and a background yielder, which holds no record,
+        * would leave whatever its H1 drained into the run queue unseen by its server (BROKEN 14). A background
+        * worker always has TF_PREEMPT, so its yield is where it leaves the background.
+        */
+       safepoint(me)
+#elif DEMOTE
+       /* BROKEN 14: the yield that does not switch ignores TF_PREEMPT, as without demotion. */
+       skip
+#else
+       skip
+#endif
     :: else ->
        sketch_q(t);
-       atomic { assert((wst[me] & SMASK) == RUNNING); wst[me] = RUNNABLE }
-       move_slot(me, t);
-       enqueue(me);
-       start_switched_to(t);
-       wake_if_others_listed(me);
+       atomic { prepare_wait(me) }
+       BG_SPLIT(give_back(t); wait_background(me))    /* background: next_tid ignored */
+          move_slot(me, t);
+          enqueue(me);
+          start_switched_to(t);
+          wake_if_others_listed(me);
+       BG_JOIN;
        sleep_until_running(wst[me], wsleep[me])
     fi;
     t = 0
@@ -613,16 +793,19 @@ inline handoff_block(me) {
     :: t == NOBODY -> block_plain(me)
     :: else ->
        sketch_q(t);
-       atomic { assert((wst[me] & SMASK) == RUNNING && (wst[t] & SMASK) == RUNNABLE); wst[me] = BLOCKED }
+       atomic { assert((wst[t] & SMASK) == RUNNABLE); off_running(me, BLOCKED) }
+       /* A background K3: the mark goes; next_tid is ignored and left, and user space gives the successor back. */
+       BG_SPLIT(leave_background(me); give_back(t))
 #if BROKEN == 5
-       /* BROKEN 5: the successor is woken before the record moves to it. */
-       start_switched_to(t);
-       move_slot(me, t);
+          /* BROKEN 5: the successor is woken before the record moves to it. */
+          start_switched_to(t);
+          move_slot(me, t);
 #else
-       move_slot(me, t);
-       start_switched_to(t);
+          move_slot(me, t);
+          start_switched_to(t);
 #endif
-       wake_if_others_listed(NOBODY)
+          wake_if_others_listed(NOBODY);
+       BG_JOIN
     fi;
     t = 0
 }
@@ -650,26 +833,14 @@ inline finish(me) {
     atomic { reg[me] = 0; alive[me] = 0 }
 }
 
-/*
- * NotifyResume at a safepoint: nothing unless TF_PREEMPT is set; then Preempt: RUNNING -> RUNNABLE, queued,
- * slot freed, server woken, sleep until run again.
- */
-inline safepoint(me) {
-    if
-    :: atomic { (wst[me] & PREEMPT) == 0 -> skip }
-    :: atomic { (wst[me] & PREEMPT) != 0 -> assert((wst[me] & SMASK) == RUNNING); wst[me] = RUNNABLE }
-       enqueue(me);
-       release_slot(me);
-       wake_server(ws);
-       sleep_until_running(wst[me], wsleep[me])
-    fi
-}
 
 /* Ctl(Unregister) of a RUNNING worker with next_tid 0: RUNNING -> NONE, free the slot, wake the server, forget. */
 inline unregister(me) {
-    atomic { assert((wst[me] & SMASK) == RUNNING); wst[me] = NONE }
-    release_slot(me);
-    wake_server(ws);
+    atomic { off_running(me, NONE) }
+    BG_SPLIT(leave_background(me))      /* K7 of a background worker: no hand-on, no wake */
+       release_slot(me);
+       wake_server(ws);
+    BG_JOIN;
     atomic { reg[me] = 0; alive[me] = 0 }
 }
 
@@ -680,8 +851,20 @@ inline unregister(me) {
  */
 inline exit_and_reap(me) {
     alive[me] = 0;
+#if DEMOTE
+    /*
+     * With demotion the reaper takes the dead worker's word off RUNNING by CAS (to NONE), as the worker's own
+     * calls do: a server may demote (or adopt) a thread that already ended, and the reaper must know which.
+     */
+    atomic { off_running(me, NONE) }
+    BG_SPLIT(leave_background(me))
+       release_slot(me);
+       wake_server(ws);
+    BG_JOIN;
+#else
     release_slot(me);
     wake_server(ws);
+#endif
     reg[me] = 0
 }
 
@@ -701,7 +884,7 @@ inline exit_and_reap(me) {
 
 proctype Worker(byte me) {
     byte seen, first, t, r, ws, cur, m;
-    bit took, pushed;
+    bit took, pushed, bg;
 #ifndef LIVE
     byte k;
 #endif
@@ -721,6 +904,10 @@ proctype Worker(byte me) {
 #endif
        :: block_region(me)
        :: safepoint(me)
+#if DEMOTE
+       /* Worker 0's body may spin without a safepoint for as long as it likes: only demotion gets past it. */
+       :: me == 0 -> skip
+#endif
        fi
     od
 #else
@@ -774,6 +961,111 @@ proctype Worker(byte me) {
 #define NOTE_PENDING skip
 #endif
 
+/* ---- demotion (DEMOTE): K9 and K10, by the server on its own thread ------------------------------ */
+
+#define marked(w, s)  (mark[w] && SRV(w) == (s))
+#define BGCOUNT(s)    ((marked(0, s) -> 1 : 0) + (marked(1, s) -> 1 : 0) + \
+                       (NW > 2 && marked(2 % NW, s) -> 1 : 0) + (NW > 3 && marked(3 % NW, s) -> 1 : 0))
+/*
+ * The loop demotes the worker its record names when it asked it to give way (TF_PREEMPT still set: no safepoint
+ * came within the grace period, whose end is the policy's whim here), another worker is queued, and fewer than
+ * DEMOTE_K of its workers are in the background (user space's count; the marks stand for it: it counts a worker
+ * from its demotion until it has seen it leave, so never fewer).
+ */
+#if BROKEN == 17
+/* BROKEN 17: the bound checked after the count, not before: one more background worker than DEMOTE_K. */
+#define UNDER_BOUND(s) (BGCOUNT(s) <= DEMOTE_K)
+#else
+#define UNDER_BOUND(s) (BGCOUNT(s) < DEMOTE_K)
+#endif
+#define DEMOTE_DUE(s, t) \
+    (DEMOTE && DEMOTE_BUDGET && (wst[t] & PREEMPT) != 0 && QLEN(s) > 0 && UNDER_BOUND(s))
+
+/*
+ * K9: (1) claim the mark, CAS 0 -> 1 (EAGAIN if it is set); (2) CAS RUNNING|PREEMPT -> RUNNING|PREEMPT|BG, or (the
+ * worker left RUNNING first: it blocked, waited, exited; it still owns the record and releases it itself) mark := 0
+ * and EAGAIN; (3) the record (and mirror) Running(t) -> Empty. The mark comes first so that TF_BACKGROUND never
+ * shows without it; the record goes last because until the CAS succeeds, the worker may still release it itself.
+ *   Why a CAS on the mark, not a store: a worker leaving the background is RUNNABLE from its own CAS on, with its
+ * mark still to clear. The server's picks come from drained entries, pushed after the clear; but a raw switch to
+ * it, or a stale run-queue entry such a switch left, may run it in between, and its server may demote it anew. A
+ * stored mark would then be wiped by the late clear (TF_BACKGROUND without the mark); the CAS refuses instead.
+ */
+inline demote(s, t) {
+    atomic {
+        claiming[s] = 1;
+        if
+#if BROKEN == 12
+        /* BROKEN 12: the mark is stored, not claimed. */
+        :: true -> mark[t] = 1; r = OK
+#else
+        :: !mark[t] -> mark[t] = 1; r = OK
+        :: mark[t] -> r = EAGAIN; claiming[s] = 0
+#endif
+        fi
+    }
+    if
+    :: r == OK ->
+#if BROKEN == 10
+       /* BROKEN 10: the record is released before the CAS, while the worker still runs in the foreground. */
+       atomic { if :: names(s, t) -> slot[s] = 0 :: else -> skip fi }
+#endif
+       atomic {
+           if
+           :: wst[t] == (RUNNING | PREEMPT) -> wst[t] = RUNNING | PREEMPT | BG; r = OK
+           :: else -> r = EAGAIN
+           fi
+       }
+       if
+#if BROKEN == 10
+       :: r == OK -> claiming[s] = 0
+#else
+       :: r == OK -> atomic { assert(names(s, t)); slot[s] = 0; claiming[s] = 0 }
+#endif
+       :: else -> atomic { mark[t] = 0; claiming[s] = 0 }
+       fi
+    :: else -> skip
+    fi
+}
+
+/*
+ * K10: (1) record Empty -> Running(w) and the mirror; (2) CAS RUNNING|BG(|PREEMPT) -> RUNNING, or (w left the
+ * background on its own first) record and mirror back to empty, EAGAIN; (3) mark := 0. No wake: w runs already.
+ * Record first: the moment the CAS clears TF_BACKGROUND, w is a foreground RUNNING worker and may release it.
+ */
+inline adopt(s, w) {
+#if BROKEN == 11
+    /* BROKEN 11: TF_BACKGROUND is cleared before the record names the worker. */
+    atomic {
+        claiming[s] = 1;
+        if
+        :: (wst[w] | PREEMPT) == (RUNNING | PREEMPT | BG) -> wst[w] = RUNNING; r = OK
+        :: else -> r = EAGAIN
+        fi
+    }
+    if
+    :: r == OK -> atomic { assert(slot[s] == 0); slot[s] = TID(w) | TID_RUNNING }
+    :: else -> skip
+    fi;
+#else
+    atomic { assert(slot[s] == 0); claiming[s] = 1; slot[s] = TID(w) | TID_RUNNING }
+    atomic {
+        if
+        :: (wst[w] | PREEMPT) == (RUNNING | PREEMPT | BG) -> wst[w] = RUNNING; r = OK
+        :: else -> r = EAGAIN
+        fi
+    }
+#endif
+    if
+    :: r == OK -> atomic { mark[w] = 0; claiming[s] = 0 }
+#if BROKEN == 11
+    :: else -> claiming[s] = 0
+#else
+    :: else -> atomic { assert(names(s, w)); slot[s] = 0; claiming[s] = 0 }
+#endif
+    fi
+}
+
 proctype Server(byte s) {
     byte cur, v, t, seen, r;
 #if QUIET
@@ -784,6 +1076,9 @@ proctype Server(byte s) {
 #endif
 #ifndef LIVE
     byte npre;
+#if DEMOTE
+    byte ndem;
+#endif
 #endif
 
 top:
@@ -838,6 +1133,22 @@ top:
        :: true -> skip     /* the policy lets it run on */
 #endif
        fi;
+#if DEMOTE
+       /* K9, once the grace period is over (now or in a later turn); then another worker, in the same turn. */
+       if
+       :: DEMOTE_DUE(s, t) ->
+          DEMOTE_SPEND;
+          demote(s, t);
+          if
+          :: r == OK -> r = OK; t = 0; goto pick_queued
+          :: else -> r = OK
+          fi
+#ifndef LIVE
+       :: true -> skip
+#endif
+       :: else -> skip
+       fi;
+#endif
        t = 0
     :: atomic { (slot[s] & TID_RUNNING) == 0 -> v = slot[s] }
        /* IsPendingPick: an earlier pick whose Wait returned EAGAIN is kept while it is RUNNABLE. */
@@ -855,6 +1166,48 @@ top:
        fi;
        if
        :: v == 0 ->
+#if DEMOTE
+          /*
+           * K10 when the record is empty and nothing better is queued: in the safety runs whenever the policy
+           * likes (or not at all: a background worker also leaves on its own); in the liveness run always first,
+           * so that a demoted worker takes its turn again as soon as the worker run in its place stops.
+           */
+          if
+          :: marked(0, s) -> t = 0
+          :: marked(1, s) -> t = 1
+          :: NW > 2 && marked(2 % NW, s) -> t = 2 % NW
+          :: NW > 3 && marked(3 % NW, s) -> t = 3 % NW
+#if !defined(LIVE) || BROKEN == 16
+          /* BROKEN 16 (a liveness twin): adoption left to the policy's whim, so a demoted worker may never return. */
+          :: true -> t = NOBODY
+#endif
+          :: else -> t = NOBODY
+          fi;
+          if
+          :: t != NOBODY ->
+             adopt(s, t);
+             t = 0;
+             if
+             :: r == OK -> r = OK; NOTE_BUSY(1); goto adopted
+             :: else ->
+                /*
+                 * EAGAIN: the worker left the background first, most likely onto our list. Another turn, as after
+                 * K1's EAGAIN: an arrival that read the record while K10 had it name the worker judged itself quiet
+                 * against a worker that never ran, and only a fresh drain sees its entry.
+                 */
+                r = OK;
+#if BROKEN != 15
+                atomic { if :: (sst[s] & SMASK) == RUNNABLE -> sst[s] = RUNNING :: else -> skip fi }
+                goto top
+#else
+                /* BROKEN 15: after a failed K10 the turn goes on to the run queue, without a fresh drain. */
+                skip
+#endif
+             fi
+          :: else -> t = 0
+          fi;
+pick_queued:
+#endif
           /* PickNext: the policy's choice (any queued worker; FIFO in the liveness run), under the queue lock. */
           atomic {
               if
@@ -890,6 +1243,9 @@ top:
        :: else -> NOTE_PENDING     /* the pending pick */
        fi
     fi;
+#if DEMOTE
+adopted:
+#endif
     v = 0;
 
 #if QUIET
@@ -955,11 +1311,19 @@ top:
               assert(slot[s] == v);          /* "no other thread writes this slot now" */
               assert(srv[t] == s);           /* the pick names a worker of this server */
               slot[s] = v | TID_RUNNING
+#if DEMOTE
+              ; claiming[s] = 1
+#endif
           }
           wake_worker(t);
           if
+#if DEMOTE
+          :: r != OK -> atomic { slot[s] = v; claiming[s] = 0 }
+          :: else -> claiming[s] = 0
+#else
           :: r != OK -> slot[s] = v
           :: else -> skip
+#endif
           fi
        fi;
        t = 0; v = 0;
@@ -1010,17 +1374,39 @@ end_idle:
 /* ---- the properties ---------------------------------------------------------------------------- */
 
 /* At most one RUNNING worker per server (among live, registered workers), at every step. */
-#define running_on(w, s) (SRV(w) == s && reg[w] && alive[w] && (wst[w] & SMASK) == RUNNING)
+#define running_on(w, s) (SRV(w) == s && reg[w] && alive[w] && (wst[w] & SMASK) == RUNNING && (wst[w] & BG) == 0)
 #define count_running(s) \
     ((running_on(0, s) -> 1 : 0) + (running_on(1, s) -> 1 : 0) + \
      (NW > 2 && running_on(2 % NW, s) -> 1 : 0) + (NW > 3 && running_on(3 % NW, s) -> 1 : 0))
+
+/*
+ * DEMOTE (I1'), for worker w: a foreground RUNNING worker is named by its server's record; RUNNING|BG implies
+ * the mark; a record names a background worker only inside its server's K1, K9 or K10 (`claiming`); and no server
+ * has more than DEMOTE_K background workers.
+ */
+#define fg_named(w)   (!running_on(w, SRV(w)) || names(SRV(w), w))
+#define in_bg_word(w) ((wst[w] & (SMASK | BG)) == (RUNNING | BG))   /* RUNNABLE|COND_WAIT|BG is one leaving */
+#define bg_marked(w)  (!in_bg_word(w) || mark[w])
+#define bg_unnamed(w) (!in_bg_word(w) || !names(SRV(w), w) || claiming[SRV(w)])
+#define i1_bg(w)      (fg_named(w) && bg_marked(w) && bg_unnamed(w))
+#define in_bg(w, s)   (SRV(w) == (s) && in_bg_word(w))
+#define count_bg(s) \
+    ((in_bg(0, s) -> 1 : 0) + (in_bg(1, s) -> 1 : 0) + \
+     (NW > 2 && in_bg(2 % NW, s) -> 1 : 0) + (NW > 3 && in_bg(3 % NW, s) -> 1 : 0))
+#if DEMOTE
+#define demote_ok \
+    (i1_bg(0) && i1_bg(1) && (NW <= 2 || i1_bg(2 % NW)) && (NW <= 3 || i1_bg(3 % NW)) && \
+     count_bg(0) <= DEMOTE_K && count_bg(NS - 1) <= DEMOTE_K)
+#else
+#define demote_ok true
+#endif
 
 #ifndef LIVE
 active proctype one_runner() {
 end_watch:
     atomic {
-        !(count_running(0) <= 1 && count_running(NS - 1) <= 1) ->
-        assert(count_running(0) <= 1 && count_running(NS - 1) <= 1)
+        !(count_running(0) <= 1 && count_running(NS - 1) <= 1 && demote_ok) ->
+        assert(count_running(0) <= 1 && count_running(NS - 1) <= 1 && demote_ok)
     }
 }
 
@@ -1037,6 +1423,7 @@ active proctype quiescence() {
         :: w < NW ->
            /* a worker that never finished waits for ever: a lost wake-up */
            assert(!alive[w] && !reg[w]);
+           assert(!mark[w]);             /* no background mark outlives its worker */
            w++
         :: w == NW -> break
         od;
@@ -1054,11 +1441,24 @@ active proctype quiescence() {
 #endif
 
 #ifdef LIVE
+#if DEMOTE
+/*
+ * With DEMOTE worker 0 may spin without a safepoint for ever: a RUNNABLE worker still eventually runs, and a
+ * background worker is eventually adopted or leaves the background on its own.
+ */
+ltl runnable_runs {
+    [] (((wst[0] & SMASK) == RUNNABLE -> <> ((wst[0] & SMASK) == RUNNING)) &&
+        ((wst[NW - 1] & SMASK) == RUNNABLE -> <> ((wst[NW - 1] & SMASK) == RUNNING)) &&
+        ((wst[0] & BG) != 0 -> <> ((wst[0] & BG) == 0)) &&
+        ((wst[NW - 1] & BG) != 0 -> <> ((wst[NW - 1] & BG) == 0)))
+}
+#else
 /* A RUNNABLE worker eventually runs (checked with weak fairness, -f). */
 ltl runnable_runs {
     [] (((wst[0] & SMASK) == RUNNABLE -> <> ((wst[0] & SMASK) == RUNNING)) &&
         ((wst[NW - 1] & SMASK) == RUNNABLE -> <> ((wst[NW - 1] & SMASK) == RUNNING)))
 }
+#endif
 #endif
 
 init {
