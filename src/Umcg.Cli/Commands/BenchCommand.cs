@@ -1,4 +1,7 @@
+using System.ComponentModel;
 using System.Text.Json.Nodes;
+using Spectre.Console;
+using Spectre.Console.Cli;
 
 namespace Umcg.Cli.Commands;
 
@@ -6,14 +9,15 @@ namespace Umcg.Cli.Commands;
 /// <c>umcg bench [workload]</c>: the workload on Umcg and on each baseline, in one process, alternating systems
 /// (the order rotates every repetition so that no system always goes first), then medians side by side.
 /// </summary>
-internal static class BenchCommand
+internal sealed class BenchCommand : Command<BenchCommand.Settings>
 {
     public const double DefaultSeconds = 2;
 
-    public static int Execute(CliOptions options, ConsoleUi ui)
+    public override int Execute(CommandContext context, Settings options, CancellationToken cancellationToken)
     {
-        var workload = WorkloadCatalog.Find(options.Workload)!;
-        var settings = RunCommand.Settings(options, DefaultSeconds);
+        var ui = ConsoleUi.Of(context);
+        var workload = options.Chosen;
+        var settings = RunCommand.SettingsOf(options, DefaultSeconds);
         var systems = options.System is null || options.System == workload.Systems[0]
             ? workload.Systems
             : [workload.Systems[0], options.System];
@@ -106,4 +110,16 @@ internal static class BenchCommand
 
     private static JsonArray Array(IEnumerable<double?> values) =>
         new([.. values.Select(v => v is double d && double.IsFinite(d) ? JsonValue.Create(Math.Round(d, 4)) : null)]);
+
+    /// <summary>The options of <c>umcg bench</c>.</summary>
+    internal sealed class Settings : WorkloadCommandSettings
+    {
+        [CommandOption("--reps <N>")]
+        [Description("repetitions of every system; the order of systems rotates every repetition")]
+        [DefaultValue(3)]
+        public int Reps { get; set; } = 3;
+
+        public override ValidationResult Validate() =>
+            base.Validate() is { Successful: false } refused ? refused : Check.Positive("--reps", Reps) ?? ValidationResult.Success();
+    }
 }
