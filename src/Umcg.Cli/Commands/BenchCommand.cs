@@ -37,12 +37,6 @@ internal sealed class BenchCommand : Command<BenchCommand.Settings>
                     $"{workload.Name} on {system} (rep {rep + 1}/{options.Reps})",
                     sink => workload.Run(system, settings, sink));
 
-                // Keep only the latest repetition's samples (for the plot): a ping-pong run holds millions.
-                foreach (var earlier in reps[system])
-                {
-                    earlier.LatencySamples = [];
-                }
-
                 reps[system].Add(result);
             }
         }
@@ -70,7 +64,7 @@ internal sealed class BenchCommand : Command<BenchCommand.Settings>
         {
             Directory.CreateDirectory(folder);
             File.WriteAllLines(Path.Combine(folder, "results.jsonl"), lines);
-            if (!options.NoPlots && summaries.Any(s => s.Median.LatencySamples.Length > 0))
+            if (!options.NoPlots && summaries.Any(s => s.Median.LatencyDistribution?.Count > 0))
             {
                 Plots.LatencyCdf(summaries.Select(s => s.Median), Path.Combine(folder, RunReport.LatencyPng));
             }

@@ -2,7 +2,7 @@ using Spectre.Console;
 
 namespace Umcg.Cli.Reporting;
 
-/// <summary>The repetitions of one system in a bench, summarised as medians (the last repetition keeps its latency samples for the plot).</summary>
+/// <summary>The repetitions of one system in a bench, summarised as medians (the last repetition's latency distribution goes into the plot).</summary>
 internal sealed class BenchSummary
 {
     public BenchSummary(string system, IReadOnlyList<WorkloadResult> reps)
@@ -24,7 +24,7 @@ internal sealed class BenchSummary
             VoluntaryContextSwitches = (long)Med(r => r.VoluntaryContextSwitches)!.Value,
             UtilizationSeries = last.UtilizationSeries,
             UtilizationOriginNs = last.UtilizationOriginNs,
-            LatencySamples = last.LatencySamples,
+            LatencyDistribution = last.LatencyDistribution,
         };
         if (reps.All(r => r.Latency is not null))
         {

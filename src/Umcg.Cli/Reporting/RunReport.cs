@@ -50,7 +50,7 @@ internal static class RunReport
             files.Add(png);
         }
 
-        if (plots && result.LatencySamples.Length > 0)
+        if (plots && result.LatencyDistribution?.Count > 0)
         {
             string png = Path.Combine(folder, LatencyPng);
             Plots.LatencyCdf([result], png);
