@@ -1,5 +1,4 @@
 using System.ComponentModel;
-using System.Text.Json.Nodes;
 using Spectre.Console;
 using Spectre.Console.Cli;
 
@@ -44,20 +43,18 @@ internal sealed class BenchCommand : Command<BenchCommand.Settings>
         var summaries = systems.Select(s => new BenchSummary(s, reps[s])).ToList();
         var reference = summaries[0].Median;
         var machine = MachineInfo.Describe(settings.Servers);
-        var lines = summaries.Select(s => ResultJson.Line(s.Median, new Dictionary<string, JsonNode?>
+        var lines = summaries.Select(s => ResultJson.Line(new BenchRecord(ResultRecord.Of(s.Median, settings.Servers, machine))
         {
-            ["reps"] = options.Reps,
-            ["seconds_per_rep"] = settings.Duration.TotalSeconds,
-            ["servers"] = settings.Servers,
-            ["reference"] = reference.System,
-            ["throughput_ratio_vs_reference"] = Ratio(s.Median.ThroughputPerSecond, reference.ThroughputPerSecond),
-            ["p99_ratio_vs_reference"] = Ratio(s.Median.Latency?.P99Us, reference.Latency?.P99Us),
-            ["rep_utilization"] = Array(s.Reps.Select(r => r.Utilization)),
-            ["rep_throughput_per_s"] = Array(s.Reps.Select(r => (double?)r.ThroughputPerSecond)),
-            ["rep_p50_us"] = Array(s.Reps.Select(r => r.Latency?.P50Us)),
-            ["rep_p99_us"] = Array(s.Reps.Select(r => r.Latency?.P99Us)),
-            ["rep_p999_us"] = Array(s.Reps.Select(r => r.Latency?.P999Us)),
-            ["machine"] = machine.DeepClone(),
+            Reps = options.Reps,
+            SecondsPerRep = settings.Duration.TotalSeconds,
+            Reference = reference.System,
+            ThroughputRatioVsReference = Ratio(s.Median.ThroughputPerSecond, reference.ThroughputPerSecond),
+            P99RatioVsReference = Ratio(s.Median.Latency?.P99Us, reference.Latency?.P99Us),
+            RepUtilization = Each(s.Reps, r => r.Utilization),
+            RepThroughputPerS = Each(s.Reps, r => r.ThroughputPerSecond),
+            RepP50Us = Each(s.Reps, r => r.Latency?.P50Us),
+            RepP99Us = Each(s.Reps, r => r.Latency?.P99Us),
+            RepP999Us = Each(s.Reps, r => r.Latency?.P999Us),
         })).ToList();
 
         if (options.Out is { } folder)
@@ -99,11 +96,12 @@ internal sealed class BenchCommand : Command<BenchCommand.Settings>
         return 0;
     }
 
-    private static JsonNode? Ratio(double? value, double? reference) =>
-        value is double v && reference is double r && r != 0 ? Math.Round(v / r, 4) : null;
+    private static double? Ratio(double? value, double? reference) =>
+        reference is double r && r != 0 ? ResultRecord.Round(value / r, 4) : null;
 
-    private static JsonArray Array(IEnumerable<double?> values) =>
-        new([.. values.Select(v => v is double d && double.IsFinite(d) ? JsonValue.Create(Math.Round(d, 4)) : null)]);
+    /// <summary>One figure of every repetition, rounded to 4 decimals.</summary>
+    private static List<double?> Each(IEnumerable<WorkloadResult> reps, Func<WorkloadResult, double?> figure) =>
+        [.. reps.Select(r => ResultRecord.Round(figure(r), 4))];
 
     /// <summary>The options of <c>umcg bench</c>.</summary>
     internal sealed class Settings : WorkloadCommandSettings

@@ -1,5 +1,4 @@
 using System.ComponentModel;
-using System.Text.Json.Nodes;
 using Spectre.Console;
 using Spectre.Console.Cli;
 using Umcg.Diagnostics;
@@ -27,17 +26,13 @@ internal sealed class RunCommand : Command<RunCommand.Settings>
         var result = ui.WithProgress($"{workload.Name} on {system}", sink => workload.Run(system, measured, sink));
 
         string folder = options.Out ?? RunReport.DefaultFolder(workload.Name);
-        var context = new Dictionary<string, JsonNode?>
-        {
-            ["servers"] = settings.Servers,
-            ["seconds_asked"] = settings.Duration.TotalSeconds,
-            ["machine"] = MachineInfo.Describe(settings.Servers),
-        };
-        var files = RunReport.Write(result, folder, !options.NoPlots, context, recorder);
+        var machine = MachineInfo.Describe(settings.Servers);
+        RunRecord Record() => new(ResultRecord.Of(result, settings.Servers, machine)) { SecondsAsked = settings.Duration.TotalSeconds };
+        var files = RunReport.Write(result, folder, !options.NoPlots, Record, recorder);
 
         if (options.Json)
         {
-            ui.Out.WriteLine(ResultJson.Line(result, context));
+            ui.Out.WriteLine(ResultJson.Line(Record()));
             return 0;
         }
 

@@ -39,13 +39,13 @@ internal sealed class LatencyHistogram
     }
 
     /// <summary>The latency (ns) at or below which <paramref name="percentile"/> (0–100) of the samples fall; 0 when empty.</summary>
-    public long ValueAt(double percentile) => _histogram.GetValueAtPercentile(percentile);
+    public long ValueAt(double percentile) => Count == 0 ? 0 : _histogram.GetValueAtPercentile(percentile);
 
     /// <summary>The largest sample (ns), within the histogram's precision.</summary>
     public long Max => _histogram.GetMaxValue();
 
-    /// <summary>The mean (ns), within the histogram's precision.</summary>
-    public double Mean => _histogram.GetMean();
+    /// <summary>The mean (ns), within the histogram's precision; 0 when empty.</summary>
+    public double Mean => Count == 0 ? 0 : _histogram.GetMean();
 
     /// <summary>(latency ns, fraction ≤ it) pairs of the distribution, denser towards the tail: for CDF plots.</summary>
     /// <param name="ticksPerHalfDistance">Points between the median and 100%, and again in every halving of the distance left.</param>

@@ -85,6 +85,14 @@ public class LatencyHistogramTests
     }
 
     [Fact]
+    public void An_empty_histogram_reads_as_zeros()
+    {
+        var histogram = new LatencyHistogram();
+        Assert.Equal((0L, 0L, 0L, 0.0), (histogram.Count, histogram.ValueAt(99), histogram.Max, histogram.Mean));
+        Assert.Empty(histogram.Cdf());
+    }
+
+    [Fact]
     public void Cdf_rises_to_one_and_is_denser_in_the_tail()
     {
         var histogram = new LatencyHistogram();
