@@ -65,12 +65,15 @@ internal static class JsonSchemaPins
     /// <summary>The scheduler's counters, in the results of workloads that run on the task systems.</summary>
     private static readonly string[] UmcgCounters =
     [
+        "umcg_adoptions: number",
         "umcg_arrivals_moved_to_idle: number",
         "umcg_blocks: number",
+        "umcg_demotions: number",
         "umcg_detector_marks: number",
         "umcg_direct_switches: number",
         "umcg_preemptions: number",
         "umcg_remote_wakes: number",
+        "umcg_restorations: number",
         "umcg_reused_threads: number",
         "umcg_server_switches: number",
         "umcg_spawned: number",
@@ -174,6 +177,7 @@ internal static class JsonSchemaPins
     {
         ["mixed"] = [.. Every, .. Run, .. UmcgCounters, .. Mixed],
         ["colocation"] = [.. Every, .. Run, .. UmcgCounters, .. Colocation],
+        ["colocation-nosafepoints"] = [.. Every, .. Run, .. UmcgCounters, .. Colocation],
         ["pingpong"] = [.. Every, .. Run, .. PingPong],
         ["pipeline"] = [.. Every, .. Run, .. UmcgCounters, .. Pipeline],
         ["scale"] = [.. Every, .. Run, .. UmcgCounters, .. Scale],
