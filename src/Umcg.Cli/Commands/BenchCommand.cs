@@ -1,4 +1,6 @@
-using System.Text.Json.Nodes;
+using System.ComponentModel;
+using Spectre.Console;
+using Spectre.Console.Cli;
 
 namespace Umcg.Cli.Commands;
 
@@ -6,14 +8,15 @@ namespace Umcg.Cli.Commands;
 /// <c>umcg bench [workload]</c>: the workload on Umcg and on each baseline, in one process, alternating systems
 /// (the order rotates every repetition so that no system always goes first), then medians side by side.
 /// </summary>
-internal static class BenchCommand
+internal sealed class BenchCommand : Command<BenchCommand.Settings>
 {
     public const double DefaultSeconds = 2;
 
-    public static int Execute(CliOptions options, ConsoleUi ui)
+    public override int Execute(CommandContext context, Settings options, CancellationToken cancellationToken)
     {
-        var workload = WorkloadCatalog.Find(options.Workload)!;
-        var settings = RunCommand.Settings(options, DefaultSeconds);
+        var ui = ConsoleUi.Of(context);
+        var workload = options.Chosen;
+        var settings = RunCommand.SettingsOf(options, DefaultSeconds);
         var systems = options.System is null || options.System == workload.Systems[0]
             ? workload.Systems
             : [workload.Systems[0], options.System];
@@ -33,12 +36,6 @@ internal static class BenchCommand
                     $"{workload.Name} on {system} (rep {rep + 1}/{options.Reps})",
                     sink => workload.Run(system, settings, sink));
 
-                // Keep only the latest repetition's samples (for the plot): a ping-pong run holds millions.
-                foreach (var earlier in reps[system])
-                {
-                    earlier.LatencySamples = [];
-                }
-
                 reps[system].Add(result);
             }
         }
@@ -46,27 +43,25 @@ internal static class BenchCommand
         var summaries = systems.Select(s => new BenchSummary(s, reps[s])).ToList();
         var reference = summaries[0].Median;
         var machine = MachineInfo.Describe(settings.Servers);
-        var lines = summaries.Select(s => ResultJson.Line(s.Median, new Dictionary<string, JsonNode?>
+        var lines = summaries.Select(s => ResultJson.Line(new BenchRecord(ResultRecord.Of(s.Median, settings.Servers, machine))
         {
-            ["reps"] = options.Reps,
-            ["seconds_per_rep"] = settings.Duration.TotalSeconds,
-            ["servers"] = settings.Servers,
-            ["reference"] = reference.System,
-            ["throughput_ratio_vs_reference"] = Ratio(s.Median.ThroughputPerSecond, reference.ThroughputPerSecond),
-            ["p99_ratio_vs_reference"] = Ratio(s.Median.Latency?.P99Us, reference.Latency?.P99Us),
-            ["rep_utilization"] = Array(s.Reps.Select(r => r.Utilization)),
-            ["rep_throughput_per_s"] = Array(s.Reps.Select(r => (double?)r.ThroughputPerSecond)),
-            ["rep_p50_us"] = Array(s.Reps.Select(r => r.Latency?.P50Us)),
-            ["rep_p99_us"] = Array(s.Reps.Select(r => r.Latency?.P99Us)),
-            ["rep_p999_us"] = Array(s.Reps.Select(r => r.Latency?.P999Us)),
-            ["machine"] = machine.DeepClone(),
+            Reps = options.Reps,
+            SecondsPerRep = settings.Duration.TotalSeconds,
+            Reference = reference.System,
+            ThroughputRatioVsReference = Ratio(s.Median.ThroughputPerSecond, reference.ThroughputPerSecond),
+            P99RatioVsReference = Ratio(s.Median.Latency?.P99Us, reference.Latency?.P99Us),
+            RepUtilization = Each(s.Reps, r => r.Utilization),
+            RepThroughputPerS = Each(s.Reps, r => r.ThroughputPerSecond),
+            RepP50Us = Each(s.Reps, r => r.Latency?.P50Us),
+            RepP99Us = Each(s.Reps, r => r.Latency?.P99Us),
+            RepP999Us = Each(s.Reps, r => r.Latency?.P999Us),
         })).ToList();
 
         if (options.Out is { } folder)
         {
             Directory.CreateDirectory(folder);
             File.WriteAllLines(Path.Combine(folder, "results.jsonl"), lines);
-            if (!options.NoPlots && summaries.Any(s => s.Median.LatencySamples.Length > 0))
+            if (!options.NoPlots && summaries.Any(s => s.Median.LatencyDistribution?.Count > 0))
             {
                 Plots.LatencyCdf(summaries.Select(s => s.Median), Path.Combine(folder, RunReport.LatencyPng));
             }
@@ -101,9 +96,22 @@ internal static class BenchCommand
         return 0;
     }
 
-    private static JsonNode? Ratio(double? value, double? reference) =>
-        value is double v && reference is double r && r != 0 ? Math.Round(v / r, 4) : null;
+    private static double? Ratio(double? value, double? reference) =>
+        reference is double r && r != 0 ? ResultRecord.Round(value / r, 4) : null;
 
-    private static JsonArray Array(IEnumerable<double?> values) =>
-        new([.. values.Select(v => v is double d && double.IsFinite(d) ? JsonValue.Create(Math.Round(d, 4)) : null)]);
+    /// <summary>One figure of every repetition, rounded to 4 decimals.</summary>
+    private static List<double?> Each(IEnumerable<WorkloadResult> reps, Func<WorkloadResult, double?> figure) =>
+        [.. reps.Select(r => ResultRecord.Round(figure(r), 4))];
+
+    /// <summary>The options of <c>umcg bench</c>.</summary>
+    internal sealed class Settings : WorkloadCommandSettings
+    {
+        [CommandOption("--reps <N>")]
+        [Description("repetitions of every system; the order of systems rotates every repetition")]
+        [DefaultValue(3)]
+        public int Reps { get; set; } = 3;
+
+        public override ValidationResult Validate() =>
+            base.Validate() is { Successful: false } refused ? refused : Check.Positive("--reps", Reps) ?? ValidationResult.Success();
+    }
 }

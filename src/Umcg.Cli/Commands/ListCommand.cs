@@ -1,17 +1,19 @@
+using Spectre.Console.Cli;
+
 namespace Umcg.Cli.Commands;
 
 /// <summary><c>umcg list</c>: the workloads and their systems.</summary>
-internal static class ListCommand
+internal sealed class ListCommand : Command
 {
-    public static int Execute(ConsoleUi ui)
+    public override int Execute(CommandContext context, CancellationToken cancellationToken)
     {
-        var table = new TextTable("workload", "systems (first: Umcg, the reference)", "what");
+        var table = ConsoleUi.Table("workload", "systems (first: Umcg, the reference)", "what");
         foreach (var w in WorkloadCatalog.All)
         {
-            table.Add(w.Name, string.Join(", ", w.Systems), w.Description);
+            table.AddCells(w.Name, string.Join(", ", w.Systems), w.Description);
         }
 
-        ui.Write(table);
-        return 0;
+        ConsoleUi.Of(context).Write(table);
+        return CliApp.Ok;
     }
 }

@@ -1,18 +1,21 @@
-using System.Text.Json.Nodes;
+using System.ComponentModel;
+using Spectre.Console;
+using Spectre.Console.Cli;
 using Umcg.Diagnostics;
 
 namespace Umcg.Cli.Commands;
 
 /// <summary><c>umcg run [workload]</c>: one workload on one system (Umcg by default), summary and report folder.</summary>
-internal static class RunCommand
+internal sealed class RunCommand : Command<RunCommand.Settings>
 {
     public const double DefaultSeconds = 3;
 
-    public static int Execute(CliOptions options, ConsoleUi ui)
+    public override int Execute(CommandContext command, Settings options, CancellationToken cancellationToken)
     {
-        var workload = WorkloadCatalog.Find(options.Workload)!;
+        var ui = ConsoleUi.Of(command);
+        var workload = options.Chosen;
         string system = options.System ?? workload.Systems[0];
-        var settings = Settings(options, DefaultSeconds);
+        var settings = SettingsOf(options, DefaultSeconds);
 
         WarmUp(workload, system, settings, options, ui);
 
@@ -23,17 +26,13 @@ internal static class RunCommand
         var result = ui.WithProgress($"{workload.Name} on {system}", sink => workload.Run(system, measured, sink));
 
         string folder = options.Out ?? RunReport.DefaultFolder(workload.Name);
-        var context = new Dictionary<string, JsonNode?>
-        {
-            ["servers"] = settings.Servers,
-            ["seconds_asked"] = settings.Duration.TotalSeconds,
-            ["machine"] = MachineInfo.Describe(settings.Servers),
-        };
-        var files = RunReport.Write(result, folder, !options.NoPlots, context, recorder);
+        var machine = MachineInfo.Describe(settings.Servers);
+        RunRecord Record() => new(ResultRecord.Of(result, settings.Servers, machine)) { SecondsAsked = settings.Duration.TotalSeconds };
+        var files = RunReport.Write(result, folder, !options.NoPlots, Record, recorder);
 
         if (options.Json)
         {
-            ui.Out.WriteLine(ResultJson.Line(result, context));
+            ui.Out.WriteLine(ResultJson.Line(Record()));
             return 0;
         }
 
@@ -49,7 +48,7 @@ internal static class RunCommand
     }
 
     /// <summary>The unreported warm-up run, if asked for.</summary>
-    public static void WarmUp(IWorkload workload, string system, WorkloadSettings settings, CliOptions options, ConsoleUi ui)
+    public static void WarmUp(IWorkload workload, string system, WorkloadSettings settings, WorkloadCommandSettings options, ConsoleUi ui)
     {
         if (options.WarmUp > 0)
         {
@@ -58,41 +57,50 @@ internal static class RunCommand
         }
     }
 
-    public static WorkloadSettings Settings(CliOptions options, double defaultSeconds) => new()
+    public static WorkloadSettings SettingsOf(WorkloadCommandSettings options, double defaultSeconds) => new()
     {
         Duration = TimeSpan.FromSeconds(options.Seconds ?? defaultSeconds),
         Servers = options.Servers ?? WorkloadSettings.DefaultServers,
         Workers = options.Workers,
     };
 
-    private static TextTable Summary(WorkloadResult r)
+    private static Table Summary(WorkloadResult r)
     {
-        var t = new TextTable("figure", "value");
+        var t = ConsoleUi.Table("figure", "value");
+        t.Columns[1].RightAligned();
         if (r.Utilization is { } u)
         {
-            t.Add("utilization (compute CPU / wall × N)", Format.Num(u, "0.000"));
+            t.AddCells("utilization (compute CPU / wall × N)", Format.Num(u, "0.000"));
         }
 
         if (r.MaxRunning is { } m)
         {
-            t.Add("max compute sections running at once", m.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            t.AddCells("max compute sections running at once", m.ToString(System.Globalization.CultureInfo.InvariantCulture));
         }
 
-        t.Add($"throughput ({r.ThroughputUnit}/s)", Format.Rate(r.ThroughputPerSecond));
+        t.AddCells($"throughput ({r.ThroughputUnit}/s)", Format.Rate(r.ThroughputPerSecond));
         if (r.Latency is { } l)
         {
-            t.Add($"latency: {r.LatencyMeasure}", "");
-            t.Add("  p50 / p99 / p99.9 / max (µs)", $"{Format.Us(l.P50Us)} / {Format.Us(l.P99Us)} / {Format.Us(l.P999Us)} / {Format.Us(l.MaxUs)}");
-            t.Add("  samples", Format.Rate(l.Count));
+            t.AddCells($"latency: {r.LatencyMeasure}", "");
+            t.AddCells("  p50 / p99 / p99.9 / max (µs)", $"{Format.Us(l.P50Us)} / {Format.Us(l.P99Us)} / {Format.Us(l.P999Us)} / {Format.Us(l.MaxUs)}");
+            t.AddCells("  samples", Format.Rate(l.Count));
         }
 
-        t.Add("involuntary context switches (/s)", $"{r.InvoluntaryContextSwitches} ({Format.Rate(r.InvoluntaryContextSwitches / r.WallSeconds)})");
-        t.Add("voluntary context switches (/s)", $"{r.VoluntaryContextSwitches} ({Format.Rate(r.VoluntaryContextSwitches / r.WallSeconds)})");
+        t.AddCells("involuntary context switches (/s)", $"{r.InvoluntaryContextSwitches} ({Format.Rate(r.InvoluntaryContextSwitches / r.WallSeconds)})");
+        t.AddCells("voluntary context switches (/s)", $"{r.VoluntaryContextSwitches} ({Format.Rate(r.VoluntaryContextSwitches / r.WallSeconds)})");
         foreach (var (key, value) in r.Extra)
         {
-            t.Add(key, Format.Num(value, Math.Abs(value) >= 100 || value == Math.Floor(value) ? "0" : "0.000"));
+            t.AddCells(key, Format.Num(value, Math.Abs(value) >= 100 || value == Math.Floor(value) ? "0" : "0.000"));
         }
 
         return t;
+    }
+
+    /// <summary>The options of <c>umcg run</c>.</summary>
+    internal sealed class Settings : WorkloadCommandSettings
+    {
+        [CommandOption("--no-trace")]
+        [Description("do not record the scheduler's transitions (trace.json then holds utilization only)")]
+        public bool NoTrace { get; set; }
     }
 }

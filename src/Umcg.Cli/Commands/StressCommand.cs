@@ -1,3 +1,6 @@
+using System.ComponentModel;
+using Spectre.Console;
+using Spectre.Console.Cli;
 using Umcg.Cli.Stress;
 using Umcg.Kernel.Detection;
 
@@ -7,62 +10,15 @@ namespace Umcg.Cli.Commands;
 /// <c>umcg stress</c>: the long stress mode. Runs rounds of the random mix, rotating every chosen policy ×
 /// detector, until the time is up; prints each round; stops at the first failure with its dump (exit 1).
 /// </summary>
-internal static class StressCommand
+internal sealed class StressCommand : Command<StressCommand.Settings>
 {
-    public const string Name = "stress";
+    public override int Execute(CommandContext context, Settings settings, CancellationToken cancellationToken) =>
+        Run(settings, ConsoleUi.Of(context));
 
-    public static IReadOnlyList<string> Options { get; } =
-        ["--minutes", "--bodies", "--servers", "--policy", "--detection", "--seed", "--help"];
-
-    public static string Help => """
-        Usage: umcg stress [options]
-
-        The long stress mode: rounds of a random mix of bodies (mutexes, a condition, a semaphore, a bounded
-        channel, sleeps, yields, spins with safepoints, blocking regions) on a fresh scheduler each, rotating
-        every chosen policy × detector until the time is up. Live checks: at most one RUNNING worker per server,
-        every body finishes exactly once, and no round goes 60 s without a spawn or a completion. Stops at the
-        first failure and prints a dump of every server and task (exit 1). Run it beside a CPU hog, e.g.
-        'stress-ng --cpu 4'.
-
-        Options:
-          --minutes M      how long to keep starting rounds (default 30)
-          --bodies N       bodies per round (default 10000)
-          --servers N      servers per round (default 3)
-          --policy P       fifo, priority, fairshare or all (default all); each with a 1.9 ms time slice
-          --detection D    none, monitor, switch, both or all (default all)
-          --seed S         seed of the first round; each round adds one (default 1)
-          -h, --help       show this help
-
-        """;
-
-    /// <summary>Parses <paramref name="args"/> (the words after <c>stress</c>) and runs the rounds.</summary>
-    public static int Execute(IReadOnlyList<string> args, ConsoleUi ui)
-    {
-        StressPlan plan;
-        try
-        {
-            plan = Parse(args);
-        }
-        catch (CliUsageException e)
-        {
-            ui.Error.WriteLine($"umcg: {e.Message}");
-            ui.Error.WriteLine("Run 'umcg stress --help' for usage.");
-            return CliApp.Usage;
-        }
-
-        if (plan.Help)
-        {
-            ui.Out.Write(Help);
-            return CliApp.Ok;
-        }
-
-        return Run(plan, ui);
-    }
-
-    private static int Run(StressPlan plan, ConsoleUi ui)
+    private static int Run(Settings plan, ConsoleUi ui)
     {
         var clock = Stopwatch.StartNew();
-        var configurations = (from p in plan.Policies from d in plan.Detections select (p, d)).ToArray();
+        var configurations = (from p in PoliciesOf(plan.Policy)! from d in DetectionsOf(plan.Detection)! select (p, d)).ToArray();
         int round = 0;
         do
         {
@@ -86,89 +42,74 @@ internal static class StressCommand
                 return CliApp.Failed;
             }
         }
-        while (clock.Elapsed < plan.Duration);
+        while (clock.Elapsed < TimeSpan.FromMinutes(plan.Minutes));
 
         ui.Out.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{round} rounds passed in {clock.Elapsed.TotalMinutes:0.0} min"));
         return CliApp.Ok;
     }
 
-    private static StressPlan Parse(IReadOnlyList<string> args)
-    {
-        var plan = new StressPlan();
-        for (int i = 0; i < args.Count; i++)
-        {
-            string name = args[i] is "-h" or "-?" ? "--help" : args[i];
-            if (name == "--help")
-            {
-                plan = plan with { Help = true };
-                continue;
-            }
-
-            if (!Options.Contains(name))
-            {
-                throw new CliUsageException($"Unknown option or argument '{args[i]}'. Valid options of 'umcg stress': {string.Join(", ", Options)}.");
-            }
-
-            if (i + 1 >= args.Count)
-            {
-                throw new CliUsageException($"Option '{name}' needs a value.");
-            }
-
-            string value = args[++i];
-            plan = name switch
-            {
-                "--minutes" => plan with { Duration = TimeSpan.FromMinutes(Positive(name, value)) },
-                "--bodies" => plan with { Bodies = (int)Positive(name, value, whole: true) },
-                "--servers" => plan with { Servers = (int)Positive(name, value, whole: true) },
-                "--seed" => plan with { Seed = int.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out int seed) ? seed : throw new CliUsageException($"Option '--seed' needs a whole number, got '{value}'.") },
-                "--policy" => plan with { Policies = PoliciesOf(value) },
-                _ => plan with { Detections = DetectionsOf(value) },
-            };
-        }
-
-        return plan;
-    }
-
-    private static double Positive(string name, string value, bool whole = false) =>
-        double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out double d) && d > 0 && double.IsFinite(d)
-            && (!whole || (d == Math.Floor(d) && d <= int.MaxValue))
-            ? d
-            : throw new CliUsageException($"Option '{name}' needs a positive {(whole ? "whole " : "")}number, got '{value}'.");
-
-    private static StressPolicy[] PoliciesOf(string value) => value.ToLowerInvariant() switch
+    /// <summary>The policies <c>--policy</c> names; null when it names none.</summary>
+    private static StressPolicy[]? PoliciesOf(string value) => value.ToLowerInvariant() switch
     {
         "fifo" => [StressPolicy.Fifo],
         "priority" => [StressPolicy.Priority],
         "fairshare" => [StressPolicy.FairShare],
         "all" => [StressPolicy.Fifo, StressPolicy.Priority, StressPolicy.FairShare],
-        _ => throw new CliUsageException($"Option '--policy' takes fifo, priority, fairshare or all, got '{value}'."),
+        _ => null,
     };
 
-    private static BlockingDetection[] DetectionsOf(string value) => value.ToLowerInvariant() switch
+    /// <summary>The detectors <c>--detection</c> names; null when it names none.</summary>
+    private static BlockingDetection[]? DetectionsOf(string value) => value.ToLowerInvariant() switch
     {
         "none" => [BlockingDetection.None],
         "monitor" => [BlockingDetection.Monitor],
         "switch" => [BlockingDetection.SwitchEvents],
         "both" => [BlockingDetection.Both],
         "all" => [BlockingDetection.None, BlockingDetection.Monitor, BlockingDetection.SwitchEvents, BlockingDetection.Both],
-        _ => throw new CliUsageException($"Option '--detection' takes none, monitor, switch, both or all, got '{value}'."),
+        _ => null,
     };
 
-    private sealed record StressPlan
+    /// <summary>The options of <c>umcg stress</c>.</summary>
+    internal sealed class Settings : CommandSettings
     {
-        public bool Help { get; init; }
+        [CommandOption("--minutes <M>")]
+        [Description("how long to keep starting rounds (the round under way finishes)")]
+        [DefaultValue(30.0)]
+        public double Minutes { get; set; } = 30;
 
-        public TimeSpan Duration { get; init; } = TimeSpan.FromMinutes(30);
+        [CommandOption("--bodies <N>")]
+        [Description("bodies per round")]
+        [DefaultValue(10_000)]
+        public int Bodies { get; set; } = 10_000;
 
-        public int Bodies { get; init; } = 10_000;
+        [CommandOption("--servers <N>")]
+        [Description("servers per round")]
+        [DefaultValue(3)]
+        public int Servers { get; set; } = 3;
 
-        public int Servers { get; init; } = 3;
+        [CommandOption("--policy <P>")]
+        [Description("fifo, priority, fairshare or all; each with a 1.9 ms time slice")]
+        [DefaultValue("all")]
+        public string Policy { get; set; } = "all";
 
-        public int Seed { get; init; } = 1;
+        [CommandOption("--detection <D>")]
+        [Description("none, monitor, switch, both or all")]
+        [DefaultValue("all")]
+        public string Detection { get; set; } = "all";
 
-        public StressPolicy[] Policies { get; init; } = [StressPolicy.Fifo, StressPolicy.Priority, StressPolicy.FairShare];
+        [CommandOption("--seed <S>")]
+        [Description("seed of the first round; each round adds one")]
+        [DefaultValue(1)]
+        public int Seed { get; set; } = 1;
 
-        public BlockingDetection[] Detections { get; init; } =
-            [BlockingDetection.None, BlockingDetection.Monitor, BlockingDetection.SwitchEvents, BlockingDetection.Both];
+        public override ValidationResult Validate() =>
+            Check.Given("--policy", Policy)
+            ?? Check.Given("--detection", Detection)
+            ?? Check.Positive("--minutes", Minutes)
+            ?? Check.Positive("--bodies", Bodies)
+            ?? Check.Positive("--servers", Servers)
+            ?? (PoliciesOf(Policy) is null ? ValidationResult.Error($"Option '--policy' takes fifo, priority, fairshare or all, got '{Policy}'.") : null)
+            ?? (DetectionsOf(Detection) is null ? ValidationResult.Error($"Option '--detection' takes none, monitor, switch, both or all, got '{Detection}'.") : null)
+            ?? ValidationResult.Success();
     }
 }

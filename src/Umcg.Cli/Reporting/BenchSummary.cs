@@ -1,6 +1,8 @@
+using Spectre.Console;
+
 namespace Umcg.Cli.Reporting;
 
-/// <summary>The repetitions of one system in a bench, summarised as medians (the last repetition keeps its latency samples for the plot).</summary>
+/// <summary>The repetitions of one system in a bench, summarised as medians (the last repetition's latency distribution goes into the plot).</summary>
 internal sealed class BenchSummary
 {
     public BenchSummary(string system, IReadOnlyList<WorkloadResult> reps)
@@ -22,7 +24,7 @@ internal sealed class BenchSummary
             VoluntaryContextSwitches = (long)Med(r => r.VoluntaryContextSwitches)!.Value,
             UtilizationSeries = last.UtilizationSeries,
             UtilizationOriginNs = last.UtilizationOriginNs,
-            LatencySamples = last.LatencySamples,
+            LatencyDistribution = last.LatencyDistribution,
         };
         if (reps.All(r => r.Latency is not null))
         {
@@ -70,7 +72,7 @@ internal sealed class BenchSummary
     }
 
     /// <summary>The side-by-side table: medians, with ratios to the reference (the first summary: Umcg).</summary>
-    public static TextTable Table(IWorkload workload, IReadOnlyList<BenchSummary> summaries)
+    public static Table Table(IWorkload workload, IReadOnlyList<BenchSummary> summaries)
     {
         var reference = summaries[0].Median;
         bool utilization = reference.Utilization is not null;
@@ -84,7 +86,12 @@ internal sealed class BenchSummary
 
         headers.AddRange([$"{unit}/s", "×umcg", "p50 µs", "p99 µs", "p99 ×umcg", "p99.9 µs", "invol cs/s", "others' CPU"]);
         headers.AddRange(extras);
-        var table = new TextTable([.. headers]);
+        var table = ConsoleUi.Table([.. headers]);
+        foreach (var figures in table.Columns.Skip(1))
+        {
+            figures.RightAligned();
+        }
+
         foreach (var s in summaries)
         {
             var m = s.Median;
@@ -106,7 +113,7 @@ internal sealed class BenchSummary
                 Format.Num(m.Extra.TryGetValue("other_processes_cpu_share", out double others) ? others : null),
             ]);
             row.AddRange(extras.Select(key => m.Extra.TryGetValue(key, out double v) ? Format.Rate(v) : Format.None));
-            table.Add([.. row]);
+            table.AddCells(row);
         }
 
         return table;

@@ -1,16 +1,20 @@
 using Spectre.Console;
+using Spectre.Console.Cli;
+using Spectre.Console.Rendering;
 
 namespace Umcg.Cli.Reporting;
 
 /// <summary>
 /// Where the tool talks: results on <see cref="Out"/>, progress on <see cref="Error"/>. On a terminal progress is
 /// a live Spectre.Console bar and tables are drawn by Spectre; otherwise (pipes, CI, tests) progress is a plain
-/// line at most once a second and tables are aligned text.
+/// line at most once a second and tables are plain text without colour, wide enough not to wrap.
 /// </summary>
 internal sealed class ConsoleUi
 {
+    /// <summary>Columns of text a table may take where no terminal says how wide it is.</summary>
+    private const int PlainWidth = 240;
+
     private readonly IAnsiConsole? _progressConsole;
-    private readonly IAnsiConsole? _outputConsole;
 
     public ConsoleUi(TextWriter output, TextWriter error, bool interactive)
     {
@@ -19,11 +23,25 @@ internal sealed class ConsoleUi
         if (interactive)
         {
             _progressConsole = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
-            _outputConsole = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Out) });
+            OutConsole = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Out) });
+        }
+        else
+        {
+            OutConsole = AnsiConsole.Create(new AnsiConsoleSettings
+            {
+                Ansi = AnsiSupport.No,
+                ColorSystem = ColorSystemSupport.NoColors,
+                Interactive = InteractionSupport.No,
+                Out = new AnsiConsoleOutput(output),
+            });
+            OutConsole.Profile.Width = PlainWidth;
         }
     }
 
     public TextWriter Out { get; }
+
+    /// <summary>The results side as a Spectre console: tables and the help text go there.</summary>
+    public IAnsiConsole OutConsole { get; }
 
     public TextWriter Error { get; }
 
@@ -58,30 +76,23 @@ internal sealed class ConsoleUi
         return result;
     }
 
-    public void Write(TextTable table)
+    /// <summary>The console a command was given (<see cref="CliApp"/> hands every command the same one).</summary>
+    public static ConsoleUi Of(CommandContext context) => (ConsoleUi)context.Data!;
+
+    /// <summary>A table with these column headers, taken as text (not markup).</summary>
+    public static Table Table(params string[] headers)
     {
-        if (_outputConsole is null)
+        var table = new Table().Border(TableBorder.Rounded);
+        foreach (string header in headers)
         {
-            Out.Write(table.ToPlainText());
-            return;
+            table.AddColumn(new TableColumn(new Text(header)));
         }
 
-        var t = new Table().Border(TableBorder.Rounded);
-        for (int i = 0; i < table.Headers.Count; i++)
-        {
-            var column = new TableColumn(Markup.Escape(table.Headers[i]));
-            int c = i;
-            bool figures = table.Rows.Count > 0 && table.Rows.All(r => c >= r.Length || TextTable.IsFigure(r[c]));
-            t.AddColumn(figures ? column.RightAligned() : column);
-        }
-
-        foreach (var row in table.Rows)
-        {
-            t.AddRow(row.Select(Markup.Escape).ToArray());
-        }
-
-        _outputConsole.Write(t);
+        return table;
     }
+
+    /// <summary>Writes <paramref name="table"/>: boxed on a terminal, a Markdown table otherwise (logs, files, docs).</summary>
+    public void Write(Table table) => OutConsole.Write(Interactive ? table : table.Border(TableBorder.Markdown));
 
     private sealed class PlainProgress(TextWriter error, string label) : IProgressSink
     {
@@ -107,4 +118,12 @@ internal sealed class ConsoleUi
             task.Description = Markup.Escape($"{label}  {status}");
         }
     }
+}
+
+/// <summary>Rows of plain text cells.</summary>
+internal static class TableRows
+{
+    /// <summary>Adds a row of <paramref name="cells"/> taken as text: a '[' in a figure or a name is not markup.</summary>
+    public static Table AddCells(this Table table, params IEnumerable<string> cells) =>
+        table.AddRow(cells.Select(c => (IRenderable)new Text(c)));
 }

@@ -1,20 +1,17 @@
 using System.Runtime.InteropServices;
-using System.Text.Json.Nodes;
 
 namespace Umcg.Cli.Reporting;
 
 /// <summary>What machine a run was on, for reports.</summary>
 internal static class MachineInfo
 {
-    public static JsonObject Describe(int servers) => new()
-    {
-        ["cpus"] = Environment.ProcessorCount,
-        ["servers"] = servers,
-        ["cpu_model"] = CpuModel(),
-        ["kernel"] = RuntimeInformation.OSDescription,
-        ["runtime"] = RuntimeInformation.FrameworkDescription,
-        ["date_utc"] = DateTime.UtcNow.ToString("O", System.Globalization.CultureInfo.InvariantCulture),
-    };
+    public static MachineRecord Describe(int servers) => new(
+        Environment.ProcessorCount,
+        servers,
+        CpuModel(),
+        RuntimeInformation.OSDescription,
+        RuntimeInformation.FrameworkDescription,
+        DateTime.UtcNow.ToString("O", System.Globalization.CultureInfo.InvariantCulture));
 
     private static string CpuModel()
     {

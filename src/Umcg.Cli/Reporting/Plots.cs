@@ -49,7 +49,7 @@ internal static class Plots
         {
             workload = r.Workload;
             measure = r.LatencyMeasure;
-            var cdf = Percentiles.Cdf(r.LatencySamples);
+            var cdf = r.LatencyDistribution?.Cdf().ToList() ?? [];
             if (cdf.Count == 0)
             {
                 continue;

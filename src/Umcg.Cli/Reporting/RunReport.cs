@@ -1,5 +1,3 @@
-using System.Text.Json.Nodes;
-
 namespace Umcg.Cli.Reporting;
 
 /// <summary>The output folder of a run: summary.json, the PNG plots, trace.json.</summary>
@@ -18,9 +16,9 @@ internal static class RunReport
     /// <param name="result">The run.</param>
     /// <param name="folder">Where to write (created if missing).</param>
     /// <param name="plots">Whether to draw the PNG plots.</param>
-    /// <param name="context">Extra top-level fields of summary.json.</param>
+    /// <param name="summaryRecord">What summary.json holds, made once the notes of this report are in the result.</param>
     /// <param name="recorder">The scheduler's recording of the run, if any: it becomes most of trace.json.</param>
-    public static List<string> Write(WorkloadResult result, string folder, bool plots, IReadOnlyDictionary<string, JsonNode?> context, Umcg.Diagnostics.TraceRecorder? recorder = null)
+    public static List<string> Write(WorkloadResult result, string folder, bool plots, Func<RunRecord> summaryRecord, Umcg.Diagnostics.TraceRecorder? recorder = null)
     {
         Directory.CreateDirectory(folder);
         // The scheduler's own recording when there is one (its events fix the time origin), the sampled
@@ -40,7 +38,7 @@ internal static class RunReport
 
         var files = new List<string>();
         string summary = Path.Combine(folder, Summary);
-        File.WriteAllText(summary, ResultJson.Pretty(result, context) + Environment.NewLine);
+        File.WriteAllText(summary, ResultJson.Pretty(summaryRecord()) + Environment.NewLine);
         files.Add(summary);
 
         if (plots && result.UtilizationSeries.Count > 0)
@@ -50,7 +48,7 @@ internal static class RunReport
             files.Add(png);
         }
 
-        if (plots && result.LatencySamples.Length > 0)
+        if (plots && result.LatencyDistribution?.Count > 0)
         {
             string png = Path.Combine(folder, LatencyPng);
             Plots.LatencyCdf([result], png);

@@ -42,42 +42,36 @@ internal sealed class WorkloadResult
     /// <summary>The CLOCK_MONOTONIC time (ns) at which <see cref="UtilizationSeries"/> starts.</summary>
     public long UtilizationOriginNs { get; set; }
 
-    /// <summary>Every latency sample (ns, ascending), for the CDF plot; not written to JSON.</summary>
-    public long[] LatencySamples { get; set; } = [];
+    /// <summary>The latency distribution (ns), for the CDF plot; not written to JSON.</summary>
+    public LatencyHistogram? LatencyDistribution { get; set; }
 
-    /// <summary>Summarises <paramref name="recorder"/> into <see cref="Latency"/> and keeps its samples.</summary>
-    public void SetLatency(LatencyRecorder recorder, string measure)
+    /// <summary>Summarises <paramref name="histogram"/> into <see cref="Latency"/> and keeps it for the plot.</summary>
+    public void SetLatency(LatencyHistogram histogram, string measure)
     {
-        LatencySamples = recorder.Sorted();
+        LatencyDistribution = histogram;
         LatencyMeasure = measure;
-        Latency = LatencySummary.Of(LatencySamples, recorder.Dropped);
+        Latency = LatencySummary.Of(histogram);
     }
 }
 
 /// <summary>Percentiles of a latency distribution, in microseconds.</summary>
 internal sealed record LatencySummary(long Count, long Dropped, double P50Us, double P99Us, double P999Us, double MaxUs, double MeanUs)
 {
-    public static LatencySummary? Of(long[] sortedNs, long dropped)
+    /// <summary>The summary of <paramref name="histogram"/>; null when it holds no sample.</summary>
+    public static LatencySummary? Of(LatencyHistogram histogram)
     {
-        if (sortedNs.Length == 0)
+        if (histogram.Count == 0)
         {
             return null;
         }
 
-        static double Us(long? ns) => (ns ?? 0) / 1000.0;
-        double mean = 0;
-        foreach (long v in sortedNs)
-        {
-            mean += v;
-        }
-
         return new LatencySummary(
-            sortedNs.Length,
-            dropped,
-            Us(Percentiles.Of(sortedNs, 50)),
-            Us(Percentiles.Of(sortedNs, 99)),
-            Us(Percentiles.Of(sortedNs, 99.9)),
-            Us(sortedNs[^1]),
-            mean / sortedNs.Length / 1000.0);
+            histogram.Count,
+            histogram.Dropped,
+            histogram.ValueAt(50) / 1000.0,
+            histogram.ValueAt(99) / 1000.0,
+            histogram.ValueAt(99.9) / 1000.0,
+            histogram.Max / 1000.0,
+            histogram.Mean / 1000.0);
     }
 }

@@ -40,7 +40,7 @@ internal sealed class PingPongWorkload : IWorkload
         var handoff = Create(system);
         int cpu = LinuxSyscalls.GetAffinity(0) is [int first, ..] ? first : 0;
         var result = new WorkloadResult { Workload = Name, System = system, ThroughputUnit = "round trips" };
-        var latency = new LatencyRecorder(1 << 23);
+        var latency = new LatencyHistogram();
         var scope = RunScope.Start();
         using (new Timer(_ => progress.Report(scope.ElapsedSeconds / settings.Duration.TotalSeconds, $"{latency.Count} round trips"), null, 250, 250))
         {

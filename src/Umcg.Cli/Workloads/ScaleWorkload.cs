@@ -46,7 +46,7 @@ internal sealed class ScaleWorkload : IWorkload
             RunAlive(system, settings, result, progress);
         }
 
-        var latency = new LatencyRecorder();
+        var latency = new LatencyHistogram();
         WarmSpawnResult warm;
         using (var pool = WarmPools.Create(system, settings.Servers, WarmSpawn.PoolThreads, settings.StallLimit))
         {
@@ -57,7 +57,6 @@ internal sealed class ScaleWorkload : IWorkload
         progress.Report(1, $"{warm.PerSecond:0} warm spawns/s");
         result.ThroughputPerSecond = warm.PerSecond;
         result.SetLatency(latency, "spawn → body starts, warm pool");
-        result.Extra["servers"] = settings.Servers;
         result.Extra["warm_spawns"] = warm.Spawns;
         result.Extra["warm_spawn_per_s"] = warm.PerSecond;
         result.Extra["warm_threads_created"] = warm.ThreadsCreated;

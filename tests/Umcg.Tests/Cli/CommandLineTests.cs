@@ -2,115 +2,102 @@ using Umcg.Cli.Commands;
 
 namespace Umcg.Tests.Cli;
 
+/// <summary>
+/// The command line as a user meets it: every mistake is one line on stderr naming what was wrong, nothing on
+/// stdout, exit code 2; help and the version print and exit 0. Runs nothing heavier than a parse.
+/// </summary>
+[Collection(CliCollection.Name)]
 public class CommandLineTests
 {
-    [Fact]
-    public void No_arguments_run_the_default_workload()
+    /// <summary>Bad command lines, and text their one line of error must hold.</summary>
+    public static TheoryData<string[], string> Mistakes => new()
     {
-        var o = CommandLine.Parse([]);
-        Assert.Equal(CommandNames.Run, o.Command);
-        Assert.Equal("mixed", o.Workload);
-        Assert.False(o.Help);
-        Assert.False(o.Json);
+        { ["frobnicate"], "Valid workloads: mixed, colocation, pingpong, pipeline, scale" }, // neither command nor workload
+        { ["bench", "nope"], "Unknown workload 'nope'" },
+        { ["run", "--frob"], "Unknown option 'frob'" },
+        { ["pingpong", "--frob"], "Unknown option 'frob'" }, // through the default command too
+        { ["run", "--reps", "3"], "Unknown option 'reps'" }, // bench's option
+        { ["bench", "--seconds", "0"], "Option '--seconds' needs a positive number, got '0'" },
+        { ["bench", "--seconds", "abc"], "abc is not a valid value for Double" },
+        { ["bench", "--servers", "-1"], "Option '--servers' needs a positive whole number, got '-1'" },
+        { ["bench", "--reps", "1.5"], "1.5 is not a valid value for Int32" },
+        { ["bench", "--reps", "0"], "Option '--reps' needs a positive whole number, got '0'" },
+        { ["bench", "--warmup", "-1"], "Option '--warmup' needs a number ≥ 0, got '-1'" },
+        { ["run", "--seconds"], "The last option has no value" }, // a missing value
+        { ["--seconds"], "The last option has no value" },
+        { ["stress", "--seed"], "The last option has no value" },
+        { ["run", "--out"], "Option '--out' needs a value" }, // not a run into a folder named after Spectre's marker
+        { ["bench", "--system"], "Option '--system' needs a value" },
+        { ["stress", "--policy"], "Option '--policy' needs a value" },
+        { ["run", "mixed", "pipeline"], "'pipeline'" }, // an extra argument
+        { ["run", "scale", "--system", "fixed-pool"], "Valid systems: umcg, threads, threadpool" },
+        { ["stress", "--policy", "lifo"], "Option '--policy' takes fifo, priority, fairshare or all, got 'lifo'" },
+        { ["stress", "--detection", "x"], "Option '--detection' takes none, monitor, switch, both or all, got 'x'" },
+        { ["stress", "--bodies", "0"], "Option '--bodies' needs a positive whole number" },
+        { ["help", "nope"], "Unknown command 'nope'" },
+    };
+
+    [Theory]
+    [MemberData(nameof(Mistakes))]
+    public void A_mistake_is_one_line_on_stderr_and_exit_code_2(string[] args, string expected)
+    {
+        var (code, output, error) = CliHarness.Run(args);
+        Assert.Equal(Umcg.Cli.CliApp.Usage, code);
+        Assert.Empty(output);
+        string line = Assert.Single(error.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.StartsWith("umcg: ", line, StringComparison.Ordinal);
+        Assert.Contains(expected, line, StringComparison.Ordinal);
     }
 
     [Fact]
-    public void A_workload_as_first_word_means_run_it()
+    public void Version_prints_the_tools_version()
     {
-        var o = CommandLine.Parse(["pingpong", "--seconds", "1.5"]);
-        Assert.Equal(CommandNames.Run, o.Command);
-        Assert.Equal("pingpong", o.Workload);
-        Assert.Equal(1.5, o.Seconds);
-    }
-
-    [Fact]
-    public void Bench_options_are_parsed_in_both_spellings()
-    {
-        var o = CommandLine.Parse(["bench", "colocation", "--reps=5", "--seconds", "0.25", "--json", "--servers", "1", "--workers=7", "--out", "x", "--warmup", "0"]);
-        Assert.Equal(CommandNames.Bench, o.Command);
-        Assert.Equal("colocation", o.Workload);
-        Assert.Equal(5, o.Reps);
-        Assert.Equal(0.25, o.Seconds);
-        Assert.True(o.Json);
-        Assert.Equal(1, o.Servers);
-        Assert.Equal(7, o.Workers);
-        Assert.Equal("x", o.Out);
-        Assert.Equal(0, o.WarmUp);
+        var (code, output, _) = CliHarness.Run("--version");
+        Assert.Equal(0, code);
+        Assert.Equal(Umcg.Cli.CliApp.Version, output.Trim());
+        Assert.Matches(@"^\d+\.\d+\.\d+", output.Trim());
     }
 
     [Theory]
-    [InlineData("--help")]
-    [InlineData("-h")]
-    [InlineData("help")]
-    public void Help_is_asked_for(string arg) => Assert.True(CommandLine.Parse([arg]).Help);
-
-    [Fact]
-    public void Help_with_a_command_is_that_commands_help()
+    [InlineData("help", "bench")]
+    [InlineData("bench", "--help")]
+    [InlineData("bench", "-h")]
+    public void Help_of_a_command_lists_its_options(string first, string second)
     {
-        var o = CommandLine.Parse(["help", "bench"]);
-        Assert.True(o.Help);
-        Assert.Equal(CommandNames.Bench, o.Command);
-    }
-
-    [Fact]
-    public void Unknown_workload_names_the_valid_ones()
-    {
-        var e = Assert.Throws<CliUsageException>(() => CommandLine.Parse(["bench", "nope"]));
-        Assert.Contains("'nope'", e.Message, StringComparison.Ordinal);
-        foreach (string w in new[] { "mixed", "colocation", "pingpong", "pipeline", "scale" })
-        {
-            Assert.Contains(w, e.Message, StringComparison.Ordinal);
-        }
-    }
-
-    [Fact]
-    public void Unknown_first_word_names_commands_and_workloads()
-    {
-        var e = Assert.Throws<CliUsageException>(() => CommandLine.Parse(["frobnicate"]));
-        Assert.Contains("bench", e.Message, StringComparison.Ordinal);
-        Assert.Contains("mixed", e.Message, StringComparison.Ordinal);
-    }
-
-    [Fact]
-    public void Unknown_option_names_the_valid_ones()
-    {
-        var e = Assert.Throws<CliUsageException>(() => CommandLine.Parse(["run", "--frob"]));
-        Assert.Contains("--frob", e.Message, StringComparison.Ordinal);
-        Assert.Contains("--seconds", e.Message, StringComparison.Ordinal);
-    }
-
-    [Fact]
-    public void Option_of_another_command_is_refused()
-    {
-        var e = Assert.Throws<CliUsageException>(() => CommandLine.Parse(["run", "--reps", "3"]));
-        Assert.Contains("does not apply", e.Message, StringComparison.Ordinal);
+        var (code, output, _) = CliHarness.Run(first, second);
+        Assert.Equal(0, code);
+        Assert.All(["umcg bench", "--reps", "--seconds", "--json"], text => Assert.Contains(text, output, StringComparison.Ordinal));
     }
 
     [Theory]
-    [InlineData("--seconds", "0")]
-    [InlineData("--seconds", "abc")]
-    [InlineData("--servers", "-1")]
-    [InlineData("--reps", "1.5")]
-    [InlineData("--warmup", "-1")]
-    public void Bad_numbers_are_refused(string option, string value)
+    [InlineData("stress")]
+    [InlineData("list")]
+    [InlineData("demo")]
+    public void Help_knows_every_command(string command)
     {
-        var e = Assert.Throws<CliUsageException>(() => CommandLine.Parse(["bench", option, value]));
-        Assert.Contains(option, e.Message, StringComparison.Ordinal);
+        var (code, output, _) = CliHarness.Run("help", command);
+        Assert.Equal(0, code);
+        Assert.Contains($"umcg {command}", output, StringComparison.Ordinal);
     }
 
     [Fact]
-    public void Missing_value_is_refused() =>
-        Assert.Throws<CliUsageException>(() => CommandLine.Parse(["run", "--seconds"]));
-
-    [Fact]
-    public void System_must_be_one_of_the_workloads()
+    public void Stress_help_lists_its_options()
     {
-        Assert.Equal("futex", CommandLine.Parse(["run", "pingpong", "--system", "futex"]).System);
-        var e = Assert.Throws<CliUsageException>(() => CommandLine.Parse(["run", "scale", "--system", "fixed-pool"]));
-        Assert.Contains("umcg, threads, threadpool", e.Message, StringComparison.Ordinal);
+        var (code, output, _) = CliHarness.Run("stress", "--help");
+        Assert.Equal(0, code);
+        Assert.All(["--minutes", "--bodies", "--servers", "--policy", "--detection", "--seed"], text => Assert.Contains(text, output, StringComparison.Ordinal));
     }
 
     [Fact]
-    public void Extra_arguments_are_refused() =>
-        Assert.Throws<CliUsageException>(() => CommandLine.Parse(["run", "mixed", "pipeline"]));
+    public void Settings_default_to_the_documented_values()
+    {
+        var bench = new BenchCommand.Settings();
+        Assert.Equal("mixed", bench.Workload);
+        Assert.Equal(3, bench.Reps);
+        Assert.Equal(0.5, bench.WarmUp);
+        Assert.Null(bench.Seconds);
+        Assert.True(bench.Validate().Successful);
+        Assert.Equal(3, RunCommand.DefaultSeconds);
+        Assert.Equal(2, BenchCommand.DefaultSeconds);
+    }
 }

@@ -25,7 +25,7 @@ internal sealed class MeteredRun
 
     public ComputeMeter Meter { get; } = new(Environment.ProcessorCount);
 
-    public LatencyRecorder Latency { get; } = new();
+    public LatencyHistogram Latency { get; } = new();
 
     /// <summary>
     /// Runs once on a new system: starts the sampler (<paramref name="tick"/> gets the seconds elapsed, every
@@ -68,7 +68,6 @@ internal sealed class MeteredRun
         Result.ThroughputPerSecond = completed / Result.WallSeconds;
         Result.MaxRunning = Meter.MaxRunning;
         Result.SetLatency(Latency, latencyMeasure);
-        Result.Extra["servers"] = _settings.Servers;
         return Result;
     }
 }

@@ -119,8 +119,8 @@ internal sealed class GcPauseWorkload : IWorkload
         }
 
         var pauses = listener.Between(from, to);
-        var recorder = new LatencyRecorder(Math.Max(1, pauses.Length));
-        var suspensions = new LatencyRecorder(Math.Max(1, pauses.Length));
+        var recorder = new LatencyHistogram();
+        var suspensions = new LatencyHistogram();
         foreach (var p in pauses)
         {
             recorder.Record(p.PauseNs);
@@ -129,10 +129,9 @@ internal sealed class GcPauseWorkload : IWorkload
 
         result.SetLatency(recorder, "GC pause: suspension begin to restart end");
         result.ThroughputPerSecond = busyChunks / result.WallSeconds;
-        long[] suspended = suspensions.Sorted();
         result.Extra["pause_max_us"] = result.Latency?.MaxUs ?? 0;
-        result.Extra["suspend_p99_us"] = (Percentiles.Of(suspended, 99) ?? 0) / 1000.0;
-        result.Extra["suspend_max_us"] = (suspended.Length > 0 ? suspended[^1] : 0) / 1000.0;
+        result.Extra["suspend_p99_us"] = suspensions.ValueAt(99) / 1000.0;
+        result.Extra["suspend_max_us"] = suspensions.Max / 1000.0;
         result.Extra["gcs"] = gcs;
         result.Extra["pauses_seen"] = pauses.Length;
         result.Extra["gcs_by_demoted"] = pauses.Count(p => p.SuspendingThread == demotedTid);

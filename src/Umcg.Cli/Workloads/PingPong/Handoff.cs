@@ -19,10 +19,10 @@ internal abstract class Handoff
     public abstract string Describe { get; }
 
     /// <summary>Sets up on <paramref name="cpu"/>, warms up, times round trips for <paramref name="duration"/>, tears down.</summary>
-    public abstract long Run(int cpu, int servers, TimeSpan duration, LatencyRecorder latency);
+    public abstract long Run(int cpu, int servers, TimeSpan duration, LatencyHistogram latency);
 
     /// <summary>Times round trips made by <paramref name="roundTrip"/> for <paramref name="duration"/>, after the warm-up.</summary>
-    protected static long TimeRoundTrips(Action roundTrip, TimeSpan duration, LatencyRecorder latency)
+    protected static long TimeRoundTrips(Action roundTrip, TimeSpan duration, LatencyHistogram latency)
     {
         for (int i = 0; i < WarmUp; i++)
         {

@@ -15,7 +15,7 @@ internal sealed class PairHandoff(string name, string describe, Func<int?, PingP
 
     public override string Describe => describe;
 
-    public override long Run(int cpu, int servers, TimeSpan duration, LatencyRecorder latency)
+    public override long Run(int cpu, int servers, TimeSpan duration, LatencyHistogram latency)
     {
         ArgumentNullException.ThrowIfNull(latency);
         using var pair = create(cpu).Start();

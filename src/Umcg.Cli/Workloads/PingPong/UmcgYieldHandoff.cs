@@ -10,7 +10,7 @@ internal sealed class UmcgYieldHandoff : Handoff
 
     public override string Describe => "two workers of server 0 alternating with Worker.Yield (each yield hands the CPU straight to the other: the direct successor)";
 
-    public override long Run(int cpu, int servers, TimeSpan duration, LatencyRecorder latency)
+    public override long Run(int cpu, int servers, TimeSpan duration, LatencyHistogram latency)
     {
         using var scheduler = new UmcgScheduler(new UmcgSchedulerOptions { Servers = servers, Name = "umcg-cli pingpong" });
         var onServer0 = new WorkerOptions { ServerAffinity = 0, Name = "pingpong" };

@@ -14,7 +14,7 @@ internal static class AliveRun
     /// <summary>Runs <paramref name="workers"/> at once on <paramref name="system"/> and adds its figures to <paramref name="result"/>.</summary>
     public static void Measure(string system, WorkloadSettings settings, int workers, WorkloadResult result, IProgressSink progress)
     {
-        var latency = new LatencyRecorder(Math.Max(1, workers));
+        var latency = new LatencyHistogram();
         using var started = new CountdownEvent(workers);
         using var gate = new ManualResetEventSlim(false);
 
@@ -83,7 +83,7 @@ internal static class AliveRun
         }
 
         progress.Report(0.5, "torn down");
-        var cold = LatencySummary.Of(latency.Sorted(), latency.Dropped);
+        var cold = LatencySummary.Of(latency);
         result.Extra["workers"] = workers;
         result.Extra["spawn_per_s"] = workers / spawnSeconds;
         result.Extra["teardown_per_s"] = workers / teardownSeconds;

@@ -19,7 +19,7 @@ internal static class WarmSpawn
     private const int Batch = 64;
 
     /// <summary>Measures <paramref name="pool"/> for <paramref name="duration"/>.</summary>
-    public static WarmSpawnResult Measure(IWarmPool pool, TimeSpan duration, TimeSpan stallLimit, LatencyRecorder latency, IProgressSink progress)
+    public static WarmSpawnResult Measure(IWarmPool pool, TimeSpan duration, TimeSpan stallLimit, LatencyHistogram latency, IProgressSink progress)
     {
         using var inFlight = new SemaphoreSlim(InFlight, InFlight);
         using var pending = new CountdownEvent(1);
