@@ -1,8 +1,9 @@
 namespace Umcg.Cli.Stress;
 
 /// <summary>
-/// The live check "at most one RUNNING worker per server", from the kernel half's snapshot. A snapshot reads
-/// one task after another, so a switch between two reads can show the worker that stopped and the one that
+/// The live check "at most one RUNNING worker per server in the foreground", from the kernel half's snapshot (a
+/// worker its server demoted runs on in the background, TF_BACKGROUND, named by no record, by design). A snapshot
+/// reads one task after another, so a switch between two reads can show the worker that stopped and the one that
 /// started both RUNNING: a pair is only reported when the same pair shows up in several snapshots in a row.
 /// </summary>
 internal sealed class OneRunningPerServer(UmcgKernel kernel)
@@ -30,7 +31,7 @@ internal sealed class OneRunningPerServer(UmcgKernel kernel)
         var running = new Dictionary<uint, int>();
         foreach (var t in kernel.Snapshot())
         {
-            if (!t.IsWorker || t.State != TaskState.Running)
+            if (!t.IsWorker || t.State != TaskState.Running || (t.Flags & TaskFlags.Background) != 0)
             {
                 continue;
             }
