@@ -16,7 +16,8 @@ public sealed unsafe class BackgroundConformanceTests(ITestOutputHelper output)
 
     public static TheoryData<string, string> BothParkersEachScribbledExit() => ParkerCases.Each("sys_enter", "yield", "unregister");
 
-    public static TheoryData<string, string> BothParkersEachRacingCall() => ParkerCases.Each("sys_enter", "safepoint");
+    public static TheoryData<string, string, string> BothParkersEachRace() =>
+        ParkerCases.Each(("demote", "sys_enter"), ("demote", "safepoint"), ("adopt", "sys_enter"));
 
     [Theory]
     [BothParkers]
@@ -377,8 +378,8 @@ public sealed unsafe class BackgroundConformanceTests(ITestOutputHelper output)
     }
 
     [Theory]
-    [MemberData(nameof(BothParkersEachRacingCall))]
-    public void Demote_racing_the_workers_own_transition_is_won_by_exactly_one_of_them(string parker, string call)
+    [MemberData(nameof(BothParkersEachRace))]
+    public void A_demote_or_adopt_racing_the_workers_own_transition_is_won_by_exactly_one_of_them(string parker, string op, string call)
     {
         const int Iterations = 300;
         using var rig = new Rig(parker);
@@ -388,44 +389,55 @@ public sealed unsafe class BackgroundConformanceTests(ITestOutputHelper output)
         Assert.Equal([waiting.Tid], rig.Drain(server));
         using var gate = new Barrier(2);
 
-        int demotesWon = 0;
+        int won = 0;
         for (int i = 0; i < Iterations; i++)
         {
             // The worker that ran is now RUNNABLE and off the list, the other runs in the foreground: swap roles.
-            var (won, pending) = RaceDemote(rig, server, running, waiting, waitingPending, call, gate);
-            demotesWon += won ? 1 : 0;
+            var (opWon, pending) = Race(rig, server, running, waiting, waitingPending, op, call, gate);
+            won += opWon ? 1 : 0;
             (running, waiting, waitingPending) = (waiting, running, pending);
         }
 
         rig.FinishWithServerAwake(running, server);
         rig.RunAndFinish(server, waiting, waitingPending, "the last waiting worker run");
         rig.Stop(server);
-        output.WriteLine($"{call}: the demote won {demotesWon} of {Iterations} rounds");
+        output.WriteLine($"{op} against {call}: the {op} won {won} of {Iterations} rounds");
     }
 
     /// <summary>
-    /// One round of <see cref="Demote_racing_the_workers_own_transition_is_won_by_exactly_one_of_them"/>: the server
-    /// demotes <paramref name="running"/> (asked to give way) while the worker blocks (naming
-    /// <paramref name="waiting"/> as its successor) or passes a safepoint. Whoever won, the record ends empty or with the
-    /// successor, never naming the loser; then <paramref name="waiting"/> runs in the foreground and
-    /// <paramref name="running"/> is RUNNABLE and off the list. Returns whether the demote won, and the worker's
-    /// pending call that completes once it runs again.
+    /// One round of <see cref="A_demote_or_adopt_racing_the_workers_own_transition_is_won_by_exactly_one_of_them"/>.
+    /// <paramref name="running"/> runs in the foreground, asked to give way. "demote": the server demotes it while it
+    /// blocks (naming <paramref name="waiting"/> as its successor) or passes a safepoint. "adopt": it is demoted first,
+    /// then the server adopts it while it blocks, naming <paramref name="waiting"/>. Exactly one wins: a block from the
+    /// background switches to nobody (next_tid left, the record empty), one from the foreground hands the record to
+    /// <paramref name="waiting"/>; a safepoint queues the worker and leaves the record empty either way. Afterwards
+    /// <paramref name="waiting"/> runs in the foreground and <paramref name="running"/> is RUNNABLE and off the list.
+    /// Returns whether the server's call won, and the worker's pending call that completes once it runs again.
     /// </summary>
-    private static (bool DemoteWon, Task<Errno> Pending) RaceDemote(
-        Rig rig, Party server, Party running, Party waiting, Task<Errno> waitingPending, string call, Barrier gate)
+    private static (bool OpWon, Task<Errno> Pending) Race(
+        Rig rig, Party server, Party running, Party waiting, Task<Errno> waitingPending, string op, string call, Barrier gate)
     {
         rig.AssertInForeground(server, running);
+        bool adopt = op == "adopt";
         bool block = call == "sys_enter";
         if (block)
         {
             Volatile.Write(ref running.Task->NextTid, (uint)waiting.Tid);
         }
 
-        Assert.True(StateWord.RequestPreempt(running.Task));
-        var demote = server.Post(() =>
+        if (adopt)
+        {
+            rig.Demote(server, running);
+        }
+        else
+        {
+            Assert.True(StateWord.RequestPreempt(running.Task));
+        }
+
+        var serverCall = server.Post(() =>
         {
             gate.SignalAndWait();
-            return rig.Kernel.Demote(running.Tid);
+            return adopt ? rig.Kernel.Adopt(running.Tid) : rig.Kernel.Demote(running.Tid);
         });
         var own = running.Post(() =>
         {
@@ -433,17 +445,17 @@ public sealed unsafe class BackgroundConformanceTests(ITestOutputHelper output)
             return block ? rig.Kernel.SysEnter() : rig.Kernel.NotifyResume();
         });
 
-        var d = server.Result(demote, "the demote racing the worker");
-        Assert.True(d is Errno.Ok or Errno.EAGAIN, $"Demote: {d}");
-        bool won = d == Errno.Ok;
+        var r = server.Result(serverCall, $"the {op} racing the worker");
+        Assert.True(r is Errno.Ok or Errno.EAGAIN, $"{op}: {r}");
+        bool won = r == Errno.Ok;
         Task<Errno> pending;
         if (block)
         {
-            Assert.Equal(Errno.Ok, running.Result(own, "the worker's block racing the demote"));
+            Assert.Equal(Errno.Ok, running.Result(own, $"the worker's block racing the {op}"));
             Assert.Equal(TaskState.Blocked, running.State);
             Assert.Equal(TaskFlags.None, running.Flags);
             Assert.False(rig.IsMarkedBackground(running));
-            if (won)
+            if (won != adopt)
             {
                 // The block came from the background: no switch; next_tid left, the successor not started, record empty.
                 Assert.Equal((uint)waiting.Tid, running.NextTid);
@@ -456,7 +468,7 @@ public sealed unsafe class BackgroundConformanceTests(ITestOutputHelper output)
             }
             else
             {
-                // The worker blocked first, in the foreground: it handed the record to its successor itself.
+                // The block came from the foreground: it handed the record to its successor itself.
                 Assert.Equal(0u, running.NextTid);
             }
 
