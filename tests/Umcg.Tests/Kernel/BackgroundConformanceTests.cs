@@ -80,14 +80,12 @@ public sealed unsafe class BackgroundConformanceTests(ITestOutputHelper output)
         Assert.Equal(TaskState.Runnable, s.Server.State);
         rig.AssertOneForeground(s.Server, s.Background, s.Foreground, s.Spare);
 
-        // The foreground worker's exit wakes its server; the background one's does not (it holds nothing).
-        rig.Finish(s.Foreground, s.Server, s.ServerWait);
-        Assert.Equal(0, rig.RecordOf(s.Server));
+        // The background worker's exit wakes nobody (it holds nothing); the foreground one's wakes its server.
         Assert.Equal(Errno.Ok, s.Background.Unregister(CtlFlags.Worker));
         rig.Retire(s.Background);
-        Assert.Equal(TaskState.Running, s.Server.State);
-        rig.RunAndFinish(s.Server, s.Spare, s.SpareRegistration, "the spare worker run");
-        rig.Stop(s.Server);
+        Assert.Equal(TaskState.Runnable, s.Server.State);
+        Assert.Equal(s.Foreground.Tid, rig.RecordOf(s.Server));
+        EndScene(rig, s);
     }
 
     [Theory]
@@ -201,9 +199,7 @@ public sealed unsafe class BackgroundConformanceTests(ITestOutputHelper output)
 
         Assert.Equal(Errno.Ok, s.Background.Unregister(CtlFlags.Worker));
         rig.Retire(s.Background);
-        rig.Finish(s.Foreground, s.Server, s.ServerWait);
-        rig.RunAndFinish(s.Server, s.Spare, s.SpareRegistration, "the spare worker run");
-        rig.Stop(s.Server);
+        EndScene(rig, s);
     }
 
     [Theory]
@@ -225,9 +221,7 @@ public sealed unsafe class BackgroundConformanceTests(ITestOutputHelper output)
         Assert.False(s.ServerWait.IsCompleted, "the server returned although its worker still runs");
 
         rig.Retire(s.Background);
-        rig.Finish(s.Foreground, s.Server, s.ServerWait);
-        rig.RunAndFinish(s.Server, s.Spare, s.SpareRegistration, "the spare worker run");
-        rig.Stop(s.Server);
+        EndScene(rig, s);
     }
 
     [Theory]
@@ -519,6 +513,17 @@ public sealed unsafe class BackgroundConformanceTests(ITestOutputHelper output)
         rig.AssertInBackground(server, background, TaskFlags.Preempt | TaskFlags.Background);
         Assert.False(spareRegistration.IsCompleted, "the spare ran although nobody started it");
         return new BackgroundScene(server, background, foreground, serverWait, spare, spareRegistration);
+    }
+
+    /// <summary>
+    /// The end of a scene whose background worker is gone: the foreground worker leaves (waking its server), the spare
+    /// is run and leaves, and the server stops.
+    /// </summary>
+    private static void EndScene(Rig rig, BackgroundScene s)
+    {
+        rig.Finish(s.Foreground, s.Server, s.ServerWait);
+        rig.RunAndFinish(s.Server, s.Spare, s.SpareRegistration, "the spare worker run");
+        rig.Stop(s.Server);
     }
 
     /// <summary>
