@@ -84,19 +84,18 @@ public sealed unsafe partial class UmcgKernel
             if (LeftBackground(replaced))
             {
                 // K2 from the background (PrepareWait kept the flag): queued like an arrival, next_tid left as it
-                // was — a worker that holds no record has no CPU to hand on.
+                // was — a worker that holds no record has no CPU to hand on. It sleeps below, once the read section
+                // is closed, as on every path: a section that sleeps holds up every grace period (BlockGrace).
                 QueueFromBackground(self, server);
-                return AwaitRun(self, server);
             }
 
             // Before anything is queued: a worker its server's record does not name had its server_tid changed
             // while it ran. It is removed without ever touching the list of the server it now names.
-            if (!server.Slot.Holds(self.Tid))
+            else if (!server.Slot.Holds(self.Tid))
             {
                 return KillMovedWorker(self);
             }
-
-            if (next is not null)
+            else if (next is not null)
             {
                 // The RFC's order: queue ourselves before next can run. Once next runs it may give the CPU back
                 // at once, and the server's drain must then already find us on the list.
