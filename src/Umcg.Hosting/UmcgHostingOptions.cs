@@ -65,8 +65,8 @@ public sealed class UmcgHostingOptions
     /// <summary>The most demoted workers per server; null (the default) for the library's 4.</summary>
     public int? MaxDemotedPerServer { get; set; }
 
-    /// <summary>How a thread is demoted: <see cref="DemotionMechanism.Nice19"/> (the default) or <see cref="DemotionMechanism.SchedIdle"/>.</summary>
-    public DemotionMechanism DemotionMechanism { get; set; } = DemotionMechanism.Nice19;
+    /// <summary>How a thread is demoted: <see cref="DemotionMechanism.SchedIdle"/> (the default) or <see cref="DemotionMechanism.Nice19"/> (see <see cref="DemotionOptions.Mechanism"/>).</summary>
+    public DemotionMechanism DemotionMechanism { get; set; } = DemotionMechanism.SchedIdle;
 
     /// <summary>A name prefix for the scheduler's threads. Default <c>umcg</c>.</summary>
     public string Name { get; set; } = "umcg";

@@ -13,8 +13,8 @@ internal static class SystemNames
     /// <summary>Umcg with preemption by demotion turned off: a worker without safepoints keeps its server until it blocks or ends.</summary>
     public const string UmcgNoDemotion = "umcg-no-demotion";
 
-    /// <summary>Umcg demoting to SCHED_IDLE instead of nice 19 (a lowered thread keeps a fifth of the weight).</summary>
-    public const string UmcgSchedIdle = "umcg-sched-idle";
+    /// <summary>Umcg demoting to nice 19 instead of SCHED_IDLE (a lowered thread keeps five times the weight).</summary>
+    public const string UmcgNice19 = "umcg-nice19";
     public const string ThreadPool = "threadpool";
     public const string Threads = "threads";
     public const string FixedPool = "fixed-pool";
@@ -27,7 +27,7 @@ internal static class SystemNames
         Umcg => new UmcgSystem(settings),
         UmcgViaServer => new UmcgSystem(settings with { ViaServer = true }),
         UmcgNoDemotion => new UmcgSystem(settings with { Demotion = false }),
-        UmcgSchedIdle => new UmcgSystem(settings with { DemoteToSchedIdle = true }),
+        UmcgNice19 => new UmcgSystem(settings with { DemoteToNice19 = true }),
         ThreadPool => new ThreadPoolSystem(),
         Threads => new ThreadPerTaskSystem(),
         FixedPool => new FixedPoolSystem(settings),

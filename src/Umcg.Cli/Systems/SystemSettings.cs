@@ -6,6 +6,6 @@ namespace Umcg.Cli.Systems;
 /// <param name="Trace">Umcg only: record the scheduler into this recorder from the start.</param>
 /// <param name="ViaServer">Umcg only: every switch through the server, every arrival waking it (see <see cref="SystemNames.UmcgViaServer"/>).</param>
 /// <param name="Demotion">Umcg only: preemption by demotion on (the default) or off (see <see cref="SystemNames.UmcgNoDemotion"/>).</param>
-/// <param name="DemoteToSchedIdle">Umcg only: demote to SCHED_IDLE rather than nice 19 (see <see cref="SystemNames.UmcgSchedIdle"/>).</param>
+/// <param name="DemoteToNice19">Umcg only: demote to nice 19 rather than SCHED_IDLE (see <see cref="SystemNames.UmcgNice19"/>).</param>
 internal sealed record SystemSettings(
-    int Capacity, bool Priorities = false, Umcg.Diagnostics.TraceRecorder? Trace = null, bool ViaServer = false, bool Demotion = true, bool DemoteToSchedIdle = false);
+    int Capacity, bool Priorities = false, Umcg.Diagnostics.TraceRecorder? Trace = null, bool ViaServer = false, bool Demotion = true, bool DemoteToNice19 = false);

@@ -20,14 +20,14 @@ internal sealed class UmcgSystem : ITaskSystem, IServerView
             DirectSuccessor = !settings.ViaServer,
             QuietArrivals = !settings.ViaServer,
             Demotion = !settings.Demotion ? DemotionOptions.Off
-                : settings.DemoteToSchedIdle ? new DemotionOptions { Mechanism = DemotionMechanism.SchedIdle }
+                : settings.DemoteToNice19 ? new DemotionOptions { Mechanism = DemotionMechanism.Nice19 }
                 : new DemotionOptions(),
         });
         Name = settings switch
         {
             { ViaServer: true } => SystemNames.UmcgViaServer,
             { Demotion: false } => SystemNames.UmcgNoDemotion,
-            { DemoteToSchedIdle: true } => SystemNames.UmcgSchedIdle,
+            { DemoteToNice19: true } => SystemNames.UmcgNice19,
             _ => SystemNames.Umcg,
         };
     }

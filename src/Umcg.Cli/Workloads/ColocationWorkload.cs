@@ -23,7 +23,7 @@ internal sealed class ColocationWorkload(bool safepoints = true) : IWorkload
 
     public IReadOnlyList<string> Systems { get; } = safepoints
         ? [SystemNames.Umcg, SystemNames.ThreadPool, SystemNames.Threads]
-        : [SystemNames.Umcg, SystemNames.UmcgSchedIdle, SystemNames.UmcgNoDemotion, SystemNames.ThreadPool, SystemNames.Threads];
+        : [SystemNames.Umcg, SystemNames.UmcgNice19, SystemNames.UmcgNoDemotion, SystemNames.ThreadPool, SystemNames.Threads];
 
     public IReadOnlyList<string> ReportedExtras { get; } = ["batch_cpu_per_s"];
 

@@ -54,8 +54,8 @@ public sealed unsafe partial class UmcgKernel
     /// <summary>
     /// The return-to-user hook, run at a safepoint. RUNNING: returns at once. RUNNABLE with
     /// <see cref="TaskFlags.CondWait"/>: returns (the caller will Wait). RUNNING with
-    /// <see cref="TaskFlags.Preempt"/>: the worker goes RUNNABLE, is queued, wakes its server (never next_tid)
-    /// and waits to be run again. BLOCKED by a detector: the unblock path. BLOCKED by its own
+    /// <see cref="TaskFlags.Preempt"/> or <see cref="TaskFlags.Background"/>: the worker goes RUNNABLE, is queued, wakes
+    /// its server (never next_tid; from the background, unless its arrival is quiet) and waits to be run again. BLOCKED by a detector: the unblock path. BLOCKED by its own
     /// <see cref="SysEnter"/>: returns (the region lasts until <see cref="SysExit"/>). Any other state user
     /// code wrote into a running worker's word (RUNNABLE without TF_COND_WAIT, BLOCKED the kernel half did not
     /// make, NONE, an unknown state) removes the worker with EINVAL.
@@ -83,7 +83,10 @@ public sealed unsafe partial class UmcgKernel
         switch ((TaskState)(state & UmcgConstants.StateMask))
         {
             case TaskState.Running:
-                return (state & (uint)TaskFlags.Preempt) != 0 ? Preempt(self) : Errno.Ok;
+                // A background worker gives way at its next safepoint whether or not TF_PREEMPT is still set (a refused
+                // Wait from the background leaves it RUNNING | TF_BACKGROUND without it). A flag user code wrote
+                // without the kernel's mark takes this path too, and Preempt treats it as a foreground give-way.
+                return (state & (uint)(TaskFlags.Preempt | TaskFlags.Background)) != 0 ? Preempt(self) : Errno.Ok;
             case TaskState.Blocked when Volatile.Read(ref self.BlockMark) == KernelTask.BlockMarks.InRegion:
                 return Errno.Ok; // inside its own blocking region: SysExit ends it, not a safepoint
             case TaskState.Blocked:

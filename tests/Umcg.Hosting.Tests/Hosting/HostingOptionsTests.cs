@@ -42,7 +42,7 @@ public sealed class HostingOptionsTests
             TestHosts.Settings(
                 ("Umcg:DemotionGracePeriod", "00:00:00.002"),
                 ("Umcg:MaxDemotedPerServer", "2"),
-                ("Umcg:DemotionMechanism", "SchedIdle")),
+                ("Umcg:DemotionMechanism", "Nice19")),
             logs);
         await host.StartAsync();
         var scheduler = host.Services.GetRequiredService<UmcgScheduler>();
@@ -50,7 +50,7 @@ public sealed class HostingOptionsTests
         Assert.True(demotion.Enabled);
         Assert.Equal(TimeSpan.FromMilliseconds(2), demotion.GracePeriod);
         Assert.Equal(2, demotion.MaxDemotedPerServer);
-        Assert.Equal(DemotionMechanism.SchedIdle, demotion.Mechanism);
+        Assert.Equal(DemotionMechanism.Nice19, demotion.Mechanism);
         Assert.Contains(logs.Entries, e => e.Level == LogLevel.Information && e.Message.Contains($"demotion: {scheduler.DemotionMode}", StringComparison.Ordinal));
         await Watchdog.Within(host.StopAsync(), scheduler, "host stop");
 

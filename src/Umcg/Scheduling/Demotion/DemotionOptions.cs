@@ -35,15 +35,14 @@ public sealed record DemotionOptions
     public int MaxDemotedPerServer { get; init; } = DefaultMaxDemotedPerServer;
 
     /// <summary>
-    /// How a thread is demoted. <see cref="DemotionMechanism.Nice19"/> (the default) leaves the lowered thread weight 15
-    /// against a nice-0 thread's 1024: the next worker gets about 98.5% of the CPU, and the lowered thread still runs
-    /// every few hundred ms at worst — which a stop-the-world garbage collection waits for when other processes keep
-    /// the CPUs busy. <see cref="DemotionMechanism.SchedIdle"/> (weight 3; nice 19 where SCHED_IDLE is refused) gives
-    /// the next worker more, but beside busy threads the GC cannot stop (other processes of the same autogroup or
-    /// cgroup, long native calls) it stalls every collection for up to seconds: choose it only where the CPUs are the
-    /// process's own. docs/preemption.md has both figures.
+    /// How a thread is demoted. <see cref="DemotionMechanism.SchedIdle"/> (the default; nice 19 where SCHED_IDLE is
+    /// refused): weight 3, and a waking normal thread always preempts it, so the next worker runs at once. Beside busy
+    /// threads a stop-the-world GC cannot stop (other processes of the same autogroup or cgroup, long native calls) it
+    /// stalls every collection for up to seconds: such a process should choose <see cref="DemotionMechanism.Nice19"/>
+    /// (weight 15: the lowered thread runs every few hundred ms at worst), whose lowered thread may however take a whole
+    /// OS slice (about 3 ms) before a waking worker. docs/preemption.md has the figures of both.
     /// </summary>
-    public DemotionMechanism Mechanism { get; init; } = DemotionMechanism.Nice19;
+    public DemotionMechanism Mechanism { get; init; } = DemotionMechanism.SchedIdle;
 
     /// <summary>Throws for settings demotion cannot run with.</summary>
     /// <exception cref="ArgumentOutOfRangeException">A grace period that is not positive, fewer than one demoted worker per server, or no mechanism.</exception>
