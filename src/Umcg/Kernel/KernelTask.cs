@@ -36,8 +36,18 @@ internal sealed unsafe class KernelTask
     /// <summary>The managed thread, so that the exit watcher can tell a thread that ended without unregistering.</summary>
     public Thread Thread { get; }
 
-    /// <summary>A server: the one CPU its affinity allows, or -1. A worker: the CPU it last pinned itself to, or -1.</summary>
-    public int Cpu { get; set; } = -1;
+    /// <summary>
+    /// A server: the one CPU its affinity allows, or -1. A worker: the CPU it was last pinned to (by itself, or by the
+    /// waker that started it for a server on another CPU), or -1.
+    /// </summary>
+    public int Cpu
+    {
+        get => Volatile.Read(ref CpuField);
+        set => Volatile.Write(ref CpuField, value);
+    }
+
+    /// <summary>The storage of <see cref="Cpu"/>: written by the worker's own pinning and by its waker's, never at once.</summary>
+    public int CpuField = -1;
 
     /// <summary>Set once the record left the table (unregistered, reaped or killed); never cleared.</summary>
     public bool Gone => Volatile.Read(ref _gone) != 0;

@@ -209,6 +209,7 @@ public sealed unsafe partial class UmcgKernel
 
         uint marked = RunningSlot.Running(worker.Tid).Raw;
         Volatile.Write(ref *server.NextTidWord, marked);
+        MoveToServerCpu(worker, server);
         var r = WakeTask(worker);
         if (r != Errno.Ok)
         {
@@ -269,6 +270,7 @@ public sealed unsafe partial class UmcgKernel
     /// </summary>
     private void StartSwitchedTo(KernelTask next, KernelTask server)
     {
+        MoveToServerCpu(next, server);
         if (WakeTask(next) != Errno.Ok && ReleaseSlot(next, server))
         {
             WakeServer(server);
@@ -432,6 +434,28 @@ public sealed unsafe partial class UmcgKernel
     /// would. A syscall only when the server's CPU differs from the one the worker last pinned itself to.
     /// The affinity it had before the first pin is kept, and given back when it leaves (<see cref="Forget"/>).
     /// </summary>
+    /// <summary>
+    /// Before a worker is woken to run for <paramref name="server"/>: if it last ran on another CPU (it moved servers: a
+    /// steal, a hand-over, a new body), it is moved to the server's CPU now, as a kernel's wake would place it. Woken
+    /// on its old CPU it would first wait there behind that CPU's running worker — a whole OS slice under EEVDF — while
+    /// its own server's CPU idles. The worker's own <see cref="FollowServerCpu"/> then finds nothing to do.
+    /// </summary>
+    private static void MoveToServerCpu(KernelTask worker, KernelTask server)
+    {
+        int cpu = server.Cpu;
+        if (cpu < 0 || Volatile.Read(ref worker.CpuField) == cpu || !OperatingSystem.IsLinux())
+        {
+            return;
+        }
+
+        // The worker sleeps (RUNNABLE) and no other waker runs for it: its record names it, so this is the one start.
+        worker.AffinityBeforePinning ??= LinuxSyscalls.GetAffinity(worker.Tid);
+        if (LinuxSyscalls.PinToCpu(worker.Tid, cpu) == 0)
+        {
+            Volatile.Write(ref worker.CpuField, cpu);
+        }
+    }
+
     private void FollowServerCpu(KernelTask worker)
     {
         if (!OperatingSystem.IsLinux() || ResolveServer(worker, out var server) != Errno.Ok)
