@@ -26,6 +26,7 @@ public sealed class SchedulerStats
     private long _demotions;
     private long _adoptions;
     private long _retiredDemoted;
+    private long _loweredRunningOn;
 
     internal SchedulerStats(UmcgScheduler scheduler) => _scheduler = scheduler;
 
@@ -126,12 +127,20 @@ public sealed class SchedulerStats
     /// <summary>Threads that ran demoted for good (one-way mode) and left the pool when their body ended.</summary>
     public long RetiredDemotedThreads => Volatile.Read(ref _retiredDemoted);
 
+    /// <summary>
+    /// Workers a detector marked blocked that then ran on without a safepoint beside their server's next worker, and
+    /// whose threads were lowered for it (see <see cref="UmcgSchedulerOptions.Demotion"/>).
+    /// </summary>
+    public long LoweredAfterDetectorMark => Volatile.Read(ref _loweredRunningOn);
+
     /// <summary>Workers in the background now, over every server.</summary>
     public int BackgroundWorkers => _scheduler.BackgroundWorkerCount;
 
     internal void CountDemotion() => Interlocked.Increment(ref _demotions);
 
     internal void CountAdoption() => Interlocked.Increment(ref _adoptions);
+
+    internal void CountLoweredRunningOn() => Interlocked.Increment(ref _loweredRunningOn);
 
     internal void CountRetiredDemoted() => Interlocked.Increment(ref _retiredDemoted);
 

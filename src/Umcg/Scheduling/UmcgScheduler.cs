@@ -81,6 +81,11 @@ public sealed partial class UmcgScheduler : IDisposable, IAsyncDisposable
             if (Options.Detection.Mode != BlockingDetection.None)
             {
                 Detector = new BlockingDetector(Kernel, Options.Detection);
+                if (Demotion is { Mode: not DemotionMode.Unavailable })
+                {
+                    Detector.MarkedWorkerRunsOn = LowerRunningOn;
+                }
+
                 foreach (var server in Servers)
                 {
                     Detector.AddServer(server.Tid);

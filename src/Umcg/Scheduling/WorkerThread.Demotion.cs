@@ -74,6 +74,30 @@ public sealed unsafe partial class WorkerThread
         }
     }
 
+    /// <summary>
+    /// A worker a detector marked blocked runs on without reaching a safepoint, beside its server's next worker (see
+    /// <see cref="UmcgScheduler.LowerRunningOn"/>): lowered like a background worker, and restored the same way, by
+    /// whoever runs it in the foreground again after its unblock.
+    /// </summary>
+    internal void NoteLoweredWhileBlocked(in DemotedThread demoted, DemotionMode mode)
+    {
+        if (mode == DemotionMode.OneWay)
+        {
+            RunsDemotedForGood = true;
+            return;
+        }
+
+        _demotedThread = demoted;
+
+        // Full fence, then the look, as in NoteDemoted: its unblock (a CAS on its word) before our look means it may be
+        // picked and run already, and nobody else would put it back.
+        Interlocked.Exchange(ref _demoted, 1);
+        if (StateWord.StateOf(Block.Task) != TaskState.Blocked)
+        {
+            RestoreIfDemoted();
+        }
+    }
+
     /// <summary>A thread that runs demoted for good leaves the pool when its body ends (counted).</summary>
     private bool RetiresAfterBody()
     {

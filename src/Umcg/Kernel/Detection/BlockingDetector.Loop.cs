@@ -215,6 +215,23 @@ public sealed unsafe partial class BlockingDetector
     }
 
     /// <summary>
+    /// A marked worker still BLOCKED that has run a threshold's worth of CPU since its mark: it came back from the
+    /// kernel and runs on, unmanaged, beside its server's next worker, until its next safepoint — which code without
+    /// safepoints never reaches. Reported once, to <see cref="MarkedWorkerRunsOn"/> (the scheduler lowers its thread).
+    /// </summary>
+    private void ReportIfRunningOn(WatchedWorker worker)
+    {
+        if (worker.ReportedRunningOn || MarkedWorkerRunsOn is not { } report
+            || !worker.Proc.TryReadSchedstat(out long runtime, out _) || runtime - worker.RuntimeAtMarkNs < _thresholdNs)
+        {
+            return;
+        }
+
+        worker.ReportedRunningOn = true;
+        report(worker.Tid);
+    }
+
+    /// <summary>
     /// Counts the CPU time marked workers ran before taking the unblock path (which stamps runnable_ts). Sampled
     /// at polls: a worker that has gone on running managed may add up to one poll's worth.
     /// </summary>
@@ -226,6 +243,7 @@ public sealed unsafe partial class BlockingDetector
             if (!worker.Retired && _kernel.Tasks.TryGet((uint)worker.Tid, out var task)
                 && task.State == TaskState.Blocked && Volatile.Read(ref task.Block->RunnableTs) == worker.RunnableTsAtMark)
             {
+                ReportIfRunningOn(worker);
                 continue;
             }
 
@@ -235,6 +253,7 @@ public sealed unsafe partial class BlockingDetector
             }
 
             worker.Marked = false;
+            worker.ReportedRunningOn = false;
             _marked[i] = _marked[^1];
             _marked.RemoveAt(_marked.Count - 1);
         }

@@ -29,6 +29,13 @@ public sealed unsafe partial class BlockingDetector : IDisposable
     private readonly ConcurrentQueue<string> _diagnostics = new();
     private readonly Lock _lifecycle = new();
     private readonly long _thresholdNs;
+
+    /// <summary>
+    /// Told (on the detector's thread) the TID of a worker the detector marked blocked that has since run on, unmanaged,
+    /// for a threshold's worth of CPU without reaching a safepoint: it competes with its server's next worker for the
+    /// CPU. The scheduler lowers its thread (docs/preemption.md); null: nobody is told. Must not block or throw.
+    /// </summary>
+    internal Action<int>? MarkedWorkerRunsOn { get; set; }
     private readonly long _activeNs;
     private readonly long _idleNs;
     private readonly int _maxRings;

@@ -37,6 +37,9 @@ internal sealed class WatchedWorker(int tid, Func<long> resumedAtNs, SwitchRing?
     public long RuntimeAtMarkNs;
     public ulong RunnableTsAtMark;
 
+    // Set once the marked worker was reported running on unmanaged (RunsOnUnmanaged), so that it is reported once.
+    public bool ReportedRunningOn;
+
     public void ForgetObservations() => MonitorPending = false;
 
     public void Dispose()
