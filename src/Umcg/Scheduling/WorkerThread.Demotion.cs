@@ -53,33 +53,22 @@ public sealed unsafe partial class WorkerThread
     /// <summary>Whether the thread runs lowered now (restorable or not).</summary>
     internal bool IsDemoted => Volatile.Read(ref _demoted) != 0 || RunsDemotedForGood;
 
-    /// <summary>D2, on the server: the thread was lowered as <paramref name="demoted"/> says.</summary>
-    internal void NoteDemoted(in DemotedThread demoted, DemotionMode mode)
-    {
-        if (mode == DemotionMode.OneWay)
-        {
-            RunsDemotedForGood = true;
-            return;
-        }
-
-        _demotedThread = demoted;
-
-        // Full fence, then the look: against a restorer that took the worker out of the background (its CAS on the
-        // state word) and then read _demoted. Either it sees 1 and restores, or we see it left and restore here —
-        // a thread lowered after it left the background would run on lowered with nobody to put it back.
-        Interlocked.Exchange(ref _demoted, 1);
-        if (!IsInBackground)
-        {
-            RestoreIfDemoted();
-        }
-    }
+    /// <summary>D2, on the server: the thread was lowered as <paramref name="demoted"/> says, for its time in the background.</summary>
+    internal void NoteDemoted(in DemotedThread demoted, DemotionMode mode) => NoteLowered(demoted, mode, static w => w.IsInBackground);
 
     /// <summary>
     /// A worker a detector marked blocked runs on without reaching a safepoint, beside its server's next worker (see
     /// <see cref="UmcgScheduler.LowerRunningOn"/>): lowered like a background worker, and restored the same way, by
     /// whoever runs it in the foreground again after its unblock.
     /// </summary>
-    internal void NoteLoweredWhileBlocked(in DemotedThread demoted, DemotionMode mode)
+    internal void NoteLoweredWhileBlocked(in DemotedThread demoted, DemotionMode mode) =>
+        NoteLowered(demoted, mode, static w => StateWord.StateOf(w.Block.Task) == TaskState.Blocked);
+
+    /// <summary>
+    /// Records a lowering. <paramref name="stillOut"/> says whether the worker is still out of the foreground (in the
+    /// background; marked blocked): if not, it may already run again, and it is restored here.
+    /// </summary>
+    private void NoteLowered(in DemotedThread demoted, DemotionMode mode, Func<WorkerThread, bool> stillOut)
     {
         if (mode == DemotionMode.OneWay)
         {
@@ -89,10 +78,11 @@ public sealed unsafe partial class WorkerThread
 
         _demotedThread = demoted;
 
-        // Full fence, then the look, as in NoteDemoted: its unblock (a CAS on its word) before our look means it may be
-        // picked and run already, and nobody else would put it back.
+        // Full fence, then the look: against a restorer that took the worker back to the foreground (its CAS on the
+        // state word) and then read _demoted. Either it sees 1 and restores, or we see it back and restore here — a
+        // thread lowered after it came back would run on lowered with nobody to put it back.
         Interlocked.Exchange(ref _demoted, 1);
-        if (StateWord.StateOf(Block.Task) != TaskState.Blocked)
+        if (!stillOut(this))
         {
             RestoreIfDemoted();
         }
