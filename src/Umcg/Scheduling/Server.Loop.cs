@@ -19,7 +19,9 @@ namespace Umcg.Scheduling;
 //   S4 pick or preempt: if the slot holds no TID_RUNNING, the policy's next worker (or one stolen from a busy
 //      server) is written there as a pick; a pick from an earlier turn whose Wait returned EAGAIN stays while
 //      its worker is RUNNABLE. If a worker runs, the policy may want it to give way (ShouldPreempt, or its
-//      TimeSlice ran out): TF_PREEMPT and a Kick, and it yields at its next safepoint (K5).
+//      TimeSlice ran out): TF_PREEMPT and a Kick, and it yields at its next safepoint (K5) — or, if it reaches none
+//      within the grace period, it is demoted to the background (D1, D2 in Server.Demotion.cs) and the same turn picks
+//      again. With nothing to pick, a background worker may be adopted back (D4).
 //   S5 balance: runnable work this server cannot run now is handed to idle servers (inbox and Wake).
 //   S6 Wait (K1) until a worker gives the CPU back, something becomes runnable, or the nearest deadline (a
 //      timer, the running worker's slice end, or once its preemption is requested a look again one slice
