@@ -162,34 +162,9 @@ internal sealed unsafe partial class Server
                 }
             }
 
-            if (slot.IsRunning)
+            if (!slot.IsRunning)
             {
-                // running, or a worker we cannot find (it is leaving): its release wakes us
-            }
-            else if (IsPendingPick(slot))
-            {
-                _scheduler.TryGetWorker((int)slot.Raw, out running);
-            }
-            else if (AdoptIfNothingBetter(now) is { } adopted)
-            {
-                // D4: a background worker runs in the foreground again; K10 wrote the record and its mirror.
-                running = adopted;
-                _sliceOwner = 0;
-            }
-            else
-            {
-                var next = PickNext();
-                next?.RestoreIfDemoted(); // D4: at its own priority before it runs for us
-                Volatile.Write(ref Self->NextTid, next is null ? 0u : RunningSlot.Pick(next.Tid).Raw);
-                if (next is not null)
-                {
-                    _scheduler.Telemetry.Picked(this, next);
-                    running = next;
-                    _sliceOwner = 0; // a fresh pick starts a fresh slice, even for the worker that ran last
-
-                    // One volatile read, unless the detector backed off while nothing ran: then it wakes.
-                    _scheduler.Detector?.NoteRunning();
-                }
+                running = RunSomething(slot, now);
             }
 
             // S5. Balancing: runnable work we cannot run now goes to an idle server.
@@ -212,6 +187,7 @@ internal sealed unsafe partial class Server
             // since the drain makes us take another turn instead.
             long deadline = NextDeadline(running, now);
             _idle = nothing;
+            // Not ||: the margin is published whatever the failed adoption says (its CAS is Q1's half of the race).
             if (TakeLookAgain() | !PublishQuietMargin(nothing ? null : running))
             {
                 _idle = false;
@@ -237,6 +213,40 @@ internal sealed unsafe partial class Server
 
             return true;
         }
+    }
+
+    /// <summary>
+    /// S4 with no worker running for us: a pick still pending from an earlier turn, else a background worker adopted back
+    /// (D4), else the policy's next worker (or a stolen one) written to next_tid as a pick. The worker that will run, or null.
+    /// </summary>
+    private WorkerThread? RunSomething(RunningSlot slot, long now)
+    {
+        if (IsPendingPick(slot))
+        {
+            _scheduler.TryGetWorker((int)slot.Raw, out var pending);
+            return pending;
+        }
+
+        if (AdoptIfNothingBetter(now) is { } adopted)
+        {
+            // K10 wrote the record and its mirror: it runs already.
+            _sliceOwner = 0;
+            return adopted;
+        }
+
+        var next = PickNext();
+        next?.RestoreIfDemoted(); // D4: at its own priority before it runs for us
+        Volatile.Write(ref Self->NextTid, next is null ? 0u : RunningSlot.Pick(next.Tid).Raw);
+        if (next is not null)
+        {
+            _scheduler.Telemetry.Picked(this, next);
+            _sliceOwner = 0; // a fresh pick starts a fresh slice, even for the worker that ran last
+
+            // One volatile read, unless the detector backed off while nothing ran: then it wakes.
+            _scheduler.Detector?.NoteRunning();
+        }
+
+        return next;
     }
 
     /// <summary>A pick written on an earlier loop whose Wait returned EAGAIN: keep it if it is still RUNNABLE.</summary>

@@ -1,4 +1,5 @@
 using Umcg.Abi;
+using Umcg.Kernel;
 
 namespace Umcg.Scheduling;
 
@@ -15,8 +16,11 @@ public sealed partial class UmcgScheduler
     internal unsafe void LowerRunningOn(int tid)
     {
         var demotion = Demotion;
+        // Still blocked by the detector's mark, not by a region of its own: a worker inside Blocking() sleeps in the
+        // kernel for real, and lowered it would wait behind every thread of its CPU to come back.
         if (demotion is null || !TryGetWorker(tid, out var worker) || worker.IsDemoted
-            || StateWord.StateOf(worker.Block.Task) != TaskState.Blocked || worker.BlockingDepth != 0)
+            || StateWord.StateOf(worker.Block.Task) != TaskState.Blocked
+            || !Kernel.Tasks.TryGet((uint)tid, out var task) || Volatile.Read(ref task.BlockMark) != KernelTask.BlockMarks.ByDetector)
         {
             return;
         }
