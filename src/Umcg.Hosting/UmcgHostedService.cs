@@ -10,7 +10,7 @@ namespace Umcg.Hosting;
 /// token (<c>HostOptions.ShutdownTimeout</c>); when that token fires, bodies not started are canceled, running
 /// ones see <see cref="UmcgHost.ShutdownToken"/> canceled, and the host goes on stopping without them.
 /// </summary>
-public sealed class UmcgHostedService : IHostedLifecycleService
+internal sealed class UmcgHostedService : IHostedLifecycleService
 {
     private readonly UmcgHost _host;
 

@@ -8,7 +8,7 @@ namespace Umcg.Hosting;
 /// Checks <see cref="UmcgHostingOptions"/> with the library's own rules (<see cref="OptionsValidation"/>), so that a
 /// host refuses to start on settings the scheduler would refuse, naming every broken setting and its value.
 /// </summary>
-public sealed class UmcgHostingOptionsValidator : IValidateOptions<UmcgHostingOptions>
+internal sealed class UmcgHostingOptionsValidator : IValidateOptions<UmcgHostingOptions>
 {
     /// <inheritdoc/>
     public ValidateOptionsResult Validate(string? name, UmcgHostingOptions options)

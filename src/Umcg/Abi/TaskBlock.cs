@@ -93,7 +93,7 @@ public sealed unsafe class TaskBlock : IDisposable
     internal static int LiveCount => Volatile.Read(ref s_liveCount);
 
     /// <summary>Finds the block at <paramref name="task"/> whose memory the kernel half may still touch (live, or disposed and awaiting a drain); false for any other address.</summary>
-    public static bool TryResolve(UmcgTask* task, out TaskBlock? block) => s_live.TryGetValue((nint)task, out block);
+    internal static bool TryResolve(UmcgTask* task, out TaskBlock? block) => s_live.TryGetValue((nint)task, out block);
 
     /// <summary>Whether <paramref name="address"/> lies inside some live block (not necessarily at its start).</summary>
     internal static bool TryResolveInterior(nint address, out TaskBlock? block)

@@ -48,16 +48,16 @@ public sealed unsafe class UmcgEventSource : EventSource
 
     /// <summary>A server registered and entered its loop.</summary>
     [Event(1, Level = EventLevel.Informational, Keywords = Keywords.Lifecycle, Message = "server {0} started (tid {1}, cpu {2})")]
-    public void ServerStarted(int ServerIndex, int Tid, int Cpu) => WriteEvent(1, ServerIndex, Tid, Cpu);
+    internal void ServerStarted(int ServerIndex, int Tid, int Cpu) => WriteEvent(1, ServerIndex, Tid, Cpu);
 
     /// <summary>A server left its loop.</summary>
     [Event(2, Level = EventLevel.Informational, Keywords = Keywords.Lifecycle, Message = "server {0} stopped (tid {1})")]
-    public void ServerStopped(int ServerIndex, int Tid) => WriteEvent(2, ServerIndex, Tid);
+    internal void ServerStopped(int ServerIndex, int Tid) => WriteEvent(2, ServerIndex, Tid);
 
     /// <summary>A body was handed to a worker thread (<paramref name="Reused"/>: an idle pooled one, else a new thread).</summary>
     [Event(3, Level = EventLevel.Informational, Keywords = Keywords.Lifecycle, Message = "body '{0}' spawned on server {1} (reused thread: {2})")]
     [UnconditionalSuppressMessage("ReflectionAnalysis", "IL2026:RequiresUnreferencedCode", Justification = PrimitivesOnly)]
-    public void WorkerSpawned(string Name, int ServerIndex, bool Reused)
+    internal void WorkerSpawned(string Name, int ServerIndex, bool Reused)
     {
         Name ??= string.Empty;
         fixed (char* name = Name)
@@ -74,7 +74,7 @@ public sealed unsafe class UmcgEventSource : EventSource
     /// <summary>A body finished: <paramref name="Outcome"/> is RanToCompletion, Faulted or Canceled.</summary>
     [Event(4, Level = EventLevel.Informational, Keywords = Keywords.Lifecycle, Message = "worker {0} completed body '{1}': {2}")]
     [UnconditionalSuppressMessage("ReflectionAnalysis", "IL2026:RequiresUnreferencedCode", Justification = PrimitivesOnly)]
-    public void WorkerCompleted(int Tid, string Name, string Outcome)
+    internal void WorkerCompleted(int Tid, string Name, string Outcome)
     {
         Name ??= string.Empty;
         Outcome ??= string.Empty;
@@ -92,7 +92,7 @@ public sealed unsafe class UmcgEventSource : EventSource
     /// <summary>A worker went BLOCKED (<paramref name="Detector"/>: "explicit" for a blocking region).</summary>
     [Event(5, Level = EventLevel.Verbose, Keywords = Keywords.Blocking, Message = "worker {0} of server {1} blocked ({2})")]
     [UnconditionalSuppressMessage("ReflectionAnalysis", "IL2026:RequiresUnreferencedCode", Justification = PrimitivesOnly)]
-    public void WorkerBlocked(int Tid, int ServerIndex, string Detector)
+    internal void WorkerBlocked(int Tid, int ServerIndex, string Detector)
     {
         Detector ??= string.Empty;
         fixed (char* detector = Detector)
@@ -108,7 +108,7 @@ public sealed unsafe class UmcgEventSource : EventSource
     /// <summary>A blocked worker runs again, after <paramref name="BlockedMicroseconds"/> blocked (blocked_ts → runnable_ts).</summary>
     [Event(6, Level = EventLevel.Verbose, Keywords = Keywords.Blocking, Message = "worker {0} of server {1} unblocked ({2}) after {3} us")]
     [UnconditionalSuppressMessage("ReflectionAnalysis", "IL2026:RequiresUnreferencedCode", Justification = PrimitivesOnly)]
-    public void WorkerUnblocked(int Tid, int ServerIndex, string Detector, double BlockedMicroseconds)
+    internal void WorkerUnblocked(int Tid, int ServerIndex, string Detector, double BlockedMicroseconds)
     {
         Detector ??= string.Empty;
         fixed (char* detector = Detector)
@@ -124,27 +124,27 @@ public sealed unsafe class UmcgEventSource : EventSource
 
     /// <summary>A server asked its running worker to give way.</summary>
     [Event(7, Level = EventLevel.Verbose, Keywords = Keywords.Scheduling, Message = "server {1} asked worker {0} to give way")]
-    public void PreemptRequested(int Tid, int ServerIndex) => WriteEvent(7, Tid, ServerIndex);
+    internal void PreemptRequested(int Tid, int ServerIndex) => WriteEvent(7, Tid, ServerIndex);
 
     /// <summary>An idle server took a queued worker from a busy one.</summary>
     [Event(8, Level = EventLevel.Verbose, Keywords = Keywords.Scheduling, Message = "server {2} stole worker {0} from server {1}")]
-    public void WorkerStolen(int Tid, int FromServer, int ToServer) => WriteEvent(8, Tid, FromServer, ToServer);
+    internal void WorkerStolen(int Tid, int FromServer, int ToServer) => WriteEvent(8, Tid, FromServer, ToServer);
 
     /// <summary>A busy server handed a queued worker to an idle one.</summary>
     [Event(9, Level = EventLevel.Verbose, Keywords = Keywords.Scheduling, Message = "server {1} handed worker {0} to server {2}")]
-    public void WorkerHandedOver(int Tid, int FromServer, int ToServer) => WriteEvent(9, Tid, FromServer, ToServer);
+    internal void WorkerHandedOver(int Tid, int FromServer, int ToServer) => WriteEvent(9, Tid, FromServer, ToServer);
 
     /// <summary>A server demoted its running worker to the background (it reached no safepoint in its grace period).</summary>
     [Event(11, Level = EventLevel.Verbose, Keywords = Keywords.Scheduling, Message = "server {1} demoted worker {0} to the background")]
-    public void WorkerDemoted(int Tid, int ServerIndex) => WriteEvent(11, Tid, ServerIndex);
+    internal void WorkerDemoted(int Tid, int ServerIndex) => WriteEvent(11, Tid, ServerIndex);
 
     /// <summary>A server took its background worker back into the foreground.</summary>
     [Event(12, Level = EventLevel.Verbose, Keywords = Keywords.Scheduling, Message = "server {1} adopted background worker {0}")]
-    public void WorkerAdopted(int Tid, int ServerIndex) => WriteEvent(12, Tid, ServerIndex);
+    internal void WorkerAdopted(int Tid, int ServerIndex) => WriteEvent(12, Tid, ServerIndex);
 
     /// <summary>The scheduler met a protocol fault (see <c>UmcgScheduler.Faults</c>).</summary>
     [Event(10, Level = EventLevel.Error, Keywords = Keywords.Faults, Message = "protocol fault: {0}")]
-    public void ProtocolFault(string Message) => WriteEvent(10, Message);
+    internal void ProtocolFault(string Message) => WriteEvent(10, Message);
 
     private static EventData Int32(int* value) => new() { DataPointer = (nint)value, Size = sizeof(int) };
 
