@@ -46,12 +46,7 @@ public sealed class UmcgHost
     /// <summary>Logs the detectors' fallbacks said since the last call (each once).</summary>
     internal void LogDetectorDiagnostics()
     {
-        if (Scheduler.Detector is not { } detector)
-        {
-            return;
-        }
-
-        foreach (var message in detector.Diagnostics.Skip(_diagnosticsLogged))
+        foreach (var message in Scheduler.Detection.Diagnostics.Skip(_diagnosticsLogged))
         {
             UmcgLog.DetectorFallback(_logger, message);
             _diagnosticsLogged++;

@@ -1,6 +1,5 @@
 using System.Globalization;
 using Microsoft.Extensions.Hosting;
-using Umcg.Kernel.Detection;
 
 namespace Umcg.Hosting;
 
@@ -36,7 +35,7 @@ internal sealed class UmcgHostedService : IHostedLifecycleService
             options.MaxWorkers?.ToString(CultureInfo.InvariantCulture) ?? "unbounded",
             options.MaxQueuedBodies?.ToString(CultureInfo.InvariantCulture) ?? "unbounded",
             options.Admission,
-            (scheduler.Detector?.ActiveMode ?? BlockingDetection.None).ToString());
+            scheduler.Detection.ActiveMode.ToString());
         UmcgLog.Demotion(_host.Logger, scheduler.DemotionMode.ToString(), scheduler.DemotionReason);
         _host.LogDetectorDiagnostics();
         return Task.CompletedTask;

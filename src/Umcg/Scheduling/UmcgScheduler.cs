@@ -46,6 +46,7 @@ public sealed partial class UmcgScheduler : IDisposable, IAsyncDisposable
         OptionsValidation.ThrowIfInvalid(Options);
         Kernel = Options.Kernel ?? UmcgKernel.Default;
         Stats = new SchedulerStats(this);
+        Detection = new DetectionStatus(this);
         Telemetry = new SchedulerTelemetry(this);
 
         // What the OS lets us do to an overstaying worker's thread, found by trying it once (docs/preemption.md).
@@ -123,10 +124,13 @@ public sealed partial class UmcgScheduler : IDisposable, IAsyncDisposable
     public SynchronizationContext SynchronizationContext { get; }
 
     /// <summary>
-    /// The detector of unannounced blocking (see <see cref="UmcgSchedulerOptions.Detection"/>), with its
-    /// counters and diagnostics; null when detection is off.
+    /// The detection of unannounced blocking (see <see cref="UmcgSchedulerOptions.Detection"/>): the detectors that
+    /// run, their counters and their fallbacks.
     /// </summary>
-    public BlockingDetector? Detector { get; }
+    public DetectionStatus Detection { get; }
+
+    /// <summary>The detector this scheduler owns; null when detection is off. Only the scheduler registers with it.</summary>
+    internal BlockingDetector? Detector { get; }
 
     /// <summary>Counters of what the scheduler did so far.</summary>
     public SchedulerStats Stats { get; }

@@ -114,7 +114,7 @@ public sealed class HostLifetimeTests
             o => o.Customize = s => s with { Kernel = new UmcgKernel(MonitorParker.Instance) });
         await host.StartAsync();
         var scheduler = host.Services.GetRequiredService<UmcgScheduler>();
-        Assert.Equal(BlockingDetection.None, scheduler.Detector!.ActiveMode);
+        Assert.Equal(BlockingDetection.None, scheduler.Detection.ActiveMode);
         Assert.Contains(logs.Entries, e => e.Level == LogLevel.Warning && e.Message.Contains("futex parker", StringComparison.Ordinal));
         await Watchdog.Within(host.StopAsync(), scheduler, "host stop");
     }

@@ -65,6 +65,30 @@ public sealed class FallbackTests
     {
         var scheduler = DetectionFixture.Create(BlockingDetection.None);
         Assert.Null(scheduler.Detector);
+        Assert.Equal(BlockingDetection.None, scheduler.Detection.RequestedMode);
+        Assert.Equal(BlockingDetection.None, scheduler.Detection.ActiveMode);
+        Assert.Equal(0, scheduler.Detection.Stats.Marked);
+        Assert.Empty(scheduler.Detection.Diagnostics);
+        SchedulerFixture.Shutdown(scheduler);
+    }
+
+    [Fact]
+    public void The_schedulers_detector_is_seen_through_a_read_only_view()
+    {
+        // Registering, removing or disposing the scheduler's own detector would break it: no public member hands it out.
+        Assert.DoesNotContain(
+            typeof(UmcgScheduler).GetProperties(System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.Instance),
+            p => typeof(BlockingDetector).IsAssignableFrom(p.PropertyType));
+        Assert.DoesNotContain(
+            typeof(DetectionStatus).GetMethods(System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.Instance),
+            m => m.ReturnType == typeof(void) || m.ReturnType == typeof(BlockingDetector));
+
+        var scheduler = DetectionFixture.Create(BlockingDetection.Monitor);
+        var detector = DetectionFixture.Detector(scheduler);
+        Assert.Equal(BlockingDetection.Monitor, scheduler.Detection.RequestedMode);
+        Assert.Equal(detector.ActiveMode, scheduler.Detection.ActiveMode);
+        Assert.Same(detector.Stats, scheduler.Detection.Stats);
+        Assert.Same(detector.Diagnostics, scheduler.Detection.Diagnostics);
         SchedulerFixture.Shutdown(scheduler);
     }
 
@@ -80,6 +104,8 @@ public sealed class FallbackTests
         var detector = DetectionFixture.Detector(scheduler);
         Assert.Equal(BlockingDetection.None, detector.ActiveMode);
         Assert.Contains("futex", Assert.Single(detector.Diagnostics), StringComparison.Ordinal);
+        Assert.Equal(BlockingDetection.None, scheduler.Detection.ActiveMode);
+        Assert.Contains("futex", Assert.Single(scheduler.Detection.Diagnostics), StringComparison.Ordinal);
         var h = scheduler.Spawn(() => 1);
         SchedulerFixture.WaitAll(scheduler, h);
         SchedulerFixture.Shutdown(scheduler);

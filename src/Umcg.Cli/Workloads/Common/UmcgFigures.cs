@@ -18,7 +18,7 @@ internal static class UmcgFigures
         result.Extra["umcg_successor_switches"] = stats.SuccessorSwitches;
         result.Extra["umcg_arrivals_moved_to_idle"] = stats.ArrivalsMovedToIdleServers;
         result.Extra["umcg_yields"] = stats.Yields;
-        result.Extra["umcg_detector_marks"] = umcg.Scheduler.Detector?.Stats.Marked ?? 0;
+        result.Extra["umcg_detector_marks"] = umcg.Scheduler.Detection.Stats.Marked;
         result.Extra["umcg_demotions"] = stats.Demotions;
         result.Extra["umcg_adoptions"] = stats.Adoptions;
         result.Extra["umcg_restorations"] = stats.Restorations;
