@@ -13,6 +13,11 @@ public sealed class DetectionStats
     private long _workersWithoutSwitchEvents;
     private long _detectorCpuNs;
 
+    /// <summary>Only a detector (or a scheduler whose detection is off) keeps counters.</summary>
+    internal DetectionStats()
+    {
+    }
+
     /// <summary>Polls of the running workers.</summary>
     public long Polls => Volatile.Read(ref _polls);
 
