@@ -97,6 +97,9 @@ internal sealed unsafe partial class Server
         return false;
     }
 
+    /// <summary>The margin this server published for its arrivals (Q1): 0 when every arrival wakes it.</summary>
+    internal byte QuietMargin => StateWord.ArrivalOf(Self);
+
     /// <summary>The rank <paramref name="worker"/>'s arrivals carry on this server (its policy's, 0 for a policy the library does not ship).</summary>
     internal byte RankOf(WorkerThread worker)
     {

@@ -87,6 +87,15 @@ public sealed record UmcgSchedulerOptions
     public bool BatchWorkerThreads { get; init; }
 
     /// <summary>
+    /// A worker thread waits for the end of a blocking region under Linux's <c>SCHED_BATCH</c> when its arrival will
+    /// not need its server (a quiet arrival), and goes back to <c>SCHED_OTHER</c> before it next yields, parks or idles
+    /// in the pool: the thread whose blocking call returns, and the successor woken a moment before its switcher
+    /// blocks, then no longer preempt the worker running on that CPU. A system call only when the class changes.
+    /// Default true; ignored with <see cref="BatchWorkerThreads"/>; where the OS refuses, threads stay as they are.
+    /// </summary>
+    public bool BatchWhileBlocked { get; init; } = true;
+
+    /// <summary>
     /// Detection of blocking that nobody announced (a plain Thread.Sleep, lock contention, synchronous I/O, a
     /// page fault): which detectors run and how. Default: see <see cref="DetectionOptions"/>.
     /// </summary>

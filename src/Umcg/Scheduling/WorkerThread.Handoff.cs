@@ -10,8 +10,10 @@ public sealed unsafe partial class WorkerThread
     /// Blocks the calling worker (a region, or the end of a body), handing its CPU to its server's next worker when
     /// there is one (K3s), else to its server (K3). Returns the kernel half's answer to the block.
     /// </summary>
-    internal Errno EnterBlocking()
+    /// <param name="region">A blocking region, whose end is an arrival: the thread waits for it in the class B1 picks.</param>
+    internal Errno EnterBlocking(bool region = true)
     {
+        bool batch = region && BatchSuitsNextArrival(); // B1, judged while we still run
         var successor = Server.TakeSuccessor(this, yielding: false);
         var next = successor.Next;
         if (next is null)
@@ -21,6 +23,7 @@ public sealed unsafe partial class WorkerThread
             // D4, after the block took us out of the background (if we were there): the blocking call that follows,
             // and what a finished body does next, run at our own priority, not behind every thread of our CPU.
             RestoreIfDemoted();
+            WaitInClassIfRegion(region, batch); // B1, before the blocking call whose return is our arrival
             WakeServerIfAsked(successor);
             return plain;
         }
@@ -29,6 +32,7 @@ public sealed unsafe partial class WorkerThread
         Volatile.Write(ref task->NextTid, (uint)next.Tid);
         var r = Kernel.SysEnter();
         RestoreIfDemoted(); // demoted after we picked: the block came from the background (D4, as above)
+        WaitInClassIfRegion(region, batch); // B1: the successor already runs; only our own wake-up is left to decide
         if (Volatile.Read(ref task->NextTid) == 0)
         {
             // Consumed: the record moved to the successor, which runs now.
@@ -73,6 +77,14 @@ public sealed unsafe partial class WorkerThread
                 Scheduler.Stats.CountArrivalMovedToIdleServer();
                 return;
             }
+        }
+    }
+
+    private void WaitInClassIfRegion(bool region, bool batch)
+    {
+        if (region)
+        {
+            WaitInClass(batch);
         }
     }
 

@@ -165,6 +165,9 @@ public sealed unsafe partial class WorkerThread
         var task = Block.Task;
         bool picked = false;
 
+        // B2: whoever wakes us next sleeps right after; let the wake preempt it (WorkerThread.OsClass.cs).
+        RunAsNormalForWait();
+
         // The run so far is charged first: a yielder competes with the queue in H2 by what it has run.
         OnStopping();
         if (switchTo is null)

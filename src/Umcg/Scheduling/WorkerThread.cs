@@ -144,10 +144,7 @@ public sealed unsafe partial class WorkerThread
         // Blocked, keeping the user bits: the arrival rank Assign wrote.
         task->State = (task->State & UmcgConstants.UserMask) | (uint)TaskState.Blocked;
         Scheduler.OnWorkerThreadStarting(this);
-        if (Scheduler.Options.BatchWorkerThreads)
-        {
-            WorkerThreadPolicy.RunAsBatch();
-        }
+        ChooseInitialOsClass();
 
         // Returns once a server runs us (the kernel half queues a new worker like one that just unblocked).
         var r = Kernel.Ctl(CtlFlags.Register | CtlFlags.Worker, task, ClockId.Monotonic);
@@ -198,7 +195,8 @@ public sealed unsafe partial class WorkerThread
             // Off the CPU first (so that no server counts us as running), then take the next waiting body or offer
             // ourselves for reuse, and only then complete the handle, so that a caller who awaits it and spawns
             // again finds us idle.
-            var r = EnterBlocking();
+            var r = EnterBlocking(region: false);
+            RunAsNormalForWait(); // B3, before the pool can hand us a body of any rank
             var next = r == Errno.Ok && !RetiresAfterBody() ? Scheduler.NextFor(this) : UmcgScheduler.AfterBody.Exit;
             Scheduler.Finish(item, ran);
             UmcgProtocolException.ThrowIfFailed(r, "block idle worker");
@@ -210,6 +208,10 @@ public sealed unsafe partial class WorkerThread
             if (next == UmcgScheduler.AfterBody.Idle)
             {
                 WaitIdle();
+            }
+            else
+            {
+                ChooseOsClassForArrival(); // B1 for the next body, whose start is an arrival
             }
 
             UmcgProtocolException.ThrowIfFailed(Kernel.SysExit(), "wake idle worker");

@@ -3,24 +3,38 @@ using Umcg.Kernel.Native;
 namespace Umcg.Scheduling;
 
 /// <summary>
-/// The OS scheduling class of worker threads (see <see cref="UmcgSchedulerOptions.BatchWorkerThreads"/>). Under
-/// <c>SCHED_OTHER</c> a thread that wakes may preempt the running one at once; a worker handing its CPU to its
-/// successor wakes that successor a moment before it blocks itself, and a worker leaving a blocking region wakes on
-/// its server's CPU only to queue itself, so each would cost the running worker an involuntary switch. A thread
-/// under <c>SCHED_BATCH</c> never preempts on wakeup: it waits for the running thread's switch (or its tick).
+/// The OS scheduling class of worker threads (see <see cref="UmcgSchedulerOptions.BatchWorkerThreads"/> and
+/// <see cref="UmcgSchedulerOptions.BatchWhileBlocked"/>). Under <c>SCHED_OTHER</c> a thread that wakes may preempt the
+/// running one at once; a worker handing its CPU to its successor wakes that successor a moment before it blocks
+/// itself, and a worker leaving a blocking region wakes on its server's CPU only to queue itself, so each would cost
+/// the running worker an involuntary switch. A thread under <c>SCHED_BATCH</c> never preempts on wakeup: it waits
+/// for the running thread's switch (or its tick). Both are the fair class at the same nice: the share of the CPU is
+/// the same, only the wake-up differs.
 /// </summary>
 internal static class WorkerThreadPolicy
 {
-    /// <summary>Moves the calling thread from <c>SCHED_OTHER</c> to <c>SCHED_BATCH</c> at its nice; false if it stays as it is.</summary>
-    public static bool RunAsBatch()
+    /// <summary>Moves the calling thread from <c>SCHED_OTHER</c> to <c>SCHED_BATCH</c> at its nice; true if it runs under <c>SCHED_BATCH</c> now.</summary>
+    public static bool RunAsBatch() => Switch(LinuxSyscalls.SchedOther, LinuxSyscalls.SchedBatch);
+
+    /// <summary>Moves the calling thread from <c>SCHED_BATCH</c> back to <c>SCHED_OTHER</c> at its nice; true if it runs under <c>SCHED_OTHER</c> now.</summary>
+    public static bool RunAsNormal() => Switch(LinuxSyscalls.SchedBatch, LinuxSyscalls.SchedOther);
+
+    /// <summary>
+    /// <paramref name="from"/> → <paramref name="to"/>, keeping the nice. A thread under any other policy (lowered by
+    /// a demotion, or set so by its body) is left as it is: false.
+    /// </summary>
+    private static bool Switch(int from, int to)
     {
-        if (!OperatingSystem.IsLinux()
-            || LinuxSyscalls.GetSchedPolicy(0, out int policy, out int nice, out _) != 0
-            || policy != LinuxSyscalls.SchedOther)
+        if (!OperatingSystem.IsLinux() || LinuxSyscalls.GetSchedPolicy(0, out int policy, out int nice, out _) != 0)
         {
             return false;
         }
 
-        return LinuxSyscalls.SetSchedPolicy(0, LinuxSyscalls.SchedBatch, nice, 0) == 0;
+        if (policy == to)
+        {
+            return true;
+        }
+
+        return policy == from && LinuxSyscalls.SetSchedPolicy(0, to, nice, 0) == 0;
     }
 }

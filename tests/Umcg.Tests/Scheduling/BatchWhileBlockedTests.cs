@@ -1,0 +1,115 @@
+using Umcg.Kernel.Native;
+
+namespace Umcg.Tests.Scheduling;
+
+/// <summary>
+/// Batch while blocked (WorkerThread.OsClass.cs): a worker waits for the end of a blocking region under SCHED_BATCH
+/// when its arrival will be quiet, and is under SCHED_OTHER again once it yields, parks or idles. The policy is read
+/// with sched_getattr, on the thread itself and from outside.
+/// </summary>
+public sealed class BatchWhileBlockedTests
+{
+    private static int PolicyOf(int tid)
+    {
+        Assert.Equal(0, LinuxSyscalls.GetSchedPolicy(tid, out int policy, out _, out _));
+        return policy;
+    }
+
+    /// <summary>Waits (on the worker) until its server has published the margin it sleeps with: the region's choice reads it.</summary>
+    private static void AwaitServerAsleepWithMargin(UmcgScheduler scheduler)
+    {
+        var w = Worker.Current!;
+        Watchdog.Until(() => w.Server.QuietMargin != 0, scheduler.Kernel, "the server publishes its quiet margin");
+    }
+
+    /// <summary>
+    /// On a worker: the policy its thread has inside a blocking region entered while its server's margin is published.
+    /// The server may take another turn between our look and the region (its margin is 0 while it is awake): then
+    /// the region rightly stays SCHED_OTHER, and we try again, up to <paramref name="attempts"/> regions, until one
+    /// runs SCHED_BATCH. Returns the last policy seen.
+    /// </summary>
+    private static int PolicyInRegion(UmcgScheduler scheduler, int attempts = 50)
+    {
+        int policy = -1;
+        for (int i = 0; i < attempts && policy != LinuxSyscalls.SchedBatch; i++)
+        {
+            AwaitServerAsleepWithMargin(scheduler);
+            using (Worker.Blocking())
+            {
+                policy = PolicyOf(0);
+            }
+        }
+
+        return policy;
+    }
+
+    [Fact]
+    public void A_worker_blocked_in_a_region_runs_SCHED_BATCH_and_SCHED_OTHER_again_once_it_yields_or_parks()
+    {
+        var scheduler = SchedulerFixture.Create(servers: 1, options: SchedulerFixture.Undetected);
+        var h = scheduler.Spawn(() =>
+        {
+            int tid = Worker.Current!.Tid;
+            int before = PolicyOf(0);
+            int inRegion = PolicyInRegion(scheduler);
+
+            int runningAfter = PolicyOf(tid); // read as another thread would: sched_getattr on the TID
+            Worker.Yield();
+            int afterYield = PolicyOf(0);
+
+            Assert.Equal(LinuxSyscalls.SchedBatch, PolicyInRegion(scheduler));
+            Worker.Sleep(TimeSpan.FromMilliseconds(1));
+            int afterPark = PolicyOf(0);
+            return (before, inRegion, runningAfter, afterYield, afterPark);
+        });
+        SchedulerFixture.WaitAll(scheduler, h);
+        var (before, inRegion, runningAfter, afterYield, afterPark) = h.Join();
+        Assert.Equal(LinuxSyscalls.SchedOther, before);
+        Assert.Equal(LinuxSyscalls.SchedBatch, inRegion);
+
+        // Kept while it runs on: only the class it is woken in counts, and a change costs a system call.
+        Assert.Equal(LinuxSyscalls.SchedBatch, runningAfter);
+        Assert.Equal(LinuxSyscalls.SchedOther, afterYield);
+        Assert.Equal(LinuxSyscalls.SchedOther, afterPark);
+        SchedulerFixture.Shutdown(scheduler);
+    }
+
+    [Fact]
+    public void A_worker_whose_arrival_must_wake_its_server_keeps_SCHED_OTHER_in_a_region()
+    {
+        // Priority 20 under PriorityPolicy: an arrival that preempts a lower level, so it must reach its server at once.
+        var scheduler = SchedulerFixture.Create(servers: 1, options: SchedulerFixture.Undetected with { Policy = () => new PriorityPolicy(Timeout.InfiniteTimeSpan) });
+        int Body() => PolicyInRegion(scheduler, attempts: 20);
+
+        var high = scheduler.Spawn(Body, new WorkerOptions { Priority = 20 });
+        SchedulerFixture.WaitAll(scheduler, high);
+        var low = scheduler.Spawn(Body, new WorkerOptions { Priority = 0 });
+        SchedulerFixture.WaitAll(scheduler, low);
+        Assert.Equal(LinuxSyscalls.SchedOther, high.Join());
+        Assert.Equal(LinuxSyscalls.SchedBatch, low.Join());
+        SchedulerFixture.Shutdown(scheduler);
+    }
+
+    [Fact]
+    public void A_pooled_thread_idles_under_SCHED_OTHER_and_the_option_off_keeps_SCHED_OTHER()
+    {
+        var scheduler = SchedulerFixture.Create(servers: 1, options: SchedulerFixture.Undetected);
+        int tid = 0;
+        var first = scheduler.Spawn(() =>
+        {
+            tid = Worker.Current!.Tid;
+            return PolicyInRegion(scheduler);
+        });
+        SchedulerFixture.WaitAll(scheduler, first);
+        Assert.Equal(LinuxSyscalls.SchedBatch, first.Join());
+        Watchdog.Until(() => scheduler.IdleWorkerThreadCount == 1, scheduler.Kernel, "the thread offers itself to the pool");
+        Assert.Equal(LinuxSyscalls.SchedOther, PolicyOf(tid));
+        SchedulerFixture.Shutdown(scheduler);
+
+        var off = SchedulerFixture.Create(servers: 1, options: SchedulerFixture.Undetected with { BatchWhileBlocked = false });
+        var h = off.Spawn(() => PolicyInRegion(off, attempts: 5));
+        SchedulerFixture.WaitAll(off, h);
+        Assert.Equal(LinuxSyscalls.SchedOther, h.Join());
+        SchedulerFixture.Shutdown(off);
+    }
+}
