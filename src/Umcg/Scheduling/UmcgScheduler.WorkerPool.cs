@@ -26,7 +26,13 @@ public sealed partial class UmcgScheduler
     // Running worker threads by TID (registered ones), for the detector and for lookups by TID.
     private readonly ConcurrentDictionary<int, WorkerThread> _workersByTid = new();
 
+    // Every worker thread carries the same name: one string for all of them, not one each. Made at most a few
+    // times over if threads start at once, which is harmless.
+    private string? _workerThreadName;
+
     internal int WorkerThreadCount => Volatile.Read(ref _workerThreads);
+
+    internal string WorkerThreadName => _workerThreadName ??= $"{Options.Name} worker";
 
     /// <summary>Workers in the background now (their TF_BACKGROUND, read once each): O(worker threads), for a gauge.</summary>
     internal int BackgroundWorkerCount => _workersByTid.Values.Count(static w => w.IsInBackground);
@@ -245,8 +251,9 @@ public sealed partial class UmcgScheduler
         _workersByTid[worker.Tid] = worker;
 
         // Before the thread first runs for a server, so that its switch records cover every run. RunStartNs
-        // is stamped each time the worker comes back from a kernel-half call to run its own code.
-        Detector?.AddWorker(worker.Tid, () => Volatile.Read(ref worker.RunStartNs));
+        // is stamped each time the worker comes back from a kernel-half call to run its own code. A delegate
+        // over the worker's own method, not a lambda: no closure object per worker.
+        Detector?.AddWorker(worker.Tid, worker.ReadRunStartNs);
     }
 
     /// <summary>The kernel half refused the thread's registration: its body fails, the thread leaves.</summary>

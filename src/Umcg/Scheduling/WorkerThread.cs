@@ -32,7 +32,7 @@ public sealed unsafe partial class WorkerThread
         Server = server;
         StackSize = stackSize;
         Block = scheduler.Blocks.Rent();
-        Thread = new Thread(ThreadMain, stackSize) { IsBackground = true, Name = $"{scheduler.Options.Name} worker" };
+        Thread = new Thread(ThreadMain, stackSize) { IsBackground = true, Name = scheduler.WorkerThreadName };
     }
 
     /// <summary>The worker thread the caller is, or null.</summary>
@@ -318,6 +318,9 @@ public sealed unsafe partial class WorkerThread
 
         Scheduler.OnWorkerThreadExited(this);
     }
+
+    /// <summary>When the worker last started running (<see cref="RunStartNs"/>), read from another thread (the detector's).</summary>
+    internal long ReadRunStartNs() => Volatile.Read(ref RunStartNs);
 
     /// <summary>Called on the worker's own thread each time it starts running for a server.</summary>
     internal void OnRunning() => RunStartNs = KernelClock.Now(ClockId.Monotonic);
