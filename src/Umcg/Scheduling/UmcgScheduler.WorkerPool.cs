@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using Umcg.Kernel.Detection;
 
 namespace Umcg.Scheduling;
 
@@ -251,9 +252,9 @@ public sealed partial class UmcgScheduler
         _workersByTid[worker.Tid] = worker;
 
         // Before the thread first runs for a server, so that its switch records cover every run. RunStartNs
-        // is stamped each time the worker comes back from a kernel-half call to run its own code. A delegate
-        // over the worker's own method, not a lambda: no closure object per worker.
-        Detector?.AddWorker(worker.Tid, worker.ReadRunStartNs);
+        // is stamped each time the worker comes back from a kernel-half call to run its own code; the worker is
+        // its own stamp (no delegate per worker).
+        Detector?.AddWorker(worker.Tid, (IResumeStamp)worker);
     }
 
     /// <summary>The kernel half refused the thread's registration: its body fails, the thread leaves.</summary>

@@ -2,6 +2,7 @@ using System.Runtime.CompilerServices;
 using Umcg.Abi;
 using Umcg.Collections;
 using Umcg.Kernel;
+using Umcg.Kernel.Detection;
 
 namespace Umcg.Scheduling;
 
@@ -13,7 +14,7 @@ namespace Umcg.Scheduling;
 /// Properties read by policies (<see cref="Priority"/>, <see cref="Weight"/>, <see cref="VirtualRuntime"/>)
 /// are only changed under the owning server's run-queue lock or while the worker is not queued.
 /// </remarks>
-public sealed unsafe partial class WorkerThread
+public sealed unsafe partial class WorkerThread : IResumeStamp
 {
     [ThreadStatic]
     private static WorkerThread? t_current;
@@ -319,8 +320,8 @@ public sealed unsafe partial class WorkerThread
         Scheduler.OnWorkerThreadExited(this);
     }
 
-    /// <summary>When the worker last started running (<see cref="RunStartNs"/>), read from another thread (the detector's).</summary>
-    internal long ReadRunStartNs() => Volatile.Read(ref RunStartNs);
+    /// <summary>When the worker last started running (<see cref="RunStartNs"/>), read by the detector's thread.</summary>
+    long IResumeStamp.ResumedAtNs => Volatile.Read(ref RunStartNs);
 
     /// <summary>Called on the worker's own thread each time it starts running for a server.</summary>
     internal void OnRunning() => RunStartNs = KernelClock.Now(ClockId.Monotonic);
