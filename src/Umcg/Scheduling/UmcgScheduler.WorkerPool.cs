@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using Umcg.Kernel.Detection;
 
 namespace Umcg.Scheduling;
 
@@ -26,7 +27,13 @@ public sealed partial class UmcgScheduler
     // Running worker threads by TID (registered ones), for the detector and for lookups by TID.
     private readonly ConcurrentDictionary<int, WorkerThread> _workersByTid = new();
 
+    // Every worker thread carries the same name: one string for all of them, not one each. Made at most a few
+    // times over if threads start at once, which is harmless.
+    private string? _workerThreadName;
+
     internal int WorkerThreadCount => Volatile.Read(ref _workerThreads);
+
+    internal string WorkerThreadName => _workerThreadName ??= $"{Options.Name} worker";
 
     /// <summary>Workers in the background now (their TF_BACKGROUND, read once each): O(worker threads), for a gauge.</summary>
     internal int BackgroundWorkerCount => _workersByTid.Values.Count(static w => w.IsInBackground);
@@ -245,8 +252,9 @@ public sealed partial class UmcgScheduler
         _workersByTid[worker.Tid] = worker;
 
         // Before the thread first runs for a server, so that its switch records cover every run. RunStartNs
-        // is stamped each time the worker comes back from a kernel-half call to run its own code.
-        Detector?.AddWorker(worker.Tid, () => Volatile.Read(ref worker.RunStartNs));
+        // is stamped each time the worker comes back from a kernel-half call to run its own code; the worker is
+        // its own stamp (no delegate per worker).
+        Detector?.AddWorker(worker.Tid, (IResumeStamp)worker);
     }
 
     /// <summary>The kernel half refused the thread's registration: its body fails, the thread leaves.</summary>

@@ -45,7 +45,11 @@ internal abstract class WorkItem
     {
         try
         {
-            if (_context is null)
+            // No context to flow, or the one the thread already runs in (a worker thread's own, empty one, which
+            // RunItem puts back after every body): run the body directly. ExecutionContext.Run would switch to the
+            // context the thread already has, and its frames would sit under the body, deepening every worker
+            // thread's stack (see WorkerThread.ThreadMain).
+            if (_context is null || ReferenceEquals(_context, ExecutionContext.Capture()))
             {
                 Execute();
             }

@@ -1,6 +1,8 @@
+using System.Runtime.CompilerServices;
 using Umcg.Abi;
 using Umcg.Collections;
 using Umcg.Kernel;
+using Umcg.Kernel.Detection;
 
 namespace Umcg.Scheduling;
 
@@ -12,7 +14,7 @@ namespace Umcg.Scheduling;
 /// Properties read by policies (<see cref="Priority"/>, <see cref="Weight"/>, <see cref="VirtualRuntime"/>)
 /// are only changed under the owning server's run-queue lock or while the worker is not queued.
 /// </remarks>
-public sealed unsafe partial class WorkerThread
+public sealed unsafe partial class WorkerThread : IResumeStamp
 {
     [ThreadStatic]
     private static WorkerThread? t_current;
@@ -31,7 +33,7 @@ public sealed unsafe partial class WorkerThread
         Server = server;
         StackSize = stackSize;
         Block = scheduler.Blocks.Rent();
-        Thread = new Thread(ThreadMain, stackSize) { IsBackground = true, Name = $"{scheduler.Options.Name} worker" };
+        Thread = new Thread(ThreadMain, stackSize) { IsBackground = true, Name = scheduler.WorkerThreadName };
     }
 
     /// <summary>The worker thread the caller is, or null.</summary>
@@ -131,26 +133,15 @@ public sealed unsafe partial class WorkerThread
         }
     }
 
+    // The frames under a body stay small: the deepest path a worker thread takes is its body's own (say, a wait
+    // on a monitor, 2.5 KB of runtime frames) on top of these, and each 4 KB stack page that path reaches is
+    // memory the thread keeps for its whole life. So the one-off steps (registration, leaving) are kept out of
+    // ThreadMain's frame: inlined there they made it 670 bytes, which took the deepest path past 8 KB, a third
+    // touched page for every worker (docs/benchmarks-workloads.md, "scale").
     private void ThreadMain()
     {
-        t_current = this;
-
-        // Started without the starter's context (UnsafeStart), so this is the empty default one.
-        _ownContext = ExecutionContext.Capture();
-        Tid = UmcgKernel.CurrentTid;
-        var task = Block.Task;
-        task->ServerTid = (uint)Server.Tid;
-
-        // Blocked, keeping the user bits: the arrival rank Assign wrote.
-        task->State = (task->State & UmcgConstants.UserMask) | (uint)TaskState.Blocked;
-        Scheduler.OnWorkerThreadStarting(this);
-        ChooseInitialOsClass();
-
-        // Returns once a server runs us (the kernel half queues a new worker like one that just unblocked).
-        var r = Kernel.Ctl(CtlFlags.Register | CtlFlags.Worker, task, ClockId.Monotonic);
-        if (r != Errno.Ok)
+        if (!Register())
         {
-            Scheduler.OnWorkerThreadFailedToRegister(this, new UmcgProtocolException("register worker", r));
             return;
         }
 
@@ -174,6 +165,35 @@ public sealed unsafe partial class WorkerThread
         {
             Leave();
         }
+    }
+
+    /// <summary>The thread's first steps: known by its TID, registered with the kernel half; returns once a server runs it.</summary>
+    /// <returns>False if the kernel half refused it (the thread is then done).</returns>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private bool Register()
+    {
+        t_current = this;
+
+        // Started without the starter's context (UnsafeStart), so this is the empty default one.
+        _ownContext = ExecutionContext.Capture();
+        Tid = UmcgKernel.CurrentTid;
+        var task = Block.Task;
+        task->ServerTid = (uint)Server.Tid;
+
+        // Blocked, keeping the user bits: the arrival rank Assign wrote.
+        task->State = (task->State & UmcgConstants.UserMask) | (uint)TaskState.Blocked;
+        Scheduler.OnWorkerThreadStarting(this);
+        ChooseInitialOsClass();
+
+        // Returns once a server runs us (the kernel half queues a new worker like one that just unblocked).
+        var r = Kernel.Ctl(CtlFlags.Register | CtlFlags.Worker, task, ClockId.Monotonic);
+        if (r != Errno.Ok)
+        {
+            Scheduler.OnWorkerThreadFailedToRegister(this, new UmcgProtocolException("register worker", r));
+            return false;
+        }
+
+        return true;
     }
 
     /// <summary>Runs bodies until the scheduler no longer wants this thread.</summary>
@@ -268,6 +288,7 @@ public sealed unsafe partial class WorkerThread
     }
 
     /// <summary>Unregisters (which needs RUNNING: an idle worker leaving is still BLOCKED).</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)] // Out of ThreadMain's frame, as Register.
     private void Leave()
     {
         // An interrupt meant for the last body must not escape this thread's last steps (and end the process).
@@ -300,6 +321,9 @@ public sealed unsafe partial class WorkerThread
 
         Scheduler.OnWorkerThreadExited(this);
     }
+
+    /// <summary>When the worker last started running (<see cref="RunStartNs"/>), read by the detector's thread.</summary>
+    long IResumeStamp.ResumedAtNs => Volatile.Read(ref RunStartNs);
 
     /// <summary>Called on the worker's own thread each time it starts running for a server.</summary>
     internal void OnRunning() => RunStartNs = KernelClock.Now(ClockId.Monotonic);

@@ -125,6 +125,12 @@ public sealed unsafe partial class BlockingDetector : IDisposable
     public void AddWorker(int tid, Func<long> resumedAtNs)
     {
         ArgumentNullException.ThrowIfNull(resumedAtNs);
+        AddWorker(tid, new ResumeStampOf(resumedAtNs));
+    }
+
+    /// <summary>As <see cref="AddWorker(int, Func{long})"/>, with the stamp read through <paramref name="resumed"/>.</summary>
+    internal void AddWorker(int tid, IResumeStamp resumed)
+    {
         if (ActiveMode == BlockingDetection.None)
         {
             return;
@@ -136,7 +142,7 @@ public sealed unsafe partial class BlockingDetector : IDisposable
             ring = OpenRing(tid);
         }
 
-        var worker = new WatchedWorker(tid, resumedAtNs, ring, new ProcThreadFiles(tid, ProcBudget));
+        var worker = new WatchedWorker(tid, resumed, ring, new ProcThreadFiles(tid, ProcBudget));
         lock (_lifecycle)
         {
             if (_disposed || !_workers.TryAdd(tid, worker))
@@ -302,6 +308,11 @@ public sealed unsafe partial class BlockingDetector : IDisposable
     {
         _diagnostics.Enqueue(message);
         Trace.TraceWarning(message);
+    }
+
+    private sealed class ResumeStampOf(Func<long> read) : IResumeStamp
+    {
+        public long ResumedAtNs => read();
     }
 
     /// <summary>Wakes the detector thread early. Called under _lifecycle, which keeps the word allocated.</summary>

@@ -1,5 +1,4 @@
 using System.Buffers.Text;
-using System.Globalization;
 using Umcg.Kernel.Native;
 
 namespace Umcg.Kernel.Detection;
@@ -11,11 +10,15 @@ namespace Umcg.Kernel.Detection;
 /// whether the thread is off the CPU, and on which futex word it sleeps. So descriptors stay open, within a
 /// budget shared by the detector's workers (<see cref="ProcFileBudget"/>); past it each read reopens.
 /// </summary>
-/// <remarks>Used by the detector thread only.</remarks>
+/// <remarks>
+/// Used by the detector thread only. Created on the worker's own thread (when it registers), so the record
+/// holds the TID alone: the paths are written into the stack when the detector opens a file. Formatting
+/// them there at creation would keep two strings per worker, and rent a buffer from the shared
+/// <see cref="System.Buffers.ArrayPool{T}"/>, whose per-thread cache every worker thread would then keep.
+/// </remarks>
 internal sealed class ProcThreadFiles : IDisposable
 {
-    private readonly string _syscallPath;
-    private readonly string _schedstatPath;
+    private readonly int _tid;
     private readonly ProcFileBudget _budget;
     private int _syscallFd = -1;
     private int _schedstatFd = -1;
@@ -24,8 +27,7 @@ internal sealed class ProcThreadFiles : IDisposable
 
     public ProcThreadFiles(int tid, ProcFileBudget budget)
     {
-        _syscallPath = string.Create(CultureInfo.InvariantCulture, $"/proc/self/task/{tid}/syscall");
-        _schedstatPath = string.Create(CultureInfo.InvariantCulture, $"/proc/self/task/{tid}/schedstat");
+        _tid = tid;
         _budget = budget;
     }
 
@@ -35,7 +37,7 @@ internal sealed class ProcThreadFiles : IDisposable
     {
         sample = default;
         Span<byte> text = stackalloc byte[256];
-        int n = Read(_syscallPath, ref _syscallFd, text);
+        int n = Read("syscall"u8, ref _syscallFd, text);
         if (n <= 0)
         {
             return false;
@@ -71,7 +73,7 @@ internal sealed class ProcThreadFiles : IDisposable
         runtimeNs = 0;
         runs = 0;
         Span<byte> text = stackalloc byte[128];
-        int n = Read(_schedstatPath, ref _schedstatFd, text);
+        int n = Read("schedstat"u8, ref _schedstatFd, text);
         if (n <= 0)
         {
             return false;
@@ -93,7 +95,7 @@ internal sealed class ProcThreadFiles : IDisposable
         return Utf8Parser.TryParse(text[(b + 1)..], out runs, out _);
     }
 
-    private int Read(string path, ref int fd, Span<byte> buffer)
+    private int Read(ReadOnlySpan<byte> file, ref int fd, Span<byte> buffer)
     {
         if (fd < 0 && !_triedBudget)
         {
@@ -103,7 +105,7 @@ internal sealed class ProcThreadFiles : IDisposable
 
         if (fd < 0 && _holdsBudget)
         {
-            fd = LinuxSyscalls.OpenReadOnly(path);
+            fd = Open(file);
         }
 
         if (fd >= 0)
@@ -111,7 +113,7 @@ internal sealed class ProcThreadFiles : IDisposable
             return LinuxSyscalls.ReadAtStart(fd, buffer);
         }
 
-        int once = LinuxSyscalls.OpenReadOnly(path);
+        int once = Open(file);
         if (once < 0)
         {
             return once;
@@ -125,6 +127,22 @@ internal sealed class ProcThreadFiles : IDisposable
         {
             LinuxSyscalls.Close(once);
         }
+    }
+
+    /// <summary>Opens <c>/proc/self/task/TID/</c><paramref name="file"/>: a descriptor or a negated errno.</summary>
+    private int Open(ReadOnlySpan<byte> file)
+    {
+        // "/proc/self/task/" (16 bytes) + a TID (at most 10 digits) + "/" + the name + NUL.
+        ReadOnlySpan<byte> prefix = "/proc/self/task/"u8;
+        Span<byte> path = stackalloc byte[prefix.Length + 12 + file.Length];
+        prefix.CopyTo(path);
+        Utf8Formatter.TryFormat(_tid, path[prefix.Length..], out int digits);
+        int end = prefix.Length + digits;
+        path[end++] = (byte)'/';
+        file.CopyTo(path[end..]);
+        end += file.Length;
+        path[end++] = 0;
+        return LinuxSyscalls.OpenReadOnly(path[..end]);
     }
 
     public void Dispose()

@@ -9,12 +9,12 @@ namespace Umcg.Kernel.Detection;
 /// is read and written by the detector thread only, which also disposes the record after the worker left
 /// (<see cref="Retired"/>), so the ring is never unmapped under a reader.
 /// </remarks>
-internal sealed class WatchedWorker(int tid, Func<long> resumedAtNs, SwitchRing? ring, ProcThreadFiles proc) : IDisposable
+internal sealed class WatchedWorker(int tid, IResumeStamp resumed, SwitchRing? ring, ProcThreadFiles proc) : IDisposable
 {
     public int Tid { get; } = tid;
 
-    /// <summary>When the worker last came back from a kernel-half call to run its own code (see <see cref="BlockingDetector.AddWorker"/>).</summary>
-    public Func<long> ResumedAtNs { get; } = resumedAtNs;
+    /// <summary>When the worker last came back from a kernel-half call to run its own code (see <see cref="BlockingDetector.AddWorker(int, Func{long})"/>).</summary>
+    public long ResumedAtNs() => resumed.ResumedAtNs;
 
     /// <summary>Null: the kernel refused switch events for this thread; the monitor watches it.</summary>
     public SwitchRing? Ring { get; } = ring;

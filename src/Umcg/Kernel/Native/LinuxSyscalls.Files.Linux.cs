@@ -17,8 +17,8 @@ internal static unsafe partial class LinuxSyscalls
     [LibraryImport(Libc, EntryPoint = "close")]
     private static partial int CloseFd(int fd);
 
-    [LibraryImport(Libc, EntryPoint = "open", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-    private static partial int OpenFile(string path, int flags);
+    [LibraryImport(Libc, EntryPoint = "open", SetLastError = true)]
+    private static partial int OpenFile(byte* path, int flags);
 
     [LibraryImport(Libc, EntryPoint = "pread", SetLastError = true)]
     private static partial nint Pread(int fd, byte* buffer, nuint count, long offset);
@@ -55,10 +55,19 @@ internal static unsafe partial class LinuxSyscalls
     public static void Close(int fd) => CloseFd(fd);
 
     /// <summary>Opens a file read-only (close-on-exec). Returns the descriptor or a negated errno.</summary>
-    public static int OpenReadOnly(string path)
+    /// <param name="path">The path in UTF-8, ending with a NUL byte (built in the caller's stack: no string per file).</param>
+    public static int OpenReadOnly(ReadOnlySpan<byte> path)
     {
-        int fd = OpenFile(path, ORdonlyCloexec);
-        return fd >= 0 ? fd : -Marshal.GetLastSystemError();
+        if (path.IsEmpty || path[^1] != 0)
+        {
+            throw new ArgumentException("The path must end with a NUL byte.", nameof(path));
+        }
+
+        fixed (byte* p = path)
+        {
+            int fd = OpenFile(p, ORdonlyCloexec);
+            return fd >= 0 ? fd : -Marshal.GetLastSystemError();
+        }
     }
 
     /// <summary>Reads from offset 0: for a /proc file, a fresh rendering each call.</summary>
