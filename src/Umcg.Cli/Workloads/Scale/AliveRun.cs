@@ -1,7 +1,8 @@
 namespace Umcg.Cli.Workloads.Scale;
 
 /// <summary>
-/// The "alive" half of the scale workload: many workers at once, each starts, checks in and blocks on a gate.
+/// The "alive" half of the scale workload: many workers at once, each starts, checks in and blocks on a gate (a
+/// futex word, <see cref="KernelGate"/>).
 /// Spawn rate is workers per second until all have checked in (every one on a new thread). Memory per worker is
 /// the growth of RSS while all are alive, divided by their count, and of three parts of it: the managed heap (live
 /// objects), the memory the GC has committed for it, and the C allocator's heap (the runtime's own per-thread
@@ -16,7 +17,7 @@ internal static class AliveRun
     {
         var latency = new LatencyHistogram();
         using var started = new CountdownEvent(workers);
-        using var gate = new ManualResetEventSlim(false);
+        var gate = new KernelGate();
 
         // Garbage of earlier runs is collected first, and again at the peak, so that the growth is what the
         // workers hold, not what a collection had not yet reclaimed.
@@ -65,7 +66,7 @@ internal static class AliveRun
             progress.Report(0.4, $"{workers} alive, {threads} threads");
 
             long t2 = LinuxSyscalls.MonotonicNs();
-            gate.Set();
+            gate.Open();
             if (!group.Wait(settings.StallLimit))
             {
                 throw new TimeoutException($"scale on {system}: bodies did not finish within {settings.StallLimit.TotalSeconds:0} s");
@@ -77,7 +78,7 @@ internal static class AliveRun
         }
         catch
         {
-            gate.Set();
+            gate.Open();
             sys.Dispose();
             throw;
         }
