@@ -16,9 +16,11 @@ public sealed class WorkerFootprintTests
     [Fact]
     public void A_worker_waiting_in_its_body_has_touched_no_more_stack_pages_than_a_plain_thread()
     {
-        // The same body on both: note where its frame is, check in, wait on a monitor (the scale benchmark's
-        // bodies). The deepest path is that wait's runtime frames on top of the frames under the body.
-        using var gate = new ManualResetEventSlim(false);
+        // The same body on both: note where its frame is, check in, wait on a monitor. The deepest path is that
+        // wait's runtime frames on top of the frames under the body. Each thread waits on its own event: one event
+        // shared by all makes them contend for its monitor, whose contended enter reaches about 0.9 KB deeper in
+        // whichever threads meet it (more often workers, which a blocking region starts one right after another).
+        var gates = Enumerable.Range(0, 2 * Threads).Select(_ => new ManualResetEventSlim(false)).ToArray();
         var plain = new Probe(Threads);
         var workers = new Probe(Threads);
         var scheduler = SchedulerFixture.Create(servers: 2);
@@ -29,10 +31,10 @@ public sealed class WorkerFootprintTests
             for (int i = 0; i < Threads; i++)
             {
                 int slot = i;
-                var thread = new Thread(() => CheckInAndWait(plain, slot, gate, blocking: false)) { IsBackground = true };
+                var thread = new Thread(() => CheckInAndWait(plain, slot, gates[slot], blocking: false)) { IsBackground = true };
                 thread.Start();
                 threads.Add(thread);
-                handles.Add(scheduler.Spawn(() => CheckInAndWait(workers, slot, gate, blocking: true)));
+                handles.Add(scheduler.Spawn(() => CheckInAndWait(workers, slot, gates[Threads + slot], blocking: true)));
             }
 
             plain.WaitAllAsleep(scheduler.Kernel);
@@ -44,10 +46,18 @@ public sealed class WorkerFootprintTests
         }
         finally
         {
-            gate.Set();
+            foreach (var gate in gates)
+            {
+                gate.Set();
+            }
+
             Watchdog.Join(scheduler.Kernel, [.. threads]);
             SchedulerFixture.WaitAll(scheduler, [.. handles]);
             SchedulerFixture.Shutdown(scheduler);
+            foreach (var gate in gates)
+            {
+                gate.Dispose();
+            }
         }
     }
 
