@@ -27,13 +27,10 @@ public sealed partial class UmcgScheduler
     // Running worker threads by TID (registered ones), for the detector and for lookups by TID.
     private readonly ConcurrentDictionary<int, WorkerThread> _workersByTid = new();
 
-    // Every worker thread carries the same name: one string for all of them, not one each. Made at most a few
-    // times over if threads start at once, which is harmless.
-    private string? _workerThreadName;
-
     internal int WorkerThreadCount => Volatile.Read(ref _workerThreads);
 
-    internal string WorkerThreadName => _workerThreadName ??= $"{Options.Name} worker";
+    /// <summary>The name every worker thread carries: one string for all of them, not one each.</summary>
+    internal string WorkerThreadName { get; }
 
     /// <summary>Workers in the background now (their TF_BACKGROUND, read once each): O(worker threads), for a gauge.</summary>
     internal int BackgroundWorkerCount => _workersByTid.Values.Count(static w => w.IsInBackground);

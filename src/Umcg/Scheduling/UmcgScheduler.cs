@@ -47,6 +47,7 @@ public sealed partial class UmcgScheduler : IDisposable, IAsyncDisposable
         Kernel = Options.Kernel ?? UmcgKernel.Default;
         Stats = new SchedulerStats(this);
         Detection = new DetectionStatus(this);
+        WorkerThreadName = $"{Options.Name} worker";
         Telemetry = new SchedulerTelemetry(this);
 
         // What the OS lets us do to an overstaying worker's thread, found by trying it once (docs/preemption.md).
