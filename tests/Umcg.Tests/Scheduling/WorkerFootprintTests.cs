@@ -8,7 +8,6 @@ namespace Umcg.Tests.Scheduling;
 /// What a worker thread keeps for its whole life beyond what a plain thread keeps (docs/benchmarks-workloads.md,
 /// "scale"): stack pages its own path touched, and objects left behind by its start-up.
 /// </summary>
-[Collection(FootprintAlone.Name)]
 public sealed class WorkerFootprintTests
 {
     private const int Threads = 16;
@@ -24,8 +23,7 @@ public sealed class WorkerFootprintTests
         var gates = Enumerable.Range(0, 2 * Threads).Select(_ => new ManualResetEventSlim(false)).ToArray();
         var plain = new Probe(Threads);
         var workers = new Probe(Threads);
-        // No detector: a mark (a loaded machine makes them by wall-clock time) would send a worker down other paths.
-        var scheduler = SchedulerFixture.Create(servers: 2, options: SchedulerFixture.Undetected);
+        var scheduler = SchedulerFixture.Create(servers: 2);
         var threads = new List<Thread>();
         var handles = new List<WorkerHandle>();
         try
