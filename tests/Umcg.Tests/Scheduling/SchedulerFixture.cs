@@ -87,8 +87,15 @@ internal static class SchedulerFixture
     {
         var order = new ConcurrentQueue<string>();
         var gate = BusyWorker.Occupy(scheduler, new WorkerOptions { Priority = 10 });
+        // One at a time: each body starts on a new thread, and threads queue in the order they register, not the
+        // order of the Spawn calls; FIFO within a level is the order of queueing.
         var low = Enumerable.Range(0, 5)
-            .Select(i => scheduler.Spawn(() => order.Enqueue($"low{i}"), new WorkerOptions { Priority = 1 }))
+            .Select(i =>
+            {
+                var h = scheduler.Spawn(() => order.Enqueue($"low{i}"), new WorkerOptions { Priority = 1 });
+                Watchdog.Until(() => scheduler.QueuedForTests(0) == i + 1, scheduler.Kernel, $"low{i} waiting");
+                return h;
+            })
             .ToArray();
         var high = scheduler.Spawn(() => order.Enqueue("high"), new WorkerOptions { Priority = 5 });
         Watchdog.Until(() => scheduler.QueuedForTests(0) == 6, scheduler.Kernel, "all bodies waiting");
