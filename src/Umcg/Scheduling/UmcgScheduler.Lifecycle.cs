@@ -108,10 +108,17 @@ public sealed partial class UmcgScheduler
 
         // No worker is left to watch; stop before the servers go, whose slots the detector reads.
         Detector?.Dispose();
+
+        // Held as one more live server while we stop them: Stop sets a server's flag before it wakes it, so a server
+        // that happens to be awake can leave its loop in between, and if it were the last one its exit would free
+        // every server's block while Stop still reads that server's word. The hold makes our release the last exit.
+        Interlocked.Increment(ref _liveServers);
         foreach (var server in Servers)
         {
             server.Stop();
         }
+
+        OnServerExited();
     }
 
     /// <summary>
