@@ -82,6 +82,21 @@ internal sealed partial class SchedulerTelemetry
         }
     }
 
+    /// <summary>
+    /// A worker of <paramref name="thief"/> that stopped with nothing queued took <paramref name="worker"/> from
+    /// <paramref name="victim"/>'s queue as its successor (H2s). Counted apart from the servers' own steals: it runs on
+    /// a worker's thread, while the server's counters are the server's own.
+    /// </summary>
+    public void StoleSuccessor(Server thief, Server victim, WorkerThread worker)
+    {
+        Scheduler.Stats.CountSuccessorSteal();
+        Recorder?.Write(TraceEventKind.Steal, Now(), worker.Tid, thief.Tid, victim.Tid, 0, TaskState.None, TaskState.None);
+        if (Events.IsEnabled(EventLevel.Verbose, UmcgEventSource.Keywords.Scheduling))
+        {
+            Events.WorkerStolen(worker.Tid, victim.Index, thief.Index);
+        }
+    }
+
     /// <summary><paramref name="from"/> moved its queued <paramref name="worker"/> to the idle <paramref name="to"/>.</summary>
     public void HandedOver(Server from, Server to, WorkerThread worker)
     {

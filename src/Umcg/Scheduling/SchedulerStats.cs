@@ -9,6 +9,7 @@ public sealed class SchedulerStats
     private long _completed;
     private long _directSwitches;
     private long _successorSwitches;
+    private long _successorSteals;
     private long _arrivalsMovedToIdle;
     private long _blocks;
     private long _detectorBlocks;
@@ -48,6 +49,13 @@ public sealed class SchedulerStats
     /// With <see cref="DirectSwitches"/> (a named target) and the servers' own picks, every switch is on one path.
     /// </summary>
     public long SuccessorSwitches => Volatile.Read(ref _successorSwitches);
+
+    /// <summary>
+    /// Direct successors taken from another server's queue: the stopping worker's own server had nothing queued, and
+    /// another had more than it could run (with <see cref="UmcgSchedulerOptions.Balance"/>). Each is also one of
+    /// <see cref="SuccessorSwitches"/> once its switch happens.
+    /// </summary>
+    public long SuccessorSteals => Volatile.Read(ref _successorSteals);
 
     /// <summary>
     /// Workers that left a blocking region while their server ran another and moved to an idle server to run there
@@ -173,6 +181,8 @@ public sealed class SchedulerStats
     internal void CountDirectSwitch() => Interlocked.Increment(ref _directSwitches);
 
     internal void CountSuccessorSwitch() => Interlocked.Increment(ref _successorSwitches);
+
+    internal void CountSuccessorSteal() => Interlocked.Increment(ref _successorSteals);
 
     internal void CountArrivalMovedToIdleServer() => Interlocked.Increment(ref _arrivalsMovedToIdle);
 

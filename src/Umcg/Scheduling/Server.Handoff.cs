@@ -66,7 +66,6 @@ internal sealed unsafe partial class Server
 
         // H2.
         WorkerThread? next;
-        bool wantsSlice;
         lock (_queueLock)
         {
             if (yielding)
@@ -85,12 +84,24 @@ internal sealed unsafe partial class Server
             {
                 next = DequeueLocked();
             }
+        }
 
-            if (next is null)
-            {
-                return new Successor(null, KeepRunning: false, needServer);
-            }
+        // H2s. Nothing queued here, for a worker that stops: take a worker that a busy server cannot run now, as our
+        // server would once woken (S4's steal), but without the two switches through it. Outside our lock: the steal
+        // takes the victim's (never two run-queue locks at once). A yielder found nothing better: it keeps running.
+        if (next is null && !yielding && _scheduler.Options.Balance)
+        {
+            next = StealSuccessor();
+        }
 
+        if (next is null)
+        {
+            return new Successor(null, KeepRunning: false, needServer);
+        }
+
+        bool wantsSlice;
+        lock (_queueLock)
+        {
             // The successor's slice starts now: the server measures from this stamp, as if it had picked it.
             _sliceOwner = next.Tid;
             _sliceStartNs = now;
@@ -103,6 +114,26 @@ internal sealed unsafe partial class Server
         // H3. A server asleep with no deadline decided while the queue held nothing to slice for: it must look once
         // to measure the successor's slice (see _sliceArmed for why reading it after the lock is enough).
         return new Successor(next, KeepRunning: false, needServer || (wantsSlice && !_sliceArmed));
+    }
+
+    /// <summary>
+    /// H2s: a queued worker of a busy server (one that has more than it can run now), moved to us (it is RUNNABLE
+    /// and queued, so its server_tid may change: V3) to be our running worker's successor; null if none has one.
+    /// </summary>
+    private WorkerThread? StealSuccessor()
+    {
+        var servers = _scheduler.Servers;
+        for (int i = 1; i < servers.Length; i++)
+        {
+            var victim = servers[(Index + i) % servers.Length];
+            if (victim.TryStealFor(this) is { } stolen)
+            {
+                _scheduler.Telemetry.StoleSuccessor(this, victim, stolen);
+                return stolen;
+            }
+        }
+
+        return null;
     }
 
     /// <summary>

@@ -198,4 +198,59 @@ public sealed class DirectSuccessorTests
         Assert.Equal(1, scheduler.Stats.ArrivalsMovedToIdleServers);
         SchedulerFixture.Shutdown(scheduler);
     }
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void A_worker_that_blocks_with_nothing_queued_takes_its_successor_from_a_busy_server(bool viaServer)
+    {
+        var scheduler = SchedulerFixture.Create(servers: 2, options: Options(viaServer: viaServer));
+        using var gate = new ManualResetEventSlim();
+        int ranOn = -1;
+        bool blockerRuns = false;
+
+        // Server 0 is held by a worker without safepoints until the stolen worker has run: it can run only elsewhere.
+        var holder = scheduler.Spawn(
+            () => Watchdog.Until(() => Volatile.Read(ref ranOn) >= 0, scheduler.Kernel, "the stolen worker runs"),
+            new WorkerOptions { ServerAffinity = 0 });
+        Watchdog.Until(() => scheduler.Servers[0].RunsAWorker, scheduler.Kernel, "the holder runs");
+
+        // Server 1's worker blocks once the other worker waits on server 0: its own server has nothing queued.
+        var blocker = scheduler.Spawn(
+            () =>
+            {
+                Volatile.Write(ref blockerRuns, true);
+                Watchdog.Until(() => scheduler.QueuedForTests(0) == 1, scheduler.Kernel, "the other worker waits on server 0");
+                using (Worker.Blocking())
+                {
+                    gate.Wait();
+                }
+            },
+            new WorkerOptions { ServerAffinity = 1 });
+        Watchdog.Until(() => Volatile.Read(ref blockerRuns), scheduler.Kernel, "the blocker runs");
+
+        var stolen = scheduler.Spawn(
+            () =>
+            {
+                Volatile.Write(ref ranOn, Worker.Current!.ServerIndex);
+                gate.Set();
+            },
+            new WorkerOptions { PreferredServer = 0 });
+
+        SchedulerFixture.WaitAll(scheduler, holder, blocker, stolen);
+        Assert.Equal(1, ranOn);
+        if (viaServer)
+        {
+            // The block woke server 1, which stole the worker itself (S4) and ran it.
+            Assert.Equal(0, scheduler.Stats.SuccessorSteals);
+            Assert.Equal(1, scheduler.CountersForTests(1).Steals);
+        }
+        else
+        {
+            // The blocking worker took it from server 0's queue and switched to it: server 1 never looked.
+            Assert.Equal(1, scheduler.Stats.SuccessorSteals);
+            Assert.Equal(0, scheduler.CountersForTests(1).Steals);
+        }
+
+        SchedulerFixture.Shutdown(scheduler);
+    }
 }
