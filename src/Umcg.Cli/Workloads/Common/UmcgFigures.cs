@@ -18,7 +18,11 @@ internal static class UmcgFigures
         result.Extra["umcg_successor_switches"] = stats.SuccessorSwitches;
         result.Extra["umcg_arrivals_moved_to_idle"] = stats.ArrivalsMovedToIdleServers;
         result.Extra["umcg_yields"] = stats.Yields;
-        result.Extra["umcg_detector_marks"] = umcg.Scheduler.Detection.Stats.Marked;
+        var detection = umcg.Scheduler.Detection.Stats;
+        result.Extra["umcg_detector_marks"] = detection.Marked;
+        result.Extra["umcg_detector_polls"] = detection.Polls;
+        result.Extra["umcg_detector_calm_polls"] = detection.CalmPolls;
+        result.Extra["umcg_detector_cpu_s"] = detection.DetectorCpu.TotalSeconds;
         result.Extra["umcg_demotions"] = stats.Demotions;
         result.Extra["umcg_adoptions"] = stats.Adoptions;
         result.Extra["umcg_restorations"] = stats.Restorations;
@@ -30,6 +34,7 @@ internal static class UmcgFigures
         result.Extra["umcg_timer_wakes"] = servers.Sum(c => c.TimerWakes);
         result.Extra["umcg_remote_wakes"] = servers.Sum(c => c.RemoteWakes);
         result.Extra["umcg_steals"] = servers.Sum(c => c.Steals + c.HandedOver);
+        result.Extra["umcg_successor_steals"] = stats.SuccessorSteals;
 
         // Switches by path, and per blocking call: how many hand-overs of a CPU one block costs.
         long switches = servers.Sum(c => c.Switches) + stats.SuccessorSwitches + stats.DirectSwitches;

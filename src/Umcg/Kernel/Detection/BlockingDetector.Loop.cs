@@ -4,10 +4,15 @@ using Umcg.Kernel.Native;
 namespace Umcg.Kernel.Detection;
 
 // The detector thread: poll the running workers, mark the ones asleep for too long, sleep until the next
-// poll or the moment a pending sleep crosses the threshold, whichever is first.
+// poll or the moment a pending sleep crosses the threshold, whichever is first. The poll interval has three
+// levels: active (a worker was seen asleep lately), calm (workers run, none seen asleep for eight calm intervals:
+// their code announces its blocking) and idle (nothing runs; doubling up to the idle interval).
 public sealed unsafe partial class BlockingDetector
 {
     private const int ThreadCpuClock = 3; // CLOCK_THREAD_CPUTIME_ID: a vDSO read, no system call
+
+    // Calm after this many calm intervals with no worker seen asleep.
+    private const int CalmAfterIntervals = 8;
 
     // Marked workers whose unmanaged run is still being timed (detector thread only).
     private readonly List<WatchedWorker> _marked = [];
@@ -44,6 +49,7 @@ public sealed unsafe partial class BlockingDetector
     {
         LinuxSyscalls.SetTimerSlack(TimerSlackNs);
         long interval = _activeNs;
+        long lastSleepSeenNs = KernelClock.Now(ClockId.Monotonic);
         int lastGcs = GcCount();
         while (!_stopping)
         {
@@ -69,6 +75,12 @@ public sealed unsafe partial class BlockingDetector
             TimeUnmanagedRuns();
             long due = Poll(now, mayMark, gcs, out bool anyRunning);
             Stats.CountPoll();
+            if (due != long.MaxValue || _marked.Count > 0)
+            {
+                // A sleep pending (or a marked worker still timed): this code blocks unannounced; stay sharp.
+                lastSleepSeenNs = now;
+            }
+
             Stats.SetDetectorCpu(LinuxSyscalls.ClockNow(ThreadCpuClock));
 
             // Adaptive: the short interval while workers run (a new sleep is noticed within it), doubling up
@@ -77,6 +89,15 @@ public sealed unsafe partial class BlockingDetector
             bool running = anyRunning | Interlocked.Exchange(ref _runningNoted, 0) != 0;
             interval = running ? _activeNs : Math.Min(interval * 2, _idleNs);
             _backedOff = interval > _activeNs;
+
+            // Calm: workers run, but none was seen asleep for a while. Polls then come every calm interval; the first
+            // sleep seen brings the active one back. NoteRunning stays a single read (only idle back-off sets _backedOff).
+            if (running && now - lastSleepSeenNs >= CalmAfterIntervals * _calmNs)
+            {
+                interval = _calmNs;
+                Stats.CountCalmPoll();
+            }
+
             long deadline = Math.Min(now + interval, due);
             if (!_stopping)
             {

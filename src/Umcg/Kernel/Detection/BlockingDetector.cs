@@ -38,6 +38,7 @@ public sealed unsafe partial class BlockingDetector : IDisposable
     internal Action<int>? MarkedWorkerRunsOn { get; set; }
     private readonly long _activeNs;
     private readonly long _idleNs;
+    private readonly long _calmNs;
     private readonly int _maxRings;
     private readonly Thread? _thread;
 
@@ -66,6 +67,7 @@ public sealed unsafe partial class BlockingDetector : IDisposable
         _thresholdNs = (long)options.Threshold.TotalNanoseconds;
         _activeNs = (long)options.ActiveInterval.TotalNanoseconds;
         _idleNs = (long)options.IdleInterval.TotalNanoseconds;
+        _calmNs = (long)options.CalmInterval.TotalNanoseconds;
 
         // Never let detection eat the descriptors the application needs: a quarter of the limit for rings,
         // and kept-open /proc files (two per worker) for at most a sixteenth.

@@ -22,6 +22,15 @@ public sealed record DetectionOptions
     public TimeSpan ActiveInterval { get; init; } = TimeSpan.FromMicroseconds(250);
 
     /// <summary>
+    /// The poll interval while workers run but the detector has seen none of them asleep for a while (eight calm
+    /// intervals): code that announces its blocking (regions, the worker-aware primitives) gives it nothing to find,
+    /// and each poll takes a busy CPU from a worker for a moment. The first sleep it sees brings it back to
+    /// <see cref="ActiveInterval"/>, so only the first unannounced sleep after a calm spell is noticed up to this much
+    /// later. Equal to <see cref="ActiveInterval"/>: never stretched. Default 2 ms.
+    /// </summary>
+    public TimeSpan CalmInterval { get; init; } = TimeSpan.FromMilliseconds(2);
+
+    /// <summary>
     /// The longest poll interval, reached by doubling while no worker runs. With no worker thread registered
     /// at all the detector sleeps until one is. Default 10 ms.
     /// </summary>
@@ -37,7 +46,7 @@ public sealed record DetectionOptions
     internal Func<int, int>? OpenSwitchEvents { get; init; }
 
     /// <summary>Throws for settings a detector cannot run with.</summary>
-    /// <exception cref="ArgumentOutOfRangeException">A non-positive time, an idle interval shorter than the active one, or a ring size that is not a power of two.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">A non-positive time, an idle or calm interval shorter than the active one, or a ring size that is not a power of two.</exception>
     public void Validate()
     {
         if (Threshold <= TimeSpan.Zero)
@@ -48,6 +57,11 @@ public sealed record DetectionOptions
         if (ActiveInterval <= TimeSpan.Zero || IdleInterval < ActiveInterval)
         {
             throw new ArgumentOutOfRangeException(nameof(IdleInterval), IdleInterval, "Intervals must be positive, the idle one no shorter than the active one.");
+        }
+
+        if (CalmInterval < ActiveInterval)
+        {
+            throw new ArgumentOutOfRangeException(nameof(CalmInterval), CalmInterval, "The calm interval must be no shorter than the active one.");
         }
 
         if (RingDataPages <= 0 || (RingDataPages & (RingDataPages - 1)) != 0)

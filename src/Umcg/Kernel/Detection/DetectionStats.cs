@@ -12,6 +12,7 @@ public sealed class DetectionStats
     private long _unmanagedRuns;
     private long _workersWithoutSwitchEvents;
     private long _detectorCpuNs;
+    private long _calmPolls;
 
     /// <summary>Only a detector (or a scheduler whose detection is off) keeps counters.</summary>
     internal DetectionStats()
@@ -20,6 +21,12 @@ public sealed class DetectionStats
 
     /// <summary>Polls of the running workers.</summary>
     public long Polls => Volatile.Read(ref _polls);
+
+    /// <summary>
+    /// Polls taken at <see cref="DetectionOptions.CalmInterval"/>: workers ran, but none had been seen asleep for a
+    /// while. Part of <see cref="Polls"/>.
+    /// </summary>
+    public long CalmPolls => Volatile.Read(ref _calmPolls);
 
     /// <summary>Workers marked blocked by the monitor.</summary>
     public long MarkedByMonitor => Volatile.Read(ref _markedByMonitor);
@@ -55,6 +62,8 @@ public sealed class DetectionStats
     public TimeSpan DetectorCpu => TimeSpan.FromTicks(Volatile.Read(ref _detectorCpuNs) / 100);
 
     internal void CountPoll() => Interlocked.Increment(ref _polls);
+
+    internal void CountCalmPoll() => Interlocked.Increment(ref _calmPolls);
 
     internal void SetDetectorCpu(long ns) => Volatile.Write(ref _detectorCpuNs, ns);
 
