@@ -70,6 +70,15 @@ public static unsafe class Worker
 
     private static void SafepointSlow(WorkerThread w)
     {
+        // Asked to give way (a more urgent worker arrived, or a slice ran out): straight to the successor the policy
+        // picks, as a yield does (H1–H4), instead of K5's trip through the server, which would only wake to pick that
+        // same successor. The server's path if the policy still ranks us first, or for anything else (a mark, the
+        // background).
+        if (w.IsAskedToGiveWay && w.Yield(givingWay: true))
+        {
+            return;
+        }
+
         w.OnStopping();
         bool blocked = StateWord.StateOf(w.Block.Task) == TaskState.Blocked;
         UmcgProtocolException.ThrowIfFailed(w.Kernel.NotifyResume(), "safepoint");

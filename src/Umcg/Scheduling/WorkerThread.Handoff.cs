@@ -55,6 +55,21 @@ public sealed unsafe partial class WorkerThread
     }
 
     /// <summary>
+    /// RUNNING with TF_PREEMPT and no other flag: the server asked us to give way, and the direct successor may answer
+    /// (a yield's H1–H4). Not in the background, not marked for a demotion, not BLOCKED: those take K5's path.
+    /// </summary>
+    internal bool IsAskedToGiveWay
+    {
+        get
+        {
+            uint state = Volatile.Read(ref Block.Task->State);
+            return Scheduler.Options.DirectSuccessor
+                && (state & UmcgConstants.StateMask) == (uint)TaskState.Running
+                && (state & UmcgConstants.FlagsMask) == (uint)TaskFlags.Preempt;
+        }
+    }
+
+    /// <summary>
     /// Wake-to-remote-idle for an arrival, before a worker leaves its blocking region: if its server runs another
     /// worker and another server sleeps with nothing to run, the worker moves there (it is BLOCKED, so its
     /// server_tid may change: V3) and its unblock queues it on the idle server, which it wakes. Otherwise it would

@@ -160,7 +160,14 @@ public sealed unsafe partial class WorkerThread
     /// else to the server. A yield (not <paramref name="parking"/>) that the policy answers with the caller itself
     /// keeps the CPU and is only a safepoint.
     /// </summary>
-    internal void Yield(WorkerThread? switchTo = null, bool parking = false)
+    /// <param name="switchTo">A target taken out of the run queue for a named switch, or null: the policy's pick.</param>
+    /// <param name="parking">The caller parks (it is held aside, not queued) instead of staying runnable.</param>
+    /// <param name="givingWay">
+    /// The server asked the caller to give way (TF_PREEMPT, seen at a safepoint): if the policy answers with the caller
+    /// itself, nothing is done and false returned, so that the caller takes the server's path (K5) and the server decides.
+    /// </param>
+    /// <returns>False only for <paramref name="givingWay"/> when the caller kept the CPU; true once it ran again.</returns>
+    internal bool Yield(WorkerThread? switchTo = null, bool parking = false, bool givingWay = false)
     {
         var task = Block.Task;
         bool picked = false;
@@ -182,8 +189,13 @@ public sealed unsafe partial class WorkerThread
 
             if (successor.KeepRunning)
             {
+                if (givingWay)
+                {
+                    return false;
+                }
+
                 Worker.Safepoint();
-                return;
+                return true;
             }
 
             switchTo = successor.Next;
@@ -237,6 +249,7 @@ public sealed unsafe partial class WorkerThread
         }
 
         OnRunning();
+        return true;
     }
 }
 

@@ -253,4 +253,50 @@ public sealed class DirectSuccessorTests
 
         SchedulerFixture.Shutdown(scheduler);
     }
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void A_worker_asked_to_give_way_hands_its_cpu_to_the_urgent_worker_itself(bool viaServer)
+    {
+        var scheduler = SchedulerFixture.Create(servers: 1, options: Options(() => new PriorityPolicy(Timeout.InfiniteTimeSpan), viaServer));
+        bool lowRuns = false;
+        bool urgentRan = false;
+
+        // The low worker computes, with safepoints, until the urgent one has run: on one server only a give-way lets it.
+        var low = scheduler.Spawn(
+            () =>
+            {
+                Volatile.Write(ref lowRuns, true);
+                Watchdog.Until(
+                    () =>
+                    {
+                        Worker.Safepoint();
+                        return Volatile.Read(ref urgentRan);
+                    },
+                    scheduler.Kernel,
+                    "the urgent worker runs");
+            },
+            new WorkerOptions { Priority = 0 });
+        Watchdog.Until(() => Volatile.Read(ref lowRuns), scheduler.Kernel, "the low worker runs");
+        var urgent = scheduler.Spawn(() => Volatile.Write(ref urgentRan, true), new WorkerOptions { Priority = 20 });
+
+        SchedulerFixture.WaitAll(scheduler, low, urgent);
+        var counters = scheduler.CountersForTests(0);
+        Assert.True(counters.Preemptions >= 1);
+        if (viaServer)
+        {
+            // The low worker's start, the urgent one's after the give-way (K5), the low one's again after its end.
+            Assert.Equal(3, counters.Switches);
+            Assert.Equal(0, scheduler.Stats.SuccessorSwitches);
+        }
+        else
+        {
+            // The server starts the low worker; the give-way at its safepoint hands the CPU to the urgent worker, whose
+            // end hands it back: the server only asked.
+            Assert.Equal(1, counters.Switches);
+            Assert.Equal(2, scheduler.Stats.SuccessorSwitches);
+        }
+
+        SchedulerFixture.Shutdown(scheduler);
+    }
 }
