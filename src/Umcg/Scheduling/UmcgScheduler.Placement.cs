@@ -10,6 +10,24 @@ public sealed partial class UmcgScheduler
     private Server ServerFor(WorkItem item) =>
         (item.Options.ServerAffinity ?? item.Options.PreferredServer) is int index ? Servers[index] : PlaceNew();
 
+    /// <summary>
+    /// A server other than <paramref name="busy"/> that sleeps with nothing to run, or null. A hint read without a lock:
+    /// a server that stops being idle meanwhile simply gets one more worker queued; one that becomes idle later drains
+    /// the other servers' lists before it steals (Q2).
+    /// </summary>
+    internal Server? IdleServerBesides(Server busy)
+    {
+        foreach (var other in Servers)
+        {
+            if (!ReferenceEquals(other, busy) && other.IsIdle)
+            {
+                return other;
+            }
+        }
+
+        return null;
+    }
+
     /// <summary>Where a new body goes: an idle server first, else the shortest run queue (round robin among equals).</summary>
     private Server PlaceNew()
     {

@@ -56,7 +56,9 @@ public sealed unsafe partial class WorkerThread
 
     /// <summary>
     /// RUNNING with TF_PREEMPT and no other flag: the server asked us to give way, and the direct successor may answer
-    /// (a yield's H1–H4). Not in the background, not marked for a demotion, not BLOCKED: those take K5's path.
+    /// (a yield's H1–H4). Not in the background, not marked for a demotion, not BLOCKED: those take K5's path. Nor
+    /// while another server idles: K5 wakes our server, whose turn hands us to that server at once (S5); a direct
+    /// switch would leave us on our server's list, which nobody looks at until our server's next turn.
     /// </summary>
     internal bool IsAskedToGiveWay
     {
@@ -65,7 +67,8 @@ public sealed unsafe partial class WorkerThread
             uint state = Volatile.Read(ref Block.Task->State);
             return Scheduler.Options.DirectSuccessor
                 && (state & UmcgConstants.StateMask) == (uint)TaskState.Running
-                && (state & UmcgConstants.FlagsMask) == (uint)TaskFlags.Preempt;
+                && (state & UmcgConstants.FlagsMask) == (uint)TaskFlags.Preempt
+                && !(Scheduler.Options.Balance && CanMigrate && Scheduler.IdleServerBesides(Server) is not null);
         }
     }
 
@@ -82,16 +85,12 @@ public sealed unsafe partial class WorkerThread
             return;
         }
 
-        foreach (var other in Scheduler.Servers)
+        // IsIdle is a hint read without a lock: a server that stops being idle meanwhile simply queues us (our unblock
+        // wakes it, its record being empty or our arrival judged by its margin).
+        if (Scheduler.IdleServerBesides(Server) is { } idle)
         {
-            // IsIdle is a hint read without a lock: a server that stops being idle meanwhile simply queues us
-            // (our unblock wakes it, its record being empty or our arrival judged by its margin).
-            if (!ReferenceEquals(other, Server) && other.IsIdle)
-            {
-                MoveTo(other);
-                Scheduler.Stats.CountArrivalMovedToIdleServer();
-                return;
-            }
+            MoveTo(idle);
+            Scheduler.Stats.CountArrivalMovedToIdleServer();
         }
     }
 

@@ -219,7 +219,13 @@ public sealed class DirectSuccessorTests
             () =>
             {
                 Volatile.Write(ref blockerRuns, true);
-                Watchdog.Until(() => scheduler.QueuedForTests(0) == 1, scheduler.Kernel, "the other worker waits on server 0");
+                // Via the server, the arrival wakes server 0, and only its run queue is stolen from (a thief drains no
+                // list then): wait until it is there. Directly, the arrival stays quiet on server 0's list, which the
+                // stealing worker drains.
+                Watchdog.Until(
+                    () => viaServer ? scheduler.Servers[0].QueueLength == 1 : scheduler.QueuedForTests(0) == 1,
+                    scheduler.Kernel,
+                    "the other worker waits on server 0");
                 using (Worker.Blocking())
                 {
                     gate.Wait();
@@ -243,6 +249,7 @@ public sealed class DirectSuccessorTests
             // The block woke server 1, which stole the worker itself (S4) and ran it.
             Assert.Equal(0, scheduler.Stats.SuccessorSteals);
             Assert.Equal(1, scheduler.CountersForTests(1).Steals);
+            Assert.Equal(0, scheduler.CountersForTests(0).HandedOver);
         }
         else
         {
@@ -301,6 +308,55 @@ public sealed class DirectSuccessorTests
             Assert.Equal(2, scheduler.Stats.SuccessorSwitches);
         }
 
+        SchedulerFixture.Shutdown(scheduler);
+    }
+    [Fact]
+    public void A_worker_asked_to_give_way_while_another_server_idles_moves_there_at_once()
+    {
+        var scheduler = SchedulerFixture.Create(
+            servers: 2,
+            options: Options(() => new PriorityPolicy(Timeout.InfiniteTimeSpan)) with { Demotion = Umcg.Scheduling.Demotion.DemotionOptions.Off });
+        bool lowRuns = false;
+        bool urgentRuns = false;
+        int lowResumedOn = -1;
+
+        // The low worker computes on server 0, with safepoints, until the urgent one runs there; then says where it runs.
+        var low = scheduler.Spawn(
+            () =>
+            {
+                Volatile.Write(ref lowRuns, true);
+                Watchdog.Until(
+                    () =>
+                    {
+                        Worker.Safepoint();
+                        return Volatile.Read(ref urgentRuns);
+                    },
+                    scheduler.Kernel,
+                    "the urgent worker runs");
+                Volatile.Write(ref lowResumedOn, Worker.Current!.ServerIndex);
+            },
+            new WorkerOptions { Priority = 0, PreferredServer = 0 });
+        Watchdog.Until(() => Volatile.Read(ref lowRuns) && scheduler.Servers[1].IsIdle, scheduler.Kernel, "low runs, server 1 idles");
+
+        // The urgent worker holds server 0 until the low one has run again: only server 1 can run it meanwhile, and
+        // nothing but the give-way's own trip through server 0 (S5) tells server 1 about it.
+        var urgent = scheduler.Spawn(
+            () =>
+            {
+                Volatile.Write(ref urgentRuns, true);
+                Watchdog.Until(
+                    () =>
+                    {
+                        Worker.Safepoint();
+                        return Volatile.Read(ref lowResumedOn) >= 0;
+                    },
+                    scheduler.Kernel,
+                    "the low worker runs again");
+            },
+            new WorkerOptions { Priority = 20, ServerAffinity = 0 });
+
+        SchedulerFixture.WaitAll(scheduler, low, urgent);
+        Assert.Equal(1, lowResumedOn);
         SchedulerFixture.Shutdown(scheduler);
     }
 }
