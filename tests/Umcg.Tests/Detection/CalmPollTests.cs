@@ -5,6 +5,7 @@ namespace Umcg.Tests.Detection;
 /// <see cref="DetectionOptions.CalmInterval"/> instead of every <see cref="DetectionOptions.ActiveInterval"/>; the
 /// first sleep it sees brings the active interval back, and that sleep's successors are still marked.
 /// </summary>
+[Collection(DetectionAlone.Name)]
 public sealed class CalmPollTests
 {
     [Fact]
@@ -19,18 +20,25 @@ public sealed class CalmPollTests
             Detection = new DetectionOptions { Mode = BlockingDetection.Monitor, CalmInterval = TimeSpan.FromMilliseconds(250) },
         });
         var stats = DetectionFixture.Detector(scheduler).Stats;
-        long marksWhileComputing = -1;
         long calmAtMark = -1;
         long calmAfter = -1;
 
         var body = scheduler.Spawn(() =>
         {
-            // A worker that only computes gives the detector nothing to find: it goes calm.
-            Watchdog.Until(() => stats.CalmPolls > 0, scheduler.Kernel, "a calm poll while the worker computes");
-            marksWhileComputing = stats.Marked;
+            // A worker that only computes gives the detector nothing to find: it goes calm. The safepoint settles a mark
+            // that a stall of the runtime (a collection, a JIT lock) may still earn it, which would keep the detector sharp.
+            Watchdog.Until(
+                () =>
+                {
+                    Worker.Safepoint();
+                    return stats.CalmPolls > 0;
+                },
+                scheduler.Kernel,
+                "a calm poll while the worker computes");
+            long marksWhenCalm = stats.Marked;
 
             // Unannounced sleeps until one is marked: a calm poll sees one asleep, and the next one is marked.
-            while (stats.Marked == 0)
+            while (stats.Marked == marksWhenCalm)
             {
                 Thread.Sleep(20);
                 Worker.Safepoint();
@@ -51,7 +59,6 @@ public sealed class CalmPollTests
         });
 
         SchedulerFixture.WaitAll(scheduler, body);
-        Assert.Equal(0, marksWhileComputing);
         Assert.True(stats.Marked >= 1);
         Assert.Equal(calmAtMark, calmAfter);
         SchedulerFixture.Shutdown(scheduler);

@@ -75,9 +75,10 @@ public sealed unsafe partial class BlockingDetector
             TimeUnmanagedRuns();
             long due = Poll(now, mayMark, gcs, out bool anyRunning);
             Stats.CountPoll();
-            if (due != long.MaxValue || _marked.Count > 0)
+            if ((due != long.MaxValue && mayMark) || _marked.Count > 0)
             {
-                // A sleep pending (or a marked worker still timed): this code blocks unannounced; stay sharp.
+                // A sleep pending (or a marked worker still timed): this code blocks unannounced; stay sharp. Not a
+                // sighting right after a garbage collection, which stops every managed thread and so looks like one.
                 lastSleepSeenNs = now;
             }
 
@@ -89,6 +90,11 @@ public sealed unsafe partial class BlockingDetector
             bool running = anyRunning | Interlocked.Exchange(ref _runningNoted, 0) != 0;
             interval = running ? _activeNs : Math.Min(interval * 2, _idleNs);
             _backedOff = interval > _activeNs;
+            if (!running)
+            {
+                // After a quiet spell the first workers are watched at the active interval, as a new process's are.
+                lastSleepSeenNs = now;
+            }
 
             // Calm: workers run, but none was seen asleep for a while. Polls then come every calm interval; the first
             // sleep seen brings the active one back. NoteRunning stays a single read (only idle back-off sets _backedOff).
