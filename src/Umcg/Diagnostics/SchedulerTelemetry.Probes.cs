@@ -71,25 +71,22 @@ internal sealed partial class SchedulerTelemetry
         }
     }
 
-    /// <summary><paramref name="thief"/> took <paramref name="worker"/> from <paramref name="victim"/>'s queue.</summary>
-    public void Stole(Server thief, Server victim, WorkerThread worker)
-    {
-        thief.Counters.Steals++;
-        Recorder?.Write(TraceEventKind.Steal, Now(), worker.Tid, thief.Tid, victim.Tid, 0, TaskState.None, TaskState.None);
-        if (Events.IsEnabled(EventLevel.Verbose, UmcgEventSource.Keywords.Scheduling))
-        {
-            Events.WorkerStolen(worker.Tid, victim.Index, thief.Index);
-        }
-    }
-
     /// <summary>
-    /// A worker of <paramref name="thief"/> that stopped with nothing queued took <paramref name="worker"/> from
-    /// <paramref name="victim"/>'s queue as its successor (H2s). Counted apart from the servers' own steals: it runs on
-    /// a worker's thread, while the server's counters are the server's own.
+    /// <paramref name="thief"/> took <paramref name="worker"/> from <paramref name="victim"/>'s queue: on its own loop
+    /// (S4), or, <paramref name="forSuccessor"/>, on the thread of its worker that stopped with nothing queued (H2s).
+    /// The second is counted in the scheduler's atomic stats: the server's counters are written by the server alone.
     /// </summary>
-    public void StoleSuccessor(Server thief, Server victim, WorkerThread worker)
+    public void Stole(Server thief, Server victim, WorkerThread worker, bool forSuccessor)
     {
-        Scheduler.Stats.CountSuccessorSteal();
+        if (forSuccessor)
+        {
+            Scheduler.Stats.CountSuccessorSteal();
+        }
+        else
+        {
+            thief.Counters.Steals++;
+        }
+
         Recorder?.Write(TraceEventKind.Steal, Now(), worker.Tid, thief.Tid, victim.Tid, 0, TaskState.None, TaskState.None);
         if (Events.IsEnabled(EventLevel.Verbose, UmcgEventSource.Keywords.Scheduling))
         {

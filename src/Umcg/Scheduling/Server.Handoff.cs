@@ -91,7 +91,7 @@ internal sealed unsafe partial class Server
         // takes the victim's (never two run-queue locks at once). A yielder found nothing better: it keeps running.
         if (next is null && !yielding && _scheduler.Options.Balance)
         {
-            next = StealSuccessor();
+            next = StealFromBusyServer(forSuccessor: true);
         }
 
         if (next is null)
@@ -114,26 +114,6 @@ internal sealed unsafe partial class Server
         // H3. A server asleep with no deadline decided while the queue held nothing to slice for: it must look once
         // to measure the successor's slice (see _sliceArmed for why reading it after the lock is enough).
         return new Successor(next, KeepRunning: false, needServer || (wantsSlice && !_sliceArmed));
-    }
-
-    /// <summary>
-    /// H2s: a queued worker of a busy server (one that has more than it can run now), moved to us (it is RUNNABLE
-    /// and queued, so its server_tid may change: V3) to be our running worker's successor; null if none has one.
-    /// </summary>
-    private WorkerThread? StealSuccessor()
-    {
-        var servers = _scheduler.Servers;
-        for (int i = 1; i < servers.Length; i++)
-        {
-            var victim = servers[(Index + i) % servers.Length];
-            if (victim.TryStealFor(this) is { } stolen)
-            {
-                _scheduler.Telemetry.StoleSuccessor(this, victim, stolen);
-                return stolen;
-            }
-        }
-
-        return null;
     }
 
     /// <summary>

@@ -433,8 +433,11 @@ internal sealed unsafe partial class Server
         }
     }
 
-    /// <summary>Nothing to run here: take a worker a busy server cannot run now.</summary>
-    private WorkerThread? StealFromBusyServer()
+    /// <summary>
+    /// Nothing to run here: take a worker a busy server cannot run now — for our own loop (S4), or as the successor of
+    /// our worker that stops with nothing queued (<paramref name="forSuccessor"/>, H2s, on that worker's thread).
+    /// </summary>
+    private WorkerThread? StealFromBusyServer(bool forSuccessor = false)
     {
         var servers = _scheduler.Servers;
         for (int i = 1; i < servers.Length; i++)
@@ -443,7 +446,7 @@ internal sealed unsafe partial class Server
             var w = victim.TryStealFor(this);
             if (w is not null)
             {
-                _scheduler.Telemetry.Stole(this, victim, w);
+                _scheduler.Telemetry.Stole(this, victim, w, forSuccessor);
                 return w;
             }
         }

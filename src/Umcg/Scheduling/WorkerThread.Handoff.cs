@@ -64,6 +64,8 @@ public sealed unsafe partial class WorkerThread
     {
         get
         {
+            // A read, not a claim: Yield's PrepareWait CAS decides. A mark landing after it makes that CAS fail, and a
+            // demotion (TF_BACKGROUND) makes the kernel half refuse the switch; either way Yield falls back to K5.
             uint state = Volatile.Read(ref Block.Task->State);
             return Scheduler.Options.DirectSuccessor
                 && (state & UmcgConstants.StateMask) == (uint)TaskState.Running

@@ -27,14 +27,7 @@ public sealed class CalmPollTests
         {
             // A worker that only computes gives the detector nothing to find: it goes calm. The safepoint settles a mark
             // that a stall of the runtime (a collection, a JIT lock) may still earn it, which would keep the detector sharp.
-            Watchdog.Until(
-                () =>
-                {
-                    Worker.Safepoint();
-                    return stats.CalmPolls > 0;
-                },
-                scheduler.Kernel,
-                "a calm poll while the worker computes");
+            Watchdog.UntilAtSafepoints(() => stats.CalmPolls > 0, scheduler.Kernel, "a calm poll while the worker computes");
             long marksWhenCalm = stats.Marked;
 
             // Unannounced sleeps until one is marked: a calm poll sees one asleep, and the next one is marked.
@@ -47,14 +40,7 @@ public sealed class CalmPollTests
             // Back on the unblock path at the safepoint above; the detector polls at its active interval again.
             calmAtMark = stats.CalmPolls;
             long polls = stats.Polls;
-            Watchdog.Until(
-                () =>
-                {
-                    Worker.Safepoint();
-                    return stats.Polls >= polls + 20;
-                },
-                scheduler.Kernel,
-                "twenty polls after the mark");
+            Watchdog.UntilAtSafepoints(() => stats.Polls >= polls + 20, scheduler.Kernel, "twenty polls after the mark");
             calmAfter = stats.CalmPolls;
         });
 

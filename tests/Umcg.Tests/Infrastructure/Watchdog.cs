@@ -30,6 +30,20 @@ public static class Watchdog
         }
     }
 
+    /// <summary>
+    /// On a worker: spins until <paramref name="condition"/> holds, reaching a safepoint each turn, so that a give-way
+    /// or a detector's mark is answered meanwhile (the worker computes, but can be preempted).
+    /// </summary>
+    public static void UntilAtSafepoints(Func<bool> condition, UmcgKernel kernel, string what) =>
+        Until(
+            () =>
+            {
+                Worker.Safepoint();
+                return condition();
+            },
+            kernel,
+            what);
+
     /// <summary>Joins <paramref name="threads"/>; a thread that does not finish fails the test with a dump.</summary>
     public static void Join(UmcgKernel kernel, params Thread[] threads) => Join(kernel, null, threads);
 

@@ -198,6 +198,7 @@ public sealed class DirectSuccessorTests
         Assert.Equal(1, scheduler.Stats.ArrivalsMovedToIdleServers);
         SchedulerFixture.Shutdown(scheduler);
     }
+
     [Theory]
     [InlineData(false)]
     [InlineData(true)]
@@ -260,6 +261,7 @@ public sealed class DirectSuccessorTests
 
         SchedulerFixture.Shutdown(scheduler);
     }
+
     [Theory]
     [InlineData(false)]
     [InlineData(true)]
@@ -270,28 +272,9 @@ public sealed class DirectSuccessorTests
         var scheduler = SchedulerFixture.Create(
             servers: 1,
             options: Options(() => new PriorityPolicy(Timeout.InfiniteTimeSpan), viaServer) with { Demotion = Umcg.Scheduling.Demotion.DemotionOptions.Off });
-        bool lowRuns = false;
-        bool urgentRan = false;
 
-        // The low worker computes, with safepoints, until the urgent one has run: on one server only a give-way lets it.
-        var low = scheduler.Spawn(
-            () =>
-            {
-                Volatile.Write(ref lowRuns, true);
-                Watchdog.Until(
-                    () =>
-                    {
-                        Worker.Safepoint();
-                        return Volatile.Read(ref urgentRan);
-                    },
-                    scheduler.Kernel,
-                    "the urgent worker runs");
-            },
-            new WorkerOptions { Priority = 0 });
-        Watchdog.Until(() => Volatile.Read(ref lowRuns), scheduler.Kernel, "the low worker runs");
-        var urgent = scheduler.Spawn(() => Volatile.Write(ref urgentRan, true), new WorkerOptions { Priority = 20 });
-
-        SchedulerFixture.WaitAll(scheduler, low, urgent);
+        // A low worker computes, with safepoints, until the urgent one has run: on one server only a give-way lets it.
+        SchedulerFixture.RunCpuBoundUntilPreempted(scheduler, new WorkerOptions { Priority = 0 }, new WorkerOptions { Priority = 20 });
         var counters = scheduler.CountersForTests(0);
         Assert.True(counters.Preemptions >= 1);
         if (viaServer)
@@ -310,6 +293,7 @@ public sealed class DirectSuccessorTests
 
         SchedulerFixture.Shutdown(scheduler);
     }
+
     [Fact]
     public void A_worker_asked_to_give_way_while_another_server_idles_moves_there_at_once()
     {
@@ -325,14 +309,7 @@ public sealed class DirectSuccessorTests
             () =>
             {
                 Volatile.Write(ref lowRuns, true);
-                Watchdog.Until(
-                    () =>
-                    {
-                        Worker.Safepoint();
-                        return Volatile.Read(ref urgentRuns);
-                    },
-                    scheduler.Kernel,
-                    "the urgent worker runs");
+                Watchdog.UntilAtSafepoints(() => Volatile.Read(ref urgentRuns), scheduler.Kernel, "the urgent worker runs");
                 Volatile.Write(ref lowResumedOn, Worker.Current!.ServerIndex);
             },
             new WorkerOptions { Priority = 0, PreferredServer = 0 });
@@ -344,14 +321,7 @@ public sealed class DirectSuccessorTests
             () =>
             {
                 Volatile.Write(ref urgentRuns, true);
-                Watchdog.Until(
-                    () =>
-                    {
-                        Worker.Safepoint();
-                        return Volatile.Read(ref lowResumedOn) >= 0;
-                    },
-                    scheduler.Kernel,
-                    "the low worker runs again");
+                Watchdog.UntilAtSafepoints(() => Volatile.Read(ref lowResumedOn) >= 0, scheduler.Kernel, "the low worker runs again");
             },
             new WorkerOptions { Priority = 20, ServerAffinity = 0 });
 
