@@ -2,18 +2,24 @@ namespace Umcg.Cli.Workloads.Common;
 
 /// <summary>
 /// The measured part of a run: wall time, the process's context switches, and how much CPU this process and
-/// other processes used between start and finish.
+/// other processes used between start and finish, and the collections the runtime made meanwhile (a stop-the-world
+/// pause stops every system alike, and a thread the GC cannot stop quickly — one demoted behind busy processes —
+/// shows here first).
 /// </summary>
 internal sealed class RunScope
 {
     private readonly (long Voluntary, long Involuntary) _switches;
     private readonly MachineLoad _load;
     private readonly long _harnessNs;
+    private readonly int _collections;
+    private readonly TimeSpan _gcPause;
 
     private RunScope()
     {
         _load = MachineLoad.Now();
         _harnessNs = HarnessCpu.Now();
+        _collections = GC.CollectionCount(0);
+        _gcPause = GC.GetTotalPauseDuration();
         _switches = LinuxSyscalls.ContextSwitches();
         StartNs = LinuxSyscalls.MonotonicNs();
     }
@@ -37,5 +43,9 @@ internal sealed class RunScope
 
         // Part of process_cpu_share: the harness's own threads (pipe device, sampler), whichever system runs.
         result.Extra["harness_cpu_share"] = (HarnessCpu.Now() - _harnessNs) / (result.WallSeconds * 1e9 * Environment.ProcessorCount);
+
+        // Every collection counts in generation 0; the pause spans suspension and the collection itself.
+        result.Extra["gc_collections"] = GC.CollectionCount(0) - _collections;
+        result.Extra["gc_pause_ms"] = (GC.GetTotalPauseDuration() - _gcPause).TotalMilliseconds;
     }
 }
