@@ -26,6 +26,7 @@ public sealed class SchedulerStats
     private int _peakWorkerThreads;
     private long _demotions;
     private long _adoptions;
+    private long _demotionsDeferred;
     private long _retiredDemoted;
     private long _loweredRunningOn;
 
@@ -123,6 +124,13 @@ public sealed class SchedulerStats
     /// </summary>
     public long Demotions => Volatile.Read(ref _demotions);
 
+    /// <summary>
+    /// Times a server found a worker past its give-way's grace period by the clock but not by the worker's own CPU time,
+    /// and waited instead of demoting it: the OS had not run it for the whole grace (other processes held its CPU), so
+    /// it had had no chance to reach a safepoint.
+    /// </summary>
+    public long DemotionsDeferred => Volatile.Read(ref _demotionsDeferred);
+
     /// <summary>Background workers their server took back into the foreground because it had nothing better to run.</summary>
     public long Adoptions => Volatile.Read(ref _adoptions);
 
@@ -147,6 +155,8 @@ public sealed class SchedulerStats
     internal void CountDemotion() => Interlocked.Increment(ref _demotions);
 
     internal void CountAdoption() => Interlocked.Increment(ref _adoptions);
+
+    internal void CountDemotionDeferred() => Interlocked.Increment(ref _demotionsDeferred);
 
     internal void CountLoweredRunningOn() => Interlocked.Increment(ref _loweredRunningOn);
 

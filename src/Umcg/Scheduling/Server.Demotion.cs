@@ -7,9 +7,13 @@ namespace Umcg.Scheduling;
 // running, but in the background, and the server runs its next worker on the same CPU. See docs/preemption.md.
 //
 // Steps (server thread, within a turn of the loop)
-//   D1 when: the running worker still has TF_PREEMPT, asked at least GracePeriod ago (the turn's deadline includes
-//      that moment: DemotionDeadline), another worker is queued, and fewer than MaxDemotedPerServer workers of this
-//      server are in the background.
+//   D1 when: the running worker still has TF_PREEMPT, has run at least GracePeriod of CPU time since it was asked
+//      (the turn's deadline includes the moment it could have: DemotionDeadline), another worker is queued, and fewer
+//      than MaxDemotedPerServer workers of this server are in the background. The grace counts the worker's CPU time,
+//      not the clock's: a worker the OS did not run meanwhile — other processes held its CPU — had no chance to reach
+//      its safepoint, and lowered behind those processes it would barely run again, and stall every stop-the-world
+//      GC until it did. A worker found asleep in the kernel at the grace's end is demoted as before: its own wait, not
+//      the OS, keeps it from its safepoint (a blocking call nobody announced).
 //   D2 demote: K9 first — the kernel half's CAS is the one step that decides against the worker's own give-way; a
 //      worker that reached its safepoint first keeps its record and its priority — then its OS thread is lowered
 //      (SCHED_IDLE, or nice 19). CFS then gives the next worker nearly the whole CPU.
@@ -39,8 +43,11 @@ internal sealed unsafe partial class Server
     // Set when an adoption failed this turn: the loop drains again before it sleeps (see Adopted). Server thread only.
     private bool _lookAgain;
 
-    // When this loop asked its running worker to give way (S4), for D1's grace. Server thread only.
-    private long _giveWayAskedNs;
+    // D1's grace for the give-way this loop asked of its running worker (S4). Server thread only.
+    //   _giveWayAskedCpuNs: the worker's CPU time when asked; -1 when it cannot be read (then the clock counts alone).
+    //   _graceEndsNs: when D1 looks next — the grace's end had the worker run all along, pushed back by what it did not.
+    private long _giveWayAskedCpuNs;
+    private long _graceEndsNs;
 
     // Since when this loop has found nothing to run but background workers (0: it ran something since), for D4's
     // adoption after a grace period. Server thread only.
@@ -91,15 +98,52 @@ internal sealed unsafe partial class Server
         return true;
     }
 
-    /// <summary>Whether the running worker was asked to give way at least a grace period ago and still holds the CPU.</summary>
-    private bool OverstayedGiveWay(WorkerThread running, long now) =>
-        Volatile.Read(ref _askedToGiveWay) == running.Tid
-        && (StateWord.FlagsOf(running.Block.Task) & TaskFlags.Preempt) != 0
-        && now - _giveWayAskedNs >= (long)_scheduler.Options.Demotion.GracePeriod.TotalNanoseconds;
+    private long GraceNs => (long)_scheduler.Options.Demotion.GracePeriod.TotalNanoseconds;
+
+    /// <summary>S4 asked <paramref name="running"/> to give way at <paramref name="now"/>: D1's grace starts, by the clock and by its CPU time.</summary>
+    private void NoteGiveWayAsked(WorkerThread running, long now)
+    {
+        _graceEndsNs = now + GraceNs;
+        _giveWayAskedCpuNs = _scheduler.Demotion is { Mode: not DemotionMode.Unavailable } demotion ? demotion.CpuTimeNs(running.Tid) : -1;
+    }
 
     /// <summary>
-    /// D1's moment for the running worker, for the turn's deadline: the end of the grace period of a pending give-way
-    /// when demotion could follow it, else 0.
+    /// Whether the running worker, asked to give way, has since run a grace period's worth of CPU (or sleeps in the
+    /// kernel past the grace) and still holds the CPU. One that ran less and waits for a CPU now — the OS gave its CPU
+    /// to other processes — gets the rest of its grace: D1 looks again when it could have run it.
+    /// </summary>
+    private bool OverstayedGiveWay(WorkerThread running, long now)
+    {
+        if (Volatile.Read(ref _askedToGiveWay) != running.Tid
+            || (StateWord.FlagsOf(running.Block.Task) & TaskFlags.Preempt) == 0
+            || now < _graceEndsNs)
+        {
+            return false;
+        }
+
+        long cpu = _giveWayAskedCpuNs < 0 ? -1 : _scheduler.Demotion!.CpuTimeNs(running.Tid);
+        long ran = cpu - _giveWayAskedCpuNs;
+        if (cpu < 0 || ran >= GraceNs)
+        {
+            return true; // unreadable (the clock alone decides; a thread gone fails K9 anyway), or it overstayed
+        }
+
+        if (ThreadDemotion.SleepsNowOrUnknown(running.Tid))
+        {
+            // Asleep in the kernel, unannounced (no region, no detector mark yet): not the OS but its own wait keeps
+            // it from its safepoint, and demotion is what gives its CPU to the next worker.
+            return true;
+        }
+
+        // At least a quarter grace on: a worker that gets only slivers of its CPU must not turn D1 into a poll.
+        _graceEndsNs = now + Math.Max(GraceNs - ran, GraceNs / 4);
+        _scheduler.Stats.CountDemotionDeferred();
+        return false;
+    }
+
+    /// <summary>
+    /// D1's moment for the running worker, for the turn's deadline: when the grace period of a pending give-way ends
+    /// (by the worker's CPU time as far as the server knows it) if demotion could follow it, else 0.
     /// </summary>
     private long DemotionDeadline(WorkerThread running)
     {
@@ -109,7 +153,7 @@ internal sealed unsafe partial class Server
         }
 
         return _background.Count < _scheduler.Options.Demotion.MaxDemotedPerServer
-            ? _giveWayAskedNs + (long)_scheduler.Options.Demotion.GracePeriod.TotalNanoseconds
+            ? _graceEndsNs
             : 0;
     }
 

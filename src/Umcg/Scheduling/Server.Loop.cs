@@ -313,7 +313,7 @@ internal sealed unsafe partial class Server
             }
 
             _giveWayRecheckNs = sliceEnd > sliceStart ? sliceEnd - sliceStart : DefaultGiveWayRecheckNs;
-            _giveWayAskedNs = now;
+            NoteGiveWayAsked(running, now);
             Kernel.Kick(0, running.Tid);
             _scheduler.Telemetry.PreemptRequested(this, running);
         }

@@ -11,6 +11,8 @@ internal static class JsonSchemaPins
     /// <summary>Fields of every result, run or bench.</summary>
     private static readonly string[] Every =
     [
+        "gc_collections: number",
+        "gc_pause_ms: number",
         "harness_cpu_share: number",
         "involuntary_ctx_switches: number",
         "involuntary_ctx_switches_per_s: number",
@@ -69,6 +71,7 @@ internal static class JsonSchemaPins
         "umcg_arrivals_moved_to_idle: number",
         "umcg_blocks: number",
         "umcg_demotions: number",
+        "umcg_demotions_deferred: number",
         "umcg_detector_calm_polls: number",
         "umcg_detector_cpu_s: number",
         "umcg_detector_marks: number",

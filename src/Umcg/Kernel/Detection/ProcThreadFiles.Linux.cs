@@ -105,7 +105,7 @@ internal sealed class ProcThreadFiles : IDisposable
 
         if (fd < 0 && _holdsBudget)
         {
-            fd = Open(file);
+            fd = Open(_tid, file);
         }
 
         if (fd >= 0)
@@ -113,7 +113,7 @@ internal sealed class ProcThreadFiles : IDisposable
             return LinuxSyscalls.ReadAtStart(fd, buffer);
         }
 
-        int once = Open(file);
+        int once = Open(_tid, file);
         if (once < 0)
         {
             return once;
@@ -129,14 +129,41 @@ internal sealed class ProcThreadFiles : IDisposable
         }
     }
 
+    /// <summary>
+    /// One look at thread <paramref name="tid"/>'s <c>syscall</c> file, with no record and no descriptor kept (open,
+    /// read, close: for a rare look from outside the detector): true if it sleeps in the kernel now, false if it runs
+    /// or waits for a CPU, null if the file cannot be read (the thread is gone).
+    /// </summary>
+    public static bool? SleepsNow(int tid)
+    {
+        int fd = Open(tid, "syscall"u8);
+        if (fd < 0)
+        {
+            return null;
+        }
+
+        Span<byte> text = stackalloc byte[256];
+        int n;
+        try
+        {
+            n = LinuxSyscalls.ReadAtStart(fd, text);
+        }
+        finally
+        {
+            LinuxSyscalls.Close(fd);
+        }
+
+        return n <= 0 ? null : text[0] != (byte)'r'; // "running" on a CPU or on a run queue
+    }
+
     /// <summary>Opens <c>/proc/self/task/TID/</c><paramref name="file"/>: a descriptor or a negated errno.</summary>
-    private int Open(ReadOnlySpan<byte> file)
+    private static int Open(int tid, ReadOnlySpan<byte> file)
     {
         // "/proc/self/task/" (16 bytes) + a TID (at most 10 digits) + "/" + the name + NUL.
         ReadOnlySpan<byte> prefix = "/proc/self/task/"u8;
         Span<byte> path = stackalloc byte[prefix.Length + 12 + file.Length];
         prefix.CopyTo(path);
-        Utf8Formatter.TryFormat(_tid, path[prefix.Length..], out int digits);
+        Utf8Formatter.TryFormat(tid, path[prefix.Length..], out int digits);
         int end = prefix.Length + digits;
         path[end++] = (byte)'/';
         file.CopyTo(path[end..]);

@@ -1,3 +1,4 @@
+using Umcg.Kernel.Detection;
 using Umcg.Kernel.Native;
 
 namespace Umcg.Scheduling.Demotion;
@@ -89,6 +90,22 @@ internal sealed class ThreadDemotion
 
     /// <summary>Every refused demotion and restoration.</summary>
     public long Failures => DemotionFailures + RestorationFailures;
+
+    /// <summary>
+    /// The CPU time thread <paramref name="tid"/> has run so far, in ns, or -1 where it cannot be read (the thread is
+    /// gone, or demotion is unavailable here). The grace before a demotion counts in it (D1 in Server.Demotion.cs).
+    /// </summary>
+    public long CpuTimeNs(int tid) =>
+        Mode == DemotionMode.Unavailable ? -1 : CpuClockForTests is { } clock ? clock(tid) : LinuxSyscalls.ThreadCpuNs(tid);
+
+    /// <summary>Stands in for the OS's thread CPU clock in <see cref="CpuTimeNs"/>: tests make a worker the OS does not run certain.</summary>
+    internal Func<int, long>? CpuClockForTests { get; set; }
+
+    /// <summary>
+    /// Whether thread <paramref name="tid"/> sleeps in the kernel now (not on a CPU, not waiting for one); true where
+    /// that cannot be read, so that a caller deciding to demote keeps the clock's verdict.
+    /// </summary>
+    public static bool SleepsNowOrUnknown(int tid) => ProcThreadFiles.SleepsNow(tid) != false;
 
     /// <summary>
     /// Lowers thread <paramref name="tid"/>: SCHED_IDLE (keeping its nice for the way back), or nice 19 where
