@@ -430,11 +430,6 @@ public sealed unsafe partial class UmcgKernel
     }
 
     /// <summary>
-    /// The worker now runs for its server: keep it on the server's CPU, as the kernel's WF_CURRENT_CPU wake
-    /// would. A syscall only when the server's CPU differs from the one the worker last pinned itself to.
-    /// The affinity it had before the first pin is kept, and given back when it leaves (<see cref="Forget"/>).
-    /// </summary>
-    /// <summary>
     /// Before a worker is woken to run for <paramref name="server"/>: if it last ran on another CPU (it moved servers: a
     /// steal, a hand-over, a new body), it is moved to the server's CPU now, as a kernel's wake would place it. Woken
     /// on its old CPU it would first wait there behind that CPU's running worker — a whole OS slice under EEVDF — while
@@ -456,6 +451,11 @@ public sealed unsafe partial class UmcgKernel
         }
     }
 
+    /// <summary>
+    /// The worker now runs for its server: keep it on the server's CPU, as the kernel's WF_CURRENT_CPU wake
+    /// would. A syscall only when the server's CPU differs from the one the worker last pinned itself to.
+    /// The affinity it had before the first pin is kept, and given back when it leaves (<see cref="Forget"/>).
+    /// </summary>
     private void FollowServerCpu(KernelTask worker)
     {
         if (!OperatingSystem.IsLinux() || ResolveServer(worker, out var server) != Errno.Ok)
