@@ -32,6 +32,12 @@ public sealed class UmcgHostingOptions
     /// <summary>The policy's time slice: a running worker is preempted after this much CPU when another waits. Null (the default): none.</summary>
     public TimeSpan? TimeSlice { get; set; }
 
+    /// <summary>
+    /// The time slice asked of the OS for the scheduler's threads (see <see cref="UmcgSchedulerOptions.OsTimeSlice"/>):
+    /// null (the default) for the library's 500 µs, <see cref="TimeSpan.Zero"/> for the OS's own slice.
+    /// </summary>
+    public TimeSpan? OsTimeSlice { get; set; }
+
     /// <summary>The most worker threads at once, blocked ones included; null (the default) for no bound. See <see cref="UmcgSchedulerOptions.MaxWorkers"/> and docs/aspnetcore.md for sizing.</summary>
     public int? MaxWorkers { get; set; }
 
@@ -121,6 +127,12 @@ public sealed class UmcgHostingOptions
             Balance = Balance,
             Detection = detection,
             Demotion = demotion,
+            OsTimeSlice = OsTimeSlice switch
+            {
+                null => UmcgSchedulerOptions.DefaultOsTimeSlice,
+                { } zero when zero == TimeSpan.Zero => null,
+                { } asked => asked,
+            },
             Name = Name,
         };
         return Customize is { } customize ? customize(options) : options;

@@ -21,6 +21,12 @@ internal static class Check
     public static ValidationResult? NotNegative(string option, double value) =>
         value >= 0 && double.IsFinite(value) ? null : Refuse(option, "a number ≥ 0", value);
 
+    /// <summary>An OS time slice in µs: 0 (the OS's own) or within what Linux accepts.</summary>
+    public static ValidationResult? OsSlice(string option, double? us) =>
+        us is not double d || d == 0 || (d >= UmcgSchedulerOptions.MinOsTimeSlice.TotalMicroseconds && d <= UmcgSchedulerOptions.MaxOsTimeSlice.TotalMicroseconds)
+            ? null
+            : Refuse(option, "0 or a number of µs from 100 to 100000", d);
+
     public static ValidationResult Refuse(string option, string what, IFormattable value) =>
         ValidationResult.Error($"Option '{option}' needs {what}, got '{value.ToString(null, CultureInfo.InvariantCulture)}'.");
 }

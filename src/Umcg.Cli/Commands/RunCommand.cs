@@ -62,6 +62,12 @@ internal sealed class RunCommand : Command<RunCommand.Settings>
         Duration = TimeSpan.FromSeconds(options.Seconds ?? defaultSeconds),
         Servers = options.Servers ?? WorkloadSettings.DefaultServers,
         Workers = options.Workers,
+        OsTimeSlice = options.OsSlice switch
+        {
+            null => UmcgSchedulerOptions.DefaultOsTimeSlice,
+            0 => null,
+            double us => TimeSpan.FromMicroseconds(us),
+        },
     };
 
     private static Table Summary(WorkloadResult r)

@@ -28,6 +28,10 @@ internal class WorkloadCommandSettings : CommandSettings
     [Description("tasks or workers the workload starts (default: its own)")]
     public int? Workers { get; set; }
 
+    [CommandOption("--os-slice <US>")]
+    [Description("the OS time slice of Umcg's threads in µs, 100 to 100000; 0: the OS's own (default 500)")]
+    public double? OsSlice { get; set; }
+
     [CommandOption("--system <NAME>")]
     [Description("run: this system instead of Umcg; bench: compare Umcg with this system only")]
     public string? System { get; set; }
@@ -61,6 +65,7 @@ internal class WorkloadCommandSettings : CommandSettings
             ?? Check.NotNegative("--warmup", WarmUp)
             ?? Check.Positive("--servers", Servers)
             ?? Check.Positive("--workers", Workers)
+            ?? Check.OsSlice("--os-slice", OsSlice)
             ?? (System is null || workload.Systems.Contains(System)
                 ? ValidationResult.Success()
                 : ValidationResult.Error($"Workload '{workload.Name}' does not run on system '{System}'. Valid systems: {string.Join(", ", workload.Systems)}."));

@@ -8,4 +8,8 @@ namespace Umcg.Cli.Systems;
 /// <param name="Demotion">Umcg only: preemption by demotion on (the default) or off (see <see cref="SystemNames.UmcgNoDemotion"/>).</param>
 /// <param name="DemoteToNice19">Umcg only: demote to nice 19 rather than SCHED_IDLE (see <see cref="SystemNames.UmcgNice19"/>).</param>
 internal sealed record SystemSettings(
-    int Capacity, bool Priorities = false, Umcg.Diagnostics.TraceRecorder? Trace = null, bool ViaServer = false, bool Demotion = true, bool DemoteToNice19 = false);
+    int Capacity, bool Priorities = false, Umcg.Diagnostics.TraceRecorder? Trace = null, bool ViaServer = false, bool Demotion = true, bool DemoteToNice19 = false)
+{
+    /// <summary>Umcg only: the OS time slice of its threads (see <see cref="UmcgSchedulerOptions.OsTimeSlice"/>); null for the OS's own.</summary>
+    public TimeSpan? OsTimeSlice { get; init; } = UmcgSchedulerOptions.DefaultOsTimeSlice;
+}

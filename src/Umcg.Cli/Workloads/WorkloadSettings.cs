@@ -18,6 +18,9 @@ internal sealed record WorkloadSettings
     /// </summary>
     public Umcg.Diagnostics.TraceRecorder? Trace { get; init; }
 
+    /// <summary>The OS time slice of the Umcg system's threads (<c>--os-slice</c>); null for the OS's own. Other systems ignore it.</summary>
+    public TimeSpan? OsTimeSlice { get; init; } = UmcgSchedulerOptions.DefaultOsTimeSlice;
+
     /// <summary>How long a run may take before it is reported as stalled: a liveness bound, not a speed limit.</summary>
     public TimeSpan StallLimit => Duration + TimeSpan.FromSeconds(120);
 

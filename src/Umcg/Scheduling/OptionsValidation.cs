@@ -70,6 +70,11 @@ public static class OptionsValidation
             errors.Add(Error(nameof(options.Name), "must be a name prefix for the scheduler's threads", "null"));
         }
 
+        if (options.OsTimeSlice is { } slice && (slice < UmcgSchedulerOptions.MinOsTimeSlice || slice > UmcgSchedulerOptions.MaxOsTimeSlice))
+        {
+            errors.Add(Error(nameof(options.OsTimeSlice), "must be null (the OS's own slice) or between 100 µs and 100 ms, the range Linux accepts", slice));
+        }
+
         if (options.Detection is not { } detection)
         {
             errors.Add(Error(nameof(options.Detection), $"must be set (use {nameof(DetectionOptions)}.{nameof(DetectionOptions.Off)} for none)", "null"));

@@ -66,6 +66,7 @@ internal sealed unsafe partial class Server
         try
         {
             PinSelf();
+            ThreadSlice.Ask(_scheduler.OsSliceNs);
             Tid = UmcgKernel.CurrentTid;
             Self->ServerTid = (uint)Tid;
             Self->State = (uint)TaskState.Running;

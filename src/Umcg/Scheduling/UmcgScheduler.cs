@@ -51,7 +51,8 @@ public sealed partial class UmcgScheduler : IDisposable, IAsyncDisposable
         Telemetry = new SchedulerTelemetry(this);
 
         // What the OS lets us do to an overstaying worker's thread, found by trying it once (docs/preemption.md).
-        Demotion = Options.Demotion.Enabled ? new ThreadDemotion(Options.Demotion.Mechanism) : null;
+        OsSliceNs = Options.OsTimeSlice is { } slice ? (long)slice.TotalNanoseconds : 0;
+        Demotion = Options.Demotion.Enabled ? new ThreadDemotion(Options.Demotion.Mechanism, OsSliceNs) : null;
         int[] cpus = OperatingSystem.IsLinux() ? LinuxSyscalls.GetAffinity(0) : [];
         int count = Options.Servers ?? Math.Max(1, cpus.Length == 0 ? Environment.ProcessorCount : cpus.Length);
 
@@ -148,6 +149,9 @@ public sealed partial class UmcgScheduler : IDisposable, IAsyncDisposable
 
     /// <summary>Demotes and restores worker threads; null when demotion is off.</summary>
     internal ThreadDemotion? Demotion { get; }
+
+    /// <summary>The OS time slice asked for servers and workers, in ns (see <see cref="UmcgSchedulerOptions.OsTimeSlice"/>); 0 for the OS's own.</summary>
+    internal long OsSliceNs { get; }
 
     internal Server[] Servers { get; }
 

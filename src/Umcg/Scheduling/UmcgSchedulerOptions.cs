@@ -95,6 +95,29 @@ public sealed record UmcgSchedulerOptions
     /// </summary>
     public bool BatchWhileBlocked { get; init; } = true;
 
+    /// <summary>The default <see cref="OsTimeSlice"/>: 500 µs.</summary>
+    public static readonly TimeSpan DefaultOsTimeSlice = TimeSpan.FromMicroseconds(500);
+
+    /// <summary>The shortest <see cref="OsTimeSlice"/> Linux accepts: 100 µs.</summary>
+    public static readonly TimeSpan MinOsTimeSlice = TimeSpan.FromMicroseconds(100);
+
+    /// <summary>The longest <see cref="OsTimeSlice"/> Linux accepts: 100 ms.</summary>
+    public static readonly TimeSpan MaxOsTimeSlice = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>
+    /// The time slice asked of the OS for the scheduler's server and worker threads (Linux 6.12 and later, under
+    /// SCHED_OTHER and SCHED_BATCH; earlier kernels ignore it; no privilege needed). Each hand-off of a CPU from one of
+    /// the scheduler's threads to another is a wake-up; beside busy threads of other processes, a woken thread with the
+    /// OS's default slice (about 3 ms) often waits out such a thread's whole turn first, so a process of short hand-offs
+    /// gets a fraction of its fair share. A short slice lets the woken thread run at once. The threads' weight, and so
+    /// their share of the CPU, is unchanged; but a worker's run beside busy processes is cut into turns of this length,
+    /// each followed by such a process's turn while no other worker of its server runs: too short a slice slows
+    /// compute-heavy work there (500 µs keeps both; docs/scheduling.md, "The OS's slice", has the figures of 0.1, 0.3,
+    /// 0.5 and 1 ms). Null: the OS's own slice. Between <see cref="MinOsTimeSlice"/> and <see cref="MaxOsTimeSlice"/>;
+    /// default <see cref="DefaultOsTimeSlice"/>.
+    /// </summary>
+    public TimeSpan? OsTimeSlice { get; init; } = DefaultOsTimeSlice;
+
     /// <summary>
     /// Detection of blocking that nobody announced (a plain Thread.Sleep, lock contention, synchronous I/O, a
     /// page fault): which detectors run and how. Default: see <see cref="DetectionOptions"/>.

@@ -20,7 +20,8 @@ namespace Umcg.Scheduling;
 //
 // Each step costs a system call only when the class changes: a worker that only blocks stays SCHED_BATCH, one that
 // only yields stays SCHED_OTHER. A thread under any other policy (demoted: SCHED_IDLE or nice 19; or set so by its
-// body) is left alone; a demotion saves and restores whichever of the two it found.
+// body) is left alone; a demotion saves and restores whichever of the two it found. Every change, and the restoration,
+// asks the scheduler's OS time slice again: a class change drops it (ThreadSlice.Linux.cs).
 public sealed unsafe partial class WorkerThread
 {
     // The class this thread last set itself to (true: SCHED_BATCH). Read and written only by the thread itself; a
@@ -33,10 +34,13 @@ public sealed unsafe partial class WorkerThread
     /// <summary>At thread start: SCHED_BATCH for good under <see cref="UmcgSchedulerOptions.BatchWorkerThreads"/>.</summary>
     private void ChooseInitialOsClass()
     {
-        if (Scheduler.Options.BatchWorkerThreads && WorkerThreadPolicy.RunAsBatch())
+        if (Scheduler.Options.BatchWorkerThreads && WorkerThreadPolicy.RunAsBatch(Scheduler.OsSliceNs))
         {
             _runsAsBatch = _batchForGood = true;
+            return;
         }
+
+        ThreadSlice.Ask(Scheduler.OsSliceNs); // every class change below asks it again
     }
 
     /// <summary>B1: the class to wait in for the next arrival, by whether it will be quiet (read now, while we run).</summary>
@@ -58,7 +62,7 @@ public sealed unsafe partial class WorkerThread
             return;
         }
 
-        if (batch ? WorkerThreadPolicy.RunAsBatch() : WorkerThreadPolicy.RunAsNormal())
+        if (batch ? WorkerThreadPolicy.RunAsBatch(Scheduler.OsSliceNs) : WorkerThreadPolicy.RunAsNormal(Scheduler.OsSliceNs))
         {
             _runsAsBatch = batch;
         }

@@ -13,17 +13,21 @@ namespace Umcg.Scheduling;
 /// </summary>
 internal static class WorkerThreadPolicy
 {
-    /// <summary>Moves the calling thread from <c>SCHED_OTHER</c> to <c>SCHED_BATCH</c> at its nice; true if it runs under <c>SCHED_BATCH</c> now.</summary>
-    public static bool RunAsBatch() => Switch(LinuxSyscalls.SchedOther, LinuxSyscalls.SchedBatch);
+    /// <summary>
+    /// Moves the calling thread from <c>SCHED_OTHER</c> to <c>SCHED_BATCH</c> at its nice and with the time slice
+    /// <paramref name="sliceNs"/> (0: the OS's; see <see cref="ThreadSlice"/>); true if it runs under <c>SCHED_BATCH</c> now.
+    /// </summary>
+    public static bool RunAsBatch(long sliceNs) => Switch(LinuxSyscalls.SchedOther, LinuxSyscalls.SchedBatch, sliceNs);
 
-    /// <summary>Moves the calling thread from <c>SCHED_BATCH</c> back to <c>SCHED_OTHER</c> at its nice; true if it runs under <c>SCHED_OTHER</c> now.</summary>
-    public static bool RunAsNormal() => Switch(LinuxSyscalls.SchedBatch, LinuxSyscalls.SchedOther);
+    /// <summary>Moves the calling thread from <c>SCHED_BATCH</c> back to <c>SCHED_OTHER</c>, as <see cref="RunAsBatch"/>; true if it runs under <c>SCHED_OTHER</c> now.</summary>
+    public static bool RunAsNormal(long sliceNs) => Switch(LinuxSyscalls.SchedBatch, LinuxSyscalls.SchedOther, sliceNs);
 
     /// <summary>
-    /// <paramref name="from"/> → <paramref name="to"/>, keeping the nice. A thread under any other policy (lowered by
-    /// a demotion, or set so by its body) is left as it is: false.
+    /// <paramref name="from"/> → <paramref name="to"/>, keeping the nice and asking <paramref name="sliceNs"/> again (a
+    /// class change drops the slice). A thread under any other policy (lowered by a demotion, or set so by its body) is
+    /// left as it is: false.
     /// </summary>
-    private static bool Switch(int from, int to)
+    private static bool Switch(int from, int to, long sliceNs)
     {
         if (!OperatingSystem.IsLinux() || LinuxSyscalls.GetSchedPolicy(0, out int policy, out int nice, out _) != 0)
         {
@@ -35,6 +39,6 @@ internal static class WorkerThreadPolicy
             return true;
         }
 
-        return policy == from && LinuxSyscalls.SetSchedPolicy(0, to, nice, 0) == 0;
+        return policy == from && LinuxSyscalls.SetSchedPolicy(0, to, nice, 0, sliceNs) == 0;
     }
 }

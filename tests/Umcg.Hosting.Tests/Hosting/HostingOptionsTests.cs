@@ -62,6 +62,26 @@ public sealed class HostingOptionsTests
         await Watchdog.Within(off.StopAsync(), plain, "host stop");
     }
 
+    [Theory]
+    [InlineData(null, 500.0)]
+    [InlineData("00:00:00.0002", 200.0)]
+    [InlineData("00:00:00", null)]
+    public void The_OS_time_slice_is_the_library_default_unless_configured_and_zero_means_the_OS_own(string? configured, double? expectedUs)
+    {
+        var settings = configured is null ? TestHosts.Settings() : TestHosts.Settings(("Umcg:OsTimeSlice", configured));
+        using var host = TestHosts.Build(settings);
+        var hosting = host.Services.GetRequiredService<IOptions<UmcgHostingOptions>>().Value;
+        Assert.Equal(expectedUs, hosting.ToSchedulerOptions().OsTimeSlice?.TotalMicroseconds);
+    }
+
+    [Fact]
+    public async Task An_OS_time_slice_outside_what_Linux_accepts_stops_the_host_at_start()
+    {
+        using var host = TestHosts.Build(TestHosts.Settings(("Umcg:OsTimeSlice", "00:00:01")));
+        var error = await Assert.ThrowsAsync<OptionsValidationException>(() => host.StartAsync());
+        Assert.Contains("UmcgSchedulerOptions.OsTimeSlice", error.Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task A_demotion_setting_that_breaks_a_rule_stops_the_host_at_start()
     {

@@ -14,6 +14,9 @@ public sealed class OptionsValidationTests
         { "Detection.Mode", new UmcgSchedulerOptions { Detection = new DetectionOptions { Mode = (BlockingDetection)77 } } },
         { "Detection", new UmcgSchedulerOptions { Detection = new DetectionOptions { Threshold = TimeSpan.Zero } } },
         { "Detection", new UmcgSchedulerOptions { Detection = new DetectionOptions { RingDataPages = 3 } } },
+        { "OsTimeSlice", new UmcgSchedulerOptions { OsTimeSlice = TimeSpan.FromMicroseconds(99) } },
+        { "OsTimeSlice", new UmcgSchedulerOptions { OsTimeSlice = TimeSpan.FromMilliseconds(101) } },
+        { "OsTimeSlice", new UmcgSchedulerOptions { OsTimeSlice = TimeSpan.FromTicks(-1) } },
     };
 
     public static TheoryData<string, WorkerOptions> BadWorkerOptions => new()

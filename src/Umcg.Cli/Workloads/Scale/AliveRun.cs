@@ -26,7 +26,7 @@ internal static class AliveRun
         long? native0 = NativeHeap.InUseBytes();
         long rss0 = ProcessMemory.RssBytes();
         long start = LinuxSyscalls.MonotonicNs();
-        var sys = SystemNames.Create(system, new SystemSettings(settings.Servers, Trace: settings.Trace));
+        var sys = SystemNames.Create(system, new SystemSettings(settings.Servers, Trace: settings.Trace) { OsTimeSlice = settings.OsTimeSlice });
         double spawnSeconds, teardownSeconds;
         long rss1, managed1, committed1;
         long? native1;

@@ -91,18 +91,45 @@ internal static unsafe partial class LinuxSyscalls
     }
 
     /// <summary>
+    /// Thread <paramref name="tid"/>'s (0: the caller's) time slice under a fair policy: sched_getattr's
+    /// <c>sched_runtime</c>, which Linux 6.12 and later report (the default slice unless one was asked); 0 before.
+    /// </summary>
+    /// <returns>0, or ESRCH (no such thread), EINVAL.</returns>
+    public static int GetSchedSlice(int tid, out long sliceNs)
+    {
+        SchedAttr attr = default;
+        long r = Syscall4(SysSchedGetattr, tid, (long)&attr, sizeof(SchedAttr), 0);
+        sliceNs = (long)attr.Runtime;
+        return r == 0 ? 0 : Marshal.GetLastSystemError();
+    }
+
+    /// <summary>
     /// Moves a thread to <paramref name="policy"/> at <paramref name="nice"/> (fair policies) or
     /// <paramref name="priority"/> (real-time ones) through sched_setattr. Lowering is always allowed on one's own
     /// threads; SCHED_IDLE back to SCHED_OTHER at nice n needs RLIMIT_NICE ≥ 20 − n or CAP_SYS_NICE.
     /// </summary>
+    /// <param name="tid">The thread (0: the caller).</param>
+    /// <param name="policy">The policy.</param>
+    /// <param name="nice">The nice value, for a fair policy.</param>
+    /// <param name="priority">The real-time priority, for a real-time policy (0 otherwise).</param>
+    /// <param name="sliceNs">
+    /// For SCHED_OTHER and SCHED_BATCH: the thread's time slice (<c>sched_runtime</c>; Linux 6.12 and later clamp it to
+    /// 0.1–100 ms, earlier kernels ignore it), or 0 for the OS's default. Every call sets it: a class change without it
+    /// drops a slice set before.
+    /// </param>
     /// <returns>0, or EPERM (not allowed), ESRCH (no such thread), EINVAL.</returns>
-    public static int SetSchedPolicy(int tid, int policy, int nice, int priority)
+    public static int SetSchedPolicy(int tid, int policy, int nice, int priority, long sliceNs = 0)
     {
         SchedAttr attr = default;
         attr.Size = (uint)sizeof(SchedAttr);
         attr.Policy = (uint)policy;
         attr.Nice = nice;
         attr.Priority = (uint)priority;
+        if (policy is SchedOther or SchedBatch)
+        {
+            attr.Runtime = (ulong)Math.Max(0, sliceNs);
+        }
+
         return Syscall4(SysSchedSetattr, tid, (long)&attr, 0, 0) == 0 ? 0 : Marshal.GetLastSystemError();
     }
 

@@ -21,6 +21,7 @@ internal sealed class ThreadDemotion
 
     // Each counter is changed only by Interlocked.Increment, once per call that did (or failed) the thing it
     // counts, so that a reader after the calls returned sees exactly their number.
+    private readonly long _restoredSliceNs;
     private long _demotions;
     private long _restorations;
     private long _demotionFailures;
@@ -31,8 +32,10 @@ internal sealed class ThreadDemotion
     /// <see cref="DemotionMechanism.SchedIdle"/>: SCHED_IDLE, nice 19 where SCHED_IDLE is refused;
     /// <see cref="DemotionMechanism.Nice19"/>: nice 19 only.
     /// </param>
-    public ThreadDemotion(DemotionMechanism preferred = DemotionMechanism.SchedIdle)
+    /// <param name="restoredSliceNs">The OS time slice a restored SCHED_IDLE thread is given back (see <see cref="UmcgSchedulerOptions.OsTimeSlice"/>); 0: the OS's own.</param>
+    public ThreadDemotion(DemotionMechanism preferred = DemotionMechanism.SchedIdle, long restoredSliceNs = 0)
     {
+        _restoredSliceNs = restoredSliceNs;
         if (preferred == DemotionMechanism.None)
         {
             throw new ArgumentOutOfRangeException(nameof(preferred), preferred, "a demotion needs a mechanism");
@@ -127,7 +130,7 @@ internal sealed class ThreadDemotion
     /// <returns>0 when restored, else the errno (ESRCH: the thread is gone; EINVAL: <paramref name="demoted"/> was not demoted); counted as a restoration or a failure.</returns>
     public int Restore(in DemotedThread demoted)
     {
-        int errno = Raise(demoted);
+        int errno = Raise(demoted, _restoredSliceNs);
         Interlocked.Increment(ref errno == 0 ? ref _restorations : ref _restorationFailures);
         return errno;
     }
@@ -157,9 +160,10 @@ internal sealed class ThreadDemotion
     }
 
     /// <summary>One restoration; not counted.</summary>
-    private static int Raise(in DemotedThread demoted) => demoted.Mechanism switch
+    private static int Raise(in DemotedThread demoted, long sliceNs) => demoted.Mechanism switch
     {
-        DemotionMechanism.SchedIdle => LinuxSyscalls.SetSchedPolicy(demoted.Tid, demoted.SavedPolicy, demoted.SavedNice, demoted.SavedPriority),
+        // The class change drops any slice the thread had: the scheduler's is asked again. Nice 19 keeps it.
+        DemotionMechanism.SchedIdle => LinuxSyscalls.SetSchedPolicy(demoted.Tid, demoted.SavedPolicy, demoted.SavedNice, demoted.SavedPriority, sliceNs),
         DemotionMechanism.Nice19 => LinuxSyscalls.SetNice(demoted.Tid, demoted.SavedNice),
         _ => LinuxSyscalls.EINVAL,
     };
@@ -171,7 +175,7 @@ internal sealed class ThreadDemotion
         var trial = new Thread(() =>
         {
             var demoted = Lower(LinuxSyscalls.Gettid(), preferred);
-            outcome = (demoted, demoted.IsDemoted ? Raise(demoted) : LinuxSyscalls.EINVAL);
+            outcome = (demoted, demoted.IsDemoted ? Raise(demoted, 0) : LinuxSyscalls.EINVAL);
         })
         {
             IsBackground = true,

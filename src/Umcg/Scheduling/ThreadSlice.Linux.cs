@@ -1,0 +1,40 @@
+using Umcg.Kernel.Native;
+
+namespace Umcg.Scheduling;
+
+/// <summary>
+/// The OS time slice of the scheduler's own threads (see <see cref="UmcgSchedulerOptions.OsTimeSlice"/>).
+/// <para>
+/// An M:N scheduler passes its CPU from thread to thread: a worker wakes its successor and sleeps, a worker leaving a
+/// blocking region wakes to queue itself, a server wakes to ask for a give-way. Under EEVDF (Linux 6.6 and later) a
+/// thread that wakes gets a deadline one slice after its eligible time. Beside a busy thread of another process —
+/// whose default slice is about 3 ms — a woken worker with the same slice is often picked only after that thread's
+/// turn, so every hand-off can cost a whole OS slice, and a process of short hand-offs gets a fraction of its fair
+/// share (the colocation workload beside <c>stress-ng</c>: 0.2 of the machine, requests waiting half a second). A
+/// short slice (Linux 6.12 and later: <c>sched_attr.sched_runtime</c> under SCHED_OTHER and SCHED_BATCH) gives a woken
+/// thread an early deadline: it is picked at once, and may preempt a thread with a longer slice on wake-up. The share
+/// of the CPU does not change — the weight does not — only how finely it is handed out; but a worker's run beside a
+/// busy process is then cut into turns of the slice, each followed by that process's turn, while no other worker of
+/// its server may run: too short a slice slows compute-heavy work there (docs/scheduling.md, "The OS's slice"). No
+/// privilege is needed.
+/// </para>
+/// </summary>
+internal static class ThreadSlice
+{
+    /// <summary>
+    /// Asks the OS for <paramref name="sliceNs"/> on the calling thread, keeping its policy and nice; nothing for 0, or
+    /// for a thread under another policy than SCHED_OTHER or SCHED_BATCH. Earlier kernels than 6.12 ignore the slice.
+    /// </summary>
+    /// <returns>Whether the slice was asked (the kernel clamps it to 0.1–100 ms).</returns>
+    public static bool Ask(long sliceNs)
+    {
+        if (sliceNs <= 0 || !OperatingSystem.IsLinux()
+            || LinuxSyscalls.GetSchedPolicy(0, out int policy, out int nice, out _) != 0
+            || policy is not (LinuxSyscalls.SchedOther or LinuxSyscalls.SchedBatch))
+        {
+            return false;
+        }
+
+        return LinuxSyscalls.SetSchedPolicy(0, policy, nice, 0, sliceNs) == 0;
+    }
+}

@@ -1,0 +1,95 @@
+using Umcg.Diagnostics;
+using Umcg.Kernel.Native;
+using Umcg.Scheduling.Demotion;
+
+namespace Umcg.Tests.Scheduling;
+
+/// <summary>
+/// The OS time slice asked for the scheduler's threads (ThreadSlice.Linux.cs): servers and workers carry it from their
+/// start, through every class change (SCHED_BATCH while blocked, SCHED_OTHER to yield) and a demotion's restoration;
+/// without one asked they keep the OS's own. Read with sched_getattr, which reports slices from Linux 6.12 on: on an
+/// older kernel (it reports 0) the tests check only that every step still runs.
+/// </summary>
+public sealed class OsTimeSliceTests
+{
+    private static readonly TimeSpan Asked = TimeSpan.FromMicroseconds(250);
+
+    private static long SliceOf(int tid)
+    {
+        Assert.Equal(0, LinuxSyscalls.GetSchedSlice(tid, out long slice));
+        return slice;
+    }
+
+    /// <summary>Whether this kernel reports slices: a thread that never asked for one reads its default.</summary>
+    private static bool KernelReportsSlices => SliceOf(0) > 0;
+
+    [Fact]
+    public void Servers_and_workers_run_with_the_asked_slice_through_blocking_yielding_and_parking()
+    {
+        using var scheduler = SchedulerFixture.Create(servers: 1, options: SchedulerFixture.Undetected with { OsTimeSlice = Asked });
+        var h = scheduler.Spawn(() =>
+        {
+            long atStart = SliceOf(0);
+            long inRegion;
+            int policyInRegion;
+            using (Worker.Blocking())
+            {
+                inRegion = SliceOf(0);
+                Assert.Equal(0, LinuxSyscalls.GetSchedPolicy(0, out policyInRegion, out _, out _));
+            }
+
+            Worker.Yield();
+            long afterYield = SliceOf(0);
+            Worker.Sleep(TimeSpan.FromMilliseconds(1));
+            return (atStart, inRegion, policyInRegion, afterYield, afterPark: SliceOf(0));
+        });
+        SchedulerFixture.WaitAll(scheduler, h);
+        var (atStart, inRegion, policyInRegion, afterYield, afterPark) = h.Join();
+        long server = SliceOf(scheduler.SampleServers()[0].Tid);
+        if (!KernelReportsSlices)
+        {
+            return;
+        }
+
+        long asked = (long)Asked.TotalNanoseconds;
+        Assert.Equal([asked, asked, asked, asked, asked], [atStart, inRegion, afterYield, afterPark, server]);
+        _ = policyInRegion; // SCHED_BATCH or SCHED_OTHER, as the region's arrival decided: the slice holds in both
+    }
+
+    [Fact]
+    public void Without_an_asked_slice_workers_and_servers_keep_the_OS_default()
+    {
+        using var scheduler = SchedulerFixture.Create(servers: 1, options: SchedulerFixture.Undetected with { OsTimeSlice = null });
+        var h = scheduler.Spawn(() => SliceOf(0));
+        SchedulerFixture.WaitAll(scheduler, h);
+        long own = SliceOf(0); // this test thread never asked for one
+        Assert.Equal(own, h.Join());
+        Assert.Equal(own, SliceOf(scheduler.SampleServers()[0].Tid));
+    }
+
+    [Fact]
+    public void A_restored_worker_thread_gets_the_asked_slice_back()
+    {
+        using var scheduler = SchedulerFixture.Create(servers: 1, options: SchedulerFixture.Undetected with
+        {
+            Policy = () => new PriorityPolicy(Timeout.InfiniteTimeSpan),
+            OsTimeSlice = Asked,
+        });
+        if (scheduler.DemotionMode != DemotionMode.Restorable)
+        {
+            Assert.Equal(DemotionMode.OneWay, scheduler.DemotionMode); // nothing is restored: the thread retires
+            return;
+        }
+
+        Demotion.DemotionScenario.RunSpinnerReleasedByHigher(scheduler);
+        Assert.Equal(1, scheduler.Stats.Restorations);
+
+        // Every pooled thread, the restored spinner's among them, runs its next body with the asked slice.
+        var probes = Enumerable.Range(0, 2).Select(_ => scheduler.Spawn(() => SliceOf(0))).ToArray();
+        SchedulerFixture.WaitAll(scheduler, probes);
+        if (KernelReportsSlices)
+        {
+            Assert.All(probes, p => Assert.Equal((long)Asked.TotalNanoseconds, p.Join()));
+        }
+    }
+}
