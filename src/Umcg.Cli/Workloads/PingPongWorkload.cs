@@ -38,6 +38,11 @@ internal sealed class PingPongWorkload : IWorkload
     public WorkloadResult Run(string system, WorkloadSettings settings, IProgressSink progress)
     {
         var handoff = Create(system);
+        if (handoff is UmcgYieldHandoff yield)
+        {
+            yield.OsTimeSlice = settings.OsTimeSlice; // the one system of scheduler threads; the others' threads are the harness's
+        }
+
         int cpu = LinuxSyscalls.GetAffinity(0) is [int first, ..] ? first : 0;
         var result = new WorkloadResult { Workload = Name, System = system, ThroughputUnit = "round trips" };
         var latency = new LatencyHistogram();

@@ -37,10 +37,10 @@ public sealed unsafe partial class WorkerThread
         if (Scheduler.Options.BatchWorkerThreads && WorkerThreadPolicy.RunAsBatch(Scheduler.OsSliceNs))
         {
             _runsAsBatch = _batchForGood = true;
-            return;
         }
 
-        ThreadSlice.Ask(Scheduler.OsSliceNs); // every class change below asks it again
+        // Also when the thread already was SCHED_BATCH (no change made); every class change below asks it again.
+        ThreadSlice.Ask(Scheduler.OsSliceNs);
     }
 
     /// <summary>B1: the class to wait in for the next arrival, by whether it will be quiet (read now, while we run).</summary>

@@ -23,6 +23,8 @@ public class CommandLineTests
         { ["bench", "--reps", "1.5"], "1.5 is not a valid value for Int32" },
         { ["bench", "--reps", "0"], "Option '--reps' needs a positive whole number, got '0'" },
         { ["bench", "--warmup", "-1"], "Option '--warmup' needs a number ≥ 0, got '-1'" },
+        { ["bench", "--os-slice", "50"], "Option '--os-slice' needs 0 or a number of µs from 100 to 100000, got '50'" },
+        { ["run", "--os-slice", "200000"], "Option '--os-slice' needs 0 or a number of µs from 100 to 100000, got '200000'" },
         { ["run", "--seconds"], "The last option has no value" }, // a missing value
         { ["--seconds"], "The last option has no value" },
         { ["stress", "--seed"], "The last option has no value" },
@@ -99,5 +101,16 @@ public class CommandLineTests
         Assert.True(bench.Validate().Successful);
         Assert.Equal(3, RunCommand.DefaultSeconds);
         Assert.Equal(2, BenchCommand.DefaultSeconds);
+    }
+
+    [Theory]
+    [InlineData(null, 500.0)]
+    [InlineData(0.0, null)]
+    [InlineData(250.0, 250.0)]
+    public void The_OS_slice_option_defaults_to_the_library_and_0_means_the_OS_own(double? option, double? expectedUs)
+    {
+        var bench = new BenchCommand.Settings { OsSlice = option };
+        Assert.True(bench.Validate().Successful);
+        Assert.Equal(expectedUs, RunCommand.SettingsOf(bench, BenchCommand.DefaultSeconds).OsTimeSlice?.TotalMicroseconds);
     }
 }

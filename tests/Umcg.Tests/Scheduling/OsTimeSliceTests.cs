@@ -57,6 +57,31 @@ public sealed class OsTimeSliceTests
     }
 
     [Fact]
+    public void A_thread_a_body_starts_gets_the_OS_slice_not_the_workers()
+    {
+        using var scheduler = SchedulerFixture.Create(servers: 1, options: SchedulerFixture.Undetected with { OsTimeSlice = Asked });
+        var h = scheduler.Spawn(() =>
+        {
+            long child = -1;
+            var thread = new Thread(() => child = SliceOf(0));
+            thread.Start();
+            using (Worker.Blocking())
+            {
+                thread.Join();
+            }
+
+            return (own: SliceOf(0), child);
+        });
+        SchedulerFixture.WaitAll(scheduler, h);
+        var (own, child) = h.Join();
+        if (KernelReportsSlices)
+        {
+            Assert.Equal((long)Asked.TotalNanoseconds, own);
+            Assert.Equal(SliceOf(0), child); // reset on fork: the default, as this test thread has
+        }
+    }
+
+    [Fact]
     public void Without_an_asked_slice_workers_and_servers_keep_the_OS_default()
     {
         using var scheduler = SchedulerFixture.Create(servers: 1, options: SchedulerFixture.Undetected with { OsTimeSlice = null });
@@ -81,15 +106,15 @@ public sealed class OsTimeSliceTests
             return;
         }
 
-        Demotion.DemotionScenario.RunSpinnerReleasedByHigher(scheduler);
+        Demotion.DemotionScenario.RunSpinnerReleasedByHigher(scheduler, out int spinnerTid);
         Assert.Equal(1, scheduler.Stats.Restorations);
 
-        // Every pooled thread, the restored spinner's among them, runs its next body with the asked slice.
-        var probes = Enumerable.Range(0, 2).Select(_ => scheduler.Spawn(() => SliceOf(0))).ToArray();
-        SchedulerFixture.WaitAll(scheduler, probes);
+        // The spinner's thread, restored from SCHED_IDLE and idle in the pool now, has the asked slice again.
+        var (policy, _) = Demotion.ProcSched.Read(spinnerTid);
+        Assert.Equal(Demotion.ProcSched.Other, policy);
         if (KernelReportsSlices)
         {
-            Assert.All(probes, p => Assert.Equal((long)Asked.TotalNanoseconds, p.Join()));
+            Assert.Equal((long)Asked.TotalNanoseconds, SliceOf(spinnerTid));
         }
     }
 }

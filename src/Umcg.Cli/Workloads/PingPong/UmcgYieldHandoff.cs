@@ -8,11 +8,14 @@ internal sealed class UmcgYieldHandoff : Handoff
 {
     public override string Name => "umcg-yield";
 
+    /// <summary>The OS time slice of the scheduler's threads (<c>--os-slice</c>); null for the OS's own.</summary>
+    public TimeSpan? OsTimeSlice { get; set; } = UmcgSchedulerOptions.DefaultOsTimeSlice;
+
     public override string Describe => "two workers of server 0 alternating with Worker.Yield (each yield hands the CPU straight to the other: the direct successor)";
 
     public override long Run(int cpu, int servers, TimeSpan duration, LatencyHistogram latency)
     {
-        using var scheduler = new UmcgScheduler(new UmcgSchedulerOptions { Servers = servers, Name = "umcg-cli pingpong" });
+        using var scheduler = new UmcgScheduler(new UmcgSchedulerOptions { Servers = servers, Name = "umcg-cli pingpong", OsTimeSlice = OsTimeSlice });
         var onServer0 = new WorkerOptions { ServerAffinity = 0, Name = "pingpong" };
         bool partnerUp = false;
         bool stop = false;

@@ -17,9 +17,9 @@ internal static class WarmPools
     /// Makes <paramref name="system"/> ready: Umcg and the ThreadPool with <paramref name="threads"/> threads
     /// started beforehand; thread-per-task has no pool and creates one thread per body.
     /// </summary>
-    public static IWarmPool Create(string system, int servers, int threads, TimeSpan stallLimit) => system switch
+    public static IWarmPool Create(string system, int servers, int threads, TimeSpan stallLimit, TimeSpan? osTimeSlice) => system switch
     {
-        SystemNames.Umcg => new UmcgWarmPool(servers, threads, stallLimit),
+        SystemNames.Umcg => new UmcgWarmPool(servers, threads, stallLimit, osTimeSlice),
         SystemNames.ThreadPool => new ThreadPoolWarmPool(threads, stallLimit),
         SystemNames.Threads => new ThreadPerBody(),
         _ => throw new ArgumentException($"The scale workload does not run on '{system}'.", nameof(system)),
@@ -36,11 +36,12 @@ internal static class WarmPools
         private readonly UmcgScheduler _scheduler;
         private readonly long _createdBefore;
 
-        public UmcgWarmPool(int servers, int threads, TimeSpan stallLimit)
+        public UmcgWarmPool(int servers, int threads, TimeSpan stallLimit, TimeSpan? osTimeSlice)
         {
             _scheduler = new UmcgScheduler(new UmcgSchedulerOptions
             {
                 Servers = servers,
+                OsTimeSlice = osTimeSlice,
                 MaxWorkers = threads,
                 MaxIdleWorkers = threads,
                 Name = "umcg-cli-warm",

@@ -37,7 +37,7 @@ internal static unsafe partial class LinuxSyscalls
     /// (a per-thread clock, CPUCLOCK_SCHED: the scheduler's runtime, the same figure as <c>schedstat</c>'s first).
     /// A real system call (a foreign thread's clock has no vDSO path), about a quarter of a microsecond.
     /// </summary>
-    public static long ThreadCpuNs(int tid) => ClockNow((~tid << 3) | 6);
+    public static long ThreadCpuNs(int tid) => tid > 0 ? ClockNow((~tid << 3) | 6) : -1; // 0 and below name other clocks
 
     /// <summary>CLOCK_MONOTONIC in ns (the clock the kernel half stamps with).</summary>
     public static long MonotonicNs() => ClockNow(ClockMonotonic);

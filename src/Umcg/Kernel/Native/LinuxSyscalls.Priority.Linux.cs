@@ -18,6 +18,7 @@ internal static unsafe partial class LinuxSyscalls
     private const long SysSchedSetattr = 314;
     private const long SysSchedGetattr = 315;
 
+    private const ulong SchedFlagResetOnFork = 0x01; // SCHED_FLAG_RESET_ON_FORK: children start at the OS's defaults
     private const int PrioProcess = 0; // "which": one task, named by its thread id
     private const int RlimitNice = 13;
     private const uint LinuxCapabilityVersion3 = 0x2008_0522;
@@ -115,7 +116,7 @@ internal static unsafe partial class LinuxSyscalls
     /// <param name="sliceNs">
     /// For SCHED_OTHER and SCHED_BATCH: the thread's time slice (<c>sched_runtime</c>; Linux 6.12 and later clamp it to
     /// 0.1–100 ms, earlier kernels ignore it), or 0 for the OS's default. Every call sets it: a class change without it
-    /// drops a slice set before.
+    /// drops a slice set before. With a slice the thread also resets on fork: threads it starts get the OS's slice.
     /// </param>
     /// <returns>0, or EPERM (not allowed), ESRCH (no such thread), EINVAL.</returns>
     public static int SetSchedPolicy(int tid, int policy, int nice, int priority, long sliceNs = 0)
@@ -125,9 +126,11 @@ internal static unsafe partial class LinuxSyscalls
         attr.Policy = (uint)policy;
         attr.Nice = nice;
         attr.Priority = (uint)priority;
-        if (policy is SchedOther or SchedBatch)
+        if (policy is SchedOther or SchedBatch && sliceNs > 0)
         {
-            attr.Runtime = (ulong)Math.Max(0, sliceNs);
+            // Threads the caller starts (a body's own threads, the runtime's) take the OS's slice, not ours.
+            attr.Runtime = (ulong)sliceNs;
+            attr.Flags = SchedFlagResetOnFork;
         }
 
         return Syscall4(SysSchedSetattr, tid, (long)&attr, 0, 0) == 0 ? 0 : Marshal.GetLastSystemError();

@@ -20,10 +20,12 @@ public sealed record DemotionOptions
     public bool Enabled { get; init; } = true;
 
     /// <summary>
-    /// How long a worker that must give way may run on before it is demoted: long enough that a body which calls
-    /// <c>Worker.Safepoint()</c> every few tens of µs is never demoted, and short against the OS scheduler's own
-    /// slice (about 3 ms), so that the worker waiting for the CPU waits about as long as it would behind another
-    /// thread. Positive. Default <see cref="DefaultGracePeriod"/>.
+    /// How much CPU time a worker that must give way may run on before it is demoted — its own CPU time, counted from
+    /// the request: a worker the OS did not run meanwhile (other processes held its CPU) is given the rest, while one
+    /// found asleep in the kernel once the clock's grace is over is demoted then. Long enough that a body which calls
+    /// <c>Worker.Safepoint()</c> every few tens of µs is never demoted, and within the OS scheduler's own slice (1.4 ms
+    /// on 2 CPUs, 2.8 ms on 8 or more), so that the worker waiting for the CPU waits about as long as it would behind
+    /// another thread. Positive. Default <see cref="DefaultGracePeriod"/>.
     /// </summary>
     public TimeSpan GracePeriod { get; init; } = DefaultGracePeriod;
 
@@ -40,7 +42,7 @@ public sealed record DemotionOptions
     /// threads a stop-the-world GC cannot stop (other processes of the same autogroup or cgroup, long native calls) it
     /// stalls every collection for up to seconds: such a process should choose <see cref="DemotionMechanism.Nice19"/>
     /// (weight 15: the lowered thread runs every few hundred ms at worst), whose lowered thread may however take a whole
-    /// OS slice (about 3 ms) before a waking worker. docs/preemption.md has the figures of both.
+    /// OS slice (1.4–2.8 ms) before a waking worker. docs/preemption.md has the figures of both.
     /// </summary>
     public DemotionMechanism Mechanism { get; init; } = DemotionMechanism.SchedIdle;
 
