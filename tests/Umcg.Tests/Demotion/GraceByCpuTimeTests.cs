@@ -28,25 +28,12 @@ public sealed class GraceByCpuTimeTests
         demotion.CpuClockForTests = static _ => 1_000; // the OS runs it not at all, as far as the server can tell
 
         // The spinner has no safepoint: only a demotion lets the high body run on the one server and release it.
-        int released = 0;
-        int spinning = 0;
-        var spinner = scheduler.Spawn(
-            () =>
-            {
-                Volatile.Write(ref spinning, 1);
-                while (Volatile.Read(ref released) == 0)
-                {
-                    Thread.SpinWait(20);
-                }
-            },
-            new WorkerOptions { Priority = 0 });
-        Watchdog.Until(() => Volatile.Read(ref spinning) == 1, scheduler.Kernel, "the spinner runs");
-        var high = scheduler.Spawn(() => Volatile.Write(ref released, 1), new WorkerOptions { Priority = 20 });
+        var (spinner, high, released) = LowReleasedOnlyByHigh(scheduler, () => Thread.SpinWait(20), "the spinner runs");
 
         // Grace after grace passes on the clock; each look finds no CPU time run and defers instead of demoting.
         Watchdog.Until(() => scheduler.Stats.DemotionsDeferred >= Deferrals, scheduler.Kernel, $"{Deferrals} deferred demotions");
         Assert.Equal(0, scheduler.Stats.Demotions);
-        Assert.Equal(0, Volatile.Read(ref released));
+        Assert.False(released.IsSet);
 
         // The real clock back: the spinner has run far more than a grace since it was asked, and is demoted.
         demotion.CpuClockForTests = null;
@@ -64,24 +51,35 @@ public sealed class GraceByCpuTimeTests
         scheduler.Demotion!.CpuClockForTests = static _ => 1_000;
 
         // Sleeps nobody announced (no region, no detector): its own wait, not the OS, keeps it from a safepoint.
-        int released = 0;
-        int sleeping = 0;
-        var sleeper = scheduler.Spawn(
-            () =>
-            {
-                Volatile.Write(ref sleeping, 1);
-                while (Volatile.Read(ref released) == 0)
-                {
-                    LinuxSyscalls.Nanosleep(2_000_000);
-                }
-            },
-            new WorkerOptions { Priority = 0 });
-        Watchdog.Until(() => Volatile.Read(ref sleeping) == 1, scheduler.Kernel, "the sleeper runs");
-        var high = scheduler.Spawn(() => Volatile.Write(ref released, 1), new WorkerOptions { Priority = 20 });
+        var (sleeper, high, _) = LowReleasedOnlyByHigh(scheduler, () => LinuxSyscalls.Nanosleep(2_000_000), "the sleeper runs");
 
         SchedulerFixture.WaitAll(scheduler, sleeper, high);
         Assert.True(sleeper.Completion.IsCompletedSuccessfully && high.Completion.IsCompletedSuccessfully);
         Assert.Equal(1, scheduler.Stats.Demotions);
         Assert.Empty(scheduler.Faults);
+    }
+
+    /// <summary>
+    /// A priority-0 body that repeats <paramref name="step"/> (never a safepoint) until a priority-20 body, spawned
+    /// once it runs, sets the flag: on one server the high body runs only if the low one was demoted.
+    /// </summary>
+    private static (WorkerHandle Low, WorkerHandle High, ManualResetEventSlim Released) LowReleasedOnlyByHigh(
+        UmcgScheduler scheduler, Action step, string what)
+    {
+        var released = new ManualResetEventSlim();
+        int running = 0;
+        var low = scheduler.Spawn(
+            () =>
+            {
+                Volatile.Write(ref running, 1);
+                while (!released.IsSet)
+                {
+                    step();
+                }
+            },
+            new WorkerOptions { Priority = 0 });
+        Watchdog.Until(() => Volatile.Read(ref running) == 1, scheduler.Kernel, what);
+        var high = scheduler.Spawn(released.Set, new WorkerOptions { Priority = 20 });
+        return (low, high, released);
     }
 }
