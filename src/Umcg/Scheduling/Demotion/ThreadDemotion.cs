@@ -102,6 +102,11 @@ internal sealed class ThreadDemotion
         Mode == DemotionMode.Unavailable ? -1 : CpuClockForTests is { } clock ? clock(tid) : LinuxSyscalls.ThreadCpuNs(tid);
 
     /// <summary>Stands in for the OS's thread CPU clock in <see cref="CpuTimeNs"/>: tests make a worker the OS does not run certain.</summary>
+    /// <remarks>
+    /// Swapped by a test while a server reads it: one reference write, so each read sees the old clock or the new. A
+    /// grace whose baseline came from one and reading from the other measures nonsense; the tests install the stand-in
+    /// before the give-way is asked and remove it to end the deferrals, where that nonsense is a huge run: a demotion.
+    /// </remarks>
     internal Func<int, long>? CpuClockForTests { get; set; }
 
     /// <summary>
