@@ -27,6 +27,16 @@ internal static class ProcessMemory
         return GC.GetTotalMemory(forceFullCollection: true);
     }
 
+    /// <summary>
+    /// A full collection that also gives the heap's free memory back to the OS (<see cref="GCCollectionMode.Aggressive"/>),
+    /// so that memory an earlier run freed is not counted again, or reused without being counted, by the next.
+    /// </summary>
+    public static void DecommitManaged()
+    {
+        GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
+        GC.WaitForPendingFinalizers();
+    }
+
     /// <summary>Threads of the process right now.</summary>
     public static int Threads()
     {

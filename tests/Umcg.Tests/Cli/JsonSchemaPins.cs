@@ -16,6 +16,8 @@ internal static class JsonSchemaPins
         "harness_cpu_share: number",
         "involuntary_ctx_switches: number",
         "involuntary_ctx_switches_per_s: number",
+        "jit_methods: number",
+        "jit_ms: number",
         "latency: string",
         "latency_samples: number",
         "latency_samples_dropped: number",
@@ -141,6 +143,7 @@ internal static class JsonSchemaPins
     /// <summary>The scale workload's own fields (and the types of the figures it may not have).</summary>
     private static readonly string[] Scale =
     [
+        "c_heap_trimmed_first: number",
         "cold_spawn_p50_us: number",
         "cold_spawn_p99_us: number",
         "gc_committed_per_worker_bytes: number",

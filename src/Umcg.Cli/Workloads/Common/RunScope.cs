@@ -13,6 +13,8 @@ internal sealed class RunScope
     private readonly long _harnessNs;
     private readonly int _collections;
     private readonly TimeSpan _gcPause;
+    private readonly TimeSpan _jitTime;
+    private readonly long _jitMethods;
 
     private RunScope()
     {
@@ -20,6 +22,8 @@ internal sealed class RunScope
         _harnessNs = HarnessCpu.Now();
         _collections = GC.CollectionCount(0);
         _gcPause = GC.GetTotalPauseDuration();
+        _jitTime = System.Runtime.JitInfo.GetCompilationTime();
+        _jitMethods = System.Runtime.JitInfo.GetCompiledMethodCount();
         _switches = LinuxSyscalls.ContextSwitches();
         StartNs = LinuxSyscalls.MonotonicNs();
     }
@@ -47,5 +51,10 @@ internal sealed class RunScope
         // Every collection counts in generation 0; the pause spans suspension and the collection itself.
         result.Extra["gc_collections"] = GC.CollectionCount(0) - _collections;
         result.Extra["gc_pause_ms"] = (GC.GetTotalPauseDuration() - _gcPause).TotalMilliseconds;
+
+        // The JIT's work meanwhile (tiering up, on its own background thread): CPU every system pays for its own code,
+        // and more of it the more code a system runs.
+        result.Extra["jit_ms"] = (System.Runtime.JitInfo.GetCompilationTime() - _jitTime).TotalMilliseconds;
+        result.Extra["jit_methods"] = System.Runtime.JitInfo.GetCompiledMethodCount() - _jitMethods;
     }
 }
