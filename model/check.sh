@@ -170,6 +170,7 @@ check broken-server-reread reject umcg.pml "-DBROKEN=4 -DSTEAL=1 -DNS=2 -DNW=2 -
 check broken-successor-before-record reject umcg.pml "-DBROKEN=5 -DHANDOFF=1 -DNS=1 -DNW=2 -DOPS=1" "$twin" "-m200000"
 check broken-quiet-empty-record reject umcg.pml "-DBROKEN=6 -DHANDOFF=1 -DQUIET=1 -DNS=1 -DNW=2 -DOPS=1" "$twin" "-m200000"
 check broken-no-look-after-switch reject umcg.pml "-DBROKEN=7 -DHANDOFF=1 -DQUIET=1 -DNS=1 -DNW=3 -DOPS=0 -DOPS0=1 -DMAXPRE=0 -DLEAN -DRANKED=4" "$twin" "-m200000"
+check broken-successor-rank-reversed reject umcg.pml "-DBROKEN=18 -DHANDOFF=1 -DQUIET=1 -DNS=1 -DNW=3 -DOPS=0 -DOPS0=1 -DMAXPRE=0 -DLEAN -DRANKED=4" "$twin" "-m200000"
 check broken-no-look-after-margin reject umcg.pml "-DBROKEN=8 -DHANDOFF=1 -DQUIET=1 -DNS=1 -DNW=2 -DOPS=2 -DRANKED=0" "$twin" "-m200000"
 check broken-quiet-value-per-worker reject umcg.pml "-DBROKEN=9 -DHANDOFF=1 -DQUIET=1 -DNS=1 -DNW=2 -DOPS=2" "$twin" "-m200000"
 demote="-DDEMOTE=1 -DNS=1 -DNW=2 -DOPS=1"

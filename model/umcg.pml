@@ -549,31 +549,43 @@ inline start_switched_to(t) {
 }
 
 /*
- * WakeServerIfOthersListed (Q3), after a switch moved the record: re-read the list head; if the list holds an
- * entry other than the switcher's own (sw; NOBODY after a block, which pushes nothing), an arrival may have
- * judged itself quiet against the worker that switched away: wake the server to look.
+ * WakeServerIfOthersListed (Q3), after a switch moved the record from lv to the successor t: unless t ranks at least
+ * as high as lv (then every arrival quiet against lv is quiet against t: same margin, a bar as high), re-read the
+ * list head; if the list holds an entry other than the switcher's own (sw: lv after a yield, which pushed itself;
+ * NOBODY after a block, which pushes nothing), an arrival may have judged itself quiet against lv: wake the server
+ * to look.
  */
-inline wake_if_others_listed(sw) {
+#if BROKEN == 18
+/* BROKEN 18: the ranks compared the wrong way round: the look is skipped when the successor ranks below. */
+#define SUCCESSOR_KEEPS_QUIET(lv) (RANK(t) <= RANK(lv))
+#else
+#define SUCCESSOR_KEEPS_QUIET(lv) (RANK(t) >= RANK(lv))
+#endif
+inline wake_if_others_listed(lv, sw) {
 #if BROKEN == 7 || BROKEN == 9
     /* BROKEN 7: no look at the list after the switch (BROKEN 9 looks before the move instead: sketch_q). */
     skip
 #else
-    atomic {
-        first = head[ws];
-        if
-        :: sw != NOBODY && first == TID(sw) -> skip       /* our own entry on top: look below it */
-        :: else -> pushed = (first != 0); first = 0
-        fi
-    }
     if
-    :: first != 0 -> atomic { pushed = (link[sw] != 0); first = 0 }
-    :: else -> skip
-    fi;
-    if
-    :: pushed -> wake_server(ws)
-    :: else -> skip
-    fi;
-    pushed = 0
+    :: SUCCESSOR_KEEPS_QUIET(lv) -> skip
+    :: else ->
+       atomic {
+           first = head[ws];
+           if
+           :: sw != NOBODY && first == TID(sw) -> skip       /* our own entry on top: look below it */
+           :: else -> pushed = (first != 0); first = 0
+           fi
+       }
+       if
+       :: first != 0 -> atomic { pushed = (link[sw] != 0); first = 0 }
+       :: else -> skip
+       fi;
+       if
+       :: pushed -> wake_server(ws)
+       :: else -> skip
+       fi;
+       pushed = 0
+    fi
 #endif
 }
 
@@ -775,7 +787,7 @@ inline handoff_yield(me) {
           move_slot(me, t);
           enqueue(me);
           start_switched_to(t);
-          wake_if_others_listed(me);
+          wake_if_others_listed(me, me);
        BG_JOIN;
        sleep_until_running(wst[me], wsleep[me])
     fi;
@@ -804,7 +816,7 @@ inline handoff_block(me) {
           move_slot(me, t);
           start_switched_to(t);
 #endif
-          wake_if_others_listed(NOBODY);
+          wake_if_others_listed(me, NOBODY);
        BG_JOIN
     fi;
     t = 0

@@ -202,7 +202,7 @@ public sealed unsafe partial class UmcgKernel
             && MoveSlot(task, server, next))
         {
             StartSwitchedTo(next, server);
-            WakeServerIfOthersListed(server, switcher: null);
+            WakeServerIfOthersListed(server, left: task, successor: next, leftIsListed: false);
         }
         else if (ReleaseSlot(task, server))
         {

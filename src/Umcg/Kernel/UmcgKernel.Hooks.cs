@@ -183,7 +183,7 @@ public sealed unsafe partial class UmcgKernel
 
             Volatile.Write(ref *worker.NextTidWord, 0);
             StartSwitchedTo(next, server);
-            WakeServerIfOthersListed(server, switcher: null);
+            WakeServerIfOthersListed(server, left: worker, successor: next, leftIsListed: false);
             return Errno.Ok;
         }
 
@@ -282,22 +282,30 @@ public sealed unsafe partial class UmcgKernel
     }
 
     /// <summary>
-    /// After a switch moved <paramref name="server"/>'s record to a successor: if the server lets arrivals be quiet
-    /// and its list holds an entry other than <paramref name="switcher"/>'s own, that arrival may have judged itself
-    /// against the worker that switched away — wake the server to look (see <see cref="IsQuietArrival"/>). With a
-    /// margin of 0 no arrival was quiet (a server that lowers its margin to 0 looks at its list after doing so), and
-    /// the RFC's switch wakes nobody.
+    /// After a switch moved <paramref name="server"/>'s record from <paramref name="left"/> to
+    /// <paramref name="successor"/>: if the server lets arrivals be quiet, the successor ranks below the worker that
+    /// left, and the list holds an entry other than the switcher's own (<paramref name="leftIsListed"/>: the switcher
+    /// queued itself, a yield or a park), that arrival may have judged itself quiet against the worker that left and
+    /// would not be against the successor — wake the server to look (see <see cref="IsQuietArrival"/>). A successor of
+    /// the same rank or higher keeps every such arrival quiet (same margin, a bar as high), so the switch wakes nobody,
+    /// as the RFC's does; so does a margin of 0: no arrival was quiet (a server that lowers its margin to 0 looks at its
+    /// list after doing so).
     /// </summary>
-    private void WakeServerIfOthersListed(KernelTask server, KernelTask? switcher)
+    /// <remarks>
+    /// Ranks are read without a lock: a worker's rank is written only while it runs no body (when one is assigned),
+    /// so neither changes while the one ran and the other waited on the list.
+    /// </remarks>
+    private void WakeServerIfOthersListed(KernelTask server, KernelTask left, KernelTask successor, bool leftIsListed)
     {
-        if (StateWord.ArrivalOf(server.Block) == 0)
+        if (StateWord.ArrivalOf(server.Block) == 0
+            || StateWord.ArrivalOf(successor.Block) >= StateWord.ArrivalOf(left.Block))
         {
             return;
         }
 
         ulong head = Volatile.Read(ref server.Block->RunnableWorkersPtr);
-        bool others = switcher is not null && head == (ulong)switcher.Block
-            ? Volatile.Read(ref switcher.Block->RunnableWorkersPtr) != 0
+        bool others = leftIsListed && head == (ulong)left.Block
+            ? Volatile.Read(ref left.Block->RunnableWorkersPtr) != 0
             : head != 0;
         if (others)
         {

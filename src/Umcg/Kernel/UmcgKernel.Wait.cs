@@ -116,7 +116,7 @@ public sealed unsafe partial class UmcgKernel
                 AfterSwitchSlotMovedForTests?.Invoke(self.Tid);
                 PushRunnable(self, server);
                 StartSwitchedTo(next, server);
-                WakeServerIfOthersListed(server, switcher: self);
+                WakeServerIfOthersListed(server, left: self, successor: next, leftIsListed: true);
             }
             else
             {

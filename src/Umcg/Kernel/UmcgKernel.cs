@@ -54,9 +54,9 @@ namespace Umcg.Kernel;
 //      moves to N instead, next_tid is consumed, K6 on N, and the server sleeps on (an extension of the RFC).
 //   K4 unblock (Hooks.cs: Unblock): take the block mark, BLOCKED → RUNNABLE, push, wake the server, AwaitRun.
 //      K4q: no wake when the server's margin says the arrival is quiet (rank below the running worker's + margin
-//      − 1; margin 0, the default, always wakes). A switch that moved the record (K2, K3s, K7) then wakes the
-//      server if another entry is listed and the margin is not 0: that entry judged itself against the worker
-//      that left (Hooks.cs: IsQuietArrival, WakeServerIfOthersListed).
+//      − 1; margin 0, the default, always wakes). A switch that moved the record (K2, K3s, K7) to a successor of
+//      a lower rank then wakes the server if another entry is listed and the margin is not 0: that entry judged
+//      itself against the worker that left (Hooks.cs: IsQuietArrival, WakeServerIfOthersListed).
 //   K5 preempt (Hooks.cs: Preempt): RUNNING → RUNNABLE, push, release the record, wake the server, AwaitRun.
 //   K6 wake (Transitions.cs: WakeTask): RUNNABLE → RUNNING by CAS, then unpark the sleeper.
 //   K7 leave (Ctl.cs: Unregister, Exit.cs): a worker hands its record on (to next_tid, else its server); a

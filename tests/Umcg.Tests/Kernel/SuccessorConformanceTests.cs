@@ -180,6 +180,41 @@ public sealed unsafe class SuccessorConformanceTests
         rig.Stop(server);
     }
 
+    [Theory]
+    [MemberData(nameof(Parkers.Both), MemberType = typeof(Parkers))]
+    public void A_switch_to_a_successor_of_the_same_rank_or_higher_leaves_the_server_asleep(string parker)
+    {
+        foreach (byte successorRank in new byte[] { 5, 6 })
+        {
+            using var rig = new Rig(parker);
+            var server = rig.Server();
+            var arriving = rig.BlockedWorker(server);
+            var (w1, w2, registration2, serverWait) = rig.FirstOfTwoQueuedWorkersRunning(server);
+
+            // The arrival judges itself against w1 (rank 5 ≤ 5: quiet), and is as quiet against w2.
+            StateWord.SetArrival(server.Task, 2);
+            StateWord.SetArrival(w1.Task, 5);
+            StateWord.SetArrival(w2.Task, successorRank);
+            StateWord.SetArrival(arriving.Task, 5);
+            var exit = arriving.Post(() => rig.Kernel.SysExit());
+            rig.Until(() => server.ListHead == arriving.Block.Address, "the arrival on the list");
+
+            Assert.Equal(Errno.Ok, BlockNaming(w1, w2.Tid));
+            Assert.Equal(Errno.Ok, w2.Result(registration2, $"w2 (rank {successorRank}) run by w1's block"));
+            Assert.Equal((uint)w2.Tid | UmcgConstants.TidRunning, server.NextTid);
+            Assert.False(serverWait.IsCompleted, $"a switch to a successor of rank {successorRank} woke the server");
+            Assert.Equal(arriving.Block.Address, server.ListHead);
+            Assert.False(exit.IsCompleted, "the arrival ran although nobody ran it");
+
+            // w2 leaves through the server, which finds the arrival still listed and runs it.
+            StateWord.SetArrival(server.Task, 0);
+            rig.Finish(w2, server, serverWait);
+            rig.RunAndFinish(server, arriving, exit, "the quiet arrival run");
+            rig.RunAndFinish(server, w1, rig.BeginSysExit(server, w1), "w1 unblocked and run");
+            rig.Stop(server);
+        }
+    }
+
     /// <summary>
     /// The worker names <paramref name="nextTid"/> and enters a blocking region. (The server's drain that started
     /// the first of two queued workers took the second off the list: it waits RUNNABLE, as in a run queue.)
