@@ -21,8 +21,16 @@ internal sealed class ComputeMeter
 {
     // One cache line (8 longs) per CPU so that sections on different CPUs do not share a line.
     private const int Stride = 8;
+
+    // Sections tracked at once on a system with servers; more are counted as open only (they cannot all hold one).
+    private const int OpenSlots = 1024;
     private readonly long[] _laneNs;
-    private readonly ConcurrentDictionary<int, byte> _openTasks = new();
+
+    // The task of each open section on a system with servers (0: a free slot), claimed by CAS from the lowest free
+    // slot, so that the scan in Enter stops at _slotsInUse: a few more than the servers. Not a concurrent dictionary:
+    // its key snapshot takes every lock and allocates, a cost the systems without servers would not pay.
+    private readonly int[] _openTasks = new int[OpenSlots];
+    private int _slotsInUse;
     private int _running;
     private int _maxRunning;
     private int _maxOpen;
@@ -74,15 +82,18 @@ internal sealed class ComputeMeter
         int open = Interlocked.Increment(ref _running);
         RaiseTo(ref _maxOpen, open);
         int task = 0;
+        int slot = -1;
         if (Servers is { } servers && (task = servers.CurrentTask()) != 0)
         {
             // Counted after this section is listed, so that of two sections entering at once at least the
             // later one sees the other.
-            _openTasks[task] = 0;
+            slot = Claim(task);
             int holding = 0;
-            foreach (int other in _openTasks.Keys)
+            int inUse = Volatile.Read(ref _slotsInUse);
+            for (int i = 0; i < inUse; i++)
             {
-                holding += servers.HoldsServer(other) ? 1 : 0;
+                int other = Volatile.Read(ref _openTasks[i]);
+                holding += other != 0 && servers.HoldsServer(other) ? 1 : 0;
             }
 
             RaiseTo(ref _maxRunning, holding);
@@ -92,7 +103,7 @@ internal sealed class ComputeMeter
             RaiseTo(ref _maxRunning, open);
         }
 
-        return new Section(LinuxSyscalls.CurrentCpu() % Lanes, LinuxSyscalls.ThreadCpuNs(), task);
+        return new Section(LinuxSyscalls.CurrentCpu() % Lanes, LinuxSyscalls.ThreadCpuNs(), slot);
     }
 
     /// <summary>Ends a section started on the calling thread; returns its CPU time (ns).</summary>
@@ -101,13 +112,28 @@ internal sealed class ComputeMeter
         long ran = LinuxSyscalls.ThreadCpuNs() - section.CpuStartNs;
         Interlocked.Add(ref _laneNs[section.Lane * Stride], ran);
         Interlocked.Increment(ref _sections);
-        if (section.Task != 0)
+        if (section.Slot >= 0)
         {
-            _openTasks.TryRemove(section.Task, out _);
+            Volatile.Write(ref _openTasks[section.Slot], 0);
         }
 
         Interlocked.Decrement(ref _running);
         return ran;
+    }
+
+    /// <summary>Lists <paramref name="task"/> in the lowest free slot (a full fence); -1 if every slot is taken.</summary>
+    private int Claim(int task)
+    {
+        for (int i = 0; i < OpenSlots; i++)
+        {
+            if (Volatile.Read(ref _openTasks[i]) == 0 && Interlocked.CompareExchange(ref _openTasks[i], task, 0) == 0)
+            {
+                RaiseTo(ref _slotsInUse, i + 1);
+                return i;
+            }
+        }
+
+        return -1;
     }
 
     private static void RaiseTo(ref int max, int value)
@@ -118,6 +144,6 @@ internal sealed class ComputeMeter
         }
     }
 
-    /// <summary>An open compute section; <paramref name="Task"/> is its task on a system with servers, else 0.</summary>
-    public readonly record struct Section(int Lane, long CpuStartNs, int Task = 0);
+    /// <summary>An open compute section; <paramref name="Slot"/> lists its task on a system with servers, else -1.</summary>
+    public readonly record struct Section(int Lane, long CpuStartNs, int Slot = -1);
 }

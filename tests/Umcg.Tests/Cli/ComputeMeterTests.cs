@@ -47,4 +47,46 @@ public class ComputeMeterTests
         Assert.Equal(2, meter.MaxOpen);
         Assert.Equal(1, meter.MaxRunning);
     }
+
+    /// <summary>
+    /// Two workers on two servers, each inside a section while the other enters: both hold a server, and the later
+    /// of the two entries sees the other (after thousands of sections have come and gone, so freed slots are reused).
+    /// </summary>
+    [Fact]
+    public void Sections_of_workers_on_different_servers_count_as_running_together()
+    {
+        using var sys = (UmcgSystem)SystemNames.Create(SystemNames.Umcg, new SystemSettings(2));
+        var meter = new ComputeMeter(Environment.ProcessorCount) { Servers = sys };
+        var group = new TaskGroup(sys);
+        group.Start(TaskKind.Normal, () =>
+        {
+            for (int i = 0; i < 5_000; i++)
+            {
+                meter.Exit(meter.Enter());
+            }
+        });
+        var kernel = sys.Scheduler.Kernel;
+        Assert.True(group.Wait(Watchdog.Limit), kernel.Dump());
+        Assert.Equal(1, meter.MaxRunning);
+
+        // One on each server, so that neither waits behind the other.
+        int entered = 0;
+        var pair = Enumerable.Range(0, 2).Select(server => sys.Scheduler.Spawn(
+            () =>
+            {
+                var section = meter.Enter();
+                Interlocked.Increment(ref entered);
+                while (Volatile.Read(ref entered) < 2)
+                {
+                    Thread.SpinWait(20);
+                    Worker.Safepoint();
+                }
+
+                meter.Exit(section);
+            },
+            new WorkerOptions { ServerAffinity = server })).ToArray();
+        SchedulerFixture.WaitAll(sys.Scheduler, pair);
+        Assert.Equal(2, meter.MaxRunning);
+        Assert.Equal(5_002, meter.Sections);
+    }
 }
