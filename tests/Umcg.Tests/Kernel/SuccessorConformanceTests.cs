@@ -155,15 +155,9 @@ public sealed unsafe class SuccessorConformanceTests
     {
         using var rig = new Rig(parker);
         var server = rig.Server();
-        var arriving = rig.BlockedWorker(server);
-        var (w1, w2, registration2, serverWait) = rig.FirstOfTwoQueuedWorkersRunning(server);
 
         // The arrival judges itself against w1 (rank 5 ≤ 5: quiet) ...
-        StateWord.SetArrival(server.Task, 2);
-        StateWord.SetArrival(w1.Task, 5);
-        StateWord.SetArrival(arriving.Task, 5);
-        var exit = arriving.Post(() => rig.Kernel.SysExit());
-        rig.Until(() => server.ListHead == arriving.Block.Address, "the arrival on the list");
+        var (arriving, exit, w1, w2, registration2, serverWait) = QuietArrivalBesideW1(rig, server, successorRank: 0);
         Assert.False(serverWait.IsCompleted, "a quiet arrival woke its server");
 
         // ... but w1 hands the CPU to w2, whose rank is lower: the switch finds the arrival listed and wakes the
@@ -188,16 +182,9 @@ public sealed unsafe class SuccessorConformanceTests
         {
             using var rig = new Rig(parker);
             var server = rig.Server();
-            var arriving = rig.BlockedWorker(server);
-            var (w1, w2, registration2, serverWait) = rig.FirstOfTwoQueuedWorkersRunning(server);
 
             // The arrival judges itself against w1 (rank 5 ≤ 5: quiet), and is as quiet against w2.
-            StateWord.SetArrival(server.Task, 2);
-            StateWord.SetArrival(w1.Task, 5);
-            StateWord.SetArrival(w2.Task, successorRank);
-            StateWord.SetArrival(arriving.Task, 5);
-            var exit = arriving.Post(() => rig.Kernel.SysExit());
-            rig.Until(() => server.ListHead == arriving.Block.Address, "the arrival on the list");
+            var (arriving, exit, w1, w2, registration2, serverWait) = QuietArrivalBesideW1(rig, server, successorRank);
 
             Assert.Equal(Errno.Ok, BlockNaming(w1, w2.Tid));
             Assert.Equal(Errno.Ok, w2.Result(registration2, $"w2 (rank {successorRank}) run by w1's block"));
@@ -213,6 +200,25 @@ public sealed unsafe class SuccessorConformanceTests
             rig.RunAndFinish(server, w1, rig.BeginSysExit(server, w1), "w1 unblocked and run");
             rig.Stop(server);
         }
+    }
+
+    /// <summary>
+    /// Margin 2; w1 runs at rank 5 and w2 waits at <paramref name="successorRank"/>; an arrival of rank 5 leaves its
+    /// region and, judging itself against w1, is on the list (whether its server stayed asleep is for the callers to
+    /// assert).
+    /// </summary>
+    private static (Party Arriving, Task<Errno> Exit, Party W1, Party W2, Task<Errno> Registration2, Task<Errno> ServerWait) QuietArrivalBesideW1(
+        Rig rig, Party server, byte successorRank)
+    {
+        var arriving = rig.BlockedWorker(server);
+        var (w1, w2, registration2, serverWait) = rig.FirstOfTwoQueuedWorkersRunning(server);
+        StateWord.SetArrival(server.Task, 2);
+        StateWord.SetArrival(w1.Task, 5);
+        StateWord.SetArrival(w2.Task, successorRank);
+        StateWord.SetArrival(arriving.Task, 5);
+        var exit = arriving.Post(() => rig.Kernel.SysExit());
+        rig.Until(() => server.ListHead == arriving.Block.Address, "the arrival on the list");
+        return (arriving, exit, w1, w2, registration2, serverWait);
     }
 
     /// <summary>
