@@ -22,13 +22,16 @@ internal sealed class ComputeMeter
     // One cache line (8 longs) per CPU so that sections on different CPUs do not share a line.
     private const int Stride = 8;
 
-    // Sections tracked at once on a system with servers; more are counted as open only (they cannot all hold one).
+    // Sections listed at once on a system with servers. A section past them is counted as open only: no entry sees it
+    // holding a server. On Umcg the open sections are the servers' and the few a detector marked (see remarks), far
+    // below this.
     private const int OpenSlots = 1024;
     private readonly long[] _laneNs;
 
     // The task of each open section on a system with servers (0: a free slot), claimed by CAS from the lowest free
-    // slot, so that the scan in Enter stops at _slotsInUse: a few more than the servers. Not a concurrent dictionary:
-    // its key snapshot takes every lock and allocates, a cost the systems without servers would not pay.
+    // slot. _slotsInUse is the most slots ever in use at once (it only rises), where the scan in Enter stops. Not a
+    // concurrent dictionary: its key snapshot takes every lock and allocates, a cost the systems without servers would
+    // not pay.
     private readonly int[] _openTasks = new int[OpenSlots];
     private int _slotsInUse;
     private int _running;
@@ -85,8 +88,8 @@ internal sealed class ComputeMeter
         int slot = -1;
         if (Servers is { } servers && (task = servers.CurrentTask()) != 0)
         {
-            // Counted after this section is listed, so that of two sections entering at once at least the
-            // later one sees the other.
+            // Counted after this section is listed (a CAS), and the slots in use read after that: of two sections
+            // entering at once, the one that reads _slotsInUse last sees the other.
             slot = Claim(task);
             int holding = 0;
             int inUse = Volatile.Read(ref _slotsInUse);
@@ -103,7 +106,7 @@ internal sealed class ComputeMeter
             RaiseTo(ref _maxRunning, open);
         }
 
-        return new Section(LinuxSyscalls.CurrentCpu() % Lanes, LinuxSyscalls.ThreadCpuNs(), slot);
+        return new Section(LinuxSyscalls.CurrentCpu() % Lanes, LinuxSyscalls.ThreadCpuNs(), slot + 1);
     }
 
     /// <summary>Ends a section started on the calling thread; returns its CPU time (ns).</summary>
@@ -112,9 +115,9 @@ internal sealed class ComputeMeter
         long ran = LinuxSyscalls.ThreadCpuNs() - section.CpuStartNs;
         Interlocked.Add(ref _laneNs[section.Lane * Stride], ran);
         Interlocked.Increment(ref _sections);
-        if (section.Slot >= 0)
+        if (section.ListedAt > 0)
         {
-            Volatile.Write(ref _openTasks[section.Slot], 0);
+            Volatile.Write(ref _openTasks[section.ListedAt - 1], 0);
         }
 
         Interlocked.Decrement(ref _running);
@@ -144,6 +147,9 @@ internal sealed class ComputeMeter
         }
     }
 
-    /// <summary>An open compute section; <paramref name="Slot"/> lists its task on a system with servers, else -1.</summary>
-    public readonly record struct Section(int Lane, long CpuStartNs, int Slot = -1);
+    /// <summary>
+    /// An open compute section; <paramref name="ListedAt"/> is 1 + the slot listing its task on a system with servers,
+    /// else 0 (so that a default section lists nothing).
+    /// </summary>
+    public readonly record struct Section(int Lane, long CpuStartNs, int ListedAt = 0);
 }

@@ -201,8 +201,9 @@ public sealed unsafe partial class UmcgKernel
             && next.State == TaskState.Runnable
             && MoveSlot(task, server, next))
         {
+            bool lower = RanksBelow(next, task);
             StartSwitchedTo(next, server);
-            WakeServerIfOthersListed(server, left: task, successor: next, leftIsListed: false);
+            WakeServerIfOthersListed(server, left: task, leftIsListed: false, successorRanksBelow: lower);
         }
         else if (ReleaseSlot(task, server))
         {

@@ -182,8 +182,9 @@ public sealed unsafe partial class UmcgKernel
             }
 
             Volatile.Write(ref *worker.NextTidWord, 0);
+            bool lower = RanksBelow(next, worker);
             StartSwitchedTo(next, server);
-            WakeServerIfOthersListed(server, left: worker, successor: next, leftIsListed: false);
+            WakeServerIfOthersListed(server, left: worker, leftIsListed: false, successorRanksBelow: lower);
             return Errno.Ok;
         }
 
@@ -282,23 +283,27 @@ public sealed unsafe partial class UmcgKernel
     }
 
     /// <summary>
-    /// After a switch moved <paramref name="server"/>'s record from <paramref name="left"/> to
-    /// <paramref name="successor"/>: if the server lets arrivals be quiet, the successor ranks below the worker that
-    /// left, and the list holds an entry other than the switcher's own (<paramref name="leftIsListed"/>: the switcher
-    /// queued itself, a yield or a park), that arrival may have judged itself quiet against the worker that left and
-    /// would not be against the successor — wake the server to look (see <see cref="IsQuietArrival"/>). A successor of
-    /// the same rank or higher keeps every such arrival quiet (same margin, a bar as high), so the switch wakes nobody,
-    /// as the RFC's does; so does a margin of 0: no arrival was quiet (a server that lowers its margin to 0 looks at its
-    /// list after doing so).
+    /// Q3, decided before a switch wakes its successor: whether <paramref name="successor"/> ranks below
+    /// <paramref name="left"/>, so that an arrival quiet against the one may not be against the other. Read while the
+    /// successor still waits RUNNABLE, its body (and so its rank) fixed; once woken it may finish that body and be given
+    /// another of a different rank before the switcher looks. The worker that left is the caller: its rank is fixed.
     /// </summary>
-    /// <remarks>
-    /// Ranks are read without a lock: a worker's rank is written only while it runs no body (when one is assigned),
-    /// so neither changes while the one ran and the other waited on the list.
-    /// </remarks>
-    private void WakeServerIfOthersListed(KernelTask server, KernelTask left, KernelTask successor, bool leftIsListed)
+    private static bool RanksBelow(KernelTask successor, KernelTask left) =>
+        StateWord.ArrivalOf(successor.Block) < StateWord.ArrivalOf(left.Block);
+
+    /// <summary>
+    /// After a switch moved <paramref name="server"/>'s record to a successor that ranks below the worker that left
+    /// (<paramref name="successorRanksBelow"/>, from <see cref="RanksBelow"/>): if the server lets arrivals be quiet and
+    /// its list holds an entry other than the switcher's own (<paramref name="leftIsListed"/>: the switcher,
+    /// <paramref name="left"/>, queued itself — a yield or a park), that arrival may have judged itself quiet against
+    /// the worker that left and would not be against the successor — wake the server to look (see
+    /// <see cref="IsQuietArrival"/>). A successor of the same rank or higher keeps every such arrival quiet (same
+    /// margin, a bar as high), so the switch wakes nobody, as the RFC's does; so does a margin of 0: no arrival was
+    /// quiet (a server that lowers its margin to 0 looks at its list after doing so).
+    /// </summary>
+    private void WakeServerIfOthersListed(KernelTask server, KernelTask left, bool leftIsListed, bool successorRanksBelow)
     {
-        if (StateWord.ArrivalOf(server.Block) == 0
-            || StateWord.ArrivalOf(successor.Block) >= StateWord.ArrivalOf(left.Block))
+        if (!successorRanksBelow || StateWord.ArrivalOf(server.Block) == 0)
         {
             return;
         }

@@ -115,8 +115,9 @@ public sealed unsafe partial class UmcgKernel
                 Volatile.Write(ref *self.NextTidWord, 0);
                 AfterSwitchSlotMovedForTests?.Invoke(self.Tid);
                 PushRunnable(self, server);
+                bool lower = RanksBelow(next, self);
                 StartSwitchedTo(next, server);
-                WakeServerIfOthersListed(server, left: self, successor: next, leftIsListed: true);
+                WakeServerIfOthersListed(server, left: self, leftIsListed: true, successorRanksBelow: lower);
             }
             else
             {

@@ -49,8 +49,8 @@ public class ComputeMeterTests
     }
 
     /// <summary>
-    /// Two workers on two servers, each inside a section while the other enters: both hold a server, and the later
-    /// of the two entries sees the other (after thousands of sections have come and gone, so freed slots are reused).
+    /// Two workers on two servers, each inside a section while the other enters: both hold a server, and one of the
+    /// two entries sees the other. Thousands of sections came and went before, each freeing its slot for the next.
     /// </summary>
     [Fact]
     public void Sections_of_workers_on_different_servers_count_as_running_together()

@@ -6,6 +6,8 @@ namespace Umcg.Tests.Kernel;
 /// </summary>
 public sealed unsafe class SuccessorConformanceTests
 {
+    private const long SysFutex = 202; // x86-64
+
     [Theory]
     [MemberData(nameof(Parkers.Both), MemberType = typeof(Parkers))]
     public void SysEnter_with_next_tid_hands_the_record_to_the_successor_and_leaves_the_server_asleep(string parker)
@@ -200,6 +202,31 @@ public sealed unsafe class SuccessorConformanceTests
             rig.RunAndFinish(server, w1, rig.BeginSysExit(server, w1), "w1 unblocked and run");
             rig.Stop(server);
         }
+    }
+
+    [Theory]
+    [MemberData(nameof(Parkers.Both), MemberType = typeof(Parkers))]
+    public void A_yield_to_a_successor_of_the_same_rank_leaves_the_server_asleep(string parker)
+    {
+        using var rig = new Rig(parker);
+        var server = rig.Server();
+        var (arriving, exit, w1, w2, registration2, serverWait) = QuietArrivalBesideW1(rig, server, successorRank: 5);
+
+        // K2: w1 yields to w2 and queues itself behind the arrival. Its look at the list (skipped: w2 ranks as high)
+        // comes before it sleeps in its Wait's futex, and a wake would have made the server RUNNING before that.
+        var yielded = rig.BeginYield(w1, w2.Tid);
+        Assert.Equal(Errno.Ok, w2.Result(registration2, "w2 run by w1's yield"));
+        rig.Until(() => ProcTask.ThreadState(w1.Tid) == 'S' && ProcTask.CurrentSyscall(w1.Tid) == SysFutex, "w1 asleep in its Wait");
+        Assert.Equal(TaskState.Runnable, server.State);
+        Assert.False(serverWait.IsCompleted, "a yield to a successor of the same rank woke the server");
+        Assert.False(exit.IsCompleted, "the arrival ran although nobody ran it");
+
+        // w2 leaves through the server, which finds the arrival and w1 on its list.
+        StateWord.SetArrival(server.Task, 0);
+        rig.Finish(w2, server, serverWait);
+        rig.RunAndFinish(server, arriving, exit, "the quiet arrival run");
+        rig.RunAndFinish(server, w1, yielded, "w1 run again after its yield");
+        rig.Stop(server);
     }
 
     /// <summary>
