@@ -199,6 +199,12 @@ internal sealed unsafe partial class Server
     /// <summary>How many workers wait on our runnable list (not drained yet): a scan of every block, for tests.</summary>
     internal int ListedForTests => TaskBlock.QueuedOnList((ulong)Self).Count;
 
+    /// <summary>
+    /// For tests: the server has ended its turn and sleeps in Wait, or is about to (RUNNABLE: its word committed), so
+    /// its run queue holds still until something wakes it.
+    /// </summary>
+    internal bool WaitsForTests => StateWord.StateOf(Self) == TaskState.Runnable;
+
     /// <summary>S3's first half: deadlines of parks drained off the server's thread join the timer heap.</summary>
     private void TakeTimerInbox()
     {

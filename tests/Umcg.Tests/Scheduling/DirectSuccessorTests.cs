@@ -222,11 +222,14 @@ public sealed class DirectSuccessorTests
                 Volatile.Write(ref blockerRuns, true);
                 // Via the server, the arrival wakes server 0, and only its run queue is stolen from (a thief drains no
                 // list then): wait until it is there. Directly, the arrival stays quiet on server 0's list, which the
-                // stealing worker drains.
+                // stealing worker drains — or, if server 0 was woken for it (another server looked idle when it last
+                // slept), in its run queue. Either way server 0 must be back asleep: while it takes its turn the
+                // worker may be out of both for a moment, and the block would find nothing to steal.
                 Watchdog.Until(
-                    () => viaServer ? scheduler.Servers[0].QueueLength == 1 : scheduler.QueuedForTests(0) == 1,
+                    () => (viaServer ? scheduler.Servers[0].QueueLength == 1 : scheduler.QueuedForTests(0) == 1)
+                        && scheduler.Servers[0].WaitsForTests,
                     scheduler.Kernel,
-                    "the other worker waits on server 0");
+                    "the other worker waits on server 0, asleep");
                 using (Worker.Blocking())
                 {
                     gate.Wait();
