@@ -113,6 +113,12 @@ internal sealed unsafe class KernelTask
 
         /// <summary>Blocked on its behalf (<see cref="UmcgKernel.MarkBlocked"/>): it unblocks at its next safepoint.</summary>
         public const int ByDetector = 2;
+
+        /// <summary>
+        /// Blocked in its own region and offered to be unblocked by another thread (<see cref="UmcgKernel.OfferIdle"/>,
+        /// K11): an idle worker that sleeps until someone queues it (<see cref="UmcgKernel.UnblockIdle"/>).
+        /// </summary>
+        public const int Idle = 3;
     }
 
     public override string ToString() => $"{(IsWorker ? "worker" : "server")} {Tid}";

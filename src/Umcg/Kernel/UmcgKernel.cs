@@ -62,6 +62,9 @@ namespace Umcg.Kernel;
 //   K7 leave (Ctl.cs: Unregister, Exit.cs): a worker hands its record on (to next_tid, else its server); a
 //      server leaves only with an empty record, and orphans the workers that wait for it.
 //   K8 orphan (Transitions.cs: Orphan): a worker whose server left before running it: RUNNABLE → NONE, ESRCH.
+//   K9, K10 demote and adopt (Background.cs): a worker that did not give way runs on in the background.
+//   K11 idle (Idle.cs): a worker BLOCKED in its own region offers itself (mark Idle) and sleeps; another thread does
+//      its K4 for it (take the mark, BLOCKED → RUNNABLE, push, K4q) without waking it; K6 wakes it once, to run.
 
 /// <summary>
 /// The kernel half of UMCG, emulated in user space: <see cref="Ctl"/>, <see cref="Wait"/> and
