@@ -6,6 +6,7 @@ public sealed class SchedulerStats
     private readonly UmcgScheduler _scheduler;
     private long _spawned;
     private long _reused;
+    private long _queuedAsleep;
     private long _completed;
     private long _directSwitches;
     private long _successorSwitches;
@@ -37,6 +38,13 @@ public sealed class SchedulerStats
 
     /// <summary>Bodies that ran on a reused worker thread.</summary>
     public long ReusedThreads => Volatile.Read(ref _reused);
+
+    /// <summary>
+    /// Bodies handed to a pooled thread that slept on while the spawner queued it for its server (see
+    /// <see cref="UmcgSchedulerOptions.QueueIdleThreadsAsleep"/>): each saved a wake-up of that thread. Each is also
+    /// one of <see cref="ReusedThreads"/>.
+    /// </summary>
+    public long SpawnsQueuedAsleep => Volatile.Read(ref _queuedAsleep);
 
     /// <summary>Bodies finished (in any way).</summary>
     public long Completed => Volatile.Read(ref _completed);
@@ -185,6 +193,8 @@ public sealed class SchedulerStats
     internal void UncountSpawn() => Interlocked.Decrement(ref _spawned);
 
     internal void CountReuse() => Interlocked.Increment(ref _reused);
+
+    internal void CountQueuedAsleep() => Interlocked.Increment(ref _queuedAsleep);
 
     internal void CountCompletion() => Interlocked.Increment(ref _completed);
 

@@ -63,6 +63,7 @@ public sealed partial class UmcgScheduler
 
         Placement placement;
         WorkerThread? worker;
+        Server? server;
         AdmissionWaiter? waiter = null;
         lock (_poolLock)
         {
@@ -73,7 +74,7 @@ public sealed partial class UmcgScheduler
                 return null;
             }
 
-            placement = PlaceLocked(item, posted, out worker);
+            placement = PlaceLocked(item, posted, out worker, out server);
             if (placement == Placement.None)
             {
                 if (Options.Admission == AdmissionMode.Reject)
@@ -92,7 +93,7 @@ public sealed partial class UmcgScheduler
         switch (placement)
         {
             case Placement.Idle:
-                AssignBody(worker!, item, reused: true);
+                AssignBody(worker!, item, reused: true, server);
                 worker!.Release(exit: false);
                 break;
             case Placement.NewThread:
@@ -108,16 +109,17 @@ public sealed partial class UmcgScheduler
     }
 
     /// <summary>Where <paramref name="item"/> goes now (see the rules at the top of this file); counts it admitted unless None.</summary>
-    private Placement PlaceLocked(WorkItem item, bool posted, out WorkerThread? worker)
+    private Placement PlaceLocked(WorkItem item, bool posted, out WorkerThread? worker, out Server? server)
     {
         worker = null;
+        server = null;
 
         // An idle thread of the body's stack size exists only while no body of that size waits (a finished thread
         // takes a waiting body before it pools itself), so using it overtakes nobody.
         if (_idle.TryGetValue(item.Options.StackSize, out var pool) && pool.Count > 0)
         {
-            worker = pool.Pop();
-            _idleCount--;
+            server = ServerFor(item);
+            worker = TakeIdleLocked(pool, server);
             AdmitLocked(item);
             return Placement.Idle;
         }

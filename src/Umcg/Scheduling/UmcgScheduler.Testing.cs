@@ -16,6 +16,18 @@ public sealed partial class UmcgScheduler
     /// <summary>Every thread the scheduler started and still knows (servers, and worker threads not yet exited).</summary>
     internal IEnumerable<Thread> ThreadsForTests() => Servers.Select(s => s.Thread).Concat(_workersByTid.Values.Select(w => w.Thread));
 
+    /// <summary>Idle pooled threads asleep in the kernel half (K11), which a spawn queues without waking.</summary>
+    internal int IdleAsleepForTests
+    {
+        get
+        {
+            lock (_poolLock)
+            {
+                return _idle.Values.Sum(pool => pool.Count(w => w.IsAsleepInPoolForTests));
+            }
+        }
+    }
+
     /// <summary>Callers waiting for room now (their bodies not admitted yet).</summary>
     internal int AdmissionWaiterCountForTests
     {

@@ -15,10 +15,13 @@ namespace Umcg.Scheduling;
 // Hence no body waits while a thread that could run it sits idle, and a waiting body always has a thread coming.
 public sealed partial class UmcgScheduler
 {
-    // Idle worker threads by stack size, and how many in all; under _poolLock. A finished thread pools itself only
-    // while no body waits for a thread.
-    private readonly Dictionary<int, Stack<WorkerThread>> _idle = [];
+    // Idle worker threads by stack size, each a stack (top at the end), and how many in all; under _poolLock. A
+    // finished thread pools itself only while no body waits for a thread.
+    private readonly Dictionary<int, List<WorkerThread>> _idle = [];
     private int _idleCount;
+
+    // How deep under the top of an idle stack TakeIdleLocked looks for a thread last on the body's server.
+    private const int SameServerSearch = 8;
 
     // Worker threads that hold a slot: decided on (under _poolLock) and not yet gone. Interlocked although its
     // increments happen under the lock: shutdown and exiting threads read and decrement it without the lock.
@@ -60,12 +63,41 @@ public sealed partial class UmcgScheduler
         {
             if (pool.Count > 0)
             {
-                _idleCount--;
-                return pool.Pop();
+                return TakeIdleAtLocked(pool, pool.Count - 1);
             }
         }
 
         return null;
+    }
+
+    /// <summary>
+    /// An idle thread of <paramref name="pool"/> for a body bound for <paramref name="server"/>: the most recently pooled
+    /// (its stack and data are the warmest), unless one of the few under it last ran on that server. A thread that
+    /// changes servers is pinned to the new server's CPU as it is run — a system call, and a migration — which in a
+    /// stream of short bodies from a request thread cost one body in two.
+    /// </summary>
+    private WorkerThread TakeIdleLocked(List<WorkerThread> pool, Server server)
+    {
+        int top = pool.Count - 1;
+        for (int i = top; i >= 0 && i > top - SameServerSearch; i--)
+        {
+            // Server is written only while a thread is off the pool (by its releaser, or by itself before it pooled
+            // itself under this lock), so it is stable here.
+            if (ReferenceEquals(pool[i].Server, server))
+            {
+                return TakeIdleAtLocked(pool, i);
+            }
+        }
+
+        return TakeIdleAtLocked(pool, top);
+    }
+
+    private WorkerThread TakeIdleAtLocked(List<WorkerThread> pool, int index)
+    {
+        var worker = pool[index];
+        pool.RemoveAt(index); // near the top: a short move
+        _idleCount--;
+        return worker;
     }
 
     /// <summary>
@@ -92,11 +124,12 @@ public sealed partial class UmcgScheduler
             {
                 if (!_idle.TryGetValue(worker.StackSize, out var pool))
                 {
-                    pool = new Stack<WorkerThread>();
+                    pool = [];
                     _idle[worker.StackSize] = pool;
                 }
 
-                pool.Push(worker);
+                worker.OnPooledLocked();
+                pool.Add(worker);
                 _idleCount++;
                 outcome = AfterBody.Idle;
             }
@@ -212,10 +245,13 @@ public sealed partial class UmcgScheduler
         }
     }
 
-    /// <summary>Gives <paramref name="item"/> to a worker thread that is not running (new, idle, or just finished) on the body's server.</summary>
-    private void AssignBody(WorkerThread worker, WorkItem item, bool reused)
+    /// <summary>
+    /// Gives <paramref name="item"/> to a worker thread that is not running (new, idle, or just finished) on the body's
+    /// server: <paramref name="server"/> when the caller chose it already, else the thread's own (new) or the body's.
+    /// </summary>
+    private void AssignBody(WorkerThread worker, WorkItem item, bool reused, Server? server = null)
     {
-        var server = reused ? ServerFor(item) : worker.Server;
+        server ??= reused ? ServerFor(item) : worker.Server;
         Telemetry.Spawned(item.Options.Name, server, reused);
         if (reused)
         {

@@ -181,7 +181,7 @@ public sealed partial class UmcgScheduler : IDisposable, IAsyncDisposable
             SynchronizationContext.SetSynchronizationContext(previous);
             worker.RestoreOwnExecutionContext();
             worker.BlockingDepth = 0;
-            if (WorkerThread.AbsorbPendingInterrupt())
+            if (worker.AbsorbPendingInterrupt())
             {
                 Stats.CountAbsorbedInterrupt();
             }

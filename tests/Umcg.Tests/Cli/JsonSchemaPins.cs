@@ -85,6 +85,7 @@ internal static class JsonSchemaPins
         "umcg_reused_threads: number",
         "umcg_server_switches: number",
         "umcg_spawned: number",
+        "umcg_spawns_queued_asleep: number",
         "umcg_steals: number",
         "umcg_successor_steals: number",
         "umcg_successor_switches: number",

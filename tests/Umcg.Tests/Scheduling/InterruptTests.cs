@@ -26,24 +26,49 @@ public sealed class InterruptTests
         SchedulerFixture.Shutdown(scheduler);
     }
 
-    [Fact]
-    public void An_interrupt_sent_to_an_idle_pooled_thread_is_absorbed()
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void An_interrupt_sent_to_an_idle_pooled_thread_is_absorbed(bool queuedAsleep)
     {
-        var scheduler = SchedulerFixture.Create(servers: 1);
-        for (int round = 0; round < 10; round++)
+        const int Rounds = 10;
+        var scheduler = SchedulerFixture.Create(servers: 1, options: SchedulerFixture.Undetected with { QueueIdleThreadsAsleep = queuedAsleep });
+        for (int round = 0; round < Rounds; round++)
         {
             var first = scheduler.Spawn(() => Thread.CurrentThread);
             SchedulerFixture.WaitAll(scheduler, first);
 
-            // The thread is back in the pool (its handle completes after it is pooled): interrupt it there.
+            // The thread is back in the pool (its handle completes after it is pooled): interrupt it there, awake or
+            // asleep in the kernel half, where the runtime cannot deliver it.
             var pooled = first.Join();
             pooled.Interrupt();
 
-            var next = scheduler.Spawn(() => Thread.CurrentThread);
+            // A wait in the next body would throw an interrupt left pending.
+            var next = scheduler.Spawn(() => (Thread.CurrentThread, Pending: PendingInterrupt()));
             SchedulerFixture.WaitAll(scheduler, next);
-            Assert.Same(pooled, next.Join());
+            Assert.Same(pooled, next.Join().CurrentThread);
+            Assert.False(next.Join().Pending);
         }
 
+        Assert.Equal(Rounds, scheduler.Stats.AbsorbedInterrupts);
         SchedulerFixture.Shutdown(scheduler);
+    }
+
+    private static bool PendingInterrupt()
+    {
+        var probe = new object();
+        try
+        {
+            lock (probe)
+            {
+                Monitor.Wait(probe, 0);
+            }
+
+            return false;
+        }
+        catch (ThreadInterruptedException)
+        {
+            return true;
+        }
     }
 }

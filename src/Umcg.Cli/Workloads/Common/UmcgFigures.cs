@@ -13,6 +13,7 @@ internal static class UmcgFigures
         var stats = umcg.Scheduler.Stats;
         result.Extra["umcg_spawned"] = stats.Spawned;
         result.Extra["umcg_reused_threads"] = stats.ReusedThreads;
+        result.Extra["umcg_spawns_queued_asleep"] = stats.SpawnsQueuedAsleep;
         result.Extra["umcg_blocks"] = stats.Blocks;
         result.Extra["umcg_direct_switches"] = stats.DirectSwitches;
         result.Extra["umcg_successor_switches"] = stats.SuccessorSwitches;

@@ -1,0 +1,131 @@
+namespace Umcg.Tests.Scheduling;
+
+/// <summary>
+/// The idle pool: a pooled thread sleeps in the kernel half (K11) and a spawn queues it for its server without
+/// waking it (UmcgSchedulerOptions.QueueIdleThreadsAsleep); a body bound for a server takes a thread last on it.
+/// </summary>
+public sealed class IdlePoolTests
+{
+    [Theory]
+    [InlineData("futex", true)]
+    [InlineData("monitor", true)]
+    [InlineData("futex", false)]
+    public void A_spawn_queues_a_thread_asleep_in_the_pool_without_waking_it(string parker, bool queuedAsleep)
+    {
+        const int Rounds = 50;
+        var scheduler = SchedulerFixture.Create(parker, servers: 2, options: SchedulerFixture.Undetected with { QueueIdleThreadsAsleep = queuedAsleep });
+        var first = scheduler.Spawn(() => Worker.Current!.Tid);
+        SchedulerFixture.WaitAll(scheduler, first);
+        int tid = first.Join();
+        var runs = new int[Rounds];
+        for (int round = 0; round < Rounds; round++)
+        {
+            if (queuedAsleep)
+            {
+                Watchdog.Until(() => scheduler.IdleAsleepForTests == 1, scheduler.Kernel, "the pooled thread asleep in the kernel half");
+            }
+
+            long before = scheduler.Stats.SpawnsQueuedAsleep;
+            int i = round;
+            var h = scheduler.Spawn(() =>
+            {
+                Interlocked.Increment(ref runs[i]);
+                return Worker.Current!.Tid;
+            });
+            SchedulerFixture.WaitAll(scheduler, h);
+            Assert.Equal(tid, h.Join());
+            Assert.Equal(queuedAsleep ? before + 1 : 0, scheduler.Stats.SpawnsQueuedAsleep);
+        }
+
+        Assert.All(runs, r => Assert.Equal(1, r));
+        Assert.Equal(Rounds, scheduler.Stats.ReusedThreads);
+
+        // Shutdown wakes the sleeping thread the same way, to leave.
+        SchedulerFixture.Shutdown(scheduler);
+        Assert.Equal(0, scheduler.WorkerThreadCountForTests);
+    }
+
+    [Theory, BothParkers]
+    public void Concurrent_spawners_on_a_pool_of_sleeping_threads_run_every_body_exactly_once(string parker)
+    {
+        const int Spawners = 4;
+        const int PerSpawner = 500;
+        var scheduler = SchedulerFixture.Create(parker, servers: 2);
+        var runs = new int[Spawners * PerSpawner];
+        var handles = new WorkerHandle[Spawners * PerSpawner];
+        var spawners = Enumerable.Range(0, Spawners).Select(s => new Thread(() =>
+        {
+            for (int k = 0; k < PerSpawner; k++)
+            {
+                int i = (s * PerSpawner) + k;
+                handles[i] = scheduler.Spawn(() =>
+                {
+                    Interlocked.Increment(ref runs[i]);
+                    if ((i & 7) == 0)
+                    {
+                        Worker.Yield();
+                    }
+                });
+
+                // Every few spawns, wait for the body: its thread goes back to the pool and to sleep, so the next
+                // spawns find threads asleep as well as awake.
+                if ((k & 3) == 0)
+                {
+                    SchedulerFixture.WaitAll(scheduler, handles[i]);
+                }
+            }
+        })).ToArray();
+        foreach (var t in spawners)
+        {
+            t.Start();
+        }
+
+        Watchdog.Join(scheduler.Kernel, spawners);
+
+        SchedulerFixture.WaitAll(scheduler, handles);
+        Assert.All(runs, r => Assert.Equal(1, r));
+        Assert.True(scheduler.Stats.SpawnsQueuedAsleep > 0, "no spawn found a thread asleep in the pool");
+        SchedulerFixture.Shutdown(scheduler);
+        Assert.Equal(0, scheduler.WorkerThreadCountForTests);
+    }
+
+    [Fact]
+    public void A_body_bound_for_a_server_takes_the_pooled_thread_last_on_that_server()
+    {
+        var scheduler = SchedulerFixture.Create(servers: 2, options: SchedulerFixture.Undetected);
+        var gate = new ManualResetEventSlim();
+        WorkerHandle<Thread> On(int server, bool wait) => scheduler.Spawn(
+            () =>
+            {
+                if (wait)
+                {
+                    using (Worker.Blocking())
+                    {
+                        gate.Wait();
+                    }
+                }
+
+                return Thread.CurrentThread;
+            },
+            new WorkerOptions { PreferredServer = server });
+
+        // Two threads at once, one per server, then both pooled: the one last on server 1 is on top of the stack.
+        var on0 = On(0, wait: true);
+        var on1 = On(1, wait: true);
+        Watchdog.Until(() => scheduler.Stats.Blocks == 2, scheduler.Kernel, "both bodies in their regions");
+        gate.Set();
+        SchedulerFixture.WaitAll(scheduler, on0, on1);
+        Watchdog.Until(() => scheduler.IdleWorkerThreadCount == 2, scheduler.Kernel, "both threads pooled");
+
+        for (int round = 0; round < 10; round++)
+        {
+            int server = round % 2;
+            var again = On(server, wait: false);
+            SchedulerFixture.WaitAll(scheduler, again);
+            Assert.Same(server == 0 ? on0.Join() : on1.Join(), again.Join());
+            Watchdog.Until(() => scheduler.IdleWorkerThreadCount == 2, scheduler.Kernel, "both threads pooled again");
+        }
+
+        SchedulerFixture.Shutdown(scheduler);
+    }
+}
