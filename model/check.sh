@@ -183,6 +183,19 @@ check broken-demote-adopt-no-new-turn reject umcg.pml "-DBROKEN=15 $demote -DHAN
 check broken-demote-adopt-optional reject umcg.pml "-DBROKEN=16 -DLIVE -DDEMOTE=1 -DNS=1 -DNW=2" "-DNFAIR=3 -O0" "-a -f -m3000000"
 check broken-demote-bound reject umcg.pml "-DBROKEN=17 -DDEMOTE=1 -DNS=1 -DNW=3 -DOPS=0 -DMAXPRE=2 -DMAXDEM=2 -DLEAN -DHANDOFF=1" "$twin" "-m200000"
 
+# Idle workers queued by another thread (-DIDLE=1, K11): a worker that finished its body offers itself and sleeps;
+# a releaser takes the offer and does its unblock without waking it (about 11 M states). The twins: the releaser
+# that does not wake the server, and the one that pushes before the state is RUNNABLE: each loses the worker.
+idle="-DNS=1 -DNW=2 -DOPS=1 -DHANDOFF=1 -DQUIET=1 -DMARGIN1 -DIDLE=1"
+check idle-handoff-quiet-1x2 hold umcg.pml "$idle" "$safety" "-m200000"
+# Two servers that steal, the releaser moving the worker to either before its release: more than 117 M states
+# (6 GB were not enough); by hand, MODEL_FULL=1 MODEL_MEMLIM=16000.
+if [ "${MODEL_FULL:-0}" = 1 ]; then
+  check idle-handoff-2x2-steal hold umcg.pml "-DNS=2 -DNW=2 -DOPS=0 -DSTEAL=1 -DHANDOFF=1 -DIDLE=1" "$safety" "-m200000"
+fi
+check broken-idle-unblock-without-wake reject umcg.pml "-DBROKEN=19 $idle" "$twin" "-m200000"
+check broken-idle-push-before-runnable reject umcg.pml "-DBROKEN=20 $idle" "$twin" "-m200000"
+
 if [ -f "$here/park.pml" ]; then
   check park-word hold park.pml "" "$safety" "-m200000"
   check broken-park-word reject park.pml "-DBROKEN=1" "$twin" "-m200000"

@@ -30,6 +30,10 @@
  *              safepoint and exit pick no successor and release no record. DEMOTE_K: at most that many
  *              background workers per server (default 1); MAXDEM: demotions per server (default 1; unbounded
  *              in the liveness run).
+ *   IDLE       idle workers queued by another thread (K11, UmcgKernel.Idle.cs): a worker that finished its body may
+ *              offer itself and sleep BLOCKED instead of leaving; a releaser (its own process, standing for a spawner
+ *              that found the pooled thread asleep) takes the offer, makes it RUNNABLE, pushes it and wakes the server
+ *              unless the arrival is quiet, without waking the worker; the worker runs once more and unregisters.
  *   BROKEN=n   a deliberately wrong variant the checker must reject (see the BROKEN cases below).
  */
 
@@ -72,8 +76,14 @@
 #ifndef MAXDEM
 #define MAXDEM 1
 #endif
+#ifndef IDLE
+#define IDLE 0
+#endif
 #if STEAL && defined(LIVE)
 #error "the liveness run keeps every worker on its first server"
+#endif
+#if IDLE && (!HANDOFF || DEMOTE || defined(LIVE))
+#error "IDLE checks a finished body's block (HANDOFF's), without demotion, in the safety runs"
 #endif
 #if defined(LEAN) && !HANDOFF
 #error "LEAN scripts end by finishing a body, which is HANDOFF's"
@@ -218,6 +228,8 @@ byte margin[NS];
 bit  quietly[NW];
 /* Ghost: the worker is blocked in a region, its SysEnter over (BLOCKED alone is not enough: K3s goes on after it). */
 bit  inregion[NW];
+/* K11: the kernel-only Idle mark (KernelTask.BlockMarks.Idle): set by the worker's offer, taken by one releaser's CAS. */
+bit  idlemark[NW];
 
 /* ---- the building blocks (UmcgKernel.Transitions.cs) ------------------------------------------- */
 
@@ -894,6 +906,73 @@ inline exit_and_reap(me) {
              (missed(0, x, SRV(x)) || missed(1, x, SRV(x)) || (NW > 2 && missed(2 % NW, x, SRV(x))) || \
               (NW > 3 && missed(3 % NW, x, SRV(x))))))
 
+#if IDLE
+/*
+ * K11 on the worker's side (WorkerThread.WaitInPool): block as a finished body does (K3s or plain), offer itself
+ * (OfferIdle: the mark; the handshake's CAS to Asleep is folded in: from here on only a releaser ends the wait), then
+ * IdleWait: sleep on the word while it stays BLOCKED (nobody wakes it for the releaser's change: it sleeps on), then
+ * as K4's wait until a server runs it. Run again, it unregisters.
+ */
+inline idle_reuse(me) {
+    handoff_block(me);
+    atomic {
+        assert((wst[me] & SMASK) == BLOCKED && !idlemark[me]);
+        idlemark[me] = 1;
+#if QUIET
+        inregion[me] = 1
+#endif
+    }
+    do
+    :: atomic {
+           seen = wst[me];
+           if
+           :: (seen & SMASK) != BLOCKED -> seen = 0; break
+           :: else -> skip
+           fi
+       }
+       atomic { if :: wst[me] == seen -> wsleep[me] = 1 :: else -> skip fi; seen = 0 }
+       wsleep[me] == 0
+    od;
+    sleep_until_running(wst[me], wsleep[me]);
+    atomic { runs_user_code(me); quiet_ok(me); ws = srv[me] }
+    unregister(me)
+}
+
+/*
+ * K11 on the releaser's side (UmcgKernel.UnblockIdle), on a thread that is no task: take the mark (CAS 1 -> 0: one
+ * releaser), then K4's steps for the worker: BLOCKED -> RUNNABLE, the push, the wake unless quiet. No futex wake of
+ * the worker. It waits for an offer at an end label: a worker that never idles leaves it waiting, validly.
+ */
+proctype Releaser(byte me) {
+    byte first, ws, m, t;
+    bit pushed;
+end_waiting:
+    atomic {
+        idlemark[me] == 1 ->
+        idlemark[me] = 0;
+#if STEAL
+        /* The body may be bound for another server: MoveTo before the release (it is BLOCKED: V3). */
+        if :: srv[me] = 0 :: srv[me] = NS - 1 fi;
+#endif
+        ws = srv[me]
+    }
+#if BROKEN == 20
+    /* BROKEN 20: pushed before it is RUNNABLE: a drain may take a BLOCKED entry, whose start then fails. */
+    enqueue(me);
+    atomic { assert((wst[me] & SMASK) == BLOCKED); wst[me] = RUNNABLE; inregion[me] = 0 }
+#else
+    atomic { assert((wst[me] & SMASK) == BLOCKED); wst[me] = RUNNABLE; inregion[me] = 0 }
+    enqueue(me);
+#endif
+#if BROKEN == 19
+    /* BROKEN 19: no wake: the server may sleep past the worker just queued for it. */
+    skip
+#else
+    announce(me)
+#endif
+}
+#endif
+
 proctype Worker(byte me) {
     byte seen, first, t, r, ws, cur, m;
     bit took, pushed, bg;
@@ -949,6 +1028,9 @@ proctype Worker(byte me) {
 #endif
 #if HANDOFF
     :: finish(me)
+#endif
+#if IDLE
+    :: idle_reuse(me)
 #endif
     fi
 #endif
@@ -1436,6 +1518,7 @@ active proctype quiescence() {
            /* a worker that never finished waits for ever: a lost wake-up */
            assert(!alive[w] && !reg[w]);
            assert(!mark[w]);             /* no background mark outlives its worker */
+           assert(!idlemark[w]);         /* no offer outlives its worker */
            w++
         :: w == NW -> break
         od;
@@ -1485,6 +1568,13 @@ init {
         do
         :: i < NW -> wst[i] = BLOCKED; srv[i] = i % NS; run Worker(i); i++
         :: i == NW -> break
+        od;
+#if IDLE
+        i = 0;
+        do
+        :: i < NW -> run Releaser(i); i++
+        :: i == NW -> break
         od
+#endif
     }
 }
