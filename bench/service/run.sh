@@ -2,12 +2,14 @@
 # The service benchmark: the Orders sample (samples/Orders) against a PostgreSQL of its own, loaded with wrk on
 # 127.0.0.1, each way in a fresh process, the ways interleaved. Writes docs/service.md.
 #
-#   bench/service/run.sh [--seconds N] [--quick] [--out FILE] [--keep]
+#   bench/service/run.sh [--seconds N] [--quick] [--only PARTS] [--out FILE] [--keep]
 #
 #   --seconds N  measured seconds per run (default 20), after a 5 s warm-up
 #   --quick      a smoke run: c = 16 and 64 only, 3 s measured after a 2 s warm-up (not figures to quote)
 #   --out FILE   where the report goes (default docs/service.md in the repository)
 #   --keep       keep the working directory (wrk outputs, the sample's logs, PostgreSQL's log) and say where
+#   --only PARTS a comma-separated subset of steady, capped, burst, probe (default: all four); the report's other
+#                tables are then empty. For A/B runs of one part (e.g. the probe against an older build's run.sh).
 #
 # What it measures, per way (ThreadPool inline, ThreadPool tuned, Umcg + Blocking(), Umcg detector only):
 #   - c = 16, 64, 256 (quick: 16, 64) with the Npgsql pool at 320, then the same with the pool capped at 32:
@@ -30,6 +32,7 @@ duration=20
 warmup=5
 quick=false
 keep=false
+only=steady,capped,burst,probe
 out="$repo/docs/service.md"
 while (($#)); do
   case "$1" in
@@ -39,11 +42,17 @@ while (($#)); do
     --out) out="${2:?--out needs a file}"; shift 2 ;;
     --out=*) out="${1#*=}"; shift ;;
     --keep) keep=true; shift ;;
+    --only) only="${2:?--only needs a list}"; shift 2 ;;
+    --only=*) only="${1#*=}"; shift ;;
     -h|--help) sed -n '2,25p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "run.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
   esac
 done
 [[ "$duration" =~ ^[1-9][0-9]*$ ]] || { echo "run.sh: --seconds wants a positive whole number, not '$duration'" >&2; exit 2; }
+for part in ${only//,/ }; do
+  [[ "$part" =~ ^(steady|capped|burst|probe)$ ]] || { echo "run.sh: --only takes steady, capped, burst, probe, not '$part'" >&2; exit 2; }
+done
+wants() { [[ ",$only," == *",$1,"* ]]; }
 
 concurrencies=(16 64 256)
 if $quick; then
@@ -357,6 +366,7 @@ stop_sample
 for pool in "$pool_uncapped" "$pool_capped"; do
   section=steady
   [[ "$pool" == "$pool_capped" ]] && section=capped
+  wants "$section" || continue
   for c in "${concurrencies[@]}"; do
     for way in "${ways[@]}"; do
       read -r label mode blocking <<<"$way"
@@ -365,10 +375,12 @@ for pool in "$pool_uncapped" "$pool_capped"; do
   done
 done
 for way in "${ways[@]}"; do
+  wants burst || break
   read -r label mode blocking <<<"$way"
   burst "$label" "$mode" "$blocking"
 done
 for way in "${ways[@]}"; do
+  wants probe || break
   read -r label mode blocking <<<"$way"
   probe "$label" "$mode" "$blocking"
 done
@@ -384,6 +396,7 @@ read -r end1 end5 end15 _ </proc/loadavg
 log "writing $out"
 args=()
 $quick && args+=(--quick)
+[[ "$only" != steady,capped,burst,probe ]] && args+=(--only "$only")
 [[ "$duration" != 20 ]] && ! $quick && args+=(--seconds "$duration")
 "$here/report.sh" "$results" "$out" \
   "started=$started_at" "load_start=$load1 $load5 $load15" "load_end=$end1 $end5 $end15" \

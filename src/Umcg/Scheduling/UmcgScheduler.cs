@@ -181,7 +181,7 @@ public sealed partial class UmcgScheduler : IDisposable, IAsyncDisposable
             SynchronizationContext.SetSynchronizationContext(previous);
             worker.RestoreOwnExecutionContext();
             worker.BlockingDepth = 0;
-            if (worker.AbsorbPendingInterrupt())
+            if (WorkerThread.YieldAfterBody())
             {
                 Stats.CountAbsorbedInterrupt();
             }
