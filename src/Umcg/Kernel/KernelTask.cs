@@ -82,6 +82,12 @@ internal sealed unsafe class KernelTask
     /// </summary>
     public int BackgroundMark;
 
+    /// <summary>
+    /// Set by an unblocker that called the worker's idle offer off (K11u), before it sets the word to NONE: why the
+    /// worker's wait removes it.
+    /// </summary>
+    public IdleCallOff? IdleCallOff { get; set; }
+
     /// <summary>Set (before its state word changes to NONE) when the worker's server went away before running it.</summary>
     public bool Orphaned => Volatile.Read(ref _orphaned) != 0;
 
@@ -119,6 +125,9 @@ internal sealed unsafe class KernelTask
         /// K11): an idle worker that sleeps until someone queues it (<see cref="UmcgKernel.UnblockIdle"/>).
         /// </summary>
         public const int Idle = 3;
+
+        /// <summary>Taken from <see cref="Idle"/> by an unblocker (K11u) that has not yet made the word RUNNABLE.</summary>
+        public const int Unblocking = 4;
     }
 
     public override string ToString() => $"{(IsWorker ? "worker" : "server")} {Tid}";

@@ -87,8 +87,8 @@ public sealed unsafe partial class UmcgKernel
                 // Wait from the background leaves it RUNNING | TF_BACKGROUND without it). A flag user code wrote
                 // without the kernel's mark takes this path too, and Preempt treats it as a foreground give-way.
                 return (state & (uint)(TaskFlags.Preempt | TaskFlags.Background)) != 0 ? Preempt(self) : Errno.Ok;
-            case TaskState.Blocked when Volatile.Read(ref self.BlockMark) == KernelTask.BlockMarks.InRegion:
-                return Errno.Ok; // inside its own blocking region: SysExit ends it, not a safepoint
+            case TaskState.Blocked when Volatile.Read(ref self.BlockMark) is KernelTask.BlockMarks.InRegion or KernelTask.BlockMarks.Idle or KernelTask.BlockMarks.Unblocking:
+                return Errno.Ok; // inside its own blocking region (offered or not): SysExit or an unblocker ends it, not a safepoint
             case TaskState.Blocked:
                 return Unblock(self);
             default:

@@ -10,22 +10,25 @@ namespace Umcg.Kernel;
 // is woken once, by the server or switcher that runs it (K6).
 //
 //   K11o offer (OfferIdle): the caller, BLOCKED in its own region (mark InRegion), turns its mark to Idle. From now on
-//        any thread may unblock it.
-//   K11w wait (IdleWait): the caller sleeps on its state word while it stays BLOCKED with the Idle mark (or with no
-//        mark: an unblocker took it and has not yet written RUNNABLE); once RUNNABLE it waits to be run as K4 does
-//        (AwaitRun). A mark put back to InRegion calls the wait off (EAGAIN): the caller is still in its region.
-//   K11u unblock (UnblockIdle): take the Idle mark (CAS Idle → None: one unblocker wins), BLOCKED → RUNNABLE, push on
-//        the server server_tid names, wake it unless the arrival is quiet (K4q). When the server cannot be resolved
-//        the mark goes back to InRegion and the sleeper is woken: its wait is called off, and its own SysExit (K4)
-//        then removes it as it would any worker whose server is gone — nothing sleeps for ever.
+//        any thread may unblock it, and the caller must not end the region itself unless it knows none will (the
+//        scheduler's handshake, WorkerThread.Idle.cs, is what tells it).
+//   K11w wait (IdleWait): the caller sleeps on its state word while it stays BLOCKED with the Idle mark (or with
+//        Unblocking: an unblocker is between its two CASes); once RUNNABLE it waits to be run as K4 does (AwaitRun).
+//        A word an unblocker set to NONE ends the wait with the worker's removal, for the reason the unblocker left.
+//   K11u unblock (UnblockIdle): take the offer (CAS Idle → Unblocking: one unblocker wins), BLOCKED → RUNNABLE, then
+//        the mark to None, push on the server server_tid names, wake it unless the arrival is quiet (K4q). No server to
+//        queue on, or a word user code scribbled, calls the offer off: the reason is left on the task, the word set to
+//        NONE, the sleeper woken, and its wait removes it — nothing sleeps for ever.
 //
 // Why it is safe. The Idle mark is set only by the worker on itself, from InRegion, and taken only by K11u's CAS or by
-// the worker's own K4 (TakeBlockMark accepts any kernel mark); so exactly one of them moves the worker off BLOCKED,
-// and a worker unblocked on its behalf is queued exactly once (I4). A detector marks only RUNNING workers, never an
-// idle one; one that marks the worker after a server ran it (before its thread is back from the park) leaves the mark
-// ByDetector, and the wait finishes that block as every wait does (RequeueMarkedWait). The unblocker changes the word
-// (BLOCKED → RUNNABLE, a CAS) before anyone can change it again, and never wakes the sleeper: it sleeps on until K6
-// makes it RUNNING and unparks it (I5: the word changes before every wake).
+// the worker's own K4 (TakeBlockMark accepts any kernel mark, and the handshake keeps the two apart); so exactly one
+// of them moves the worker off BLOCKED, and a worker unblocked on its behalf is queued exactly once (I4). While the
+// word says BLOCKED the mark is never None (Idle, then Unblocking until the word says RUNNABLE), so a detector acting
+// on an old look, whose block claims the mark from None first, cannot claim it then; once the worker runs, a detector
+// that marks it before its thread is back from the park leaves the mark ByDetector, and the wait finishes that block
+// as every wait does (RequeueMarkedWait). Every change the sleeper must see changes its word first (RUNNABLE, RUNNING,
+// or NONE for a call-off) — I5 — and the unblocker wakes it only for a call-off: otherwise it sleeps on until K6 makes
+// it RUNNING and unparks it.
 public sealed unsafe partial class UmcgKernel
 {
     /// <summary>
@@ -52,10 +55,10 @@ public sealed unsafe partial class UmcgKernel
     /// (<see cref="UnblockIdle"/>) and a server runs it; it then runs on its server's CPU, as after <see cref="SysExit"/>.
     /// </summary>
     /// <returns>
-    /// Ok once RUNNING (at once for a caller that runs already); EAGAIN if no offer stands, never made or called off
-    /// (the worker is still BLOCKED in its region: it ends the region with <see cref="SysExit"/>); EINVAL for a
-    /// non-worker; ESRCH or EINVAL if the worker was removed while it waited (its server went away; its state word
-    /// was scribbled).
+    /// Ok once RUNNING (at once for a caller that runs already); EAGAIN if no offer stands (the worker is still BLOCKED
+    /// in its region and ends it with <see cref="SysExit"/>); EINVAL for a non-worker; ESRCH or EINVAL if the worker was
+    /// removed while it waited (the unblocker found no server, or its state word scribbled; its server went away
+    /// before running it).
     /// </returns>
     public Errno IdleWait()
     {
@@ -69,7 +72,13 @@ public sealed unsafe partial class UmcgKernel
         while (true)
         {
             uint seen = Volatile.Read(ref *word);
-            if ((seen & UmcgConstants.StateMask) != (uint)TaskState.Blocked)
+            uint state = seen & UmcgConstants.StateMask;
+            if (state == (uint)TaskState.None && self.IdleCallOff is { } callOff)
+            {
+                return Kill(self, callOff.Error, callOff.Reason);
+            }
+
+            if (state != (uint)TaskState.Blocked)
             {
                 break; // unblocked: RUNNABLE or already RUNNING (AwaitRun sorts out anything else)
             }
@@ -85,8 +94,8 @@ public sealed unsafe partial class UmcgKernel
                 break; // unblocked, run, and marked again before we woke: AwaitRun requeues it
             }
 
-            // Idle (nobody took us yet), or None (an unblocker took the mark and writes RUNNABLE next): the word
-            // changes before anything wakes us, so parking on the value we read loses nothing.
+            // Idle (nobody took us yet) or Unblocking (an unblocker writes RUNNABLE next): the word changes before
+            // anything wakes us, so parking on the value we read loses nothing.
             Parker.Park(word, seen, 0, self.Clock);
         }
 
@@ -104,9 +113,10 @@ public sealed unsafe partial class UmcgKernel
     /// woken once, when a server or a switching worker runs it. Any thread may call it.
     /// </summary>
     /// <returns>
-    /// Ok; ESRCH if <paramref name="task"/> is no registered worker, or its server_tid names no registered server (the
-    /// offer is then called off: the worker's <see cref="IdleWait"/> returns EAGAIN); EINVAL if the worker made no
-    /// offer (it runs, or is in a blocking region it ends itself) or was already unblocked.
+    /// Ok; ESRCH if <paramref name="task"/> is no registered worker; EINVAL if the worker made no offer (it runs, or is
+    /// in a blocking region it ends itself) or was already unblocked. ESRCH if its server_tid names no registered
+    /// server, EINVAL if its state word was scribbled while it waited: the offer is then called off and the worker
+    /// removed (its <see cref="IdleWait"/> returns the same error).
     /// </returns>
     public Errno UnblockIdle(UmcgTask* task)
     {
@@ -116,29 +126,23 @@ public sealed unsafe partial class UmcgKernel
             return Errno.ESRCH;
         }
 
-        if (ResolveServer(worker, out var server) != Errno.Ok)
-        {
-            // Call the offer off: the worker's own SysExit will find the server gone and remove it.
-            if (Interlocked.CompareExchange(ref worker.BlockMark, KernelTask.BlockMarks.InRegion, KernelTask.BlockMarks.Idle) == KernelTask.BlockMarks.Idle)
-            {
-                Parker.Unpark(worker.StateWord);
-            }
-
-            return Errno.ESRCH;
-        }
-
-        if (Interlocked.CompareExchange(ref worker.BlockMark, KernelTask.BlockMarks.None, KernelTask.BlockMarks.Idle) != KernelTask.BlockMarks.Idle)
+        // Unblocking, not None: a BLOCKED word never shows no mark here (see the head of this file).
+        if (Interlocked.CompareExchange(ref worker.BlockMark, KernelTask.BlockMarks.Unblocking, KernelTask.BlockMarks.Idle) != KernelTask.BlockMarks.Idle)
         {
             return Errno.EINVAL;
+        }
+
+        if (ResolveServer(worker, out var server) != Errno.Ok)
+        {
+            return CallOffIdle(worker, Errno.ESRCH, "its server_tid does not name a registered server");
         }
 
         if (UpdateState(worker, TaskState.Blocked, TaskState.Runnable) != Errno.Ok)
         {
-            // User code wrote its word while it slept: wake it to find out (its wait then removes it).
-            Parker.Unpark(worker.StateWord);
-            return Errno.EINVAL;
+            return CallOffIdle(worker, Errno.EINVAL, "its state word was set by user code while it waited idle");
         }
 
+        Volatile.Write(ref worker.BlockMark, KernelTask.BlockMarks.None);
         PushRunnable(worker, server);
         if (!IsQuietArrival(worker, server))
         {
@@ -147,4 +151,33 @@ public sealed unsafe partial class UmcgKernel
 
         return Errno.Ok;
     }
+
+    /// <summary>
+    /// K11u cannot queue the worker it took: the reason goes on the task, then the word to NONE (whatever user code
+    /// wrote there; the change the sleeper parks against), then the wake. Its <see cref="IdleWait"/> removes it.
+    /// </summary>
+    private Errno CallOffIdle(KernelTask worker, Errno error, string reason)
+    {
+        worker.IdleCallOff = new IdleCallOff(error, reason);
+        uint* word = worker.StateWord;
+        uint old = Volatile.Read(ref *word);
+        while (true)
+        {
+            // Full fence (CAS): the reason is visible to a sleeper that reads NONE.
+            uint seen = Interlocked.CompareExchange(ref *word, (old & UmcgConstants.UserMask) | (uint)TaskState.None, old);
+            if (seen == old)
+            {
+                break;
+            }
+
+            old = seen;
+        }
+
+        Volatile.Write(ref worker.BlockMark, KernelTask.BlockMarks.None);
+        Parker.Unpark(word);
+        return error;
+    }
 }
+
+/// <summary>Why an unblocker called an idle worker's offer off (K11u): the error and reason of the worker's removal.</summary>
+internal sealed record IdleCallOff(Errno Error, string Reason);

@@ -16,6 +16,12 @@ public sealed partial class UmcgScheduler
     /// <summary>Every thread the scheduler started and still knows (servers, and worker threads not yet exited).</summary>
     internal IEnumerable<Thread> ThreadsForTests() => Servers.Select(s => s.Thread).Concat(_workersByTid.Values.Select(w => w.Thread));
 
+    /// <summary>
+    /// Run by a pooled thread between its offer to the kernel half and its CAS to Asleep (WorkerThread.WaitInPool), for
+    /// tests that hold it there while a releaser claims it; returns true to go on.
+    /// </summary>
+    internal Func<WorkerThread, bool>? AfterIdleOfferForTests { get; set; }
+
     /// <summary>Idle pooled threads asleep in the kernel half (K11), which a spawn queues without waking.</summary>
     internal int IdleAsleepForTests
     {

@@ -84,7 +84,7 @@ public sealed unsafe class IdleConformanceTests
 
     [Theory]
     [MemberData(nameof(Parkers.Both), MemberType = typeof(Parkers))]
-    public void An_unblock_that_finds_no_server_calls_the_offer_off_and_the_worker_is_removed_by_its_own_unblock(string parker)
+    public void An_unblock_that_finds_no_server_removes_the_sleeping_worker(string parker)
     {
         using var rig = new Rig(parker);
         var server = rig.Server();
@@ -92,15 +92,36 @@ public sealed unsafe class IdleConformanceTests
         Assert.Equal(Errno.Ok, w.Call(rig.Kernel.OfferIdle));
         var idle = w.Post(rig.Kernel.IdleWait);
 
+        // Whether the worker is parked yet or not: the word goes to NONE before the wake, so the wait ends either way.
         Volatile.Write(ref w.Task->ServerTid, (uint)Rig.NoSuchTid);
         Assert.Equal(Errno.ESRCH, rig.OnFreshThread(() => rig.Kernel.UnblockIdle(w.Task)));
+        Assert.Equal(Errno.ESRCH, w.Result(idle, "idle wait called off"));
+        AssertRemoved(rig, server, w, "server_tid");
+    }
 
-        // Woken with the offer called off: still BLOCKED in its region, whose end removes it (no server to queue on).
-        Assert.Equal(Errno.EAGAIN, w.Result(idle, "idle wait called off"));
-        Assert.Equal(TaskState.Blocked, w.State);
-        Assert.Equal(Errno.ESRCH, w.SysExit());
+    [Theory]
+    [MemberData(nameof(Parkers.Both), MemberType = typeof(Parkers))]
+    public void An_unblock_that_finds_the_word_scribbled_removes_the_sleeping_worker(string parker)
+    {
+        using var rig = new Rig(parker);
+        var server = rig.Server();
+        var w = rig.BlockedWorker(server);
+        Assert.Equal(Errno.Ok, w.Call(rig.Kernel.OfferIdle));
+        var idle = w.Post(rig.Kernel.IdleWait);
+
+        // User code makes the sleeping worker's word RUNNABLE (it is on no list): the unblock cannot take BLOCKED.
+        Volatile.Write(ref w.Task->State, (uint)TaskState.Runnable);
+        Assert.Equal(Errno.EINVAL, rig.OnFreshThread(() => rig.Kernel.UnblockIdle(w.Task)));
+        Assert.Equal(Errno.EINVAL, w.Result(idle, "idle wait called off"));
+        AssertRemoved(rig, server, w, "state");
+    }
+
+    private static void AssertRemoved(Rig rig, Party server, Party w, string reason)
+    {
         Assert.False(w.IsRegisteredThread);
+        Assert.Contains(reason, w.Call(() => UmcgKernel.LastKillReason), StringComparison.Ordinal);
         Assert.Equal(0ul, server.ListHead);
+        Assert.Equal(TaskState.Running, server.State);
         rig.Retire(w);
         rig.AssertServerUsable(server);
     }

@@ -10,6 +10,7 @@ public sealed class IdlePoolTests
     [InlineData("futex", true)]
     [InlineData("monitor", true)]
     [InlineData("futex", false)]
+    [InlineData("monitor", false)]
     public void A_spawn_queues_a_thread_asleep_in_the_pool_without_waking_it(string parker, bool queuedAsleep)
     {
         const int Rounds = 50;
@@ -109,7 +110,8 @@ public sealed class IdlePoolTests
             },
             new WorkerOptions { PreferredServer = server });
 
-        // Two threads at once, one per server, then both pooled: the one last on server 1 is on top of the stack.
+        // Two threads at once, one per server, then both pooled: one of them is on top of the stack, and the other must
+        // be found under it for the bodies bound for its server.
         var on0 = On(0, wait: true);
         var on1 = On(1, wait: true);
         Watchdog.Until(() => scheduler.Stats.Blocks == 2, scheduler.Kernel, "both bodies in their regions");
@@ -127,5 +129,64 @@ public sealed class IdlePoolTests
         }
 
         SchedulerFixture.Shutdown(scheduler);
+    }
+
+    [Theory, BothParkers]
+    public void A_thread_claimed_after_its_offer_ends_its_region_itself_and_runs_the_body(string parker)
+    {
+        // Hold the pooled thread between its offer (the kernel-only Idle mark set) and its CAS to Asleep, spawn then:
+        // the releaser finds it Pooled, claims it and sets its event; the thread's CAS fails, and its own SysExit takes
+        // the standing Idle mark.
+        var scheduler = SchedulerFixture.Create(parker, servers: 1, options: SchedulerFixture.Undetected);
+        using var offered = new ManualResetEventSlim();
+        using var go = new ManualResetEventSlim();
+        scheduler.AfterIdleOfferForTests = _ =>
+        {
+            offered.Set();
+            go.Wait();
+            return true;
+        };
+        var first = scheduler.Spawn(() => Worker.Current!.Tid);
+        SchedulerFixture.WaitAll(scheduler, first);
+        var second = SpawnWhileHeld(scheduler, offered, go);
+        SchedulerFixture.WaitAll(scheduler, second);
+        Assert.Equal(first.Join(), second.Join());
+        Assert.Equal(0, scheduler.Stats.SpawnsQueuedAsleep);
+
+        // The next idle period, unhindered (the hook, if the thread still reads it, finds `go` set), ends asleep and is
+        // queued by the spawner.
+        scheduler.AfterIdleOfferForTests = null;
+        Watchdog.Until(() => scheduler.IdleAsleepForTests == 1, scheduler.Kernel, "the pooled thread asleep in the kernel half");
+        var third = scheduler.Spawn(() => Worker.Current!.Tid);
+        SchedulerFixture.WaitAll(scheduler, third);
+        Assert.Equal(first.Join(), third.Join());
+        Assert.Equal(1, scheduler.Stats.SpawnsQueuedAsleep);
+        SchedulerFixture.Shutdown(scheduler);
+    }
+
+    private static WorkerHandle<int> SpawnWhileHeld(UmcgScheduler scheduler, ManualResetEventSlim offered, ManualResetEventSlim go)
+    {
+        Watchdog.Until(() => offered.IsSet, scheduler.Kernel, "the pooled thread held after its offer");
+        var handle = scheduler.Spawn(() => Worker.Current!.Tid);
+        go.Set();
+        return handle;
+    }
+
+    [Theory, BothParkers]
+    public void A_thread_asleep_in_the_pool_evicted_for_a_body_of_another_stack_size_leaves_and_the_body_runs(string parker)
+    {
+        // One worker thread at most: a body of another stack size finds no slot, is queued, and evicts the idle thread.
+        var scheduler = SchedulerFixture.Create(parker, servers: 1, options: SchedulerFixture.Undetected with { MaxWorkers = 1 });
+        var first = scheduler.Spawn(() => Thread.CurrentThread);
+        SchedulerFixture.WaitAll(scheduler, first);
+        Watchdog.Until(() => scheduler.IdleAsleepForTests == 1, scheduler.Kernel, "the pooled thread asleep in the kernel half");
+
+        var other = scheduler.Spawn(() => Thread.CurrentThread, new WorkerOptions { StackSize = 512 * 1024 });
+        SchedulerFixture.WaitAll(scheduler, other);
+        Assert.NotSame(first.Join(), other.Join());
+        Watchdog.Until(() => !first.Join().IsAlive, scheduler.Kernel, "the evicted thread gone");
+        Assert.Equal(0, scheduler.Stats.SpawnsQueuedAsleep); // an exit order, not a body
+        SchedulerFixture.Shutdown(scheduler);
+        Assert.Equal(0, scheduler.WorkerThreadCountForTests);
     }
 }

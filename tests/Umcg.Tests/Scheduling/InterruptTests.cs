@@ -27,19 +27,27 @@ public sealed class InterruptTests
     }
 
     [Theory]
-    [InlineData(true)]
-    [InlineData(false)]
-    public void An_interrupt_sent_to_an_idle_pooled_thread_is_absorbed(bool queuedAsleep)
+    [InlineData("futex", true)]
+    [InlineData("monitor", true)]
+    [InlineData("futex", false)]
+    [InlineData("monitor", false)]
+    public void An_interrupt_sent_to_an_idle_pooled_thread_is_absorbed(string parker, bool queuedAsleep)
     {
         const int Rounds = 10;
-        var scheduler = SchedulerFixture.Create(servers: 1, options: SchedulerFixture.Undetected with { QueueIdleThreadsAsleep = queuedAsleep });
+        var scheduler = SchedulerFixture.Create(parker, servers: 1, options: SchedulerFixture.Undetected with { QueueIdleThreadsAsleep = queuedAsleep });
         for (int round = 0; round < Rounds; round++)
         {
             var first = scheduler.Spawn(() => Thread.CurrentThread);
             SchedulerFixture.WaitAll(scheduler, first);
 
             // The thread is back in the pool (its handle completes after it is pooled): interrupt it there, awake or
-            // asleep in the kernel half, where the runtime cannot deliver it.
+            // asleep in the kernel half (where the futex parker's wait does not see it, and the monitor parker's
+            // throws it), and once asleep for sure in half the rounds.
+            if (queuedAsleep && round % 2 == 1)
+            {
+                Watchdog.Until(() => scheduler.IdleAsleepForTests == 1, scheduler.Kernel, "the pooled thread asleep in the kernel half");
+            }
+
             var pooled = first.Join();
             pooled.Interrupt();
 
