@@ -33,8 +33,9 @@ public sealed unsafe partial class UmcgKernel
 {
     /// <summary>
     /// K11o: the calling worker, BLOCKED in its own blocking region, offers itself to be unblocked by another thread
-    /// (<see cref="UnblockIdle"/>); follow with <see cref="IdleWait"/>, or with <see cref="SysExit"/> to end the region
-    /// itself after all.
+    /// (<see cref="UnblockIdle"/>); follow with <see cref="IdleWait"/>. Ending the region with <see cref="SysExit"/>
+    /// instead is safe only when no unblock can come (an unblocker that took the offer first would leave the worker's
+    /// own unblock no mark to take, and it would be removed): the scheduler's handshake tells it.
     /// </summary>
     /// <returns>Ok; EINVAL for a non-worker, or a worker that is not BLOCKED in a region of its own.</returns>
     public Errno OfferIdle()
@@ -142,6 +143,8 @@ public sealed unsafe partial class UmcgKernel
             return CallOffIdle(worker, Errno.EINVAL, "its state word was set by user code while it waited idle");
         }
 
+        // Only now, with the word RUNNABLE: from here a detector's block, which claims the mark from None, finds
+        // nothing to block until the worker runs (its CAS from RUNNING fails and gives the mark back).
         Volatile.Write(ref worker.BlockMark, KernelTask.BlockMarks.None);
         PushRunnable(worker, server);
         if (!IsQuietArrival(worker, server))
@@ -173,6 +176,8 @@ public sealed unsafe partial class UmcgKernel
             old = seen;
         }
 
+        // The word says NONE: nothing claims the mark any more (a detector blocks only RUNNING workers). Then the
+        // wake, after the word's change (I5): a sleeper that read BLOCKED either parks and is woken here, or finds NONE.
         Volatile.Write(ref worker.BlockMark, KernelTask.BlockMarks.None);
         Parker.Unpark(word);
         return error;

@@ -67,7 +67,8 @@ public sealed unsafe partial class WorkerThread
 
         // Asleep: queue it for its server ourselves, without waking it. Refused (no server to queue on, or its word
         // scribbled), the kernel half calls the offer off and wakes it, and its own wait removes it: the thread reports
-        // that and fails the body it was given, so there is nothing more to do here.
+        // that and fails the body it was given, so there is nothing more to do here. (A refusal for want of an offer
+        // cannot come: the thread offers before its CAS to Asleep, and only its one releaser takes the offer.)
         if (Kernel.UnblockIdle(Block.Task) == Errno.Ok && !exit)
         {
             Scheduler.Stats.CountQueuedAsleep();

@@ -272,7 +272,7 @@ public sealed unsafe partial class WorkerThread : IResumeStamp
     /// the process's other threads — a request thread waiting to send a response, a spawner, the server woken for an
     /// urgent arrival — otherwise wait for a worker's OS slice to run out, under a stream of short bodies again and
     /// again. Without it, a priority-31 <c>/health</c> beside saturating <c>/orders</c> waited 27–32 ms at the median
-    /// instead of 2 ms (docs/service.md, "A spawn that queues its thread asleep"); a yield only when the server was
+    /// instead of 2 ms (docs/service.md, "Three runs on 2026-12-06"); a yield only when the server was
     /// awake did not help.
     /// </remarks>
     internal static bool YieldAfterBody()

@@ -12,9 +12,7 @@ public sealed unsafe class IdleConformanceTests
     {
         using var rig = new Rig(parker);
         var server = rig.Server();
-        var w = rig.BlockedWorker(server);
-        Assert.Equal(Errno.Ok, w.Call(rig.Kernel.OfferIdle));
-        var idle = w.Post(rig.Kernel.IdleWait);
+        var (w, idle) = OfferedAndWaiting(rig, server);
 
         // The unblock from a thread that is no task: RUNNABLE, on the server's list, the server woken (margin 0).
         var unblocked = Errno.EINVAL;
@@ -88,9 +86,7 @@ public sealed unsafe class IdleConformanceTests
     {
         using var rig = new Rig(parker);
         var server = rig.Server();
-        var w = rig.BlockedWorker(server);
-        Assert.Equal(Errno.Ok, w.Call(rig.Kernel.OfferIdle));
-        var idle = w.Post(rig.Kernel.IdleWait);
+        var (w, idle) = OfferedAndWaiting(rig, server);
 
         // Whether the worker is parked yet or not: the word goes to NONE before the wake, so the wait ends either way.
         Volatile.Write(ref w.Task->ServerTid, (uint)Rig.NoSuchTid);
@@ -105,15 +101,21 @@ public sealed unsafe class IdleConformanceTests
     {
         using var rig = new Rig(parker);
         var server = rig.Server();
-        var w = rig.BlockedWorker(server);
-        Assert.Equal(Errno.Ok, w.Call(rig.Kernel.OfferIdle));
-        var idle = w.Post(rig.Kernel.IdleWait);
+        var (w, idle) = OfferedAndWaiting(rig, server);
 
         // User code makes the sleeping worker's word RUNNABLE (it is on no list): the unblock cannot take BLOCKED.
         Volatile.Write(ref w.Task->State, (uint)TaskState.Runnable);
         Assert.Equal(Errno.EINVAL, rig.OnFreshThread(() => rig.Kernel.UnblockIdle(w.Task)));
         Assert.Equal(Errno.EINVAL, w.Result(idle, "idle wait called off"));
         AssertRemoved(rig, server, w, "state");
+    }
+
+    /// <summary>A worker that ran for <paramref name="server"/>, blocked, offered itself (asserted) and is in its idle wait (pending).</summary>
+    private static (Party Worker, Task<Errno> IdleWait) OfferedAndWaiting(Rig rig, Party server)
+    {
+        var w = rig.BlockedWorker(server);
+        Assert.Equal(Errno.Ok, w.Call(rig.Kernel.OfferIdle));
+        return (w, w.Post(rig.Kernel.IdleWait));
     }
 
     private static void AssertRemoved(Rig rig, Party server, Party w, string reason)
