@@ -172,8 +172,16 @@ public sealed unsafe partial class WorkerThread
         var task = Block.Task;
         bool picked = false;
 
-        // B2: whoever wakes us next sleeps right after; let the wake preempt it (WorkerThread.OsClass.cs).
-        RunAsNormalForWait();
+        // B2: whoever wakes us next sleeps right after; let the wake preempt it. B2g: giving way, we are woken by a
+        // worker that outranks us as it stops; let it reach that stop first (WorkerThread.OsClass.cs).
+        if (givingWay)
+        {
+            WaitAsOutranked();
+        }
+        else
+        {
+            RunAsNormalForWait();
+        }
 
         // The run so far is charged first: a yielder competes with the queue in H2 by what it has run.
         OnStopping();

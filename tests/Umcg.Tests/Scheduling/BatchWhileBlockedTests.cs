@@ -112,4 +112,46 @@ public sealed class BatchWhileBlockedTests
         Assert.Equal(LinuxSyscalls.SchedOther, h.Join());
         SchedulerFixture.Shutdown(off);
     }
+
+    /// <summary>
+    /// B2g: a worker asked to give way to a higher priority waits under SCHED_BATCH, so that the wake from the worker
+    /// that outranked it, which comes a moment before that worker's own stop, does not cut the stop short. Read by
+    /// the outranking body while the other waits, and by the worker itself once it runs again (it keeps the class).
+    /// With the option off it stays SCHED_OTHER.
+    /// </summary>
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void A_worker_that_gives_way_waits_under_SCHED_BATCH_unless_the_option_is_off(bool batchWhileBlocked)
+    {
+        var options = SchedulerFixture.Undetected with
+        {
+            Policy = () => new PriorityPolicy(Timeout.InfiniteTimeSpan),
+            BatchWhileBlocked = batchWhileBlocked,
+        };
+        var scheduler = SchedulerFixture.Create(servers: 1, options: options);
+        int lowTid = 0;
+        bool outranked = false;
+        var low = scheduler.Spawn(() =>
+        {
+            Volatile.Write(ref lowTid, Worker.Current!.Tid);
+            Watchdog.UntilAtSafepoints(() => Volatile.Read(ref outranked), scheduler.Kernel, "the higher priority runs");
+            return PolicyOf(0);
+        }, new WorkerOptions { Priority = 0 });
+        Watchdog.Until(() => Volatile.Read(ref lowTid) != 0, scheduler.Kernel, "the low priority runs");
+
+        // One server, and the low priority loops until this body has run: it can run only by the give-way.
+        var high = scheduler.Spawn(() =>
+        {
+            int whileWaiting = PolicyOf(Volatile.Read(ref lowTid));
+            Volatile.Write(ref outranked, true);
+            return whileWaiting;
+        }, new WorkerOptions { Priority = 20 });
+        SchedulerFixture.WaitAll(scheduler, high, low);
+
+        int expected = batchWhileBlocked ? LinuxSyscalls.SchedBatch : LinuxSyscalls.SchedOther;
+        Assert.Equal(expected, high.Join());
+        Assert.Equal(expected, low.Join());
+        SchedulerFixture.Shutdown(scheduler);
+    }
 }
