@@ -51,6 +51,43 @@ public sealed class CalmPollTests
     }
 
     [Fact]
+    public void A_spell_with_no_worker_running_does_not_end_calm()
+    {
+        // Calm after eight calm intervals (160 ms) of computing. Before, a poll that found nothing running restarted that
+        // count, so the polls after a quiet spell were active ones for eight calm intervals: 640 of them at 250 µs.
+        var scheduler = new UmcgScheduler(new UmcgSchedulerOptions
+        {
+            Servers = 1,
+            Kernel = Parkers.NewKernel("futex"),
+            Detection = new DetectionOptions { Mode = BlockingDetection.Monitor, CalmInterval = TimeSpan.FromMilliseconds(20) },
+        });
+        var stats = DetectionFixture.Detector(scheduler).Stats;
+        long calmInFirstPolls = -1;
+
+        var body = scheduler.Spawn(() =>
+        {
+            Watchdog.UntilAtSafepoints(() => stats.CalmPolls > 0, scheduler.Kernel, "a calm poll while the worker computes");
+
+            // The one worker blocked (announced): its server runs nothing, and the detector's polls find nothing running.
+            using (Worker.Blocking())
+            {
+                long before = stats.Polls;
+                Watchdog.Until(() => stats.Polls >= before + 3, scheduler.Kernel, "three polls while nothing runs");
+            }
+
+            // Computing again: calm from the first polls on, not after another eight calm intervals.
+            long polls = stats.Polls;
+            long calm = stats.CalmPolls;
+            Watchdog.UntilAtSafepoints(() => stats.Polls >= polls + 10, scheduler.Kernel, "ten polls after the quiet spell");
+            calmInFirstPolls = stats.CalmPolls - calm;
+        });
+
+        SchedulerFixture.WaitAll(scheduler, body);
+        Assert.True(calmInFirstPolls > 0, $"calm polls among the first ten after the quiet spell: {calmInFirstPolls}");
+        SchedulerFixture.Shutdown(scheduler);
+    }
+
+    [Fact]
     public void A_calm_interval_shorter_than_the_active_one_is_refused()
     {
         var options = new DetectionOptions { ActiveInterval = TimeSpan.FromMilliseconds(1), CalmInterval = TimeSpan.FromMicroseconds(500) };

@@ -5,8 +5,9 @@ namespace Umcg.Kernel.Detection;
 
 // The detector thread: poll the running workers, mark the ones asleep for too long, sleep until the next
 // poll or the moment a pending sleep crosses the threshold, whichever is first. The poll interval has three
-// levels: active (a worker was seen asleep lately), calm (workers run, none seen asleep for eight calm intervals:
-// their code announces its blocking) and idle (nothing runs; doubling up to the idle interval).
+// levels: active (a worker was seen asleep lately), calm (workers ran for eight calm intervals and none was seen
+// asleep: their code announces its blocking; a spell with nothing running neither counts nor resets that) and idle
+// (nothing runs; doubling up to the idle interval).
 public sealed unsafe partial class BlockingDetector
 {
     private const int ThreadCpuClock = 3; // CLOCK_THREAD_CPUTIME_ID: a vDSO read, no system call
@@ -50,6 +51,7 @@ public sealed unsafe partial class BlockingDetector
         LinuxSyscalls.SetTimerSlack(TimerSlackNs);
         long interval = _activeNs;
         long lastSleepSeenNs = KernelClock.Now(ClockId.Monotonic);
+        long lastPollNs = lastSleepSeenNs;
         int lastGcs = GcCount();
         while (!_stopping)
         {
@@ -59,8 +61,10 @@ public sealed unsafe partial class BlockingDetector
             if (_workers.IsEmpty)
             {
                 // Nothing to watch: sleep until a worker registers (or Dispose).
+                // Workers registered after this are new code: watched at the active interval, as a new process's are.
                 interval = _activeNs;
                 LinuxSyscalls.FutexWaitAbsolute(_wakeWord, seen, 0, realtime: false);
+                lastSleepSeenNs = lastPollNs = KernelClock.Now(ClockId.Monotonic);
                 continue;
             }
 
@@ -84,23 +88,30 @@ public sealed unsafe partial class BlockingDetector
 
             Stats.SetDetectorCpu(LinuxSyscalls.ClockNow(ThreadCpuClock));
 
-            // Adaptive: the short interval while workers run (a new sleep is noticed within it), doubling up
-            // to the idle interval while none does. Backed off, a server that starts a worker brings it back
-            // at once (NoteRunning), so the first block after a quiet spell is not noticed late.
             bool running = anyRunning | Interlocked.Exchange(ref _runningNoted, 0) != 0;
-            interval = running ? _activeNs : Math.Min(interval * 2, _idleNs);
-            _backedOff = interval > _activeNs;
             if (!running)
             {
-                // After a quiet spell the first workers are watched at the active interval, as a new process's are.
-                lastSleepSeenNs = now;
+                // A quiet spell is no evidence either way: the time since the last poll, when nothing may have run,
+                // does not count toward calm. (Restarting the count instead kept a service whose servers idle for a
+                // moment between requests at the active interval nearly always, woken by every start after a quiet poll.)
+                lastSleepSeenNs = Math.Min(now, lastSleepSeenNs + (now - lastPollNs));
             }
 
-            // Calm: workers run, but none was seen asleep for a while. Polls then come every calm interval; the first
-            // sleep seen brings the active one back. NoteRunning stays a single read (only idle back-off sets _backedOff).
-            if (running && now - lastSleepSeenNs >= CalmAfterIntervals * _calmNs)
+            lastPollNs = now;
+
+            // Calm: workers ran for eight calm intervals and none was seen asleep. Polls then come every calm interval;
+            // the first sleep seen brings the active one back.
+            bool calm = now - lastSleepSeenNs >= CalmAfterIntervals * _calmNs;
+            long floor = calm ? _calmNs : _activeNs;
+
+            // Adaptive: the floor while workers run (a new sleep is noticed within it), doubling up to the idle
+            // interval while none does. Backed off past the floor, a server that starts a worker brings the detector
+            // back at once (NoteRunning), so the first block after a quiet spell is not noticed later than the floor
+            // allows; at or under it NoteRunning stays a single read.
+            interval = running ? floor : Math.Min(Math.Max(interval, floor) * 2, Math.Max(_idleNs, floor));
+            _backedOff = interval > floor;
+            if (running && calm)
             {
-                interval = _calmNs;
                 Stats.CountCalmPoll();
             }
 
