@@ -29,14 +29,14 @@ way_name() {
 
 # steady_table SECTION: the runs of one section, by concurrency then way.
 steady_table() {
-  echo "| c | way | req/s | p50 ms | p99 ms | non-2xx | socket errors c/r/w/t | threads (process, max) | umcg* threads (max) | Umcg worker peak / bound | others' CPU |"
-  echo "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
-  while IFS=$'\t' read -r section way pool c rps p50 p99 non2xx socket threads umcg peak bound servers others; do
+  echo "| c | way | req/s | p50 ms | p99 ms | non-2xx | socket errors c/r/w/t | threads (process, max) | umcg* threads (max) | Umcg worker peak / bound | sample / PostgreSQL CPU µs per request | others' CPU |"
+  echo "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+  while IFS=$'\t' read -r section way pool c rps p50 p99 non2xx socket threads umcg peak bound servers others sample_us pg_us; do
     [[ "$section" == "$1" ]] || continue
     local workers="—" own="—"
     [[ "$peak" != "-" ]] && workers="$peak / $bound"
     [[ "$way" == umcg-* ]] && own="$umcg"
-    echo "| $c | $(way_name "$way") | ${rps:-—} | ${p50:-—} | ${p99:-—} | $non2xx | $socket | $threads | $own | $workers | $others % |"
+    echo "| $c | $(way_name "$way") | ${rps:-—} | ${p50:-—} | ${p99:-—} | $non2xx | $socket | $threads | $own | $workers | ${sample_us:-—} / ${pg_us:-—} | $others % |"
   done <"$results"
 }
 
@@ -127,6 +127,8 @@ $(probe_table)
   detector, the exit watcher), sampled the same way. **Umcg worker peak / bound**: the scheduler's own
   \`Stats.PeakWorkerThreads\` since the process started against \`Umcg:MaxWorkers\`, read from the sample's
   \`GET /umcg/stats\` after the run.
+- **sample / PostgreSQL CPU µs per request**: the CPU time the sample's process (\`/proc/<pid>/stat\`, all its
+  threads) and PostgreSQL (as below) spent during the measured run, over the requests wrk completed in it.
 - **others' CPU**: during the measured run, the ticks all CPUs were busy (\`/proc/stat\`) minus the sample's
   (\`/proc/<pid>/stat\`), PostgreSQL's (the postmaster, its live children and those it reaped) and wrk's own
   (\`times\`), as a share of all CPUs' ticks: what the rest of the machine took.

@@ -296,21 +296,25 @@ measure() {
 # record SECTION WAY POOL C BASE BEFORE AFTER: the figures of one run as a results.tsv line.
 record() {
   local section="$1" way="$2" pool="$3" c="$4" base="$5" before="$6" after="$7"
-  local others threads umcg_threads peak bound servers
+  local others cost threads umcg_threads peak bound servers
   others="$(awk -v b="$before" -v a="$after" -v wrk="$(wrk_field "$base.wrk.txt" cpu)" -v hz="$ticks_per_s" 'BEGIN {
       split(b, x, " "); split(a, y, " ")
       total = y[1] - x[1]; busy = y[2] - x[2]; ours = (y[3] - x[3]) + (y[4] - x[4]) + wrk * hz
       o = busy - ours; if (o < 0) o = 0
       printf "%.0f", (total > 0 ? 100 * o / total : 0) }')"
+  # CPU per request, µs: the sample's and PostgreSQL's ticks over the requests wrk counted in the measured run.
+  cost="$(awk -v b="$before" -v a="$after" -v rps="$(wrk_field "$base.wrk.txt" rps)" -v s="$duration" -v hz="$ticks_per_s" 'BEGIN {
+      split(b, x, " "); split(a, y, " "); n = rps * s
+      if (n > 0) printf "%.0f\t%.0f", 1e6 * (y[3] - x[3]) / hz / n, 1e6 * (y[4] - x[4]) / hz / n; else printf "-\t-" }')"
   threads="$(awk 'BEGIN { m = 0 } $1 > m { m = $1 } END { print m }' "$base.threads.txt")"
   umcg_threads="$(awk 'BEGIN { m = 0 } $2 > m { m = $2 } END { print m }' "$base.threads.txt")"
   peak="$(umcg_stat "$base.umcg.json" peakWorkerThreads)"
   bound="$(umcg_stat "$base.umcg.json" maxWorkers)"
   servers="$(umcg_stat "$base.umcg.json" servers)"
-  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$section" "$way" "$pool" "$c" \
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$section" "$way" "$pool" "$c" \
     "$(wrk_field "$base.wrk.txt" rps)" "$(wrk_field "$base.wrk.txt" p50)" "$(wrk_field "$base.wrk.txt" p99)" \
     "$(wrk_field "$base.wrk.txt" non2xx)" "$(wrk_field "$base.wrk.txt" socket)" "$threads" "$umcg_threads" \
-    "${peak:--}" "${bound:--}" "${servers:--}" "$others" >>"$results"
+    "${peak:--}" "${bound:--}" "${servers:--}" "$others" "$cost" >>"$results"
 }
 
 # burst WAY MODE BLOCKING: a cold process hit by 256 connections; responses within wrk's first second.
