@@ -18,15 +18,15 @@ public sealed unsafe partial class BlockingDetector
     // Marked workers whose unmanaged run is still being timed (detector thread only).
     private readonly List<WatchedWorker> _marked = [];
 
-    // Set by the detector thread while its poll interval is longer than the active one; cleared by the first
-    // NoteRunning, which also sets _runningNoted and wakes the thread.
+    // Set by the detector thread while its poll interval is longer than its floor (the active interval, or the calm one
+    // once calm); cleared by the first NoteRunning, which also sets _runningNoted and wakes the thread.
     private volatile bool _backedOff;
     private int _runningNoted;
 
     /// <summary>
     /// Tells the detector that a server is starting a worker. While workers run the detector polls at its
-    /// active interval anyway and this is one volatile read; after a quiet spell, when its polls have backed
-    /// off, it wakes the detector, which returns to its active interval at once.
+    /// floor (the active interval, or the calm one) anyway and this is one volatile read; after a quiet spell, when
+    /// its polls have backed off past that floor, it wakes the detector, which returns to the floor at once.
     /// </summary>
     public void NoteRunning()
     {
@@ -52,6 +52,7 @@ public sealed unsafe partial class BlockingDetector
         long interval = _activeNs;
         long lastSleepSeenNs = KernelClock.Now(ClockId.Monotonic);
         long lastPollNs = lastSleepSeenNs;
+        bool ranAtLastPoll = false;
         int lastGcs = GcCount();
         while (!_stopping)
         {
@@ -65,6 +66,7 @@ public sealed unsafe partial class BlockingDetector
                 interval = _activeNs;
                 LinuxSyscalls.FutexWaitAbsolute(_wakeWord, seen, 0, realtime: false);
                 lastSleepSeenNs = lastPollNs = KernelClock.Now(ClockId.Monotonic);
+                ranAtLastPoll = false;
                 continue;
             }
 
@@ -89,23 +91,25 @@ public sealed unsafe partial class BlockingDetector
             Stats.SetDetectorCpu(LinuxSyscalls.ClockNow(ThreadCpuClock));
 
             bool running = anyRunning | Interlocked.Exchange(ref _runningNoted, 0) != 0;
-            if (!running)
+            if (!running || !ranAtLastPoll)
             {
-                // A quiet spell is no evidence either way: the time since the last poll, when nothing may have run,
-                // does not count toward calm. (Restarting the count instead kept a service whose servers idle for a
-                // moment between requests at the active interval nearly always, woken by every start after a quiet poll.)
-                lastSleepSeenNs = Math.Min(now, lastSleepSeenNs + (now - lastPollNs));
+                // A quiet spell is no evidence either way: the time since the last poll counts toward calm only when
+                // both polls found a worker running (it is pushed forward by that time, never past the last poll).
+                // Restarting the count instead kept a service whose servers idle for a moment between requests at
+                // the active interval nearly always.
+                lastSleepSeenNs += now - lastPollNs;
             }
 
             lastPollNs = now;
+            ranAtLastPoll = running;
 
             // Calm: workers ran for eight calm intervals and none was seen asleep. Polls then come every calm interval;
             // the first sleep seen brings the active one back.
             bool calm = now - lastSleepSeenNs >= CalmAfterIntervals * _calmNs;
             long floor = calm ? _calmNs : _activeNs;
 
-            // Adaptive: the floor while workers run (a new sleep is noticed within it), doubling up to the idle
-            // interval while none does. Backed off past the floor, a server that starts a worker brings the detector
+            // Adaptive: the floor while workers run (a new sleep is noticed within it), doubling from it up to the
+            // idle interval (or the floor, if longer) while none does. Backed off past the floor, a server that starts a worker brings the detector
             // back at once (NoteRunning), so the first block after a quiet spell is not noticed later than the floor
             // allows; at or under it NoteRunning stays a single read.
             interval = running ? floor : Math.Min(Math.Max(interval, floor) * 2, Math.Max(_idleNs, floor));
