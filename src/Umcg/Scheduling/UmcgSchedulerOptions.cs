@@ -98,9 +98,9 @@ public sealed record UmcgSchedulerOptions
     /// A worker thread waits for the end of a blocking region under Linux's <c>SCHED_BATCH</c> when its arrival will
     /// not need its server (a quiet arrival), and goes back to <c>SCHED_OTHER</c> before it next yields, parks or idles
     /// in the pool: the thread whose blocking call returns, and the successor woken a moment before its switcher
-    /// blocks, then no longer preempt the worker running on that CPU. A worker that gives way to a higher rank (or at
-    /// the end of its slice) waits under <c>SCHED_BATCH</c> too, so that the wake from the worker that outranked it
-    /// does not cut that worker's own stop short. A system call only when the class changes.
+    /// blocks, then no longer preempt the worker running on that CPU. A worker that gives way to a higher rank waits under
+    /// <c>SCHED_BATCH</c> too, so that the wake from the worker that outranked it does not cut that worker's own stop
+    /// short. A system call only when the class changes.
     /// Default true; ignored with <see cref="BatchWorkerThreads"/>; where the OS refuses, threads stay as they are.
     /// </summary>
     public bool BatchWhileBlocked { get; init; } = true;

@@ -15,9 +15,10 @@ namespace Umcg.Scheduling;
 //      it to) has to run at once. Judged before the block, while the server's margin describes a running worker.
 //   B2 before a yield or a park (a Umcg primitive, Worker.Sleep): SCHED_OTHER. The switcher sleeps in its own Wait at
 //      once, so a successor that preempts it saves the switcher's futex wait (docs/scheduling.md, "The OS's part").
-//   B2g before a give-way (a yield at a safepoint, asked for by a higher rank's arrival or a spent slice):
-//      SCHED_BATCH. The worker that outranked us wakes us as it stops — a body that ends has its completion and its
-//      way to the pool still ahead, one that blocks its region's entry — and we have nothing more urgent than that.
+//   B2g a give-way (a yield at a safepoint, asked for by a higher rank's arrival or a spent slice) to a successor that
+//      outranks us: SCHED_BATCH. That worker wakes us as it stops — a body that ends has its completion and its way
+//      to the pool still ahead, one that blocks its region's entry — and we have nothing more urgent than that. A
+//      give-way to an equal rank (a spent slice), or through the server, is B2's case: SCHED_OTHER.
 //   B3 at the end of a body, before the thread offers itself to the pool: SCHED_OTHER, so that a pooled thread woken
 //      for a body of any rank can queue at once.
 //
@@ -74,8 +75,11 @@ public sealed unsafe partial class WorkerThread
     /// <summary>B2, B3: SCHED_OTHER for a wait that ends in a switch from a thread about to sleep.</summary>
     internal void RunAsNormalForWait() => WaitInClass(batch: false);
 
-    /// <summary>B2g: SCHED_BATCH (under <see cref="UmcgSchedulerOptions.BatchWhileBlocked"/>) for the wait after a give-way.</summary>
-    internal void WaitAsOutranked() => WaitInClass(batch: Scheduler.Options.BatchWhileBlocked);
+    /// <summary>
+    /// B2g: the class for the wait after a give-way: SCHED_BATCH (under <see cref="UmcgSchedulerOptions.BatchWhileBlocked"/>)
+    /// when the successor outranks us (<paramref name="outranked"/>), else SCHED_OTHER as B2.
+    /// </summary>
+    internal void WaitAfterGivingWay(bool outranked) => WaitInClass(batch: outranked && !_batchForGood && Scheduler.Options.BatchWhileBlocked);
 
     /// <summary>
     /// Whether K4q would let our arrival on our server be quiet whatever worker runs there: our rank is below the lowest

@@ -172,13 +172,9 @@ public sealed unsafe partial class WorkerThread
         var task = Block.Task;
         bool picked = false;
 
-        // B2: whoever wakes us next sleeps right after; let the wake preempt it. B2g: giving way, we are woken by a
-        // worker that outranks us as it stops; let it reach that stop first (WorkerThread.OsClass.cs).
-        if (givingWay)
-        {
-            WaitAsOutranked();
-        }
-        else
+        // B2: whoever wakes us next sleeps right after; let the wake preempt it (WorkerThread.OsClass.cs). A give-way
+        // chooses once it knows its successor (B2g, below).
+        if (!givingWay)
         {
             RunAsNormalForWait();
         }
@@ -199,6 +195,7 @@ public sealed unsafe partial class WorkerThread
             {
                 if (givingWay)
                 {
+                    RunAsNormalForWait(); // B2: the server's path (K5), and the server sleeps right after it wakes us
                     return false;
                 }
 
@@ -208,6 +205,14 @@ public sealed unsafe partial class WorkerThread
 
             switchTo = successor.Next;
             picked = switchTo is not null;
+        }
+
+        if (givingWay)
+        {
+            // B2g: a successor that outranks us wakes us as it stops, with its own way to that stop still ahead. Any
+            // other waker (an equal rank at its own give-way, the server) sleeps right after: B2. Queued already, we
+            // may be woken before the class changes: that costs a preemption, never a wake.
+            WaitAfterGivingWay(outranked: switchTo is not null && Server.RankOf(switchTo) > Server.RankOf(this));
         }
 
         while (!StateWord.PrepareWait(task))

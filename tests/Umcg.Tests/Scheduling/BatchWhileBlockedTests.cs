@@ -154,4 +154,34 @@ public sealed class BatchWhileBlockedTests
         Assert.Equal(expected, low.Join());
         SchedulerFixture.Shutdown(scheduler);
     }
+
+    /// <summary>
+    /// B2g is for a successor that outranks: a worker whose slice ran out gives way to an equal rank, which will give
+    /// way back (or block) with nothing left to do first, so it waits under SCHED_OTHER as any yielder (B2).
+    /// </summary>
+    [Fact]
+    public void A_worker_that_gives_way_to_an_equal_rank_at_the_end_of_its_slice_waits_under_SCHED_OTHER()
+    {
+        var options = SchedulerFixture.Undetected with { Policy = () => new PriorityPolicy(TimeSpan.FromMilliseconds(2)) };
+        var scheduler = SchedulerFixture.Create(servers: 1, options: options);
+        int firstTid = 0;
+        bool secondRan = false;
+        var first = scheduler.Spawn(() =>
+        {
+            Volatile.Write(ref firstTid, Worker.Current!.Tid);
+            Watchdog.UntilAtSafepoints(() => Volatile.Read(ref secondRan), scheduler.Kernel, "the second worker runs");
+        });
+        Watchdog.Until(() => Volatile.Read(ref firstTid) != 0, scheduler.Kernel, "the first worker runs");
+
+        // One server, and the first loops until this body has run: it runs only when the first's slice runs out.
+        var second = scheduler.Spawn(() =>
+        {
+            int whileWaiting = PolicyOf(Volatile.Read(ref firstTid));
+            Volatile.Write(ref secondRan, true);
+            return whileWaiting;
+        });
+        SchedulerFixture.WaitAll(scheduler, first, second);
+        Assert.Equal(LinuxSyscalls.SchedOther, second.Join());
+        SchedulerFixture.Shutdown(scheduler);
+    }
 }
