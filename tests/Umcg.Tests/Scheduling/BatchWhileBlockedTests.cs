@@ -114,6 +114,33 @@ public sealed class BatchWhileBlockedTests
     }
 
     /// <summary>
+    /// On one server, a first worker (priority 0) loops at safepoints until a second one (<paramref name="secondPriority"/>)
+    /// has run, so the second runs only when the first gives way. Returns the first worker's policy as the second read it
+    /// while the first waited, and as the first read it once it ran again.
+    /// </summary>
+    private static (int WhileWaiting, int AfterResuming) PoliciesAroundAGiveWay(UmcgScheduler scheduler, int secondPriority)
+    {
+        int firstTid = 0;
+        bool secondRan = false;
+        var first = scheduler.Spawn(() =>
+        {
+            Volatile.Write(ref firstTid, Worker.Current!.Tid);
+            Watchdog.UntilAtSafepoints(() => Volatile.Read(ref secondRan), scheduler.Kernel, "the second worker runs");
+            return PolicyOf(0);
+        }, new WorkerOptions { Priority = 0 });
+        Watchdog.Until(() => Volatile.Read(ref firstTid) != 0, scheduler.Kernel, "the first worker runs");
+
+        var second = scheduler.Spawn(() =>
+        {
+            int whileWaiting = PolicyOf(Volatile.Read(ref firstTid));
+            Volatile.Write(ref secondRan, true);
+            return whileWaiting;
+        }, new WorkerOptions { Priority = secondPriority });
+        SchedulerFixture.WaitAll(scheduler, first, second);
+        return (second.Join(), first.Join());
+    }
+
+    /// <summary>
     /// B2g: a worker asked to give way to a higher priority waits under SCHED_BATCH, so that the wake from the worker
     /// that outranked it, which comes a moment before that worker's own stop, does not cut the stop short. Read by
     /// the outranking body while the other waits, and by the worker itself once it runs again (it keeps the class).
@@ -130,28 +157,11 @@ public sealed class BatchWhileBlockedTests
             BatchWhileBlocked = batchWhileBlocked,
         };
         var scheduler = SchedulerFixture.Create(servers: 1, options: options);
-        int lowTid = 0;
-        bool outranked = false;
-        var low = scheduler.Spawn(() =>
-        {
-            Volatile.Write(ref lowTid, Worker.Current!.Tid);
-            Watchdog.UntilAtSafepoints(() => Volatile.Read(ref outranked), scheduler.Kernel, "the higher priority runs");
-            return PolicyOf(0);
-        }, new WorkerOptions { Priority = 0 });
-        Watchdog.Until(() => Volatile.Read(ref lowTid) != 0, scheduler.Kernel, "the low priority runs");
-
-        // One server, and the low priority loops until this body has run: it can run only by the give-way.
-        var high = scheduler.Spawn(() =>
-        {
-            int whileWaiting = PolicyOf(Volatile.Read(ref lowTid));
-            Volatile.Write(ref outranked, true);
-            return whileWaiting;
-        }, new WorkerOptions { Priority = 20 });
-        SchedulerFixture.WaitAll(scheduler, high, low);
+        var (whileWaiting, afterResuming) = PoliciesAroundAGiveWay(scheduler, secondPriority: 20);
 
         int expected = batchWhileBlocked ? LinuxSyscalls.SchedBatch : LinuxSyscalls.SchedOther;
-        Assert.Equal(expected, high.Join());
-        Assert.Equal(expected, low.Join());
+        Assert.Equal(expected, whileWaiting);
+        Assert.Equal(expected, afterResuming);
         SchedulerFixture.Shutdown(scheduler);
     }
 
@@ -164,24 +174,7 @@ public sealed class BatchWhileBlockedTests
     {
         var options = SchedulerFixture.Undetected with { Policy = () => new PriorityPolicy(TimeSpan.FromMilliseconds(2)) };
         var scheduler = SchedulerFixture.Create(servers: 1, options: options);
-        int firstTid = 0;
-        bool secondRan = false;
-        var first = scheduler.Spawn(() =>
-        {
-            Volatile.Write(ref firstTid, Worker.Current!.Tid);
-            Watchdog.UntilAtSafepoints(() => Volatile.Read(ref secondRan), scheduler.Kernel, "the second worker runs");
-        });
-        Watchdog.Until(() => Volatile.Read(ref firstTid) != 0, scheduler.Kernel, "the first worker runs");
-
-        // One server, and the first loops until this body has run: it runs only when the first's slice runs out.
-        var second = scheduler.Spawn(() =>
-        {
-            int whileWaiting = PolicyOf(Volatile.Read(ref firstTid));
-            Volatile.Write(ref secondRan, true);
-            return whileWaiting;
-        });
-        SchedulerFixture.WaitAll(scheduler, first, second);
-        Assert.Equal(LinuxSyscalls.SchedOther, second.Join());
+        Assert.Equal(LinuxSyscalls.SchedOther, PoliciesAroundAGiveWay(scheduler, secondPriority: 0).WhileWaiting);
         SchedulerFixture.Shutdown(scheduler);
     }
 }
