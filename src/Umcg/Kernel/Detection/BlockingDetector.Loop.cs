@@ -94,10 +94,10 @@ public sealed unsafe partial class BlockingDetector
             if (!running || !ranAtLastPoll)
             {
                 // A quiet spell is no evidence either way: the time since the last poll counts toward calm only when
-                // both polls found a worker running (it is pushed forward by that time, never past the last poll).
-                // Restarting the count instead kept a service whose servers idle for a moment between requests at
-                // the active interval nearly always.
-                lastSleepSeenNs += now - lastPollNs;
+                // both polls found a worker running (it is pushed forward by that time, never past this poll, which
+                // may have set it to now for a sighting). Restarting the count instead kept a service whose servers
+                // idle for a moment between requests at the active interval nearly always.
+                lastSleepSeenNs = Math.Min(now, lastSleepSeenNs + (now - lastPollNs));
             }
 
             lastPollNs = now;
@@ -109,9 +109,9 @@ public sealed unsafe partial class BlockingDetector
             long floor = calm ? _calmNs : _activeNs;
 
             // Adaptive: the floor while workers run (a new sleep is noticed within it), doubling from it up to the
-            // idle interval (or the floor, if longer) while none does. Backed off past the floor, a server that starts a worker brings the detector
-            // back at once (NoteRunning), so the first block after a quiet spell is not noticed later than the floor
-            // allows; at or under it NoteRunning stays a single read.
+            // idle interval (or the floor, if longer) while none does. Backed off past the floor, a server that starts
+            // a worker brings the detector back at once (NoteRunning), so the first block after a quiet spell is not
+            // noticed later than the floor allows; at or under it NoteRunning stays a single read.
             interval = running ? floor : Math.Min(Math.Max(interval, floor) * 2, Math.Max(_idleNs, floor));
             _backedOff = interval > floor;
             if (running && calm)

@@ -23,17 +23,17 @@ public sealed record DetectionOptions
 
     /// <summary>
     /// The poll interval once workers have run for eight calm intervals with none of them seen asleep (a spell with no
-    /// worker running neither counts toward that nor ends it): code that announces its blocking (regions, the worker-aware primitives) gives it nothing to find,
-    /// and each poll takes a busy CPU from a worker for a moment. The first sleep it sees brings it back to
+    /// worker running neither counts toward that nor ends it): code that announces its blocking (regions, the
+    /// worker-aware primitives) gives it nothing to find, and each poll takes a busy CPU from a worker for a moment. The first sleep it sees brings it back to
     /// <see cref="ActiveInterval"/>, so only the first unannounced sleep after a calm spell is noticed up to this much
     /// later. Equal to <see cref="ActiveInterval"/>: never stretched. Default 2 ms.
     /// </summary>
     public TimeSpan CalmInterval { get; init; } = TimeSpan.FromMilliseconds(2);
 
     /// <summary>
-    /// The longest poll interval while no worker runs, reached by doubling (a calm detector never polls more often than
-    /// <see cref="CalmInterval"/>, even when it is longer). With no worker thread registered at all the detector sleeps
-    /// until one is. Default 10 ms.
+    /// The longest poll interval while no worker runs, reached by doubling (a calm detector waits at least
+    /// <see cref="CalmInterval"/>, should that be the longer). With no worker thread registered at all the detector
+    /// sleeps until one is. Default 10 ms.
     /// </summary>
     public TimeSpan IdleInterval { get; init; } = TimeSpan.FromMilliseconds(10);
 
