@@ -24,9 +24,9 @@ public sealed record DetectionOptions
     /// <summary>
     /// The poll interval once workers have run for eight calm intervals with none of them seen asleep (a spell with no
     /// worker running neither counts toward that nor ends it): code that announces its blocking (regions, the
-    /// worker-aware primitives) gives it nothing to find, and each poll takes a busy CPU from a worker for a moment. The first sleep it sees brings it back to
-    /// <see cref="ActiveInterval"/>, so only the first unannounced sleep after a calm spell is noticed up to this much
-    /// later. Equal to <see cref="ActiveInterval"/>: never stretched. Default 2 ms.
+    /// worker-aware primitives) gives it nothing to find, and each poll takes a busy CPU from a worker for a moment. The
+    /// first sleep it sees brings it back to <see cref="ActiveInterval"/>, so only the first unannounced sleep after a
+    /// calm spell is noticed up to this much later. Equal to <see cref="ActiveInterval"/>: never stretched. Default 2 ms.
     /// </summary>
     public TimeSpan CalmInterval { get; init; } = TimeSpan.FromMilliseconds(2);
 
