@@ -5,8 +5,9 @@ namespace Umcg.Abi;
 
 /// <summary>
 /// A server's <see cref="UmcgTask.NextTid"/> read as its running slot: empty (0), a pick (a worker's TID, not
-/// started yet) or a running worker (its TID with <see cref="UmcgConstants.TidRunning"/>). The one place the
-/// bits are put together and taken apart.
+/// started yet), a running worker (its TID with <see cref="UmcgConstants.TidRunning"/>), or open to arrivals
+/// (<see cref="UmcgConstants.TidOpen"/> alone: the server sleeps with nothing to run). The one place the bits are
+/// put together and taken apart.
 /// </summary>
 /// <remarks>
 /// Only <see cref="Running"/> and <see cref="Pick"/> build a slot, and they check that the TID fits
@@ -34,7 +35,13 @@ public readonly struct RunningSlot : IEquatable<RunningSlot>
     public bool IsEmpty => Raw == 0;
 
     /// <summary>Whether the word names a worker without <see cref="UmcgConstants.TidRunning"/>: a pick the server's next Wait starts.</summary>
-    public bool IsPick => Raw != 0 && !IsRunning;
+    public bool IsPick => Raw != 0 && !IsRunning && !IsOpen;
+
+    /// <summary>Whether the word is <see cref="UmcgConstants.TidOpen"/>: the server sleeps open to an arrival that starts itself.</summary>
+    public bool IsOpen => Raw == UmcgConstants.TidOpen;
+
+    /// <summary>The open slot: nothing runs, and the first arrival may start itself.</summary>
+    public static RunningSlot Open => new(UmcgConstants.TidOpen);
 
     /// <summary>The slot of <paramref name="tid"/> running.</summary>
     public static RunningSlot Running(int tid) => new(Checked(tid) | UmcgConstants.TidRunning);
@@ -63,8 +70,8 @@ public readonly struct RunningSlot : IEquatable<RunningSlot>
     /// <summary>Inequality of the raw words.</summary>
     public static bool operator !=(RunningSlot left, RunningSlot right) => !left.Equals(right);
 
-    /// <summary>"-", the TID, or the TID with "|RUNNING" (bits outside the TID and the running bit are not shown).</summary>
-    public override string ToString() => Tid == 0
+    /// <summary>"-", "open", the TID, or the TID with "|RUNNING" (bits outside the TID and the running bit are not shown).</summary>
+    public override string ToString() => IsOpen ? "open" : Tid == 0
         ? "-"
         : string.Create(CultureInfo.InvariantCulture, $"{Tid}{(IsRunning ? "|RUNNING" : "")}");
 

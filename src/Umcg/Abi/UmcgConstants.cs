@@ -36,6 +36,14 @@ public static class UmcgConstants
     /// </summary>
     public const uint TidRunning = 0x8000_0000;
 
+    /// <summary>
+    /// A server's <see cref="UmcgTask.NextTid"/> while it sleeps with nothing to run and lets the first worker that
+    /// becomes runnable for it start itself (an extension of the RFC; see docs/conformance.md): that worker's unblock
+    /// replaces this value with its TID and <see cref="TidRunning"/>, and it runs at once. Written by the server over 0
+    /// only, and taken back by CAS when its wait returns.
+    /// </summary>
+    public const uint TidOpen = 0x4000_0000;
+
     /// <summary>The TID part of <see cref="UmcgTask.NextTid"/> (Linux TIDs fit 30 bits).</summary>
     public const uint TidMask = 0x3fff_ffff;
 }

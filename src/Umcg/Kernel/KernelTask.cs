@@ -83,6 +83,13 @@ internal sealed unsafe class KernelTask
     public int BackgroundMark;
 
     /// <summary>
+    /// A worker: 1 once it claimed an open server (K12) — by its own unblock or its unblocker's — until the worker takes
+    /// the news on its own thread (<see cref="UmcgKernel.TakeDirectStart"/>): what a server's pick would have told user
+    /// space. Written before the worker can run (its own CAS, or the wake's), so its thread reads it after it resumes.
+    /// </summary>
+    public int StartedDirectly;
+
+    /// <summary>
     /// Set by an unblocker that called the worker's idle offer off (K11u), before it sets the word to NONE: why the
     /// worker's wait removes it.
     /// </summary>

@@ -32,7 +32,9 @@ public sealed unsafe partial class UmcgKernel
 
     /// <summary>
     /// The calling worker leaves a blocking region: BLOCKED → RUNNABLE (runnable_ts stamped), queued on its
-    /// server's runnable list, the server woken; returns once a server runs it again.
+    /// server's runnable list, the server woken; returns once a server runs it again. A server open for arrivals
+    /// (next_tid = <see cref="UmcgConstants.TidOpen"/>: it sleeps with nothing to run) is claimed instead, and the
+    /// worker returns RUNNING at once (K12, an extension of the RFC).
     /// </summary>
     /// <returns>Ok (also when it never blocked: still RUNNING); EINVAL for a non-worker; ESRCH if its server is gone (the worker is removed).</returns>
     public Errno SysExit()
@@ -222,12 +224,14 @@ public sealed unsafe partial class UmcgKernel
     }
 
     /// <summary>
-    /// BLOCKED → RUNNABLE, queued on the server, server woken, and wait to be run. Outside a registration the
+    /// BLOCKED → RUNNABLE, queued on the server, server woken, and wait to be run — or, on a server open for arrivals
+    /// (K12), RUNNING at once with no switch. Outside a registration the
     /// BLOCKED must be the kernel half's (its block mark is taken); one that user code wrote removes the worker.
     /// </summary>
     private Errno Unblock(KernelTask worker, bool registering = false)
     {
         KernelTask server;
+        bool ranAtOnce = false;
         using (BlockGrace.Enter())
         {
             if (ResolveServer(worker, out server) != Errno.Ok)
@@ -245,11 +249,30 @@ public sealed unsafe partial class UmcgKernel
                 return Kill(worker, Errno.EINVAL, $"unblocked in state {worker.State}, not BLOCKED");
             }
 
-            PushRunnable(worker, server);
-            if (!IsQuietArrival(worker, server))
+            // K12: an open server is claimed and we run on at once; else K4's push and wake.
+            if (TryStartSelfOnOpenServer(worker, server, out var started))
             {
-                WakeServer(server);
+                if (started != Errno.Ok)
+                {
+                    return started;
+                }
+
+                ranAtOnce = true;
             }
+            else
+            {
+                PushRunnable(worker, server);
+                if (!IsQuietArrival(worker, server))
+                {
+                    WakeServer(server);
+                }
+            }
+        }
+
+        if (ranAtOnce)
+        {
+            FollowServerCpu(worker);
+            return Errno.Ok;
         }
 
         return AwaitRun(worker, server);

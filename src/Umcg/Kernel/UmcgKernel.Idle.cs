@@ -16,7 +16,8 @@ namespace Umcg.Kernel;
 //        Unblocking: an unblocker is between its two CASes); once RUNNABLE it waits to be run as K4 does (AwaitRun).
 //        A word an unblocker set to NONE ends the wait with the worker's removal, for the reason the unblocker left.
 //   K11u unblock (UnblockIdle): take the offer (CAS Idle → Unblocking: one unblocker wins), BLOCKED → RUNNABLE, then
-//        the mark to None, push on the server server_tid names, wake it unless the arrival is quiet (K4q). No server to
+//        the mark to None, push on the server server_tid names, wake it unless the arrival is quiet (K4q) — or, if that
+//        server sleeps open (K12), claim it and wake the worker to run (one wake in all). No server to
 //        queue on, or a word user code scribbled, calls the offer off: the reason is left on the task, the word set to
 //        NONE, the sleeper woken, and its wait removes it — nothing sleeps for ever.
 //
@@ -111,7 +112,8 @@ public sealed unsafe partial class UmcgKernel
     /// <summary>
     /// K11u: makes the idle worker whose control block is <paramref name="task"/> RUNNABLE on the server its
     /// server_tid names, as its own <see cref="SysExit"/> would (quiet arrivals included), without waking it: it is
-    /// woken once, when a server or a switching worker runs it. Any thread may call it.
+    /// woken once, when a server or a switching worker runs it — at once, by this call, if that server sleeps open to
+    /// arrivals (K12). Any thread may call it.
     /// </summary>
     /// <returns>
     /// Ok; ESRCH if <paramref name="task"/> is no registered worker; EINVAL if the worker made no offer (it runs, or is
@@ -146,10 +148,15 @@ public sealed unsafe partial class UmcgKernel
         // Only now, with the word RUNNABLE: from here a detector's block, which claims the mark from None, finds
         // nothing to block until the worker runs (its CAS from RUNNING fails and gives the mark back).
         Volatile.Write(ref worker.BlockMark, KernelTask.BlockMarks.None);
-        PushRunnable(worker, server);
-        if (!IsQuietArrival(worker, server))
+
+        // K12: an open server runs it at once (one wake, the worker's); else the push and K4q's wake.
+        if (!TryStartIdleOnOpenServer(worker, server))
         {
-            WakeServer(server);
+            PushRunnable(worker, server);
+            if (!IsQuietArrival(worker, server))
+            {
+                WakeServer(server);
+            }
         }
 
         return Errno.Ok;

@@ -14,8 +14,8 @@ namespace Umcg.Kernel;
 //   state    bits 0–7 of the block's state word (TaskState), 8–15 its flags (TF_PREEMPT, TF_COND_WAIT),
 //            16–31 user space's own. A task sleeps on this word.
 //   record   a server's ServerSlot: which worker it runs, written by the kernel half only (ServerSlot.cs).
-//   slot     the server's next_tid read as a RunningSlot (Abi/RunningSlot.cs): a pick (tid), or the record's
-//            user-visible mirror (tid | TID_RUNNING).
+//   slot     the server's next_tid read as a RunningSlot (Abi/RunningSlot.cs): a pick (tid), the record's
+//            user-visible mirror (tid | TID_RUNNING), or TID_OPEN (asleep with nothing to run, open to arrivals: K12).
 //   list     a server's runnable list: a lock-free LIFO of blocks through runnable_workers_ptr, plus each
 //            block's queued mark (TaskBlock.QueuedOn); drained by user space (RunnableList.cs).
 //
@@ -28,7 +28,7 @@ namespace Umcg.Kernel;
 //
 // Invariants
 //   I1 At most one worker per server runs user code: a worker is RUNNING only while its server's record
-//      names it. The record is set by K1, moved by K2's switch, cleared by K3, K2's yield, K5 and K7.
+//      names it. The record is set by K1, K10 and K12, moved by K2's switch, cleared by K3, K2's yield, K5 and K7.
 //   I2 The record changes only by a CAS from the exact value expected, so only the worker it names (or a
 //      kernel path acting for it: a detector's block, the reaper, a removal) moves or clears it, and a late
 //      release by a worker that was already replaced fails.
@@ -65,6 +65,9 @@ namespace Umcg.Kernel;
 //   K9, K10 demote and adopt (Background.cs): a worker that did not give way runs on in the background.
 //   K11 idle (Idle.cs): a worker BLOCKED in its own region offers itself (mark Idle) and sleeps; another thread does
 //      its K4 for it (take the mark, BLOCKED → RUNNABLE, push, K4q) without waking it; K6 wakes it once, to run.
+//   K12 open server (OpenServer.cs): a server asleep with nothing to run writes next_tid = TID_OPEN; a worker that
+//      becomes RUNNABLE for it (K4, K11u) claims it (record Empty → W, then the mirror TID_OPEN → W|TID_RUNNING by
+//      CAS) and runs at once, instead of the push, the server's wake and K6.
 
 /// <summary>
 /// The kernel half of UMCG, emulated in user space: <see cref="Ctl"/>, <see cref="Wait"/> and
