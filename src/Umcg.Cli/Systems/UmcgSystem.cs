@@ -19,6 +19,7 @@ internal sealed class UmcgSystem : ITaskSystem, IServerView
             Trace = settings.Trace,
             DirectSuccessor = !settings.ViaServer,
             QuietArrivals = !settings.ViaServer,
+            OpenIdleServers = !settings.ViaServer,
             OsTimeSlice = settings.OsTimeSlice,
             Demotion = !settings.Demotion ? DemotionOptions.Off
                 : settings.DemoteToNice19 ? new DemotionOptions { Mechanism = DemotionMechanism.Nice19 }

@@ -45,6 +45,19 @@ internal sealed partial class SchedulerTelemetry
     }
 
     /// <summary>
+    /// <paramref name="worker"/> started itself on <paramref name="server"/>, which slept open with nothing to run (K12):
+    /// on the worker's own thread, as it resumes. Counted and traced as a pick would be.
+    /// </summary>
+    public void StartedDirectly(Server server, WorkerThread worker)
+    {
+        Scheduler.Stats.CountDirectStart();
+        if (Recorder is not null || UmcgMetrics.RunQueueLatency.Enabled)
+        {
+            StartedDirectlySlow(server, worker);
+        }
+    }
+
+    /// <summary>
     /// The running worker <paramref name="from"/> is about to give its CPU up in Wait: straight to
     /// <paramref name="to"/>, or (null) back to its server.
     /// </summary>
@@ -243,9 +256,9 @@ internal sealed partial class SchedulerTelemetry
 
     /// <summary>A pick or a switch: the trace event, and the worker's run-queue latency (runnable_ts → now).</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private void Started(TraceEventKind kind, Server server, WorkerThread worker, int other)
+    private void Started(TraceEventKind kind, Server server, WorkerThread worker, int other, long at = 0)
     {
-        long now = Now();
+        long now = at != 0 ? at : Now();
         if (Recorder is { } recorder)
         {
             recorder.Write(kind, now, worker.Tid, server.Tid, other, recorder.NameIdOf(worker.Name), TaskState.None, TaskState.None);
@@ -256,6 +269,17 @@ internal sealed partial class SchedulerTelemetry
         {
             UmcgMetrics.RunQueueLatency.Record(Math.Max(0, now - runnable) / 1000.0, ServerTags(server.Index));
         }
+    }
+
+    /// <summary>
+    /// Traced as a pick at the worker's runnable_ts: the claim came right after that stamp and before the worker ran, so
+    /// the trace finds the pick before the run it names, as for a server's pick. Its run-queue latency is about 0.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private unsafe void StartedDirectlySlow(Server server, WorkerThread worker)
+    {
+        long runnable = (long)Volatile.Read(ref worker.Block.Task->RunnableTs);
+        Started(TraceEventKind.Pick, server, worker, other: 0, at: runnable > 0 ? runnable : Now());
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]

@@ -71,6 +71,9 @@ public static class UmcgMetrics
         /// <summary>Counter (<c>{switch}</c>, per scheduler): direct successors, a stopping worker handing its CPU to the next queued worker without the server.</summary>
         public const string SuccessorSwitches = "umcg.worker.successor_switches";
 
+        /// <summary>Counter (<c>{start}</c>, per scheduler): workers that started themselves on a server asleep with nothing to run, with no pick and no switch through it.</summary>
+        public const string DirectStarts = "umcg.worker.direct_starts";
+
         /// <summary>Counter (<c>{worker}</c>, per scheduler): workers moved to the background because they overstayed a give-way without a safepoint.</summary>
         public const string Demotions = "umcg.worker.demotions";
 
@@ -122,6 +125,7 @@ public static class UmcgMetrics
         Meter.CreateObservableCounter(Names.Switches, () => PerServer((_, s, _) => s.Counters.Switches), "{switch}", "Workers a server picked and started."),
         Meter.CreateObservableCounter(Names.DirectSwitches, () => PerScheduler(t => t.Scheduler.Stats.DirectSwitches), "{switch}", "Worker-to-worker switches through next_tid."),
         Meter.CreateObservableCounter(Names.SuccessorSwitches, () => PerScheduler(t => t.Scheduler.Stats.SuccessorSwitches), "{switch}", "Direct successors: worker-to-worker switches picked by the stopping worker."),
+        Meter.CreateObservableCounter(Names.DirectStarts, () => PerScheduler(t => t.Scheduler.Stats.DirectStarts), "{start}", "Workers that started themselves on a server asleep with nothing to run."),
         Meter.CreateObservableCounter(Names.Demotions, () => PerScheduler(t => t.Scheduler.Stats.Demotions), "{worker}", "Workers moved to the background: they overstayed a give-way without a safepoint."),
         Meter.CreateObservableCounter(Names.Adoptions, () => PerScheduler(t => t.Scheduler.Stats.Adoptions), "{worker}", "Background workers taken back into the foreground."),
         Meter.CreateObservableCounter(Names.Restorations, () => PerScheduler(t => t.Scheduler.Stats.Restorations), "{thread}", "Demoted threads put back at their own priority."),

@@ -9,6 +9,7 @@ public sealed class SchedulerStats
     private long _queuedAsleep;
     private long _completed;
     private long _directSwitches;
+    private long _directStarts;
     private long _successorSwitches;
     private long _successorSteals;
     private long _arrivalsMovedToIdle;
@@ -71,6 +72,14 @@ public sealed class SchedulerStats
     /// at once (wake-to-remote-idle; with <see cref="UmcgSchedulerOptions.Balance"/> and a body that may migrate).
     /// </summary>
     public long ArrivalsMovedToIdleServers => Volatile.Read(ref _arrivalsMovedToIdle);
+
+    /// <summary>
+    /// Workers that started themselves on a server that slept with nothing to run (see
+    /// <see cref="UmcgSchedulerOptions.OpenIdleServers"/>): an unblock that ran on at once, or a body whose pooled thread
+    /// was woken straight to run, with no pick by the server. With the servers' picks and the switches, every start of a
+    /// worker is on one path.
+    /// </summary>
+    public long DirectStarts => Volatile.Read(ref _directStarts);
 
     /// <summary>Blocking regions entered by workers.</summary>
     public long Blocks => Volatile.Read(ref _blocks);
@@ -199,6 +208,8 @@ public sealed class SchedulerStats
     internal void CountCompletion() => Interlocked.Increment(ref _completed);
 
     internal void CountDirectSwitch() => Interlocked.Increment(ref _directSwitches);
+
+    internal void CountDirectStart() => Interlocked.Increment(ref _directStarts);
 
     internal void CountSuccessorSwitch() => Interlocked.Increment(ref _successorSwitches);
 

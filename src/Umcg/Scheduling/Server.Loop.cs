@@ -25,7 +25,8 @@ namespace Umcg.Scheduling;
 //   S5 balance: runnable work this server cannot run now is handed to idle servers (inbox and Wake).
 //   S6 Wait (K1) until a worker gives the CPU back, something becomes runnable, or the nearest deadline (a
 //      timer, the running worker's slice end, or once its preemption is requested a look again one slice
-//      later: a direct switch before any safepoint clears the request and wakes nobody).
+//      later: a direct switch before any safepoint clears the request and wakes nobody). With nothing to run the
+//      server sleeps open (O1, O2 in Server.OpenStart.cs): the first arrival starts itself, and the server sleeps on.
 //
 // Invariants
 //   V1 at most one worker per server runs user code: the kernel half's I1; the loop writes a pick only when
@@ -188,14 +189,22 @@ internal sealed unsafe partial class Server
             // since the drain makes us take another turn instead.
             long deadline = NextDeadline(running, now);
             _idle = nothing;
+            bool mayOpen = nothing && MayOpen;
             // Not ||: the margin is published whatever the failed adoption says (its CAS is Q1's half of the race).
-            if (TakeLookAgain() | !PublishQuietMargin(nothing ? null : running))
+            if (TakeLookAgain() | !PublishQuietMargin(forAWorker: !nothing || mayOpen))
             {
                 _idle = false;
                 return true;
             }
 
+            // O1, O2 (Server.OpenStart.cs): with nothing to run, the first arrival may start itself while we sleep.
+            bool open = mayOpen && OpenToArrivals();
             var r = Kernel.Wait(0, deadline);
+            if (open)
+            {
+                ShutToArrivals();
+            }
+
             _idle = false;
             switch (r)
             {

@@ -10,8 +10,8 @@ namespace Umcg.Scheduling;
 // arrival waits on the list until the running worker stops (its successor pick drains the list first, H1) or the
 // server looks for another reason (its armed slice, a wake).
 //
-//   Q1 the server writes its margin before it sleeps (S6): the policy's QuietMargin, or 0 when nothing runs, the
-//      policy is not a shipped one, or another server is idle. Then, after a full fence, it looks at its list
+//   Q1 the server writes its margin before it sleeps (S6): the policy's QuietMargin, or 0 when nothing runs (and it
+//      does not sleep open: O3), the policy is not a shipped one, or another server is idle. Then, after a full fence, it looks at its list
 //      once more: an arrival that read the old margin pushed before that look (its push is a full fence too), so
 //      the server sees it and takes another turn instead of sleeping.
 //   Q2 a server that finds nothing to run marks itself idle, then zeroes every other server's margin, then
@@ -24,13 +24,14 @@ namespace Umcg.Scheduling;
 internal sealed unsafe partial class Server
 {
     /// <summary>
-    /// Q1: publishes the margin for the coming sleep. False if something arrived meanwhile (the list is not
-    /// empty): the caller takes another turn instead of sleeping.
+    /// Q1: publishes the margin for the coming sleep: for a running worker (<paramref name="forAWorker"/>), or for the
+    /// one that may claim us while we sleep open (O1). False if something arrived meanwhile (the list is not empty):
+    /// the caller takes another turn instead of sleeping.
     /// </summary>
-    private bool PublishQuietMargin(WorkerThread? running)
+    private bool PublishQuietMargin(bool forAWorker)
     {
         byte margin = 0;
-        if (running is not null && _scheduler.Options.QuietArrivals && _policy is IQuietArrivals quiet)
+        if (forAWorker && _scheduler.Options.QuietArrivals && _policy is IQuietArrivals quiet)
         {
             lock (_queueLock)
             {
@@ -88,7 +89,7 @@ internal sealed unsafe partial class Server
     {
         foreach (var other in _scheduler.Servers)
         {
-            if (!ReferenceEquals(other, this) && other._idle)
+            if (!ReferenceEquals(other, this) && other.IsIdle)
             {
                 return true;
             }

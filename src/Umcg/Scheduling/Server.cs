@@ -26,7 +26,8 @@ internal sealed unsafe partial class Server
     private Exception? _startFailure;
     private volatile bool _stopping;
 
-    // True while the loop sleeps with no worker to run: other servers hand work to idle servers first.
+    // True while the loop sleeps with no worker to run: other servers hand work to idle servers first. Read through
+    // IsIdle: an arrival may claim the server while it sleeps open (Server.OpenStart.cs), and the mark stays until it wakes.
     private volatile bool _idle;
 
     // True once this turn of the loop has armed a deadline for its running worker's time slice (or for a re-check
@@ -57,7 +58,11 @@ internal sealed unsafe partial class Server
 
     public int Tid { get; private set; }
 
-    public bool IsIdle => _idle;
+    /// <summary>
+    /// Whether the server sleeps (or is about to) with nothing to run. A worker that claimed it while it slept open (O2)
+    /// shows in its next_tid before the server wakes to clear its mark, so the slot is read too.
+    /// </summary>
+    public bool IsIdle => _idle && !Slot.IsRunning;
 
     /// <summary>Whether the server's record names a running worker now (a snapshot of next_tid's TID_RUNNING).</summary>
     public bool RunsAWorker => Slot.IsRunning;

@@ -85,6 +85,15 @@ public sealed record UmcgSchedulerOptions
     public bool QueueIdleThreadsAsleep { get; init; } = true;
 
     /// <summary>
+    /// A server with nothing to run sleeps open: the first worker that becomes runnable for it — its blocking call
+    /// returned, or a spawner handed a pooled thread a body — claims the server and runs at once on its CPU, instead of
+    /// queuing and waking the server to start it (two switches fewer for an unblock, one wake fewer for a spawn). The
+    /// server sleeps on and looks at the next arrival. Default true; false wakes the server for every start, as the RFC
+    /// does, for comparison.
+    /// </summary>
+    public bool OpenIdleServers { get; init; } = true;
+
+    /// <summary>
     /// Worker threads run under Linux's <c>SCHED_BATCH</c> (same nice, same share of the CPU): the OS then does not
     /// preempt a running worker the moment another thread of ours wakes on its CPU — the successor it just woke, a
     /// worker leaving a blocking region to queue itself — but lets it run on to its own switch. Servers keep

@@ -327,7 +327,18 @@ public sealed unsafe partial class WorkerThread : IResumeStamp
     long IResumeStamp.ResumedAtNs => Volatile.Read(ref RunStartNs);
 
     /// <summary>Called on the worker's own thread each time it starts running for a server.</summary>
-    internal void OnRunning() => RunStartNs = KernelClock.Now(ClockId.Monotonic);
+    internal void OnRunning()
+    {
+        RunStartNs = KernelClock.Now(ClockId.Monotonic);
+
+        // O4: a worker that started itself on a server asleep open (K12) does what that server's pick would have done.
+        if (Kernel.TakeDirectStart())
+        {
+            Scheduler.Telemetry.StartedDirectly(Server, this);
+            RestoreIfDemoted();
+            Scheduler.Detector?.NoteRunning();
+        }
+    }
 
     /// <summary>Called on the worker's own thread each time it stops running: accrue the CPU time for the policy.</summary>
     internal void OnStopping()

@@ -78,6 +78,7 @@ internal static class JsonSchemaPins
         "umcg_detector_cpu_s: number",
         "umcg_detector_marks: number",
         "umcg_detector_polls: number",
+        "umcg_direct_starts: number",
         "umcg_direct_switches: number",
         "umcg_preemptions: number",
         "umcg_remote_wakes: number",

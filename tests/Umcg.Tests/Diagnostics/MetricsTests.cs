@@ -82,7 +82,7 @@ public sealed class MetricsTests
         string name = UniqueName();
         using var collector = new Collector(name);
         // Every switch through the server, as the RFC has it, so that each one is a pick the server counts.
-        var scheduler = SchedulerFixture.Create(servers: 1, options: new UmcgSchedulerOptions { Name = name, DirectSuccessor = false, QuietArrivals = false });
+        var scheduler = SchedulerFixture.Create(servers: 1, options: new UmcgSchedulerOptions { Name = name, DirectSuccessor = false, QuietArrivals = false, OpenIdleServers = false });
         collector.Collect();
         double switchesBefore = collector.Last(UmcgMetrics.Names.Switches);
 
@@ -108,6 +108,7 @@ public sealed class MetricsTests
         Assert.Equal(3, collector.Last(UmcgMetrics.Names.Completed));
         Assert.Equal(0, collector.Last(UmcgMetrics.Names.DirectSwitches));
         Assert.Equal(0, collector.Last(UmcgMetrics.Names.SuccessorSwitches));
+        Assert.Equal(0, collector.Last(UmcgMetrics.Names.DirectStarts));
         Assert.Equal(0, collector.Last(UmcgMetrics.Names.RunQueueLength));
         Assert.Equal(0, collector.Last(UmcgMetrics.Names.Preemptions));
         Assert.Equal(0, collector.Last(UmcgMetrics.Names.Steals));
@@ -150,7 +151,7 @@ public sealed class MetricsTests
         }
 
         var names = typeof(UmcgMetrics.Names).GetFields().Select(f => (string)f.GetRawConstantValue()!).ToList();
-        Assert.Equal(18, names.Count);
+        Assert.Equal(19, names.Count);
         Assert.Equal(names.Order(), published.Keys.Order());
         Assert.Equal("us", published[UmcgMetrics.Names.RunQueueLatency]);
         Assert.Equal("s", published[UmcgMetrics.Names.BusyTime]);
@@ -175,7 +176,7 @@ public sealed class MetricsTests
     [Fact]
     public void Server_samples_report_the_counters_behind_the_instruments()
     {
-        var scheduler = SchedulerFixture.Create(servers: 2, options: new UmcgSchedulerOptions { DirectSuccessor = false, QuietArrivals = false });
+        var scheduler = SchedulerFixture.Create(servers: 2, options: new UmcgSchedulerOptions { DirectSuccessor = false, QuietArrivals = false, OpenIdleServers = false });
         var handles = Enumerable.Range(0, 4).Select(_ => scheduler.Spawn(Worker.Yield)).ToArray();
         SchedulerFixture.WaitAll(scheduler, handles);
         var samples = scheduler.SampleServers();

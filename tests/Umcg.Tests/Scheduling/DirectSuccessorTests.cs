@@ -13,6 +13,7 @@ public sealed class DirectSuccessorTests
             Policy = policy ?? (() => new FifoPolicy()),
             DirectSuccessor = !viaServer,
             QuietArrivals = !viaServer,
+            OpenIdleServers = !viaServer,
         };
 
     [Theory]
@@ -57,9 +58,10 @@ public sealed class DirectSuccessorTests
         }
         else
         {
-            // The server starts a; a's block hands the CPU to b, and b's end hands it back to a.
+            // a starts on the idle server (its pick, or its own claim of the server asleep open); a's block hands the
+            // CPU to b, and b's end hands it back to a.
             Assert.Equal(2, stats.SuccessorSwitches);
-            Assert.Equal(1, serverPicks);
+            Assert.Equal(1, serverPicks + stats.DirectStarts);
         }
 
         Assert.Equal(0, stats.DirectSwitches);
@@ -77,9 +79,10 @@ public sealed class DirectSuccessorTests
             beforeRelease: () => Assert.Equal(0, scheduler.Servers[0].QueueLength));
         Assert.Equal(["high", "low0", "low1", "low2", "low3", "low4"], order);
 
-        // The busy worker's end drained the list and handed its CPU to high, and so on down the queue.
+        // The busy worker's end drained the list and handed its CPU to high, and so on down the queue. The busy worker
+        // itself started on the idle server: its pick, or its claim of the server asleep open.
         Assert.Equal(6, scheduler.Stats.SuccessorSwitches);
-        Assert.Equal(1, scheduler.CountersForTests(0).Switches);
+        Assert.Equal(1, scheduler.CountersForTests(0).Switches + scheduler.Stats.DirectStarts);
         SchedulerFixture.Shutdown(scheduler);
     }
 
@@ -288,9 +291,9 @@ public sealed class DirectSuccessorTests
         }
         else
         {
-            // The server starts the low worker; the give-way at its safepoint hands the CPU to the urgent worker, whose
-            // end hands it back: the server only asked.
-            Assert.Equal(1, counters.Switches);
+            // The low worker starts on the idle server (picked, or claiming it asleep open); the give-way at its
+            // safepoint hands the CPU to the urgent worker, whose end hands it back: the server only asked.
+            Assert.Equal(1, counters.Switches + scheduler.Stats.DirectStarts);
             Assert.Equal(2, scheduler.Stats.SuccessorSwitches);
         }
 
