@@ -34,6 +34,10 @@
  *              offer itself and sleep BLOCKED instead of leaving; a releaser (its own process, standing for a spawner
  *              that found the pooled thread asleep) takes the offer, makes it RUNNABLE, pushes it and wakes the server
  *              unless the arrival is quiet, without waking the worker; the worker runs once more and unregisters.
+ *   OPEN       open servers (K12, UmcgKernel.OpenServer.cs; Server.OpenStart.cs): a server with nothing to run writes
+ *              OPEN to its slot before it sleeps (O1, after the margin it would publish for a running worker: O3) and
+ *              takes it back as it wakes (O2); a worker that unblocks claims an open slot by CAS and runs at once,
+ *              with no push and no wake. Needs QUIET (the server's `nothing` of step 4).
  *   BROKEN=n   a deliberately wrong variant the checker must reject (see the BROKEN cases below).
  */
 
@@ -82,6 +86,12 @@
 #if STEAL && defined(LIVE)
 #error "the liveness run keeps every worker on its first server"
 #endif
+#ifndef OPEN
+#define OPEN 0
+#endif
+#if OPEN && !QUIET
+#error "OPEN follows the server's `nothing` of step 4, which only QUIET keeps"
+#endif
 #if IDLE && (!HANDOFF || DEMOTE || defined(LIVE))
 #error "IDLE checks a finished body's block (HANDOFF's), without demotion, in the safety runs"
 #endif
@@ -101,6 +111,7 @@
 
 /* A server's next_tid: 0, a worker's tid (a pick, not started yet), or tid | TID_RUNNING (it runs). */
 #define TID_RUNNING 16
+#define TID_OPEN    32   /* UmcgConstants.TidOpen: no TID, no TID_RUNNING */
 #define TID_MASK    15
 #define TID(w)      ((w) + 1)
 
@@ -460,9 +471,34 @@ inline announce(me) {
  */
 inline unblock(me) {
     atomic { assert((wst[me] & SMASK) == BLOCKED); wst[me] = RUNNABLE; inregion[me] = 0 }
+#if OPEN
+    /*
+     * K12c: claim an open server, the slot's CAS from OPEN (the C# code takes the record first and gives it back if
+     * the mirror's CAS fails; the model's slot is both). Then K12r: RUNNABLE -> RUNNING on our own thread.
+     */
+    atomic {
+        if
+#if BROKEN == 21
+        /* BROKEN 21: a claim of any slot that names no running worker (0, or the server's pick), not only the offer. */
+        :: (slot[ws] & TID_RUNNING) == 0 -> slot[ws] = TID(me) | TID_RUNNING; took = 1
+#else
+        :: slot[ws] == TID_OPEN -> slot[ws] = TID(me) | TID_RUNNING; took = 1
+#endif
+        :: else -> took = 0
+        fi
+    }
+    if
+    :: took -> atomic { assert(wst[me] == RUNNABLE); wst[me] = RUNNING; took = 0 }
+    :: else ->
+       enqueue(me);
+       announce(me);
+       sleep_until_running(wst[me], wsleep[me])
+    fi
+#else
     enqueue(me);
     announce(me);
     sleep_until_running(wst[me], wsleep[me])
+#endif
 }
 
 /*
@@ -962,6 +998,21 @@ end_waiting:
     atomic { assert((wst[me] & SMASK) == BLOCKED); wst[me] = RUNNABLE; inregion[me] = 0 }
 #else
     atomic { assert((wst[me] & SMASK) == BLOCKED); wst[me] = RUNNABLE; inregion[me] = 0 }
+#if OPEN
+    /* K12 for the worker (TryStartIdleOnOpenServer): claim an open server, then K6 (RUNNABLE -> RUNNING, futex wake). */
+    atomic {
+        if
+        :: slot[ws] == TID_OPEN -> slot[ws] = TID(me) | TID_RUNNING; pushed = 1
+        :: else -> pushed = 0
+        fi
+    }
+    if
+    :: pushed ->
+       atomic { assert(wst[me] == RUNNABLE); wst[me] = RUNNING; futex_wake(wsleep[me]); pushed = 0 };
+       goto released
+    :: else -> skip
+    fi;
+#endif
     enqueue(me);
 #endif
 #if BROKEN == 19
@@ -969,6 +1020,11 @@ end_waiting:
     skip
 #else
     announce(me)
+#endif
+#if OPEN
+    ;
+released:
+    skip
 #endif
 }
 #endif
@@ -1165,6 +1221,15 @@ proctype Server(byte s) {
 #if QUIET
     bit busy;
 #endif
+#if OPEN
+    bit opening;
+    byte om;     /* the margin Q1 replaced */
+#define NOT_OPENING opening = 0; om = 0
+#else
+#define NOT_OPENING skip
+#define opening 0
+#define om 0
+#endif
 #if BROKEN == 9
     byte qx;
 #endif
@@ -1176,6 +1241,10 @@ proctype Server(byte s) {
 #endif
 
 top:
+#if OPEN
+    /* O2: the offer taken back (CAS OPEN -> 0) before the slot is read again; a claim left the claimer running there. */
+    atomic { if :: slot[s] == TID_OPEN -> slot[s] = 0 :: else -> skip fi }
+#endif
     /* 1. RUNNABLE | COND_WAIT first: a wake from here on turns our Wait into EAGAIN instead of being lost. */
 #if BROKEN == 2
     /* BROKEN 2: no COND_WAIT announcement here; Wait below stores RUNNABLE and sleeps without re-checking. */
@@ -1354,7 +1423,21 @@ adopted:
     :: atomic { !busy -> margin[s] = 0 }
     :: atomic { busy -> margin[s] = RANK(qx - 1) + 1; qx = 0 }
 #else
+#if OPEN
+    /*
+     * O3: a server that will sleep open (nothing runs or is picked) publishes the margin it would for a running
+     * worker, or 0 (another server idle), and then looks at its list as PublishQuietMargin does: unless the margin
+     * was 0 and stays 0. A look after a margin lowered to 0 matters once a claim may fill the record: an arrival that
+     * read the old margin would judge itself against the claimer.
+     */
+    :: atomic { !busy -> om = margin[s]; margin[s] = 0; opening = 1 }
+    :: atomic { !busy -> om = margin[s]; margin[s] = 1; opening = 1 }
+#ifndef MARGIN1
+    :: atomic { !busy -> om = margin[s]; margin[s] = 2; opening = 1 }
+#endif
+#else
     :: atomic { !busy -> margin[s] = 0 }
+#endif
     :: atomic { busy -> margin[s] = 1 }
 #ifndef MARGIN1
     :: atomic { busy -> margin[s] = 2 }
@@ -1362,13 +1445,13 @@ adopted:
 #endif
     fi;
     if
-    :: busy ->
+    :: busy || (OPEN && opening && (margin[s] != 0 || om != 0)) ->
 #if BROKEN == 8
        /* BROKEN 8: no look at the list after the margin is written. */
        skip
 #else
        if
-       :: atomic { head[s] != 0 -> busy = 0 }
+       :: atomic { head[s] != 0 -> busy = 0; NOT_OPENING }
           goto top
        :: atomic { head[s] == 0 -> skip }
        fi
@@ -1376,6 +1459,13 @@ adopted:
     :: else -> skip
     fi;
     busy = 0;
+#endif
+#if OPEN
+    /* O1: nothing runs or is picked: the slot 0 -> OPEN (a CAS: user code may have written it), then Wait. */
+    if
+    :: opening -> atomic { if :: slot[s] == 0 -> slot[s] = TID_OPEN :: else -> skip fi; opening = 0; om = 0 }
+    :: else -> skip
+    fi;
 #endif
 
     /* 6. ServerWait: UpdateState(RUNNABLE -> RUNNABLE) clears TF_COND_WAIT; EAGAIN if a wake came first. */
@@ -1395,7 +1485,7 @@ adopted:
     fi;
 #endif
     if
-    :: v != 0 && (v & TID_RUNNING) == 0 ->
+    :: v != 0 && v != TID_OPEN && (v & TID_RUNNING) == 0 ->
        /* StartWorker: resolve, mark the slot, then wake the worker; undo the mark if it was not RUNNABLE. */
        t = v - 1;
        if
