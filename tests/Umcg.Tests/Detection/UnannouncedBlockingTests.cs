@@ -21,6 +21,37 @@ public sealed class UnannouncedBlockingTests
 
     [Theory]
     [MemberData(nameof(DetectionFixture.Modes), MemberType = typeof(DetectionFixture))]
+    public void A_worker_that_claimed_an_open_server_is_still_seen_blocking_unannounced(BlockingDetection mode) => MarkedOnOneServer(mode, scheduler =>
+    {
+        // The reader leaves a region while its server sleeps open: it claims the server and runs on without a switch,
+        // so its runnable_ts is newer than its last switch-in. Its next sleep must count all the same.
+        using var reading = new AnonymousPipeServerStream(PipeDirection.In, HandleInheritability.None);
+        using var writing = new AnonymousPipeClientStream(PipeDirection.Out, reading.ClientSafePipeHandle);
+        var server = scheduler.Servers[0];
+        int claimed = 0;
+        var reader = scheduler.Spawn(() =>
+        {
+            using (Worker.Blocking())
+            {
+                Watchdog.Until(() => server.IsOpenForTests && server.WaitsForTests, scheduler.Kernel, "the server asleep open");
+            }
+
+            Volatile.Write(ref claimed, 1);
+            return reading.ReadByte(); // read(2) on the pipe, no blocking region
+        });
+        Watchdog.Until(() => Volatile.Read(ref claimed) == 1, scheduler.Kernel, "the reader runs again");
+        var writer = scheduler.Spawn(() =>
+        {
+            writing.WriteByte(42);
+            writing.Flush();
+        });
+        SchedulerFixture.WaitAll(scheduler, reader, writer);
+        Assert.Equal(42, reader.Join());
+        Assert.True(scheduler.Stats.DirectStarts >= 1, "the reader's unblock did not claim its server");
+    });
+
+    [Theory]
+    [MemberData(nameof(DetectionFixture.Modes), MemberType = typeof(DetectionFixture))]
     public void A_synchronous_pipe_read_lets_the_writer_on_the_same_server_run(BlockingDetection mode) => MarkedOnOneServer(mode, scheduler =>
     {
         using var reading = new AnonymousPipeServerStream(PipeDirection.In, HandleInheritability.None);

@@ -170,7 +170,8 @@ public sealed unsafe partial class BlockingDetector
 
         // Come back from its last UMCG wait? Until then a RUNNING worker is still inside that wait.
         ulong runnableTs = Volatile.Read(ref task.Block->RunnableTs);
-        if (worker.ResumedAtNs() <= (long)runnableTs)
+        long resumedAt = worker.ResumedAtNs();
+        if (resumedAt <= (long)runnableTs)
         {
             worker.ForgetObservations();
             return long.MaxValue;
@@ -179,7 +180,7 @@ public sealed unsafe partial class BlockingDetector
         var verdict = Verdict.Clear;
         if (UsesSwitchEvents && worker.Ring is not null)
         {
-            verdict = SwitchEventProbe.Examine(worker.Ring, task, runnableTs, now, _thresholdNs);
+            verdict = SwitchEventProbe.Examine(worker.Ring, task, runnableTs, resumedAt, now, _thresholdNs);
         }
 
         if (UsesMonitor || worker.Ring is null)
