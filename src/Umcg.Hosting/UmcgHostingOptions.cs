@@ -53,6 +53,12 @@ public sealed class UmcgHostingOptions
     /// <summary>Let idle servers take runnable workers from busy ones. Default true.</summary>
     public bool Balance { get; set; } = true;
 
+    /// <summary>
+    /// A server with nothing to run lets the first request's worker start itself on its CPU, with no round trip through
+    /// the server (see <see cref="UmcgSchedulerOptions.OpenIdleServers"/>). Default true.
+    /// </summary>
+    public bool OpenIdleServers { get; set; } = true;
+
     /// <summary>Which detectors watch for blocking nobody announced. Default <see cref="BlockingDetection.Monitor"/>; <see cref="BlockingDetection.None"/> turns detection off.</summary>
     public BlockingDetection Detection { get; set; } = BlockingDetection.Monitor;
 
@@ -125,6 +131,7 @@ public sealed class UmcgHostingOptions
             MaxQueuedBodies = MaxQueuedBodies,
             Admission = Admission,
             Balance = Balance,
+            OpenIdleServers = OpenIdleServers,
             Detection = detection,
             Demotion = demotion,
             OsTimeSlice = OsTimeSlice switch
