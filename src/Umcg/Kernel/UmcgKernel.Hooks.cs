@@ -10,8 +10,10 @@ public sealed unsafe partial class UmcgKernel
     /// The calling worker enters a blocking region: RUNNING → BLOCKED (blocked_ts stamped), and its server's CPU
     /// goes to its successor or its server. With next_tid naming a RUNNABLE worker of the same server (the
     /// direct successor, an extension of the RFC: see docs/conformance.md) the server's record moves to that
-    /// worker, next_tid is consumed (set to 0) and the successor is woken; the server sleeps on. Without, the
-    /// record is freed and the server woken to run another worker. A non-worker caller gets EINVAL.
+    /// worker, next_tid is consumed (set to 0) and the successor is woken; the server sleeps on. With next_tid =
+    /// <see cref="UmcgConstants.TidOpen"/> the record is freed into an open slot (K12l), next_tid is consumed and
+    /// nobody is woken: the next arrival claims the server. Without either, the record is freed and the server woken
+    /// to run another worker. A non-worker caller gets EINVAL.
     /// </summary>
     /// <returns>
     /// Ok (also when already BLOCKED, e.g. marked by a detector: next_tid is then left as it was, for the caller to
@@ -116,9 +118,11 @@ public sealed unsafe partial class UmcgKernel
             return onBehalf ? Errno.ESRCH : Kill(worker, Errno.ESRCH, "its server_tid does not name a registered server");
         }
 
-        // A detector's block has no successor: only the worker itself names one (step K3s).
+        // A detector's block has no successor: only the worker itself names one (step K3s), or asks to leave its server
+        // open (K12l: next_tid = TID_OPEN).
         KernelTask? next = null;
-        if (!onBehalf)
+        bool leaveOpen = !onBehalf && Volatile.Read(ref *worker.NextTidWord) == UmcgConstants.TidOpen;
+        if (!onBehalf && !leaveOpen)
         {
             var named = ResolveSuccessor(worker, server, out next);
             if (named != Errno.Ok)
@@ -187,6 +191,13 @@ public sealed unsafe partial class UmcgKernel
             bool lower = RanksBelow(next, worker);
             StartSwitchedTo(next, server);
             WakeServerIfOthersListed(server, left: worker, leftIsListed: false, successorRanksBelow: lower);
+            return Errno.Ok;
+        }
+
+        // K12l: the record released into an open slot, and no wake: the server sleeps on, open to the next arrival.
+        if (leaveOpen && LeaveServerOpen(worker, server))
+        {
+            Volatile.Write(ref *worker.NextTidWord, 0);
             return Errno.Ok;
         }
 

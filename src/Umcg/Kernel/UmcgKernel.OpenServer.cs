@@ -18,8 +18,16 @@ namespace Umcg.Kernel;
 //        back and the arrival takes K4's way (push, wake).
 //   K12r run: RUNNABLE → RUNNING. The worker that unblocked itself returns at once, on its server's CPU (it keeps the
 //        CPU it holds: no switch); a pooled worker is moved to the server's CPU and woken once (K6).
+//   K12l leave open (LeaveServerOpen), by a worker that blocks (K3) with next_tid = TID_OPEN because user space found
+//        nothing for its server to run: the mirror W|TID_RUNNING → TID_OPEN by CAS, then the record W → Empty, then a
+//        look at the list — an entry there (an arrival that was quiet against W) wakes the server, as K3 would; else
+//        no wake. The server, asleep since its record named W, sleeps on open; next_tid is consumed. A mirror user code
+//        overwrote fails the CAS: the block then releases and wakes as K3 does.
 //
-// Why it is safe. I1 and I3 hold as for K1: the record names W before its mirror does, and W is RUNNING only after
+// Why it is safe. K12l is a release in I3's order (mirror, then record): a claim that reads TID_OPEN before the record
+// is free fails its TryStart and takes K4's way, waking the server. A server awake meanwhile, which read the slot
+// naming W, sleeps in K1 (TID_OPEN is no pick) and takes the offer back as its Wait returns (O2), whoever opened it.
+// I1 and I3 hold as for K1: the record names W before its mirror does, and W is RUNNING only after
 // both. The server never writes next_tid while its offer stands, and takes the offer back before it reads next_tid
 // again, so the claim's CAS cannot overwrite a pick, a running worker or another claim; a claim of a withdrawn offer
 // fails. A record taken for a claim that then fails is held only by the claimer, who gives it back and wakes the server
@@ -112,4 +120,35 @@ public sealed unsafe partial class UmcgKernel
     /// </summary>
     public bool TakeDirectStart() =>
         Current is { IsWorker: true } self && Volatile.Read(ref self.StartedDirectly) != 0 && Interlocked.Exchange(ref self.StartedDirectly, 0) != 0;
+
+    /// <summary>
+    /// K12l: the blocking <paramref name="worker"/> frees its server's record into an open slot instead of waking the
+    /// server. False if the record does not name it or user code overwrote the mirror: the caller releases as K3 does.
+    /// </summary>
+    private bool LeaveServerOpen(KernelTask worker, KernelTask server)
+    {
+        if (!server.Slot.Holds(worker.Tid))
+        {
+            return false;
+        }
+
+        // Mirror first (I3): while the record still names us a claim fails its TryStart and wakes the server instead.
+        uint running = RunningSlot.Running(worker.Tid).Raw;
+        if (Interlocked.CompareExchange(ref *server.NextTidWord, UmcgConstants.TidOpen, running) != running)
+        {
+            return false;
+        }
+
+        // Cannot fail: only the record's holder (us) or a removal of us releases it, and we are here.
+        server.Slot.TryRelease(worker.Tid);
+
+        // An arrival that judged itself quiet against us pushed before it read the record (K4q): after our CAS above,
+        // either we see its entry here and wake the server, or its read found the record empty, and it woke it.
+        if (Volatile.Read(ref server.Block->RunnableWorkersPtr) != 0)
+        {
+            WakeServer(server);
+        }
+
+        return true;
+    }
 }

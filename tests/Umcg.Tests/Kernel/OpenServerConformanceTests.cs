@@ -112,6 +112,88 @@ public sealed unsafe class OpenServerConformanceTests
         rig.Finish(blocked, server, rig.Run(server, blocked, exit, "queued arrival run by its server"));
     }
 
+    [Theory]
+    [MemberData(nameof(Parkers.Both), MemberType = typeof(Parkers))]
+    public void A_block_naming_TID_OPEN_leaves_the_server_asleep_open_for_the_next_arrival(string parker)
+    {
+        using var rig = new Rig(parker);
+        var server = rig.Server();
+        var arrival = rig.BlockedWorker(server);
+        var (w, serverWait) = rig.RunningWorker(server);
+
+        // K12l: the record freed into an open slot, next_tid consumed, nobody woken.
+        Volatile.Write(ref w.Task->NextTid, UmcgConstants.TidOpen);
+        Assert.Equal(Errno.Ok, w.SysEnter());
+        Assert.Equal(TaskState.Blocked, w.State);
+        Assert.Equal(0u, w.NextTid);
+        Assert.Equal(UmcgConstants.TidOpen, server.NextTid);
+        Assert.False(serverWait.IsCompleted, "the block woke the server");
+
+        // The next arrival claims it, and the server still sleeps.
+        Assert.Equal(Errno.Ok, arrival.SysExit());
+        rig.AssertRunningFor(server, arrival);
+        Assert.False(serverWait.IsCompleted, "the claim woke the server");
+        Assert.True(arrival.Call(rig.Kernel.TakeDirectStart));
+        rig.Finish(arrival, server, serverWait);
+
+        // The worker that left it open ends its region as ever.
+        rig.RunAndFinish(server, w, rig.BeginSysExit(server, w), "the worker that left its server open, run again");
+    }
+
+    [Theory]
+    [MemberData(nameof(Parkers.Both), MemberType = typeof(Parkers))]
+    public void A_block_that_leaves_its_server_open_wakes_it_for_an_arrival_quiet_on_its_list(string parker)
+    {
+        using var rig = new Rig(parker);
+        var server = rig.Server();
+        var arriving = rig.BlockedWorker(server);
+        var (running, serverWait) = rig.RunningWorker(server);
+
+        // Margin 2, equal ranks: the arrival stays quiet on the list of the busy server.
+        StateWord.SetArrival(server.Task, 2);
+        var exit = arriving.Post(rig.Kernel.SysExit);
+        rig.Until(() => server.ListHead == arriving.Block.Address, "the arrival quiet on its server's list");
+        Assert.False(serverWait.IsCompleted, "a quiet arrival woke its server");
+
+        // The block leaves the slot open, then finds the entry and wakes the server: nobody else would drain it.
+        Volatile.Write(ref running.Task->NextTid, UmcgConstants.TidOpen);
+        Assert.Equal(Errno.Ok, running.SysEnter());
+        Assert.Equal(0u, running.NextTid);
+        Assert.Equal(Errno.Ok, server.Result(serverWait, "server woken by the look after the block"));
+        Assert.Equal(UmcgConstants.TidOpen, server.NextTid);
+        Assert.Equal(TaskState.Runnable, arriving.State);
+
+        // The server takes its offer back (O2) and runs the arrival; then the blocked worker ends its region.
+        Volatile.Write(ref server.Task->NextTid, 0);
+        StateWord.SetArrival(server.Task, 0);
+        var drained = new List<int>();
+        rig.Finish(arriving, server, rig.Run(server, arriving, exit, "the quiet arrival run by its server", drained));
+        Assert.Equal([arriving.Tid], drained);
+        rig.RunAndFinish(server, running, rig.BeginSysExit(server, running), "the worker that left its server open, run again");
+    }
+
+    [Theory]
+    [MemberData(nameof(Parkers.Both), MemberType = typeof(Parkers))]
+    public void A_block_naming_TID_OPEN_over_a_mirror_user_code_overwrote_wakes_the_server_as_a_plain_block(string parker)
+    {
+        using var rig = new Rig(parker);
+        var server = rig.Server();
+        var (w, serverWait) = rig.RunningWorker(server);
+
+        // User code scribbles the server's mirror: the slot cannot be opened from a value that is not ours.
+        Volatile.Write(ref server.Task->NextTid, 12345u);
+        Volatile.Write(ref w.Task->NextTid, UmcgConstants.TidOpen);
+        Assert.Equal(Errno.Ok, w.SysEnter());
+        Assert.Equal(Errno.Ok, server.Result(serverWait, "server woken by the block"));
+        Assert.Equal(TaskState.Blocked, w.State);
+        Assert.Equal(UmcgConstants.TidOpen, w.NextTid); // not consumed: no slot was left open
+        Assert.Equal(12345u, server.NextTid);
+
+        Volatile.Write(ref server.Task->NextTid, 0);
+        Volatile.Write(ref w.Task->NextTid, 0);
+        rig.RunAndFinish(server, w, rig.BeginSysExit(server, w), "worker run after a plain block");
+    }
+
     [Fact]
     public void The_open_slot_is_neither_a_pick_nor_a_running_worker()
     {
