@@ -37,7 +37,8 @@
  *   OPEN       open servers (K12, UmcgKernel.OpenServer.cs; Server.OpenStart.cs): a server with nothing to run writes
  *              OPEN to its slot before it sleeps (O1, after the margin it would publish for a running worker: O3) and
  *              takes it back as it wakes (O2); a worker that unblocks claims an open slot by CAS and runs at once,
- *              with no push and no wake. Needs QUIET (the server's `nothing` of step 4).
+ *              with no push and no wake; a worker that blocks with no successor may leave the slot open instead of
+ *              waking the server (K12l, O5). Needs QUIET (the server's `nothing` of step 4).
  *   BROKEN=n   a deliberately wrong variant the checker must reject (see the BROKEN cases below).
  */
 
@@ -847,10 +848,40 @@ inline handoff_yield(me) {
  * the successor and the block mark, both private to this call, folded in), MoveSlot (next_tid consumed),
  * StartSwitchedTo, and the look at the list (Q3). The server is not woken. No successor: K3, through the server.
  */
+/*
+ * K12l (-DOPEN=1): a block with no successor and nothing for the server to do leaves the server open: RUNNING ->
+ * BLOCKED, then the slot me | TID_RUNNING -> OPEN in one step (the code: the mirror by CAS, then the record), and no
+ * wake. User space may always choose the plain block instead (a timer to arm, a background worker, a stop).
+ */
+inline block_leaving_open(me) {
+    atomic { off_running(me, BLOCKED) }
+    BG_SPLIT(block_background(me))
+       atomic { assert(slot[ws] == (TID(me) | TID_RUNNING)); slot[ws] = TID_OPEN }
+#if BROKEN != 22
+       /*
+        * Then two looks: the kernel half's at the list (an arrival that judged itself quiet against us before the
+        * slot opened), and user space's at the run queue (the server's own drain may have queued a worker our
+        * successor pick did not see yet, and read the slot before it opened). Either one wakes the server.
+        */
+       if
+       :: atomic { head[ws] != 0 } -> wake_server(ws)
+       :: atomic { head[ws] == 0 } -> skip
+       fi;
+       if
+       :: atomic { QLEN(ws) > 0 } -> wake_server(ws)
+       :: atomic { QLEN(ws) == 0 } -> skip
+       fi
+#endif
+    BG_JOIN
+}
+
 inline handoff_block(me) {
     take_successor(me, 0);
     if
     :: t == NOBODY -> block_plain(me)
+#if OPEN
+    :: t == NOBODY -> block_leaving_open(me)
+#endif
     :: else ->
        sketch_q(t);
        atomic { assert((wst[t] & SMASK) == RUNNABLE); off_running(me, BLOCKED) }
@@ -1313,7 +1344,15 @@ top:
        fi;
 #endif
        t = 0
+#if OPEN
+    /*
+     * O2 again: a block may have left the slot open (K12l) after our top; take it back before it is read as a pick.
+     * One step for the code's CAS and re-read: a claim in between puts TID_RUNNING there and the branch above applies.
+     */
+    :: atomic { (slot[s] & TID_RUNNING) == 0 -> if :: slot[s] == TID_OPEN -> slot[s] = 0 :: else -> skip fi; v = slot[s] }
+#else
     :: atomic { (slot[s] & TID_RUNNING) == 0 -> v = slot[s] }
+#endif
        /* IsPendingPick: an earlier pick whose Wait returned EAGAIN is kept while it is RUNNABLE. */
        if
        :: v != 0 ->

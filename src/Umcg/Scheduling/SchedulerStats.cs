@@ -10,6 +10,7 @@ public sealed class SchedulerStats
     private long _completed;
     private long _directSwitches;
     private long _directStarts;
+    private long _blocksLeftServerOpen;
     private long _successorSwitches;
     private long _successorSteals;
     private long _arrivalsMovedToIdle;
@@ -80,6 +81,12 @@ public sealed class SchedulerStats
     /// worker is on one path.
     /// </summary>
     public long DirectStarts => Volatile.Read(ref _directStarts);
+
+    /// <summary>
+    /// Blocks (regions, and the ends of bodies) that found nothing for their server to run and left it asleep open
+    /// instead of waking it (see <see cref="UmcgSchedulerOptions.OpenIdleServers"/>): each saved the server a wake-up.
+    /// </summary>
+    public long BlocksLeftServerOpen => Volatile.Read(ref _blocksLeftServerOpen);
 
     /// <summary>Blocking regions entered by workers.</summary>
     public long Blocks => Volatile.Read(ref _blocks);
@@ -210,6 +217,8 @@ public sealed class SchedulerStats
     internal void CountDirectSwitch() => Interlocked.Increment(ref _directSwitches);
 
     internal void CountDirectStart() => Interlocked.Increment(ref _directStarts);
+
+    internal void CountBlockLeftServerOpen() => Interlocked.Increment(ref _blocksLeftServerOpen);
 
     internal void CountSuccessorSwitch() => Interlocked.Increment(ref _successorSwitches);
 

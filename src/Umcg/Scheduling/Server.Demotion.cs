@@ -36,6 +36,10 @@ internal sealed unsafe partial class Server
     // or finds it no longer in the background (it left by itself, D4): pruned before every count and every adoption.
     private readonly List<WorkerThread> _background = [];
 
+    // _background.Count as other threads may read it (O5: a block leaves the server open only if it has no background
+    // worker to adopt). Written by the server after each change of the list.
+    private volatile int _backgroundCount;
+
     // A background worker that holds a Umcg lock a parked worker waits for: adopted ahead of the queue (D4). Written by
     // the waiter (then it wakes us), taken by our next adoption look.
     private WorkerThread? _adoptFirst;
@@ -92,6 +96,7 @@ internal sealed unsafe partial class Server
         }
 
         _background.Add(running);
+        _backgroundCount = _background.Count;
         Interlocked.CompareExchange(ref _askedToGiveWay, 0, running.Tid); // it will never give way on our list now
         _sliceOwner = 0;
         _scheduler.Telemetry.Demoted(this, running);
@@ -169,7 +174,7 @@ internal sealed unsafe partial class Server
         }
 
         // An awaited lock's holder first, whatever is queued: its waiters wait for it.
-        if (Interlocked.Exchange(ref _adoptFirst, null) is { } holder && _background.Remove(holder))
+        if (Interlocked.Exchange(ref _adoptFirst, null) is { } holder && RemoveBackground(holder))
         {
             if (Adopted(holder))
             {
@@ -204,6 +209,7 @@ internal sealed unsafe partial class Server
             }
 
             _background.RemoveAt(0);
+            _backgroundCount = _background.Count;
             if (Adopted(oldest))
             {
                 return oldest;
@@ -259,5 +265,13 @@ internal sealed unsafe partial class Server
     private void PruneBackground()
     {
         _background.RemoveAll(w => !w.IsInBackground || !ReferenceEquals(w.Server, this));
+        _backgroundCount = _background.Count;
+    }
+
+    private bool RemoveBackground(WorkerThread worker)
+    {
+        bool removed = _background.Remove(worker);
+        _backgroundCount = _background.Count;
+        return removed;
     }
 }

@@ -36,9 +36,10 @@ internal sealed unsafe partial class Server
 
     /// <summary>
     /// What <see cref="TakeSuccessor"/> found: the worker to switch to (or none), whether a yielder comes first and
-    /// keeps its CPU, and whether the server must look anyway (H3).
+    /// keeps its CPU, whether the server must look anyway (H3), and — for a worker that stops with no successor —
+    /// whether it may leave the server asleep open instead of waking it (O5).
     /// </summary>
-    internal readonly record struct Successor(WorkerThread? Next, bool KeepRunning, bool WakeServer);
+    internal readonly record struct Successor(WorkerThread? Next, bool KeepRunning, bool WakeServer, bool LeaveOpen = false);
 
     /// <summary>
     /// Steps H1–H3 for <paramref name="self"/>, this server's running worker, on its own thread: the worker to
@@ -96,7 +97,8 @@ internal sealed unsafe partial class Server
 
         if (next is null)
         {
-            return new Successor(null, KeepRunning: false, needServer);
+            // O5: nothing to hand on and nothing the server must do: the block may leave it asleep open.
+            return new Successor(null, KeepRunning: false, needServer, LeaveOpen: !yielding && !needServer && MayBeLeftOpen);
         }
 
         bool wantsSlice;

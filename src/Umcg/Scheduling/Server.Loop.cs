@@ -148,7 +148,16 @@ internal sealed unsafe partial class Server
 
             // S4. Run something if nothing runs for us; otherwise see whether the running worker must give way, and
             // demote it if it overstayed a give-way asked earlier (D1, D2: then the record is empty, and we pick).
+            // A block may have left the slot open since we woke (O5): taken back first (O2), or a claim is read. The
+            // fence first: our drain's enqueues above before this read, against O5's open-then-look-at-our-queue.
+            Interlocked.MemoryBarrier();
             var slot = Slot;
+            if (slot.IsOpen)
+            {
+                ShutToArrivals();
+                slot = Slot;
+            }
+
             WorkerThread? running = null;
             if (slot.IsRunning)
             {
@@ -177,6 +186,7 @@ internal sealed unsafe partial class Server
 
             ReportPolicyFault();
             bool nothing = Slot.IsEmpty;
+            AccountOpenSpells(now);
             Counters.AccountBusy(now, busy: !nothing);
             if (nothing && _stopping && _scheduler.WorkerThreadCount == 0)
             {
@@ -200,9 +210,9 @@ internal sealed unsafe partial class Server
             // O1, O2 (Server.OpenStart.cs): with nothing to run, the first arrival may start itself while we sleep.
             bool open = mayOpen && OpenToArrivals();
             var r = Kernel.Wait(0, deadline);
-            if (open)
+            if (open || Slot.IsOpen)
             {
-                ShutToArrivals();
+                ShutToArrivals(); // ours, or one a block left (O5)
             }
 
             _idle = false;

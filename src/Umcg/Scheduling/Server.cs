@@ -60,9 +60,10 @@ internal sealed unsafe partial class Server
 
     /// <summary>
     /// Whether the server sleeps (or is about to) with nothing to run. A worker that claimed it while it slept open (O2)
-    /// shows in its next_tid before the server wakes to clear its mark, so the slot is read too.
+    /// shows in its next_tid before the server wakes to clear its mark, and a block that left it open (O5) set no mark:
+    /// so the slot is read too.
     /// </summary>
-    public bool IsIdle => _idle && !Slot.IsRunning;
+    public bool IsIdle => (_idle && !Slot.IsRunning) || Slot.IsOpen;
 
     /// <summary>Whether the server's record names a running worker now (a snapshot of next_tid's TID_RUNNING).</summary>
     public bool RunsAWorker => Slot.IsRunning;

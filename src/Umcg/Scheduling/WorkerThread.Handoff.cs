@@ -18,7 +18,27 @@ public sealed unsafe partial class WorkerThread
         var next = successor.Next;
         if (next is null)
         {
+            // O5: nothing for the server to run or decide: the block leaves it asleep open (K12l) instead of waking it.
+            var task0 = Block.Task;
+            if (successor.LeaveOpen)
+            {
+                Volatile.Write(ref task0->NextTid, UmcgConstants.TidOpen);
+            }
+
             var plain = Kernel.SysEnter();
+            if (successor.LeaveOpen)
+            {
+                if (Volatile.Read(ref task0->NextTid) == 0)
+                {
+                    Server.AfterLeftOpen();
+                }
+                else
+                {
+                    // Not consumed: a detector blocked us first, or the block came from the background, or the mirror
+                    // was not ours to open: the kernel half released and woke the server as a plain block does.
+                    Volatile.Write(ref task0->NextTid, 0);
+                }
+            }
 
             // D4, after the block took us out of the background (if we were there): the blocking call that follows,
             // and what a finished body does next, run at our own priority, not behind every thread of our CPU.

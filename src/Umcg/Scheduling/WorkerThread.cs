@@ -334,6 +334,7 @@ public sealed unsafe partial class WorkerThread : IResumeStamp
         // O4: a worker that started itself on a server asleep open (K12) does what that server's pick would have done.
         if (Kernel.TakeDirectStart())
         {
+            Server.NoteClaimed(RunStartNs);
             Scheduler.Telemetry.StartedDirectly(Server, this);
             RestoreIfDemoted();
             Scheduler.Detector?.NoteRunning();

@@ -72,6 +72,7 @@ internal static class JsonSchemaPins
         "umcg_adoptions: number",
         "umcg_arrivals_moved_to_idle: number",
         "umcg_blocks: number",
+        "umcg_blocks_left_open: number",
         "umcg_demotions: number",
         "umcg_demotions_deferred: number",
         "umcg_detector_calm_polls: number",

@@ -36,10 +36,13 @@ public sealed unsafe class OpenServerTests
         SchedulerFixture.WaitAll(scheduler, h);
         h.Join();
 
-        // Every unblock claimed the server: no pick, no switch through it.
+        // Every block left the server asleep open instead of waking it, and every unblock claimed it: no pick, no
+        // switch through the server.
         Assert.Equal(starts + Rounds, scheduler.Stats.DirectStarts);
         Assert.Equal(picks, scheduler.CountersForTests(0).Switches);
         Assert.Equal(Rounds, scheduler.Stats.Blocks);
+        // The regions, and the end of the body (before its handle completed).
+        Assert.Equal(Rounds + 1, scheduler.Stats.BlocksLeftServerOpen);
         SchedulerFixture.Shutdown(scheduler);
     }
 

@@ -18,6 +18,7 @@ internal static class UmcgFigures
         result.Extra["umcg_direct_switches"] = stats.DirectSwitches;
         result.Extra["umcg_successor_switches"] = stats.SuccessorSwitches;
         result.Extra["umcg_direct_starts"] = stats.DirectStarts;
+        result.Extra["umcg_blocks_left_open"] = stats.BlocksLeftServerOpen;
         result.Extra["umcg_arrivals_moved_to_idle"] = stats.ArrivalsMovedToIdleServers;
         result.Extra["umcg_yields"] = stats.Yields;
         var detection = umcg.Scheduler.Detection.Stats;
