@@ -28,7 +28,7 @@ namespace Umcg.Kernel;
 //
 // Invariants
 //   I1 At most one worker per server runs user code: a worker is RUNNING only while its server's record
-//      names it. The record is set by K1, K10 and K12, moved by K2's switch, cleared by K3, K2's yield, K5 and K7.
+//      names it. The record is set by K1, K10 and K12, moved by K2's switch, cleared by K3 (K12l), K2's yield, K5 and K7.
 //   I2 The record changes only by a CAS from the exact value expected, so only the worker it names (or a
 //      kernel path acting for it: a detector's block, the reaper, a removal) moves or clears it, and a late
 //      release by a worker that was already replaced fails.
@@ -67,7 +67,8 @@ namespace Umcg.Kernel;
 //      its K4 for it (take the mark, BLOCKED → RUNNABLE, push, K4q) without waking it; K6 wakes it once, to run.
 //   K12 open server (OpenServer.cs): a server asleep with nothing to run writes next_tid = TID_OPEN; a worker that
 //      becomes RUNNABLE for it (K4, K11u) claims it (record Empty → W, then the mirror TID_OPEN → W|TID_RUNNING by
-//      CAS) and runs at once, instead of the push, the server's wake and K6.
+//      CAS) and runs at once, instead of the push, the server's wake and K6. K12l: a block naming TID_OPEN in its own
+//      next_tid frees the record into an open slot (mirror first) and wakes the server only for a listed arrival.
 
 /// <summary>
 /// The kernel half of UMCG, emulated in user space: <see cref="Ctl"/>, <see cref="Wait"/> and
