@@ -176,9 +176,14 @@ internal sealed unsafe partial class Server
         // An awaited lock's holder first, whatever is queued: its waiters wait for it.
         if (Interlocked.Exchange(ref _adoptFirst, null) is { } holder && RemoveBackground(holder))
         {
-            if (Adopted(holder))
+            switch (Adopt(holder))
             {
-                return holder;
+                case Adoption.Done:
+                    return holder;
+                case Adoption.RecordBusy:
+                    KeepInBackground(holder);
+                    Volatile.Write(ref _adoptFirst, holder);
+                    return null;
             }
         }
 
@@ -210,31 +215,59 @@ internal sealed unsafe partial class Server
 
             _background.RemoveAt(0);
             _backgroundCount = _background.Count;
-            if (Adopted(oldest))
+            switch (Adopt(oldest))
             {
-                return oldest;
+                case Adoption.Done:
+                    return oldest;
+                case Adoption.RecordBusy:
+                    KeepInBackground(oldest);
+                    return null;
             }
 
-            // EAGAIN: it left the background by itself (queued, blocked or gone); look at the next.
+            // It left the background by itself (queued, blocked or gone); look at the next.
         }
 
         return null;
     }
 
-    /// <summary>K10 for one background worker (no longer in the list); its thread restored. False if it left by itself first.</summary>
-    private bool Adopted(WorkerThread worker)
+    /// <summary>What <see cref="Adopt"/> did.</summary>
+    private enum Adoption
     {
-        if (Kernel.Adopt(worker.Tid) != Errno.Ok)
+        /// <summary>K10 took it back: it runs for us in the foreground.</summary>
+        Done,
+
+        /// <summary>It left the background by itself first (queued, blocked or gone).</summary>
+        LeftByItself,
+
+        /// <summary>
+        /// The record was taken (EBUSY): an arrival is between its claim of our open slot and finding the offer gone
+        /// (K12c). It gives the record back and wakes us; the worker stays in the background until then.
+        /// </summary>
+        RecordBusy,
+    }
+
+    /// <summary>K10 for one background worker (no longer in the list); its thread restored when taken back.</summary>
+    private Adoption Adopt(WorkerThread worker)
+    {
+        var r = Kernel.Adopt(worker.Tid);
+        if (r != Errno.Ok)
         {
-            // K10's record named the worker for a moment: an arrival that read it then may have stayed quiet, queued
-            // on our list after this turn's drain. The loop takes another turn before it sleeps.
+            // K10's record named the worker for a moment (or a claimer's did): an arrival that read it then may have
+            // stayed quiet, queued on our list after this turn's drain. The loop takes another turn before it sleeps.
             _lookAgain = true;
-            return false;
+            return r == Errno.EBUSY ? Adoption.RecordBusy : Adoption.LeftByItself;
         }
 
         worker.RestoreIfDemoted();
         _scheduler.Telemetry.Adopted(this, worker);
-        return true;
+        return Adoption.Done;
+    }
+
+    /// <summary>Puts a worker whose adoption found the record busy back at the head of the list, for the next turn.</summary>
+    private void KeepInBackground(WorkerThread worker)
+    {
+        _background.Insert(0, worker);
+        _backgroundCount = _background.Count;
     }
 
     /// <summary>A background worker's lock is awaited: adopt it ahead of the queue at our next look (and look now).</summary>

@@ -152,8 +152,9 @@ internal sealed unsafe partial class Server
             // fence first: our drain's enqueues above before this read, against O5's open-then-look-at-our-queue.
             Interlocked.MemoryBarrier();
             var slot = Slot;
-            if (slot.IsOpen)
+            while (slot.IsOpen)
             {
+                // A failed shut is a claim; that claimer may already have blocked and opened the slot again.
                 ShutToArrivals();
                 slot = Slot;
             }
@@ -277,13 +278,14 @@ internal sealed unsafe partial class Server
             return false;
         }
 
-        var block = Kernel.BlockOf((int)slot.Raw);
+        var block = slot.IsPick ? Kernel.BlockOf(slot.Tid) : null;
         if (block != null && StateWord.StateOf(block) == TaskState.Runnable)
         {
             return true;
         }
 
-        Volatile.Write(ref Self->NextTid, 0);
+        // By CAS from what we read: anything else there now is not ours to drop.
+        Interlocked.CompareExchange(ref Self->NextTid, 0, slot.Raw);
         return false;
     }
 

@@ -104,8 +104,21 @@ internal sealed unsafe partial class Server
     private bool HasWorkToSteal =>
         Volatile.Read(ref Self->RunnableWorkersPtr) != 0 || QueueLength >= (Slot.IsRunning ? 1 : 2);
 
-    /// <summary>O6: a worker that claimed our open slot started running at <paramref name="atNs"/>.</summary>
-    internal void NoteClaimed(long atNs) => Volatile.Write(ref _claimedAtNs, atNs);
+    /// <summary>
+    /// O4, O6: <paramref name="worker"/> claimed our open slot and started running at <paramref name="atNs"/>: its slice
+    /// starts then (as H2 stamps a successor's; an old stamp of the same worker would end the slice at once), and our
+    /// busy time with it.
+    /// </summary>
+    internal void NoteClaimed(WorkerThread worker, long atNs)
+    {
+        lock (_queueLock)
+        {
+            _sliceOwner = worker.Tid;
+            _sliceStartNs = atNs;
+        }
+
+        Volatile.Write(ref _claimedAtNs, atNs);
+    }
 
     /// <summary>
     /// O6, at the start of a turn's accounting: what happened while we slept open — a block that left us open (busy

@@ -230,6 +230,7 @@ public sealed unsafe partial class WorkerThread
 
             bool blocked = StateWord.StateOf(task) == TaskState.Blocked;
             UmcgProtocolException.ThrowIfFailed(Kernel.NotifyResume(), "safepoint");
+            NoteDirectStart(); // its unblock may have claimed an open server
             Scheduler.Telemetry.ResumedAtSafepoint(this, wasBlocked: blocked);
         }
 
@@ -246,6 +247,7 @@ public sealed unsafe partial class WorkerThread
             {
                 // RUNNING again after the failed Wait, so a detector may have marked us meanwhile.
                 UmcgProtocolException.ThrowIfFailed(Kernel.NotifyResume(), "safepoint");
+                NoteDirectStart();
             }
 
             r = Kernel.Wait(0, 0);

@@ -305,6 +305,7 @@ public sealed unsafe partial class WorkerThread : IResumeStamp
             do
             {
                 r = StateWord.StateOf(task) == TaskState.Blocked ? Kernel.SysExit() : Errno.Ok;
+                NoteDirectStart();
                 if (r == Errno.Ok)
                 {
                     r = Kernel.Ctl(CtlFlags.Unregister | CtlFlags.Worker, task, ClockId.Monotonic);
@@ -330,11 +331,18 @@ public sealed unsafe partial class WorkerThread : IResumeStamp
     internal void OnRunning()
     {
         RunStartNs = KernelClock.Now(ClockId.Monotonic);
+        NoteDirectStart();
+    }
 
-        // O4: a worker that started itself on a server asleep open (K12) does what that server's pick would have done.
+    /// <summary>
+    /// O4: a worker that started itself on a server asleep open (K12) does what that server's pick would have done. Called
+    /// after every kernel-half call that may have unblocked the worker (a safepoint's included), once it runs.
+    /// </summary>
+    internal void NoteDirectStart()
+    {
         if (Kernel.TakeDirectStart())
         {
-            Server.NoteClaimed(RunStartNs);
+            Server.NoteClaimed(this, KernelClock.Now(ClockId.Monotonic));
             Scheduler.Telemetry.StartedDirectly(Server, this);
             RestoreIfDemoted();
             Scheduler.Detector?.NoteRunning();

@@ -27,14 +27,7 @@ public sealed class IdlePoolTests
             }
 
             long before = scheduler.Stats.SpawnsQueuedAsleep;
-            int i = round;
-            var h = scheduler.Spawn(() =>
-            {
-                Interlocked.Increment(ref runs[i]);
-                return Worker.Current!.Tid;
-            });
-            SchedulerFixture.WaitAll(scheduler, h);
-            Assert.Equal(tid, h.Join());
+            Assert.Equal(tid, SchedulerFixture.RunCountedBody(scheduler, runs, round));
             Assert.Equal(queuedAsleep ? before + 1 : 0, scheduler.Stats.SpawnsQueuedAsleep);
         }
 

@@ -64,14 +64,7 @@ public sealed unsafe class OpenServerTests
                 "the pooled thread asleep, its server asleep open");
             long picks = scheduler.CountersForTests(0).Switches;
             long starts = scheduler.Stats.DirectStarts;
-            int i = round;
-            var h = scheduler.Spawn(() =>
-            {
-                Interlocked.Increment(ref runs[i]);
-                return Worker.Current!.Tid;
-            });
-            SchedulerFixture.WaitAll(scheduler, h);
-            Assert.Equal(tid, h.Join());
+            Assert.Equal(tid, SchedulerFixture.RunCountedBody(scheduler, runs, round));
             Assert.Equal(starts + 1, scheduler.Stats.DirectStarts);
             Assert.Equal(picks, scheduler.CountersForTests(0).Switches);
         }

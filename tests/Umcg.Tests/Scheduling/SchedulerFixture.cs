@@ -9,6 +9,18 @@ internal static class SchedulerFixture
     public static UmcgScheduler Create(string parker = "futex", int servers = 1, UmcgSchedulerOptions? options = null) =>
         new((options ?? new UmcgSchedulerOptions()) with { Servers = servers, Kernel = Parkers.NewKernel(parker) });
 
+    /// <summary>Spawns a body that counts its run in <paramref name="runs"/>[<paramref name="round"/>], waits for it, and returns the TID it ran on.</summary>
+    public static int RunCountedBody(UmcgScheduler scheduler, int[] runs, int round)
+    {
+        var h = scheduler.Spawn(() =>
+        {
+            Interlocked.Increment(ref runs[round]);
+            return Worker.Current!.Tid;
+        });
+        WaitAll(scheduler, h);
+        return h.Join();
+    }
+
     /// <summary>
     /// Waits for <paramref name="handles"/> (whatever their outcome) under the watchdog, which counts from the
     /// scheduler's last visible step (a spawn, a completion, a block, a yield, a switch).
