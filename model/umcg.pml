@@ -1255,11 +1255,6 @@ proctype Server(byte s) {
 #if OPEN
     bit opening;
     byte om;     /* the margin Q1 replaced */
-#define NOT_OPENING opening = 0; om = 0
-#else
-#define NOT_OPENING skip
-#define opening 0
-#define om 0
 #endif
 #if BROKEN == 9
     byte qx;
@@ -1484,13 +1479,21 @@ adopted:
 #endif
     fi;
     if
-    :: busy || (OPEN && opening && (margin[s] != 0 || om != 0)) ->
+#if OPEN
+    :: busy || (opening && (margin[s] != 0 || om != 0)) ->
+#else
+    :: busy ->
+#endif
 #if BROKEN == 8
        /* BROKEN 8: no look at the list after the margin is written. */
        skip
 #else
        if
-       :: atomic { head[s] != 0 -> busy = 0; NOT_OPENING }
+#if OPEN
+       :: atomic { head[s] != 0 -> busy = 0; opening = 0; om = 0 }
+#else
+       :: atomic { head[s] != 0 -> busy = 0 }
+#endif
           goto top
        :: atomic { head[s] == 0 -> skip }
        fi
@@ -1524,7 +1527,11 @@ adopted:
     fi;
 #endif
     if
+#if OPEN
     :: v != 0 && v != TID_OPEN && (v & TID_RUNNING) == 0 ->
+#else
+    :: v != 0 && (v & TID_RUNNING) == 0 ->
+#endif
        /* StartWorker: resolve, mark the slot, then wake the worker; undo the mark if it was not RUNNABLE. */
        t = v - 1;
        if
