@@ -10,7 +10,8 @@ namespace Umcg.Scheduling;
 //
 //   O1 open, at S6, only with nothing running or picked (the slot read empty this turn) and only over 0: the CAS fails if
 //      user code wrote anything else there, and the server then sleeps shut.
-//   O2 shut, as soon as the Wait returns and before the slot is read again: CAS TID_OPEN → 0. If it fails, an arrival
+//   O2 shut, as soon as the Wait returns and before the slot is read again (at S4 until it is no longer open: a claimer
+//      may block and open it again between the shut and the re-read): CAS TID_OPEN → 0. If it fails, an arrival
 //      claimed us (its mirror, W|TID_RUNNING, is there) and the next turn finds it running as after a direct switch. The
 //      server writes no pick while open, so a claim never overwrites one, and cannot claim what was taken back. A block
 //      may also open the slot while the server is awake (O5): S4 takes it back the same way before it reads the slot
@@ -21,8 +22,9 @@ namespace Umcg.Scheduling;
 //      claimer's next stop (H1), as beside any worker the server started. One that needs the server — a higher rank,
 //      a slice to arm, since none is armed — wakes it, and it measures the claimer's slice from that turn, as for a
 //      successor it did not start itself.
-//   O4 what a pick does for the worker it starts, the claimer does for itself once it runs (WorkerThread.OnRunning, told
-//      by UmcgKernel.TakeDirectStart): the start counted and traced, a demoted worker restored, the detector told.
+//   O4 what a pick does for the worker it starts, the claimer does for itself once it runs (WorkerThread.NoteDirectStart,
+//      told by UmcgKernel.TakeDirectStart): the start counted and traced, its slice started at the claim, a demoted
+//      worker restored, the detector told.
 //   O5 a worker that blocks (a region, or the end of its body) with no successor (H1–H2s found nothing) and nothing
 //      for the server to do (no timer to arm, no background worker to adopt, no stop) leaves the server asleep open
 //      (K12l: next_tid = TID_OPEN on its block) instead of waking it, only for it to find nothing and open. Then a look
