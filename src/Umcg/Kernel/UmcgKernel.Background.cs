@@ -131,16 +131,6 @@ public sealed unsafe partial class UmcgKernel
     private static bool IsInBackground(KernelTask worker) =>
         (Volatile.Read(ref *worker.StateWord) & (uint)TaskFlags.Background) != 0 && Volatile.Read(ref worker.BackgroundMark) != 0;
 
-    /// <summary>A background worker that gave way at a safepoint or in Wait is queued like an unblocking one (K4, K4q).</summary>
-    private void QueueFromBackground(KernelTask worker, KernelTask server)
-    {
-        PushRunnable(worker, server);
-        if (!IsQuietArrival(worker, server))
-        {
-            WakeServer(server);
-        }
-    }
-
     /// <summary>The calling server and its worker <paramref name="tid"/>, for K9 and K10.</summary>
     private Errno ResolveWorkerOfCaller(int tid, out KernelTask server, out KernelTask worker)
     {

@@ -272,11 +272,7 @@ public sealed unsafe partial class UmcgKernel
             }
             else
             {
-                PushRunnable(worker, server);
-                if (!IsQuietArrival(worker, server))
-                {
-                    WakeServer(server);
-                }
+                QueueArrival(worker, server);
             }
         }
 
@@ -287,6 +283,19 @@ public sealed unsafe partial class UmcgKernel
         }
 
         return AwaitRun(worker, server);
+    }
+
+    /// <summary>
+    /// K4's push and K4q's wake, for every worker that becomes runnable as an arrival: its own unblock, an unblocker's
+    /// (K11u), and a background worker that gives way (K2, K5 from the background).
+    /// </summary>
+    private void QueueArrival(KernelTask worker, KernelTask server)
+    {
+        PushRunnable(worker, server);
+        if (!IsQuietArrival(worker, server))
+        {
+            WakeServer(server);
+        }
     }
 
     /// <summary>
@@ -370,7 +379,7 @@ public sealed unsafe partial class UmcgKernel
             if (LeftBackground(replaced))
             {
                 // K5 from the background: queued like an arrival; it held no record.
-                QueueFromBackground(worker, server);
+                QueueArrival(worker, server); // queued like an unblocking worker
             }
 
             // Before anything is queued (see WorkerWait): a moved worker never reaches another server's list.

@@ -152,11 +152,7 @@ public sealed unsafe partial class UmcgKernel
         // K12: an open server runs it at once (one wake, the worker's); else the push and K4q's wake.
         if (!TryStartIdleOnOpenServer(worker, server))
         {
-            PushRunnable(worker, server);
-            if (!IsQuietArrival(worker, server))
-            {
-                WakeServer(server);
-            }
+            QueueArrival(worker, server);
         }
 
         return Errno.Ok;

@@ -11,7 +11,7 @@ namespace Umcg.Kernel;
 //   K12o open (user space, the server): next_tid = TID_OPEN (Server.OpenStart.cs), written only over 0 and only while
 //        the record is empty and nothing is picked, just before the server's Wait; taken back (CAS TID_OPEN → 0) as
 //        soon as the Wait returns. A failed take-back means an arrival claimed the server: next_tid names it running.
-//   K12c claim (TryStartOnOpenServer), by the arriving worker or its unblocker, with the worker RUNNABLE and on no list:
+//   K12c claim (TryClaimOpenServer), by the arriving worker or its unblocker, with the worker RUNNABLE and on no list:
 //        record Empty → W first (ServerSlot.TryStart), then the mirror TID_OPEN → W|TID_RUNNING by CAS. The mirror's
 //        CAS is the claim: it succeeds only while the offer stands, and for one arrival. If the record was taken (the
 //        server started a worker, a release is midway) or the offer is gone, nothing was claimed: the record is given
@@ -33,8 +33,9 @@ namespace Umcg.Kernel;
 // fails. A record taken for a claim that then fails is held only by the claimer, who gives it back and wakes the server
 // (K4's wake: the record is empty again, so the arrival is never quiet): a server whose own start found that record
 // taken and slept is woken to start its pick. The server sleeps on after a claim — its record names a running worker —
-// and is woken by that worker's release, as after K1. A server that sleeps open publishes margin 0 (nothing runs), so
-// every later arrival wakes it, and it then measures the claimer's slice from what its next_tid says.
+// and is woken by that worker's release, as after K1. While the record is empty K4q wakes the server for every
+// arrival, whatever its margin; once a claim fills it, arrivals judge themselves against the claimer, as against any
+// worker the server started (user space publishes the margin for that: Server.OpenStart.cs, O3).
 public sealed unsafe partial class UmcgKernel
 {
     /// <summary>
@@ -80,7 +81,6 @@ public sealed unsafe partial class UmcgKernel
         {
             // The removal releases the record it finds naming the worker and wakes the server.
             result = Kill(worker, Errno.EINVAL, "its state word was set by user code while it unblocked");
-            return true;
         }
 
         return true;

@@ -86,7 +86,7 @@ public sealed unsafe partial class UmcgKernel
                 // K2 from the background (PrepareWait kept the flag): queued like an arrival, next_tid left as it
                 // was — a worker that holds no record has no CPU to hand on. It sleeps below, once the read section
                 // is closed, as on every path: a section that sleeps holds up every grace period (BlockGrace).
-                QueueFromBackground(self, server);
+                QueueArrival(self, server);
             }
 
             // Before anything is queued: a worker its server's record does not name had its server_tid changed

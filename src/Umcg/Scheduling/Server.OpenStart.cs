@@ -59,8 +59,7 @@ internal sealed unsafe partial class Server
     private void ShutToArrivals() => Interlocked.CompareExchange(ref Self->NextTid, 0, UmcgConstants.TidOpen);
 
     /// <summary>O5: whether a worker that stops with nothing to hand on may leave us asleep open.</summary>
-    private bool MayBeLeftOpen =>
-        _scheduler.Options.OpenIdleServers && !_stopping && _backgroundCount == 0 && Volatile.Read(ref _adoptFirst) is null;
+    private bool MayBeLeftOpen => MayOpen && _backgroundCount == 0 && Volatile.Read(ref _adoptFirst) is null;
 
     /// <summary>
     /// O5, on the thread of the worker whose block just left us open: counted and stamped (O6), then Q2 as an idle

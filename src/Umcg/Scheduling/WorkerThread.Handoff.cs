@@ -16,19 +16,19 @@ public sealed unsafe partial class WorkerThread
         bool batch = region && BatchSuitsNextArrival(); // B1, judged while we still run
         var successor = Server.TakeSuccessor(this, yielding: false);
         var next = successor.Next;
+        var task = Block.Task;
         if (next is null)
         {
             // O5: nothing for the server to run or decide: the block leaves it asleep open (K12l) instead of waking it.
-            var task0 = Block.Task;
             if (successor.LeaveOpen)
             {
-                Volatile.Write(ref task0->NextTid, UmcgConstants.TidOpen);
+                Volatile.Write(ref task->NextTid, UmcgConstants.TidOpen);
             }
 
             var plain = Kernel.SysEnter();
             if (successor.LeaveOpen)
             {
-                if (Volatile.Read(ref task0->NextTid) == 0)
+                if (Volatile.Read(ref task->NextTid) == 0)
                 {
                     Server.AfterLeftOpen();
                 }
@@ -36,7 +36,7 @@ public sealed unsafe partial class WorkerThread
                 {
                     // Not consumed: a detector blocked us first, or the block came from the background, or the mirror
                     // was not ours to open: the kernel half released and woke the server as a plain block does.
-                    Volatile.Write(ref task0->NextTid, 0);
+                    Volatile.Write(ref task->NextTid, 0);
                 }
             }
 
@@ -48,7 +48,6 @@ public sealed unsafe partial class WorkerThread
             return plain;
         }
 
-        var task = Block.Task;
         Volatile.Write(ref task->NextTid, (uint)next.Tid);
         var r = Kernel.SysEnter();
         RestoreIfDemoted(); // demoted after we picked: the block came from the background (D4, as above)
