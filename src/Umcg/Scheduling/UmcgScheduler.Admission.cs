@@ -1,3 +1,6 @@
+using Umcg.Collections;
+using Umcg.Scheduling.Policies;
+
 namespace Umcg.Scheduling;
 
 // Admission control: how many bodies may be accepted and what happens to the rest. A body that finds no idle
@@ -5,17 +8,23 @@ namespace Umcg.Scheduling;
 // that its caller waits for room or is refused (Options.Admission). A waiting body — queued, or held by a waiting
 // caller — may be canceled by its token until a thread takes it.
 //
+// Waiting bodies are taken by priority (WorkerOptions.Priority, highest first), oldest first within a priority:
+// a thread that frees up goes to the most urgent body, and a freed queue place to the most urgent waiting caller.
+// With the bound reached, a health check spawned at a high priority would otherwise wait behind every request
+// queued before it — however high its priority on the servers, it could not get there. A scheduler whose bodies
+// all keep the default priority takes them oldest first, as a plain FIFO would.
+//
 // Every decision here happens under _poolLock and is carried out after the lock is released (a thread started,
 // an idle thread released, a waiter completed), so no lock is held across a thread start, a kernel-half call or a
 // continuation.
 public sealed partial class UmcgScheduler
 {
-    // Bodies admitted but not yet on a thread (the worker bound was reached), oldest first. Under _poolLock.
-    private readonly LinkedList<WorkItem> _queued = new();
+    // Bodies admitted but not yet on a thread (the worker bound was reached), by priority. Under _poolLock.
+    private readonly RankedQueue<WorkItem> _queued = new(PriorityPolicy.Levels);
 
-    // Callers waiting for room (Wait mode, both bounds reached), oldest first; their bodies are not admitted yet
-    // (neither counted in _outstanding nor in Stats.Spawned). Under _poolLock.
-    private readonly LinkedList<AdmissionWaiter> _waiters = new();
+    // Callers waiting for room (Wait mode, both bounds reached), by their bodies' priority; their bodies are not
+    // admitted yet (neither counted in _outstanding nor in Stats.Spawned). Under _poolLock.
+    private readonly RankedQueue<AdmissionWaiter> _waiters = new(PriorityPolicy.Levels);
 
     private enum Placement
     {
@@ -84,7 +93,7 @@ public sealed partial class UmcgScheduler
                 }
 
                 waiter = new AdmissionWaiter(item);
-                _waiters.AddLast(waiter.Node);
+                _waiters.AddLast(waiter.Node, item.Options.Priority);
                 Stats.CountAdmissionWait();
                 worker = TakeIdleToEvictLocked();
             }
@@ -156,31 +165,29 @@ public sealed partial class UmcgScheduler
     private void QueueBodyLocked(WorkItem item)
     {
         item.QueueNode ??= new LinkedListNode<WorkItem>(item);
-        _queued.AddLast(item.QueueNode);
+        _queued.AddLast(item.QueueNode, item.Options.Priority);
         Stats.CountQueued();
     }
 
-    /// <summary>The oldest body waiting for a thread: the queue's head, else the oldest waiting caller's body.</summary>
+    /// <summary>The body a thread takes next: the queue's head, else the first waiting caller's body (see the top of this file).</summary>
     private WorkItem? PeekWaitingLocked() => _queued.First?.Value ?? _waiters.First?.Value.Item;
 
     /// <summary>
-    /// Takes the oldest waiting body for a thread that has a slot (see <see cref="PeekWaitingLocked"/>). A queue
-    /// place it frees goes to the oldest waiting caller, whose body is admitted into the queue.
+    /// Takes the next waiting body for a thread that has a slot (see <see cref="PeekWaitingLocked"/>). A queue
+    /// place it frees goes to the first waiting caller, whose body is admitted into the queue.
     /// </summary>
     /// <param name="admitted">The caller whose body was admitted by this step (into the queue, or taken itself), to complete after the lock.</param>
     private WorkItem? TakeWaitingLocked(out AdmissionWaiter? admitted)
     {
         admitted = null;
         WorkItem item;
-        if (_queued.First is { } node)
+        if (_queued.TakeFirst() is { } node)
         {
-            _queued.RemoveFirst();
             item = node.Value;
             admitted = AdmitWaiterIntoQueueLocked();
         }
-        else if (_waiters.First is { } waiterNode)
+        else if (_waiters.TakeFirst() is { } waiterNode)
         {
-            _waiters.RemoveFirst();
             admitted = waiterNode.Value;
             item = admitted.Item;
             AdmitLocked(item);
@@ -196,16 +203,15 @@ public sealed partial class UmcgScheduler
         return item;
     }
 
-    /// <summary>A queue place is free: the oldest waiting caller's body takes it (it keeps its token's callback, since it still waits).</summary>
+    /// <summary>A queue place is free: the first waiting caller's body takes it (it keeps its token's callback, since it still waits).</summary>
     private AdmissionWaiter? AdmitWaiterIntoQueueLocked()
     {
-        if (_waiters.First is not { } node || (Options.MaxQueuedBodies is int maxQueued && _queued.Count >= maxQueued))
+        if (_waiters.Count == 0 || (Options.MaxQueuedBodies is int maxQueued && _queued.Count >= maxQueued))
         {
             return null;
         }
 
-        _waiters.RemoveFirst();
-        var waiter = node.Value;
+        var waiter = _waiters.TakeFirst()!.Value;
         AdmitLocked(waiter.Item);
         QueueBodyLocked(waiter.Item);
         return waiter;
@@ -292,8 +298,7 @@ public sealed partial class UmcgScheduler
     /// <summary>At shutdown (under the pool lock): the waiting callers, whose bodies will never be admitted.</summary>
     private List<AdmissionWaiter> TakeAllWaitersLocked()
     {
-        var waiters = new List<AdmissionWaiter>(_waiters);
-        _waiters.Clear();
+        var waiters = _waiters.TakeAll();
         foreach (var waiter in waiters)
         {
             waiter.Item.Registration.Unregister();

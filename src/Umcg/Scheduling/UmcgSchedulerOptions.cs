@@ -33,7 +33,7 @@ public sealed record UmcgSchedulerOptions
     /// <summary>
     /// The most worker threads the scheduler has at once — running, blocked, runnable or idle in the pool — at
     /// least 1; null (the default) for no bound. Past it a body waits in a queue (see <see cref="MaxQueuedBodies"/>)
-    /// and starts when a worker thread finishes its body. Live threads the scheduler owns then stay within this bound
+    /// and starts when a worker thread finishes its body, the highest <see cref="WorkerOptions.Priority"/> first. Live threads the scheduler owns then stay within this bound
     /// plus <see cref="Servers"/> plus its helpers (the blocking detector's thread when <see cref="Detection"/> is on,
     /// and the kernel half's exit watcher).
     /// </summary>

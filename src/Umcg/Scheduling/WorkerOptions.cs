@@ -11,7 +11,9 @@ public sealed record WorkerOptions
 
     /// <summary>
     /// Priority for policies that use it (<see cref="Policies.PriorityPolicy"/>): 0 (lowest) to
-    /// <see cref="Policies.PriorityPolicy.Levels"/> − 1 (highest). Default 0; values outside are clamped.
+    /// <see cref="Policies.PriorityPolicy.Levels"/> − 1 (highest). Default 0; values outside are clamped. Under any
+    /// policy it also orders the bodies waiting for a worker thread once <see cref="UmcgSchedulerOptions.MaxWorkers"/>
+    /// is reached: highest first, oldest first within a priority.
     /// </summary>
     public int Priority { get; init; }
 

@@ -215,6 +215,76 @@ public sealed class AdmissionTests
     }
 
     [Theory, BothParkers]
+    public void Queued_bodies_are_taken_by_priority_and_in_order_within_one(string parker)
+    {
+        var scheduler = SchedulerFixture.Create(parker, servers: 1, new UmcgSchedulerOptions { MaxWorkers = 1 });
+        using var gate = new Gate();
+        var order = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        var holder = scheduler.Spawn(gate.Pass);
+
+        // The only thread is held: every body below is queued, in this order.
+        (string Name, int Priority)[] bodies = [("a", 0), ("b", 5), ("c", 0), ("d", 31), ("e", 5), ("f", 40), ("g", -3)];
+        var handles = bodies
+            .Select(b => scheduler.Spawn(() => order.Enqueue(b.Name), new WorkerOptions { Priority = b.Priority }))
+            .ToList();
+        Assert.Equal(bodies.Length, scheduler.QueuedBodyCount);
+
+        gate.Open();
+        SchedulerFixture.WaitAll(scheduler, [holder, .. handles]);
+
+        // 40 is clamped to the highest priority (31), -3 to the lowest (0): each then queues behind its equals.
+        Assert.Equal(["d", "f", "b", "e", "a", "c", "g"], order);
+        Assert.Equal(bodies.Length, scheduler.Stats.Queued);
+        SchedulerFixture.Shutdown(scheduler);
+    }
+
+    [Theory, BothParkers]
+    public async Task Callers_waiting_for_room_are_admitted_by_priority(string parker)
+    {
+        var scheduler = SchedulerFixture.Create(parker, servers: 1, new UmcgSchedulerOptions { MaxWorkers = 1, MaxQueuedBodies = 1 });
+        using var gate = new Gate();
+        var order = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        var holder = scheduler.Spawn(gate.Pass);
+        var queued = scheduler.Spawn(() => order.Enqueue("queued"));
+
+        // Both bounds reached: these callers wait, the urgent one last.
+        var low = scheduler.SpawnAsync(() => order.Enqueue("low")).AsTask();
+        var urgent = scheduler.SpawnAsync(() => order.Enqueue("urgent"), options: new WorkerOptions { Priority = 20 }).AsTask();
+        Assert.Equal(2, scheduler.AdmissionWaiterCountForTests);
+
+        // A body admitted into the queue keeps its place: only the freed queue place goes by priority.
+        gate.Open();
+        Watchdog.Wait(scheduler.Kernel, Task.WhenAll(low, urgent), "both waiting callers are admitted");
+        SchedulerFixture.WaitAll(scheduler, holder, queued, await urgent, await low);
+        Assert.Equal(["queued", "urgent", "low"], order);
+        Assert.Equal(2, scheduler.Stats.AdmissionWaits);
+        SchedulerFixture.Shutdown(scheduler);
+    }
+
+    [Theory, BothParkers]
+    public void A_queued_body_canceled_below_a_higher_priority_leaves_the_others_in_order(string parker)
+    {
+        var scheduler = SchedulerFixture.Create(parker, servers: 1, new UmcgSchedulerOptions { MaxWorkers = 1 });
+        using var gate = new Gate();
+        using var cts = new CancellationTokenSource();
+        var order = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        var holder = scheduler.Spawn(gate.Pass);
+        var low = scheduler.Spawn(() => order.Enqueue("low"));
+        var canceled = scheduler.Spawn(() => order.Enqueue("canceled"), cts.Token, new WorkerOptions { Priority = 3 });
+        var high = scheduler.Spawn(() => order.Enqueue("high"), new WorkerOptions { Priority = 3 });
+
+        cts.Cancel();
+        Assert.True(canceled.Completion.IsCanceled);
+        Assert.Equal(2, scheduler.QueuedBodyCount);
+
+        gate.Open();
+        SchedulerFixture.WaitAll(scheduler, holder, low, high);
+        Assert.Equal(["high", "low"], order);
+        Assert.Equal(1, scheduler.Stats.CanceledBeforeStart);
+        SchedulerFixture.Shutdown(scheduler);
+    }
+
+    [Theory, BothParkers]
     public void Shutdown_refuses_callers_still_waiting_for_room(string parker)
     {
         var scheduler = SchedulerFixture.Create(parker, servers: 1, new UmcgSchedulerOptions { MaxWorkers = 1, MaxQueuedBodies = 0 });
