@@ -27,6 +27,13 @@ way_name() {
   esac
 }
 
+# The worker bound the Umcg runs reported (GET /umcg/stats), as the sample's configuration set it.
+umcg_bound() {
+  local bound
+  bound="$(awk -F'\t' '($1 == "steady" || $1 == "capped") && $13 ~ /^[0-9]+$/ { print $13; exit }' "$results")"
+  echo "${bound:-as in samples/Orders/appsettings.json}"
+}
+
 # steady_table SECTION: the runs of one section, by concurrency then way.
 steady_table() {
   echo "| c | way | req/s | p50 ms | p99 ms | non-2xx | socket errors c/r/w/t | threads (process, max) | umcg* threads (max) | Umcg worker peak / bound | sample / PostgreSQL CPU µs per request | others' CPU |"
@@ -96,7 +103,7 @@ ${status}
 
 The ways: **ThreadPool inline** (the handler on the request's thread-pool thread, as ASP.NET Core ships), **ThreadPool
 tuned** (the same with \`ThreadPool.SetMinThreads(256, 256)\`), **Umcg + Blocking()** (\`RunOnUmcg\`, the query in a
-\`Worker.Blocking()\` region; \`Umcg:MaxWorkers\` 320, queue 4096, admission waits), **Umcg, detector only** (the same
+\`Worker.Blocking()\` region; \`Umcg:MaxWorkers\` $(umcg_bound), queue 4096, admission waits), **Umcg, detector only** (the same
 without the region: the blocking detector notices the worker asleep in the kernel).
 
 ## Steady load, Npgsql pool 320 (PostgreSQL \`max_connections\` 400)
