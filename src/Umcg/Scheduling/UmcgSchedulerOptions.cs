@@ -33,9 +33,9 @@ public sealed record UmcgSchedulerOptions
     /// <summary>
     /// The most worker threads the scheduler has at once — running, blocked, runnable or idle in the pool — at
     /// least 1; null (the default) for no bound. Past it a body waits in a queue (see <see cref="MaxQueuedBodies"/>)
-    /// and starts when a worker thread finishes its body, the highest <see cref="WorkerOptions.Priority"/> first. Live threads the scheduler owns then stay within this bound
-    /// plus <see cref="Servers"/> plus its helpers (the blocking detector's thread when <see cref="Detection"/> is on,
-    /// and the kernel half's exit watcher).
+    /// and starts when a worker thread finishes its body, the highest <see cref="WorkerOptions.Priority"/> first. Live
+    /// threads the scheduler owns then stay within this bound plus <see cref="Servers"/> plus its helpers (the blocking
+    /// detector's thread when <see cref="Detection"/> is on, and the kernel half's exit watcher).
     /// </summary>
     /// <remarks>
     /// Like any bounded pool, bodies that wait for each other (a body joining one queued behind it) can deadlock when
