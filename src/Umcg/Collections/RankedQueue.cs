@@ -13,10 +13,6 @@ internal sealed class RankedQueue<T>
     private readonly LinkedList<T>[] _ranks;
     private int _count;
 
-    // No rank above this one holds an entry (it may be empty itself: taking or removing does not search down at
-    // once). -1 when the queue is empty.
-    private int _top = -1;
-
     /// <param name="ranks">How many ranks, 0 (lowest) to <paramref name="ranks"/> − 1 (highest).</param>
     public RankedQueue(int ranks)
     {
@@ -36,16 +32,14 @@ internal sealed class RankedQueue<T>
     {
         get
         {
-            for (int rank = _top; rank >= 0; rank--)
+            for (int rank = _ranks.Length - 1; rank >= 0 && _count > 0; rank--)
             {
                 if (_ranks[rank].First is { } node)
                 {
-                    _top = rank;
                     return node;
                 }
             }
 
-            _top = -1;
             return null;
         }
     }
@@ -61,10 +55,6 @@ internal sealed class RankedQueue<T>
         rank = Math.Clamp(rank, 0, _ranks.Length - 1);
         _ranks[rank].AddLast(node);
         _count++;
-        if (rank > _top)
-        {
-            _top = rank;
-        }
     }
 
     /// <summary>Takes the entry <see cref="First"/> names; null when empty.</summary>
@@ -105,7 +95,6 @@ internal sealed class RankedQueue<T>
         }
 
         _count = 0;
-        _top = -1;
         return all;
     }
 }
