@@ -27,11 +27,12 @@ way_name() {
   esac
 }
 
-# The worker bound the Umcg runs reported (GET /umcg/stats), as the sample's configuration set it.
+# The worker bound the Umcg runs of SECTION reported (GET /umcg/stats), as the sample's configuration set it, else
+# FALLBACK.
 umcg_bound() {
   local bound
-  bound="$(awk -F'\t' '($1 == "steady" || $1 == "capped") && $13 ~ /^[0-9]+$/ { print $13; exit }' "$results")"
-  echo "${bound:-as in samples/Orders/appsettings.json}"
+  bound="$(awk -F'\t' -v s="$1" '$1 == s && $13 ~ /^[0-9]+$/ { print $13; exit }' "$results")"
+  echo "${bound:-$2}"
 }
 
 # steady_table SECTION: the runs of one section, by concurrency then way.
@@ -103,7 +104,7 @@ ${status}
 
 The ways: **ThreadPool inline** (the handler on the request's thread-pool thread, as ASP.NET Core ships), **ThreadPool
 tuned** (the same with \`ThreadPool.SetMinThreads(256, 256)\`), **Umcg + Blocking()** (\`RunOnUmcg\`, the query in a
-\`Worker.Blocking()\` region; \`Umcg:MaxWorkers\` $(umcg_bound), queue 4096, admission waits), **Umcg, detector only** (the same
+\`Worker.Blocking()\` region; \`Umcg:MaxWorkers\` $(umcg_bound steady "as in samples/Orders/appsettings.json"), $(umcg_bound capped "the pool's size") behind the capped pool, queue 4096, admission waits), **Umcg, detector only** (the same
 without the region: the blocking detector notices the worker asleep in the kernel).
 
 ## Steady load, Npgsql pool 320 (PostgreSQL \`max_connections\` 400)

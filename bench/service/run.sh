@@ -12,7 +12,8 @@
 #                tables are then empty. For A/B runs of one part (e.g. the probe against an older build's run.sh).
 #
 # What it measures, per way (ThreadPool inline, ThreadPool tuned, Umcg + Blocking(), Umcg detector only):
-#   - c = 16, 64, 256 (quick: 16, 64) with the Npgsql pool at 320, then the same with the pool capped at 32:
+#   - c = 16, 64, 256 (quick: 16, 64) with the Npgsql pool at 320, then the same with the pool capped at 32 (and
+#     Umcg's worker bound set to 32 with it, unless Umcg__MaxWorkers is set):
 #     req/s, p50, p99, errors (non-2xx and socket errors), the process's live threads (max of /proc samples),
 #     the threads named umcg* (servers, workers, detector; max of /proc samples) and the scheduler's own peak of
 #     worker threads against its bound (GET /umcg/stats), and the others' CPU share during the run;
@@ -185,10 +186,14 @@ free_port() {
 # Tries another port when the one chosen was taken between the check and the bind.
 start_sample() {
   local logfile="$1" mode="$2" blocking="$3" pool="$4" i attempt
+  # Behind the capped pool the worker bound is the pool's size, as docs/aspnetcore.md ("Sizing the bounds") tells a
+  # user to set it: more workers than connections only move the queue into the pool. Umcg__MaxWorkers overrides.
+  local bound=()
+  [[ "$pool" == "$pool_capped" && -z "${Umcg__MaxWorkers:-}" ]] && bound=(--Umcg:MaxWorkers="$pool")
   for ((attempt = 1; attempt <= 5; attempt++)); do
     port="$(free_port)"
     (cd "$work/orders" && exec dotnet Orders.dll --urls "http://127.0.0.1:$port" --Orders:Mode="$mode" \
-      --Orders:Blocking="$blocking" --ConnectionStrings:Orders="$(connection_string "$pool")") >"$logfile" 2>&1 &
+      --Orders:Blocking="$blocking" --ConnectionStrings:Orders="$(connection_string "$pool")" "${bound[@]}") >"$logfile" 2>&1 &
     sample_pid=$!
     for ((i = 0; i < 1200; i++)); do
       tcp_open "$port" && return 0
