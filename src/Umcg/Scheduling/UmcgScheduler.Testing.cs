@@ -45,4 +45,14 @@ public sealed partial class UmcgScheduler
             }
         }
     }
+
+    /// <summary>
+    /// For a stall report: every server (state, slot, run queue, inbox, runnable list, timers) and every worker thread
+    /// (kernel state, park word, which queue holds it), one line each.
+    /// </summary>
+    internal string DescribeForTests() =>
+        string.Join(
+            Environment.NewLine,
+            Servers.Select(s => s.DescribeForTests())
+                .Concat(_workersByTid.Values.OrderBy(w => w.Tid).Select(w => w.DescribeForTests())));
 }

@@ -48,6 +48,10 @@ internal abstract class MutexCore : IWaitSite
     /// <summary>Whether the calling thread holds the lock.</summary>
     public bool IsHeldByCurrentThread => Volatile.Read(ref Owner) == Environment.CurrentManagedThreadId;
 
+    /// <summary>For a stall report: the state word, the queue's length and the owner (racy snapshots).</summary>
+    public string DescribeForTests() =>
+        $"mutex {HandOff} state={State} waiters={WaiterCount} owner={Volatile.Read(ref Owner)} ownerWorker={Volatile.Read(ref OwnerWorker)?.Tid}";
+
     /// <summary>How many threads and workers wait for the lock now.</summary>
     public int WaiterCount
     {

@@ -63,6 +63,9 @@ public sealed class UmcgMutex
         set => Barging.StarvationThreshold = value;
     }
 
+    /// <summary>For a stall report: the state word, the queue's length and the owner (racy snapshots).</summary>
+    internal string DescribeForTests() => _core.DescribeForTests();
+
     /// <summary>Whether the mutex is in starvation mode now (a racy snapshot; never for a FIFO mutex).</summary>
     internal bool IsStarvingForTests => _core.State.IsStarving;
 

@@ -33,7 +33,7 @@ internal static class SchedulerFixture
             scheduler.Kernel,
             all,
             () => stats.Spawned + stats.Completed + stats.Blocks + stats.Yields + stats.DirectSwitches + stats.SuccessorSwitches,
-            () => $"bodies did not finish ({handles.Count(h => !h.IsCompleted)} of {handles.Length} pending); faults: {string.Join(Environment.NewLine, scheduler.Faults)}");
+            () => $"bodies did not finish ({handles.Count(h => !h.IsCompleted)} of {handles.Length} pending); faults: {string.Join(Environment.NewLine, scheduler.Faults)}{Environment.NewLine}Scheduler:{Environment.NewLine}{scheduler.DescribeForTests()}");
     }
 
     /// <summary>

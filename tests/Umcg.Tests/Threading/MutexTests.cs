@@ -91,7 +91,7 @@ public sealed class MutexTests
             }
         }
 
-        ThreadingFixture.RunOnWorkersAndThreads(scheduler, Workers, Threads, Rounds, CriticalSection, progress: () => Volatile.Read(ref counter));
+        ThreadingFixture.RunOnWorkersAndThreads(scheduler, Workers, Threads, Rounds, CriticalSection, progress: () => Volatile.Read(ref counter), describe: mutex.DescribeForTests);
         Assert.Equal(0, overlaps);
         Assert.Equal((long)(Workers + Threads) * Rounds, counter);
         Assert.False(mutex.IsHeld);

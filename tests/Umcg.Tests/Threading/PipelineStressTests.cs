@@ -84,7 +84,7 @@ public sealed class PipelineStressTests(ITestOutputHelper output)
             }
         }
 
-        ThreadingFixture.WaitAllWhileProgressing(scheduler, () => totals.Sum(t => t.CountRacy), [.. handles]);
+        ThreadingFixture.WaitAllWhileProgressing(scheduler, () => totals.Sum(t => t.CountRacy), describe: null, [.. handles]);
         output.WriteLine($"{Items:N0} items through {Stages} stages × {WorkersPerStage} workers in {clock.Elapsed.TotalSeconds:F1} s");
         output.WriteLine($"direct switches {scheduler.Stats.DirectSwitches:N0}, server switches {scheduler.CountersForTests(0).Switches + scheduler.CountersForTests(1).Switches:N0}");
         Assert.All(handles, h => Assert.True(h.Completion.IsCompletedSuccessfully, h.Completion.Exception?.ToString()));

@@ -83,9 +83,10 @@ internal static class ThreadingFixture
     /// Runs <paramref name="round"/>(0 .. <paramref name="rounds"/> - 1) in a loop on <paramref name="workers"/>
     /// new workers and <paramref name="threads"/> new plain threads at once, waits for all of them under the
     /// watchdog, and asserts that each finished without an exception. With <paramref name="progress"/>, the
-    /// watchdog counts from the last time it moved rather than from the start.
+    /// watchdog counts from the last time it moved rather than from the start; <paramref name="describe"/> adds the
+    /// primitive's own state to a stall report.
     /// </summary>
-    public static void RunOnWorkersAndThreads(UmcgScheduler scheduler, int workers, int threads, int rounds, Action<int> round, Func<long>? progress = null)
+    public static void RunOnWorkersAndThreads(UmcgScheduler scheduler, int workers, int threads, int rounds, Action<int> round, Func<long>? progress = null, Func<string>? describe = null)
     {
         void Loop()
         {
@@ -103,7 +104,7 @@ internal static class ThreadingFixture
         }
         else
         {
-            WaitAllWhileProgressing(scheduler, progress, handles);
+            WaitAllWhileProgressing(scheduler, progress, describe, handles);
         }
 
         Finish(scheduler, Task.WhenAll(plain), "plain threads");
@@ -141,7 +142,7 @@ internal static class ThreadingFixture
     /// Waits for <paramref name="handles"/> as long as <paramref name="progress"/> keeps moving: a stress test on a
     /// busy machine may take long, but a whole watchdog period without progress fails with a task dump.
     /// </summary>
-    public static void WaitAllWhileProgressing(UmcgScheduler scheduler, Func<long> progress, params WorkerHandle[] handles)
+    public static void WaitAllWhileProgressing(UmcgScheduler scheduler, Func<long> progress, Func<string>? describe, params WorkerHandle[] handles)
     {
         var all = ((IAsyncResult)Task.WhenAll(handles.Select(h => h.Completion))).AsyncWaitHandle;
         long seen = progress();
@@ -152,7 +153,8 @@ internal static class ThreadingFixture
             {
                 Watchdog.Fail(
                     scheduler.Kernel,
-                    $"no progress for {Watchdog.Limit.TotalSeconds:F0} s ({handles.Count(h => !h.IsCompleted)} of {handles.Length} bodies pending); faults: {string.Join(Environment.NewLine, scheduler.Faults)}");
+                    $"no progress for {Watchdog.Limit.TotalSeconds:F0} s ({handles.Count(h => !h.IsCompleted)} of {handles.Length} bodies pending); faults: {string.Join(Environment.NewLine, scheduler.Faults)}"
+                    + $"{Environment.NewLine}{describe?.Invoke()}{Environment.NewLine}Scheduler:{Environment.NewLine}{scheduler.DescribeForTests()}");
             }
 
             seen = now;
