@@ -153,6 +153,11 @@ internal sealed unsafe partial class Server
                 _scheduler.ReportFault(new UmcgProtocolException("drain runnable list", r));
             }
 
+            if (!onServer && _drained.Count > 0)
+            {
+                _scheduler.AfterListTakenOffServerForTests?.Invoke(this, _drained);
+            }
+
             bool timerQueued = false;
 
             // The list is LIFO: walk it backwards so that arrival order is kept.

@@ -57,16 +57,39 @@ internal sealed unsafe partial class Server
             TakeListForSwitch();
         }
 
+        WorkerThread? w = null;
         lock (_queueLock)
         {
-            if (QueueLength == 0 || (!Slot.IsRunning && QueueLength < 2))
+            if (QueueLength > 0 && (Slot.IsRunning || QueueLength >= 2))
             {
-                return null;
+                w = StealLocked();
+                w?.MoveTo(thief);
             }
+        }
 
-            var w = StealLocked();
-            w?.MoveTo(thief);
-            return w;
+        WakeIfLeftWithWork();
+        return w;
+    }
+
+    /// <summary>
+    /// After a thief's drain of our list (S2's work, done off our thread): wakes us if workers wait in our run queue
+    /// while no worker runs for us. Our running worker's stop picks from the queue, and a server asleep open left by
+    /// such a stop (O5) is only woken for what that stop saw: a worker the thief took off our list before the stop's
+    /// look (H1 finds the list empty) and queued after its look at the queue (AfterLeftOpen's) would wait there for
+    /// ever, since the thief leaves one worker to a server that runs none.
+    /// </summary>
+    /// <remarks>
+    /// Full fence between the thief's enqueue (under <see cref="_queueLock"/>) and its read of the slot, against the
+    /// stopping worker's K12l CAS that comes before its read of <see cref="QueueLength"/>: either the thief reads the
+    /// slot still running (then the stop's read sees the worker, and wakes us) or it reads it open or empty (then it
+    /// wakes us here). A wake of a server that is awake costs one read of its state.
+    /// </remarks>
+    private void WakeIfLeftWithWork()
+    {
+        Interlocked.MemoryBarrier();
+        if (QueueLength > 0 && !Slot.IsRunning)
+        {
+            Wake();
         }
     }
 

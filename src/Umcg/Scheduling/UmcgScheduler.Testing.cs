@@ -22,6 +22,13 @@ public sealed partial class UmcgScheduler
     /// </summary>
     internal Func<WorkerThread, bool>? AfterIdleOfferForTests { get; set; }
 
+    /// <summary>
+    /// Run by a thread that drains a server's runnable list off that server's thread (a worker's H1, a thief's look),
+    /// after it took the entries (their TIDs, newest first) and before it queues them: tests hold it there while the
+    /// server's worker stops.
+    /// </summary>
+    internal Action<Server, IReadOnlyList<int>>? AfterListTakenOffServerForTests { get; set; }
+
     /// <summary>Idle pooled threads asleep in the kernel half (K11), which a spawn queues without waking.</summary>
     internal int IdleAsleepForTests
     {

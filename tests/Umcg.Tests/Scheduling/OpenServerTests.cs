@@ -123,4 +123,99 @@ public sealed unsafe class OpenServerTests
         Assert.False(idleSeen, "a claimed server looked idle");
         SchedulerFixture.Shutdown(scheduler);
     }
+
+    [Fact]
+    public void A_worker_another_server_queues_after_the_running_worker_left_its_server_open_still_runs()
+    {
+        // Rounds until one reaches the window: server 0 may wake on its own and take W off its list first (it then
+        // holds W parked, and the round ends the ordinary way), which no test can forbid.
+        const int MaxRounds = 50;
+        var scheduler = SchedulerFixture.Create(servers: 2, options: SchedulerFixture.Undetected);
+        int rounds = 0;
+        bool reached = false;
+        while (!reached && rounds < MaxRounds)
+        {
+            reached = ThiefQueuesAfterTheServerWasLeftOpen(scheduler);
+            rounds++;
+        }
+
+        Assert.True(reached, $"no round of {rounds} reached the window");
+        SchedulerFixture.Shutdown(scheduler);
+    }
+
+    /// <summary>
+    /// Server 0 runs Y; W, which parked on a mutex Y holds and switched to Y, waits on server 0's list, unparked by Y's
+    /// unlock. Z, ending its body on server 1 with nothing to hand on, looks for a worker to steal and takes server 0's
+    /// list; it is held there while Y ends its body: Y's stop finds the list taken and the run queue still empty, and
+    /// leaves server 0 asleep open. Then Z queues W into server 0's run queue and leaves it (W is pinned, and server 0
+    /// runs nobody): server 0 must be woken to run it. True if the round reached that window.
+    /// </summary>
+    private static bool ThiefQueuesAfterTheServerWasLeftOpen(UmcgScheduler scheduler)
+    {
+        var server0 = scheduler.Servers[0];
+        var mutex = new UmcgMutex(MutexHandOff.Fifo);
+        var onServer0 = new WorkerOptions { ServerAffinity = 0 };
+        WorkerThread? y = null;
+        WorkerThread? w = null;
+        int yHolds = 0;
+        int armed = 0;
+        int held = 0;
+        int zMayEnd = 0;
+        int zRuns = 0;
+        scheduler.AfterListTakenOffServerForTests = (server, drained) =>
+        {
+            if (ReferenceEquals(server, server0) && Volatile.Read(ref armed) == 1 && drained.Contains(w!.Tid)
+                && Interlocked.Exchange(ref held, 1) == 0)
+            {
+                // Y's stop has looked at everything it will look at once its thread sleeps in the pool.
+                Watchdog.Until(() => y!.IsAsleepInPoolForTests, scheduler.Kernel, "Y's thread asleep in the pool");
+            }
+        };
+
+        // Z keeps server 1 busy (so that server 1 itself takes no look at server 0's list) until Y says so.
+        var z = scheduler.Spawn(
+            () =>
+            {
+                Volatile.Write(ref zRuns, 1);
+                Watchdog.Until(() => Volatile.Read(ref zMayEnd) == 1, scheduler.Kernel, "Y's go-ahead");
+            },
+            new WorkerOptions { ServerAffinity = 1 });
+        Watchdog.Until(() => Volatile.Read(ref zRuns) == 1, scheduler.Kernel, "Z running on server 1");
+        var yHandle = scheduler.Spawn(
+            () =>
+            {
+                y = WorkerThread.Current;
+                mutex.Lock();
+                Volatile.Write(ref yHolds, 1);
+
+                // W runs when we yield, parks on the mutex and switches back to us; its park lands on our list.
+                while (mutex.WaitersForTests == 0)
+                {
+                    Worker.Yield();
+                }
+
+                Watchdog.Until(() => server0.ListsForTests(w!) || w!.ParkWord.State == WorkerThread.ParkState.Parked, scheduler.Kernel, "W's park on server 0's list or held");
+                Volatile.Write(ref armed, 1);
+                mutex.Unlock(); // W: Parking → Unparked if still on the list
+                Volatile.Write(ref zMayEnd, 1);
+
+                // Ending before Z takes the list would let our own stop take W (no window): wait until the list is taken.
+                Watchdog.Until(() => Volatile.Read(ref held) == 1 || !server0.ListsForTests(w!), scheduler.Kernel, "server 0's list taken");
+            },
+            onServer0);
+        Watchdog.Until(() => Volatile.Read(ref yHolds) == 1, scheduler.Kernel, "Y holding the mutex");
+        var wHandle = scheduler.Spawn(
+            () =>
+            {
+                w = WorkerThread.Current;
+                mutex.Lock();
+                mutex.Unlock();
+            },
+            onServer0);
+
+        SchedulerFixture.WaitAll(scheduler, yHandle, z, wHandle);
+        Assert.False(mutex.IsHeld);
+        scheduler.AfterListTakenOffServerForTests = null;
+        return Volatile.Read(ref held) == 1;
+    }
 }
