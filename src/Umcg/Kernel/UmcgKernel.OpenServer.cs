@@ -20,13 +20,17 @@ namespace Umcg.Kernel;
 //        CPU it holds: no switch); a pooled worker is moved to the server's CPU and woken once (K6).
 //   K12l leave open (LeaveServerOpen), by a worker that blocks (K3) with next_tid = TID_OPEN because user space found
 //        nothing for its server to run: the mirror W|TID_RUNNING → TID_OPEN by CAS, then the record W → Empty, then a
-//        look at the list — an entry there (an arrival that was quiet against W) wakes the server, as K3 would; else
+//        look at the list and at the mirror — an entry there (an arrival that was quiet against W) wakes the server, as
+//        K3 would, and so does a mirror no longer TID_OPEN (the server took the offer back between the two steps); else
 //        no wake. The server, asleep since its record named W, sleeps on open; next_tid is consumed. A mirror user code
 //        overwrote fails the CAS: the block then releases and wakes as K3 does.
 //
 // Why it is safe. K12l is a release in I3's order (mirror, then record): a claim that reads TID_OPEN before the record
 // is free fails its TryStart and takes K4's way, waking the server. A server awake meanwhile, which read the slot
 // naming W, sleeps in K1 (TID_OPEN is no pick) and takes the offer back as its Wait returns (O2), whoever opened it.
+// One that read TID_OPEN takes it back at once and may write a pick before the record is free: its K1 then finds the
+// record taken, starts nobody and sleeps. The release's look at the mirror, after its CAS, finds no TID_OPEN there
+// and wakes it; a take-back that comes after that look reads the record free in its own K1.
 // I1 and I3 hold as for K1: the record names W before its mirror does, and W is RUNNING only after
 // both. The server never writes next_tid while its offer stands, and takes the offer back before it reads next_tid
 // again, so the claim's CAS cannot overwrite a pick, a running worker or another claim; a claim of a withdrawn offer
@@ -139,12 +143,18 @@ public sealed unsafe partial class UmcgKernel
             return false;
         }
 
+        AfterLeaveOpenMirrorForTests?.Invoke(worker.Tid);
+
         // Cannot fail: only the record's holder (us) or a removal of us releases it, and we are here.
         server.Slot.TryRelease(worker.Tid);
 
         // An arrival that judged itself quiet against us pushed before it read the record (K4q): after our CAS above,
         // either we see its entry here and wake the server, or its read found the record empty, and it woke it.
-        if (Volatile.Read(ref server.Block->RunnableWorkersPtr) != 0)
+        // And a server awake between our two steps: it may have taken the offer back (O2), picked, and found the record
+        // still naming us in its Wait (K1), which then starts nobody and sleeps until a wake. After our release (a full
+        // fence) the mirror still reads TID_OPEN only if that take-back is yet to come, and its Wait will then find the
+        // record empty; anything else there (its pick, 0, a claim that came after our release) gets the wake.
+        if (Volatile.Read(ref server.Block->RunnableWorkersPtr) != 0 || Volatile.Read(ref *server.NextTidWord) != UmcgConstants.TidOpen)
         {
             WakeServer(server);
         }

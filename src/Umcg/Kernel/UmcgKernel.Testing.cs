@@ -17,4 +17,16 @@ public sealed partial class UmcgKernel
     /// pushed on the runnable list: lets a test hold it in that window.
     /// </summary>
     internal Action<int>? AfterSwitchSlotMovedForTests;
+
+    /// <summary>
+    /// Called on a blocking worker's thread (with its TID) when its block leaves the server open (K12l), after the
+    /// mirror reads TID_OPEN and before the record is released: lets a test hold it in that window.
+    /// </summary>
+    internal Action<int>? AfterLeaveOpenMirrorForTests;
+
+    /// <summary>
+    /// Called on a server's thread (with its TID) in its Wait (K1), once it has decided whether to start the worker
+    /// its next_tid picks (true if it did) and before it sleeps: tells a test that the decision is made.
+    /// </summary>
+    internal Action<int, bool>? ServerWaitDecidedForTests;
 }

@@ -169,6 +169,7 @@ public sealed unsafe partial class UmcgKernel
             return r;
         }
 
+        bool started = false;
         using (BlockGrace.Enter())
         {
             // While the kernel half's record names a running worker, next_tid is not looked at: whatever user
@@ -182,8 +183,12 @@ public sealed unsafe partial class UmcgKernel
                     UpdateState(self, TaskState.Runnable, TaskState.Running);
                     return r;
                 }
+
+                started = true;
             }
         }
+
+        ServerWaitDecidedForTests?.Invoke(self.Tid, started);
 
         // With a worker running (or TID_RUNNING already in the slot): just sleep.
         r = SleepUntilRunning(self, absTimeoutNs);

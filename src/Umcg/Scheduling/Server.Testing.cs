@@ -29,6 +29,9 @@ internal sealed unsafe partial class Server
         return text.ToString();
     }
 
+    /// <summary>The server's next_tid now: whom it picked or runs, or whether it sleeps open.</summary>
+    internal RunningSlot SlotForTests => Slot;
+
     /// <summary>Whether <paramref name="worker"/>'s block waits on this server's runnable list (not drained yet).</summary>
     internal bool ListsForTests(WorkerThread worker) => Volatile.Read(ref worker.Block.QueuedOn) == (ulong)Self;
 }

@@ -218,4 +218,56 @@ public sealed unsafe class OpenServerTests
         scheduler.AfterListTakenOffServerForTests = null;
         return Volatile.Read(ref held) == 1;
     }
+
+    [Fact]
+    public void A_pick_written_while_a_block_is_leaving_the_server_open_is_started_once_the_block_is_done()
+    {
+        // W ends its body with nothing to hand on and leaves its server open (K12l): the mirror reads TID_OPEN, and W is
+        // held before it releases the record. X leaves its blocking region meanwhile: the record still names W, so X
+        // cannot claim the server and is pushed on its list. The server, woken, takes its offer back, picks X, and
+        // finds in its Wait the record still naming W: it starts nobody and sleeps. W's release must wake it.
+        var scheduler = SchedulerFixture.Create(servers: 1, options: SchedulerFixture.Undetected);
+        var kernel = scheduler.Kernel;
+        var server = scheduler.Servers[0];
+        using var xGo = new ManualResetEventSlim();
+        WorkerThread? xThread = null;
+        int wTid = 0;
+        int held = 0;
+        int decided = 0;
+        kernel.AfterLeaveOpenMirrorForTests = tid =>
+        {
+            if (tid == Volatile.Read(ref wTid) && Interlocked.Exchange(ref held, 1) == 0)
+            {
+                Watchdog.Until(() => Volatile.Read(ref decided) == 1, kernel, "the server's Wait deciding while W holds the record");
+            }
+        };
+        kernel.ServerWaitDecidedForTests = (_, started) =>
+        {
+            if (!started && Volatile.Read(ref held) == 1 && server.SlotForTests.IsPick)
+            {
+                Volatile.Write(ref decided, 1);
+            }
+        };
+
+        var x = scheduler.Spawn(() =>
+        {
+            xThread = WorkerThread.Current;
+            using (Worker.Blocking())
+            {
+                xGo.Wait();
+            }
+        });
+        Watchdog.Until(() => xThread is { } t && StateWord.StateOf(t.Block.Task) == TaskState.Blocked, kernel, "X in its blocking region");
+        var w = scheduler.Spawn(() => Volatile.Write(ref wTid, Worker.Current!.Tid));
+        Watchdog.Until(() => Volatile.Read(ref held) == 1, kernel, "W between its block's two steps");
+
+        // X's unblock: pushed (the record names W), quietly or with a wake; a wake of our own makes sure of a turn.
+        xGo.Set();
+        Watchdog.Until(() => Volatile.Read(ref decided) == 1 || server.ListsForTests(xThread!), kernel, "X on the server's list");
+        server.Wake();
+
+        SchedulerFixture.WaitAll(scheduler, w, x);
+        Assert.Equal(1, Volatile.Read(ref decided));
+        SchedulerFixture.Shutdown(scheduler);
+    }
 }
