@@ -54,10 +54,20 @@ public sealed unsafe partial class BlockingDetector
         long lastPollNs = lastSleepSeenNs;
         bool ranAtLastPoll = false;
         int lastGcs = GcCount();
-        while (!_stopping)
+        while (true)
         {
-            // Read before looking, so that a Wake during the poll makes the sleep below return at once.
+            LoopTopForTests?.Invoke();
+
+            // Read before looking, so that a Wake during the poll makes the sleep below return at once. The stop flag
+            // after it: Dispose sets the flag before its Wake bumps the word, so a word read with that bump in it is
+            // followed by a read of the flag set — else the sleep with no deadline below would wait for a wake that
+            // has already come, and Dispose would join this thread for ever.
             uint seen = Volatile.Read(ref *_wakeWord);
+            if (_stopping)
+            {
+                break;
+            }
+
             DisposeRetired();
             if (_workers.IsEmpty)
             {
