@@ -199,13 +199,15 @@ check broken-idle-push-before-runnable reject umcg.pml "-DBROKEN=20 $idle" "$twi
 # Open servers (-DOPEN=1, K12): a server with nothing to run sleeps open and an arriving worker claims it and runs at
 # once, with the successor and quiet arrivals (about 7.5 M states); with idle workers whose releaser may claim for them
 # (about 21 M states, 1.1 GB); liveness. The twins: a claim of any slot that names no running worker, not only the
-# offer; a block that leaves its server open without looking at its list and run queue afterwards.
+# offer; a block that leaves its server open without looking at its list and run queue afterwards; one that looks at
+# them but not at the mirror after its release, while a server awake between its two steps picked and started nobody.
 open="-DNS=1 -DNW=2 -DHANDOFF=1 -DQUIET=1 -DMARGIN1 -DOPEN=1"
 check open-handoff-quiet-1x2-long hold umcg.pml "$open -DOPS=2 -DMAXPRE=2" "$safety" "-m200000"
 check open-idle-1x2 hold umcg.pml "$open -DOPS=1 -DIDLE=1" "$safety" "-m200000"
 check liveness-open-1x2 hold umcg.pml "-DLIVE $open" "-DNFAIR=3 -DCOLLAPSE" "-a -f -m3000000"
 check broken-open-claims-any reject umcg.pml "-DBROKEN=21 $open -DOPS=1" "$twin" "-m200000"
 check broken-open-block-no-look reject umcg.pml "-DBROKEN=22 $open -DOPS=2 -DMAXPRE=2" "$twin" "-m200000"
+check broken-open-release-no-mirror-look reject umcg.pml "-DBROKEN=23 $open -DOPS=2 -DMAXPRE=2" "$twin" "-m200000"
 
 if [ -f "$here/park.pml" ]; then
   check park-word hold park.pml "" "$safety" "-m200000"

@@ -173,6 +173,14 @@ bit  mark[NW];
  * whose entry was still listed) names a worker since demoted: its K6 fails and the record goes back.
  */
 bit  claiming[NS];
+#if OPEN
+/*
+ * OPEN. The kernel half's record of server s still names the worker whose block is leaving s open (K12l): set with
+ * the mirror's TID_OPEN, cleared by the record's release, the block's next step. The model's slot is the mirror; in
+ * that window the record is not empty, so a claim fails (K4's way instead) and the server's Wait starts nobody.
+ */
+bit  held[NS];
+#endif
 
 /*
  * The scheduler's run queue (the policy's, server-private under its lock). Safety runs keep it as a
@@ -474,8 +482,9 @@ inline unblock(me) {
     atomic { assert((wst[me] & SMASK) == BLOCKED); wst[me] = RUNNABLE; inregion[me] = 0 }
 #if OPEN
     /*
-     * K12c: claim an open server, the slot's CAS from OPEN (the C# code takes the record first and gives it back if
-     * the mirror's CAS fails; the model's slot is both). Then K12r: RUNNABLE -> RUNNING on our own thread.
+     * K12c: claim an open server, the slot's CAS from OPEN with the record empty (the C# code takes the record first
+     * and gives it back if the mirror's CAS fails; a record a leaving block still holds fails the take). Then K12r:
+     * RUNNABLE -> RUNNING on our own thread.
      */
     atomic {
         if
@@ -483,7 +492,7 @@ inline unblock(me) {
         /* BROKEN 21: a claim of any slot that names no running worker (0, or the server's pick), not only the offer. */
         :: (slot[ws] & TID_RUNNING) == 0 -> slot[ws] = TID(me) | TID_RUNNING; took = 1
 #else
-        :: slot[ws] == TID_OPEN -> slot[ws] = TID(me) | TID_RUNNING; took = 1
+        :: slot[ws] == TID_OPEN && !held[ws] -> slot[ws] = TID(me) | TID_RUNNING; took = 1
 #endif
         :: else -> took = 0
         fi
@@ -850,23 +859,34 @@ inline handoff_yield(me) {
  */
 /*
  * K12l (-DOPEN=1): a block with no successor and nothing for the server to do leaves the server open: RUNNING ->
- * BLOCKED, then the slot me | TID_RUNNING -> OPEN in one step (the code: the mirror by CAS, then the record), and no
- * wake. User space may always choose the plain block instead (a timer to arm, a background worker, a stop).
+ * BLOCKED, then the mirror me | TID_RUNNING -> OPEN (the record still ours: held), then the record's release, and
+ * no wake unless a look finds a reason. User space may always choose the plain block instead (a timer to arm, a
+ * background worker, a stop).
  */
 inline block_leaving_open(me) {
     atomic { off_running(me, BLOCKED) }
     BG_SPLIT(block_background(me))
-       atomic { assert(slot[ws] == (TID(me) | TID_RUNNING)); slot[ws] = TID_OPEN }
+       atomic { assert(slot[ws] == (TID(me) | TID_RUNNING)); slot[ws] = TID_OPEN; held[ws] = 1 }
+       atomic { assert(held[ws]); held[ws] = 0 }
 #if BROKEN != 22
        /*
-        * Then two looks: the kernel half's at the list (an arrival that judged itself quiet against us before the
-        * slot opened), and user space's at the run queue (the server's own drain may have queued a worker our
-        * successor pick did not see yet, and read the slot before it opened). Either one wakes the server.
+        * Then the looks: the kernel half's at the list (an arrival that judged itself quiet against us before the
+        * slot opened) and at the mirror (a server awake between our two steps took the offer back, picked, and its
+        * Wait found the record still ours: it started nobody), and user space's at the run queue (the server's own
+        * drain may have queued a worker our successor pick did not see yet, and read the slot before it opened).
+        * Each one wakes the server.
         */
        if
        :: atomic { head[ws] != 0 } -> wake_server(ws)
        :: atomic { head[ws] == 0 } -> skip
        fi;
+#if BROKEN != 23
+       /* BROKEN 23 leaves the mirror's look out. */
+       if
+       :: atomic { slot[ws] != TID_OPEN } -> wake_server(ws)
+       :: atomic { slot[ws] == TID_OPEN } -> skip
+       fi;
+#endif
        if
        :: atomic { QLEN(ws) > 0 } -> wake_server(ws)
        :: atomic { QLEN(ws) == 0 } -> skip
@@ -1033,7 +1053,7 @@ end_waiting:
     /* K12 for the worker (TryStartIdleOnOpenServer): claim an open server, then K6 (RUNNABLE -> RUNNING, futex wake). */
     atomic {
         if
-        :: slot[ws] == TID_OPEN -> slot[ws] = TID(me) | TID_RUNNING; pushed = 1
+        :: slot[ws] == TID_OPEN && !held[ws] -> slot[ws] = TID(me) | TID_RUNNING; pushed = 1
         :: else -> pushed = 0
         fi
     }
@@ -1528,7 +1548,9 @@ adopted:
 #endif
     if
 #if OPEN
-    :: v != 0 && v != TID_OPEN && (v & TID_RUNNING) == 0 ->
+    /* K1: a record a block leaving us open still holds (K12l's window) is not empty: start nobody, and sleep. */
+    :: v != 0 && v != TID_OPEN && (v & TID_RUNNING) == 0 && held[s] -> v = 0
+    :: v != 0 && v != TID_OPEN && (v & TID_RUNNING) == 0 && !held[s] ->
 #else
     :: v != 0 && (v & TID_RUNNING) == 0 ->
 #endif
