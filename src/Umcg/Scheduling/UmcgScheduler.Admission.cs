@@ -282,6 +282,7 @@ public sealed partial class UmcgScheduler
         }
         else if (wasQueued)
         {
+            Stats.CountCompletion();
             item.CancelUnstarted();
             Telemetry.Completed(item.Handle, ran: false);
             OnItemDone();

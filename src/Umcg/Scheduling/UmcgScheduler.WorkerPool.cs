@@ -209,7 +209,7 @@ public sealed partial class UmcgScheduler
         // Undo our own counts in reverse order. The decrements are the same steps an exiting thread and a finished
         // body take, so a shutdown that began meanwhile still completes.
         ReleaseSlot();
-        OnItemDone(counted: false);
+        OnItemDone(); // never handed to a thread: not a completion, and not counted as one
         Stats.UncountSpawn();
         Stats.CountThreadLimit();
         throw refused;

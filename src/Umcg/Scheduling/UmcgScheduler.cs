@@ -190,10 +190,13 @@ public sealed partial class UmcgScheduler : IDisposable, IAsyncDisposable
         return true;
     }
 
-    /// <summary>Completes a body's handle (after its thread went back to the pool) and counts it done.</summary>
+    /// <summary>Counts a body done, then completes its handle (after its thread went back to the pool).</summary>
     internal void Finish(WorkItem item, bool ran)
     {
         Telemetry.Finishing();
+
+        // Counted before the handle completes: whoever sees the handle done finds it in Stats.Completed.
+        Stats.CountCompletion();
         if (ran)
         {
             item.Publish();
@@ -207,21 +210,20 @@ public sealed partial class UmcgScheduler : IDisposable, IAsyncDisposable
         OnItemDone();
     }
 
-    /// <summary>A body that will never run on its thread (the thread broke): its handle fails, the count goes on.</summary>
+    /// <summary>A body that will never run on its thread (the thread broke): counted done, its handle fails, the count goes on.</summary>
     internal void Abandon(WorkItem item, Exception error)
     {
+        Stats.CountCompletion();
         item.Fail(error);
         OnItemDone();
     }
 
-    /// <param name="counted">False for a body that was never handed to a thread (its spawn failed): not a completion.</param>
-    private void OnItemDone(bool counted = true)
+    /// <summary>
+    /// A body is no longer outstanding (finished, or its spawn undone); the last one after shutdown began takes the next
+    /// step. A finished body is counted in <see cref="SchedulerStats.Completed"/> by the caller, before its handle completes.
+    /// </summary>
+    private void OnItemDone()
     {
-        if (counted)
-        {
-            Stats.CountCompletion();
-        }
-
         if (Interlocked.Decrement(ref _outstanding) == 0)
         {
             OnDrained();
