@@ -1,3 +1,5 @@
+using Umcg.Kernel.Native;
+
 namespace Umcg.Kernel;
 
 /// <summary>
@@ -39,6 +41,11 @@ internal sealed class ExitWatcher
         _tasksAppeared.Set();
     }
 
+    /// <summary>The watcher thread's TID once it has started (0 before): for tests.</summary>
+    internal int ThreadIdForTests => Volatile.Read(ref _threadIdForTests);
+
+    private int _threadIdForTests;
+
     /// <summary>Whether the watcher thread is alive.</summary>
     public bool IsRunning => Volatile.Read(ref _thread)?.IsAlive == true;
 
@@ -55,6 +62,14 @@ internal sealed class ExitWatcher
 
     private void Run()
     {
+        // Nothing it does is urgent: under SCHED_BATCH its polls wait for the running worker's next switch or the OS's
+        // tick instead of preempting that worker (an involuntary switch every poll or so on a busy CPU).
+        if (OperatingSystem.IsLinux())
+        {
+            LinuxSyscalls.SwitchFairClass(LinuxSyscalls.SchedOther, LinuxSyscalls.SchedBatch);
+        }
+
+        Volatile.Write(ref _threadIdForTests, UmcgKernel.CurrentTid);
         while (!_stopping)
         {
             if (_kernel.TaskCount == 0)

@@ -158,6 +158,9 @@ public sealed unsafe partial class UmcgKernel : IDisposable
     /// <summary>Whether this kernel half's exit watcher thread is alive (test hook).</summary>
     internal bool ExitWatcherRunning => _exitWatcher.IsRunning;
 
+    /// <summary>The exit watcher thread's TID once it has started, 0 before (test hook).</summary>
+    internal int ExitWatcherTidForTests => _exitWatcher.ThreadIdForTests;
+
     private static IParker DefaultParker() => OperatingSystem.IsLinux() ? FutexParker.Instance : MonitorParker.Instance;
 
     /// <summary>The TID of the task whose control block is at <paramref name="address"/>, or 0 if none is registered there.</summary>

@@ -22,23 +22,6 @@ internal static class WorkerThreadPolicy
     /// <summary>Moves the calling thread from <c>SCHED_BATCH</c> back to <c>SCHED_OTHER</c>, as <see cref="RunAsBatch"/>; true if it runs under <c>SCHED_OTHER</c> now.</summary>
     public static bool RunAsNormal(long sliceNs) => Switch(LinuxSyscalls.SchedBatch, LinuxSyscalls.SchedOther, sliceNs);
 
-    /// <summary>
-    /// <paramref name="from"/> → <paramref name="to"/>, keeping the nice and asking <paramref name="sliceNs"/> again (a
-    /// class change drops the slice). A thread under any other policy (lowered by a demotion, or set so by its body) is
-    /// left as it is: false.
-    /// </summary>
-    private static bool Switch(int from, int to, long sliceNs)
-    {
-        if (!OperatingSystem.IsLinux() || LinuxSyscalls.GetSchedPolicy(0, out int policy, out int nice, out _) != 0)
-        {
-            return false;
-        }
-
-        if (policy == to)
-        {
-            return true;
-        }
-
-        return policy == from && LinuxSyscalls.SetSchedPolicy(0, to, nice, 0, sliceNs) == 0;
-    }
+    private static bool Switch(int from, int to, long sliceNs) =>
+        OperatingSystem.IsLinux() && LinuxSyscalls.SwitchFairClass(from, to, sliceNs);
 }

@@ -1,3 +1,5 @@
+using Umcg.Tests.Demotion;
+
 namespace Umcg.Tests.Detection;
 
 /// <summary>
@@ -8,6 +10,8 @@ namespace Umcg.Tests.Detection;
 [Collection(DetectionAlone.Name)]
 public sealed class CalmPollTests
 {
+    private const int SchedBatch = 3;
+
     [Fact]
     public void Polls_stretch_while_no_worker_sleeps_and_a_seen_sleep_brings_the_active_interval_back()
     {
@@ -19,9 +23,12 @@ public sealed class CalmPollTests
             Kernel = Parkers.NewKernel("futex"),
             Detection = new DetectionOptions { Mode = BlockingDetection.Monitor, CalmInterval = TimeSpan.FromMilliseconds(250) },
         });
-        var stats = DetectionFixture.Detector(scheduler).Stats;
+        var detector = DetectionFixture.Detector(scheduler);
+        var stats = detector.Stats;
         long calmAtMark = -1;
         long calmAfter = -1;
+        int policyWhenCalm = -1;
+        int policyAfter = -1;
 
         var body = scheduler.Spawn(() =>
         {
@@ -29,6 +36,7 @@ public sealed class CalmPollTests
             // that a stall of the runtime (a collection, a JIT lock) may still earn it, which would keep the detector sharp.
             Watchdog.UntilAtSafepoints(() => stats.CalmPolls > 0, scheduler.Kernel, "a calm poll while the worker computes");
             long marksWhenCalm = stats.Marked;
+            policyWhenCalm = ProcSched.Read(detector.ThreadIdForTests).Policy;
 
             // Unannounced sleeps until one is marked: a calm poll sees one asleep, and the next one is marked.
             while (stats.Marked == marksWhenCalm)
@@ -42,11 +50,16 @@ public sealed class CalmPollTests
             long polls = stats.Polls;
             Watchdog.UntilAtSafepoints(() => stats.Polls >= polls + 20, scheduler.Kernel, "twenty polls after the mark");
             calmAfter = stats.CalmPolls;
+            policyAfter = ProcSched.Read(detector.ThreadIdForTests).Policy;
         });
 
         SchedulerFixture.WaitAll(scheduler, body);
         Assert.True(stats.Marked >= 1);
         Assert.Equal(calmAtMark, calmAfter);
+
+        // Calm, its polls wait under SCHED_BATCH (they would preempt the computing worker for nothing); active, under
+        // SCHED_OTHER again.
+        Assert.Equal((SchedBatch, ProcSched.Other), (policyWhenCalm, policyAfter));
         SchedulerFixture.Shutdown(scheduler);
     }
 

@@ -1,4 +1,5 @@
 using Umcg.Kernel.Native;
+using Umcg.Tests.Demotion;
 
 namespace Umcg.Tests.Kernel;
 
@@ -62,6 +63,16 @@ public sealed unsafe class LifecycleConformanceTests
         Assert.Equal(all, w.Call(() => LinuxSyscalls.GetAffinity(0)));
         Assert.Equal(Errno.Ok, server.Result(serverWait, "server woken by the unregistering worker"));
         rig.Retire(w);
+        rig.Stop(server);
+    }
+
+    [Fact]
+    public void The_exit_watcher_polls_under_SCHED_BATCH_so_that_its_polls_do_not_preempt_a_running_worker()
+    {
+        using var rig = new Rig("futex");
+        var server = rig.Server();
+        rig.Until(() => rig.Kernel.ExitWatcherTidForTests != 0, "exit watcher started by the registration");
+        Assert.Equal(3, ProcSched.Read(rig.Kernel.ExitWatcherTidForTests).Policy); // SCHED_BATCH
         rig.Stop(server);
     }
 

@@ -23,6 +23,9 @@ public sealed unsafe partial class BlockingDetector
     private volatile bool _backedOff;
     private int _runningNoted;
 
+    // Whether the detector thread last moved itself to SCHED_BATCH (PollInClass). Detector thread only.
+    private bool _pollsAsBatch;
+
     /// <summary>
     /// Tells the detector that a server is starting a worker. While workers run the detector polls at its
     /// floor (the active interval, or the calm one) anyway and this is one volatile read; after a quiet spell, when
@@ -48,6 +51,7 @@ public sealed unsafe partial class BlockingDetector
 
     private void Run()
     {
+        Volatile.Write(ref _threadIdForTests, UmcgKernel.CurrentTid);
         LinuxSyscalls.SetTimerSlack(TimerSlackNs);
         long interval = _activeNs;
         long lastSleepSeenNs = KernelClock.Now(ClockId.Monotonic);
@@ -124,6 +128,7 @@ public sealed unsafe partial class BlockingDetector
             // noticed later than the floor allows; at or under it NoteRunning stays a single read.
             interval = running ? floor : Math.Min(Math.Max(interval, floor) * 2, Math.Max(_idleNs, floor));
             _backedOff = interval > floor;
+            PollInClass(batch: calm);
             if (running && calm)
             {
                 Stats.CountCalmPoll();
@@ -135,6 +140,27 @@ public sealed unsafe partial class BlockingDetector
                 LinuxSyscalls.FutexWaitAbsolute(_wakeWord, seen, deadline, realtime: false);
             }
         }
+    }
+
+    /// <summary>
+    /// The OS class the detector thread waits in between polls: SCHED_BATCH while calm, SCHED_OTHER otherwise. A calm
+    /// poll rarely finds anything, and under SCHED_OTHER its wake-up preempted the worker running on its CPU: an
+    /// involuntary switch for every poll, 500 a second at the calm interval. Under SCHED_BATCH the wake-up waits for
+    /// that worker's next switch or the OS's tick instead; a worker asleep in the kernel, which is what a poll looks
+    /// for, leaves its CPU to the detector at once. Active again (a sleep seen), it preempts as before. A system call
+    /// only when the class changes; a thread someone set to another policy is left as it is (one try).
+    /// </summary>
+    private void PollInClass(bool batch)
+    {
+        if (batch == _pollsAsBatch || !OperatingSystem.IsLinux())
+        {
+            return;
+        }
+
+        _pollsAsBatch = batch;
+        LinuxSyscalls.SwitchFairClass(
+            batch ? LinuxSyscalls.SchedOther : LinuxSyscalls.SchedBatch,
+            batch ? LinuxSyscalls.SchedBatch : LinuxSyscalls.SchedOther);
     }
 
     /// <summary>Looks at the worker each server runs. Returns when a pending sleep crosses the threshold.</summary>

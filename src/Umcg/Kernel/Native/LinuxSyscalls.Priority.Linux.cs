@@ -136,6 +136,28 @@ internal static unsafe partial class LinuxSyscalls
         return Syscall4(SysSchedSetattr, tid, (long)&attr, 0, 0) == 0 ? 0 : Marshal.GetLastSystemError();
     }
 
+    /// <summary>
+    /// Moves the calling thread between the two fair classes, <paramref name="from"/> → <paramref name="to"/>
+    /// (<see cref="SchedOther"/>, <see cref="SchedBatch"/>), keeping its nice and asking <paramref name="sliceNs"/>
+    /// again (a class change drops the slice; 0: the OS's own). A thread under any other policy (lowered by a demotion,
+    /// or set so by code the scheduler does not own) is left as it is.
+    /// </summary>
+    /// <returns>Whether the thread runs under <paramref name="to"/> now.</returns>
+    public static bool SwitchFairClass(int from, int to, long sliceNs = 0)
+    {
+        if (GetSchedPolicy(0, out int policy, out int nice, out _) != 0)
+        {
+            return false;
+        }
+
+        if (policy == to)
+        {
+            return true;
+        }
+
+        return policy == from && SetSchedPolicy(0, to, nice, 0, sliceNs) == 0;
+    }
+
     /// <summary>The nice value (−20 … 19) of one thread (getpriority(PRIO_PROCESS, tid)).</summary>
     /// <returns>0, or ESRCH (no such thread).</returns>
     public static int GetNice(int tid, out int nice)
