@@ -38,6 +38,13 @@ public sealed class UmcgHostingOptions
     /// </summary>
     public TimeSpan? OsTimeSlice { get; set; }
 
+    /// <summary>
+    /// When the threads ask for that slice (see <see cref="UmcgSchedulerOptions.OsTimeSliceMode"/>):
+    /// <see cref="Scheduling.OsTimeSliceMode.WhenContended"/> (the default) while other processes keep the CPUs busy,
+    /// or <see cref="Scheduling.OsTimeSliceMode.Always"/>.
+    /// </summary>
+    public OsTimeSliceMode OsTimeSliceMode { get; set; } = OsTimeSliceMode.WhenContended;
+
     /// <summary>The most worker threads at once, blocked ones included; null (the default) for no bound. See <see cref="UmcgSchedulerOptions.MaxWorkers"/> and docs/aspnetcore.md for sizing.</summary>
     public int? MaxWorkers { get; set; }
 
@@ -140,6 +147,7 @@ public sealed class UmcgHostingOptions
                 { } zero when zero == TimeSpan.Zero => null,
                 { } asked => asked,
             },
+            OsTimeSliceMode = OsTimeSliceMode,
             Name = Name,
         };
         return Customize is { } customize ? customize(options) : options;

@@ -27,6 +27,20 @@ internal static class Check
             ? null
             : Refuse(option, "0 or a number of µs from 100 to 100000", d);
 
+    /// <summary>When the OS slice is asked: <c>contended</c> or <c>always</c> (absent: the default).</summary>
+    public static ValidationResult? OsSliceMode(string option, string? mode) =>
+        mode is null || ParseOsSliceMode(mode) is not null
+            ? null
+            : ValidationResult.Error($"Option '{option}' needs 'contended' or 'always', got '{mode}'.");
+
+    /// <summary>The mode a <c>--os-slice-mode</c> value names; null if it names none.</summary>
+    public static OsTimeSliceMode? ParseOsSliceMode(string mode) => mode.ToLowerInvariant() switch
+    {
+        "contended" => OsTimeSliceMode.WhenContended,
+        "always" => OsTimeSliceMode.Always,
+        _ => null,
+    };
+
     public static ValidationResult Refuse(string option, string what, IFormattable value) =>
         ValidationResult.Error($"Option '{option}' needs {what}, got '{value.ToString(null, CultureInfo.InvariantCulture)}'.");
 }

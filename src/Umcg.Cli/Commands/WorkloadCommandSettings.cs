@@ -32,6 +32,10 @@ internal class WorkloadCommandSettings : CommandSettings
     [Description("the OS time slice of Umcg's threads in µs, 100 to 100000; 0: the OS's own (default 500)")]
     public double? OsSlice { get; set; }
 
+    [CommandOption("--os-slice-mode <MODE>")]
+    [Description("when Umcg's threads ask for that slice: contended (while other processes keep the CPUs busy; the default) or always")]
+    public string? OsSliceMode { get; set; }
+
     [CommandOption("--system <NAME>")]
     [Description("run: this system instead of Umcg; bench: compare Umcg with this system only")]
     public string? System { get; set; }
@@ -66,6 +70,7 @@ internal class WorkloadCommandSettings : CommandSettings
             ?? Check.Positive("--servers", Servers)
             ?? Check.Positive("--workers", Workers)
             ?? Check.OsSlice("--os-slice", OsSlice)
+            ?? Check.OsSliceMode("--os-slice-mode", OsSliceMode)
             ?? (System is null || workload.Systems.Contains(System)
                 ? ValidationResult.Success()
                 : ValidationResult.Error($"Workload '{workload.Name}' does not run on system '{System}'. Valid systems: {string.Join(", ", workload.Systems)}."));

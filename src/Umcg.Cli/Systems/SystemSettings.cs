@@ -12,4 +12,7 @@ internal sealed record SystemSettings(
 {
     /// <summary>Umcg only: the OS time slice of its threads (see <see cref="UmcgSchedulerOptions.OsTimeSlice"/>); null for the OS's own.</summary>
     public TimeSpan? OsTimeSlice { get; init; } = UmcgSchedulerOptions.DefaultOsTimeSlice;
+
+    /// <summary>Umcg only: when its threads ask for <see cref="OsTimeSlice"/> (see <see cref="UmcgSchedulerOptions.OsTimeSliceMode"/>).</summary>
+    public OsTimeSliceMode OsTimeSliceMode { get; init; }
 }

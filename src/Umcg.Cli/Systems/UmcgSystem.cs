@@ -21,6 +21,7 @@ internal sealed class UmcgSystem : ITaskSystem, IServerView
             QuietArrivals = !settings.ViaServer,
             OpenIdleServers = !settings.ViaServer,
             OsTimeSlice = settings.OsTimeSlice,
+            OsTimeSliceMode = settings.OsTimeSliceMode,
             Demotion = !settings.Demotion ? DemotionOptions.Off
                 : settings.DemoteToNice19 ? new DemotionOptions { Mechanism = DemotionMechanism.Nice19 }
                 : new DemotionOptions(),

@@ -41,6 +41,7 @@ internal sealed class PingPongWorkload : IWorkload
         if (handoff is UmcgYieldHandoff yield)
         {
             yield.OsTimeSlice = settings.OsTimeSlice; // the one system of scheduler threads; the others' threads are the harness's
+            yield.OsTimeSliceMode = settings.OsTimeSliceMode;
         }
 
         int cpu = LinuxSyscalls.GetAffinity(0) is [int first, ..] ? first : 0;

@@ -48,7 +48,7 @@ internal sealed class ScaleWorkload : IWorkload
 
         var latency = new LatencyHistogram();
         WarmSpawnResult warm;
-        using (var pool = WarmPools.Create(system, settings.Servers, WarmSpawn.PoolThreads, settings.StallLimit, settings.OsTimeSlice))
+        using (var pool = WarmPools.Create(system, settings.Servers, WarmSpawn.PoolThreads, settings.StallLimit, settings.OsTimeSlice, settings.OsTimeSliceMode))
         {
             warm = WarmSpawn.Measure(pool, settings.Duration, settings.StallLimit, latency, new HalfProgress(progress));
         }

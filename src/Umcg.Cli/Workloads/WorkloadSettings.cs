@@ -21,6 +21,9 @@ internal sealed record WorkloadSettings
     /// <summary>The OS time slice of the Umcg system's threads (<c>--os-slice</c>); null for the OS's own. Other systems ignore it.</summary>
     public TimeSpan? OsTimeSlice { get; init; } = UmcgSchedulerOptions.DefaultOsTimeSlice;
 
+    /// <summary>When the Umcg system's threads ask for <see cref="OsTimeSlice"/> (<c>--os-slice-mode</c>). Other systems ignore it.</summary>
+    public OsTimeSliceMode OsTimeSliceMode { get; init; }
+
     /// <summary>How long a run may take before it is reported as stalled: a liveness bound, not a speed limit.</summary>
     public TimeSpan StallLimit => Duration + TimeSpan.FromSeconds(120);
 

@@ -75,6 +75,11 @@ public static class OptionsValidation
             errors.Add(Error(nameof(options.OsTimeSlice), "must be null (the OS's own slice) or between 100 µs and 100 ms, the range Linux accepts", slice));
         }
 
+        if (!Enum.IsDefined(options.OsTimeSliceMode))
+        {
+            errors.Add(Error(nameof(options.OsTimeSliceMode), $"must be one of {string.Join(", ", Enum.GetNames<OsTimeSliceMode>())}", (int)options.OsTimeSliceMode));
+        }
+
         if (options.Detection is not { } detection)
         {
             errors.Add(Error(nameof(options.Detection), $"must be set (use {nameof(DetectionOptions)}.{nameof(DetectionOptions.Off)} for none)", "null"));

@@ -155,6 +155,15 @@ public sealed class SchedulerStats
     /// </summary>
     public long DemotionsDeferred => Volatile.Read(ref _demotionsDeferred);
 
+    /// <summary>
+    /// How many times the OS time slice the threads ask for changed, between <see cref="UmcgSchedulerOptions.OsTimeSlice"/>
+    /// and the OS's own (<see cref="UmcgSchedulerOptions.OsTimeSliceMode"/>).
+    /// </summary>
+    public long OsSliceChanges => _scheduler.OsSlice.Changes;
+
+    /// <summary>The OS time slice the threads ask for now; <see cref="TimeSpan.Zero"/>: the OS's own.</summary>
+    public TimeSpan OsSliceNow => TimeSpan.FromTicks(_scheduler.OsSliceNs / 100);
+
     /// <summary>Background workers their server took back into the foreground because it had nothing better to run.</summary>
     public long Adoptions => Volatile.Read(ref _adoptions);
 

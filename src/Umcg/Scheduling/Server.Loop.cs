@@ -62,12 +62,31 @@ internal sealed unsafe partial class Server
     private int _askedToGiveWay;
     private long _giveWayRecheckNs;
 
+    // The OS slice this thread last asked for (OsSliceGovernor.CurrentNs at the time). Server thread only.
+    private long _askedSliceNs;
+
+    /// <summary>
+    /// The OS's slice: one server per window samples whether other processes keep the CPUs busy, and each server asks
+    /// its own slice again when the answer changed it (<see cref="OsSliceGovernor"/>).
+    /// </summary>
+    private void FollowOsSlice()
+    {
+        _scheduler.OsSlice.MaybeSample();
+        long slice = _scheduler.OsSliceNs;
+        if (slice != _askedSliceNs)
+        {
+            _askedSliceNs = slice;
+            ThreadSlice.Ask(slice);
+        }
+    }
+
     private void Loop()
     {
         try
         {
             PinSelf();
-            ThreadSlice.Ask(_scheduler.OsSliceNs);
+            _askedSliceNs = _scheduler.OsSliceNs;
+            ThreadSlice.Ask(_askedSliceNs);
             Tid = UmcgKernel.CurrentTid;
             Self->ServerTid = (uint)Tid;
             Self->State = (uint)TaskState.Running;
@@ -135,6 +154,7 @@ internal sealed unsafe partial class Server
 
             // S2. Take everything that became runnable: the kernel half's list (one exchange), then user space's inbox.
             long now = KernelClock.Now(ClockId.Monotonic);
+            FollowOsSlice();
             DrainRunnableList(now, onServer: true);
             while (_inbox.TryDequeue(out var ready))
             {

@@ -51,9 +51,9 @@ public sealed partial class UmcgScheduler : IDisposable, IAsyncDisposable
         Telemetry = new SchedulerTelemetry(this);
 
         // What the OS lets us do to an overstaying worker's thread, found by trying it once (docs/preemption.md).
-        OsSliceNs = Options.OsTimeSlice is { } slice ? (long)slice.TotalNanoseconds : 0;
-        Demotion = Options.Demotion.Enabled ? new ThreadDemotion(Options.Demotion.Mechanism, OsSliceNs) : null;
         int[] cpus = OperatingSystem.IsLinux() ? LinuxSyscalls.GetAffinity(0) : [];
+        OsSlice = NewOsSliceGovernor(Options);
+        Demotion = Options.Demotion.Enabled ? new ThreadDemotion(Options.Demotion.Mechanism, () => OsSliceNs) : null;
         int count = Options.Servers ?? Math.Max(1, cpus.Length == 0 ? Environment.ProcessorCount : cpus.Length);
 
         // Every policy before any server: a factory that returns null fails the constructor with nothing started.
@@ -150,8 +150,28 @@ public sealed partial class UmcgScheduler : IDisposable, IAsyncDisposable
     /// <summary>Demotes and restores worker threads; null when demotion is off.</summary>
     internal ThreadDemotion? Demotion { get; }
 
-    /// <summary>The OS time slice asked for servers and workers, in ns (see <see cref="UmcgSchedulerOptions.OsTimeSlice"/>); 0 for the OS's own.</summary>
-    internal long OsSliceNs { get; }
+    /// <summary>The OS time slice servers and workers ask for now, in ns (see <see cref="UmcgSchedulerOptions.OsTimeSlice"/>); 0 for the OS's own.</summary>
+    internal long OsSliceNs => OsSlice.CurrentNs;
+
+    /// <summary>Decides <see cref="OsSliceNs"/> (see <see cref="UmcgSchedulerOptions.OsTimeSliceMode"/>).</summary>
+    internal OsSliceGovernor OsSlice { get; }
+
+    private static OsSliceGovernor NewOsSliceGovernor(UmcgSchedulerOptions options)
+    {
+        long asked = options.OsTimeSlice is { } slice ? (long)slice.TotalNanoseconds : 0;
+        if (options.OthersCpuForTests is { } fake)
+        {
+            return new OsSliceGovernor(asked, Environment.ProcessorCount, fake);
+        }
+
+        if (options.OsTimeSliceMode != OsTimeSliceMode.WhenContended || !OperatingSystem.IsLinux())
+        {
+            return new OsSliceGovernor(asked, Environment.ProcessorCount, sample: null);
+        }
+
+        var others = new OthersCpu();
+        return new OsSliceGovernor(asked, Environment.ProcessorCount, now => others.TrySample(now, out double cpus) ? cpus : null);
+    }
 
     internal Server[] Servers { get; }
 

@@ -138,6 +138,17 @@ public sealed record UmcgSchedulerOptions
     public TimeSpan? OsTimeSlice { get; init; } = DefaultOsTimeSlice;
 
     /// <summary>
+    /// When the threads ask for <see cref="OsTimeSlice"/>: <see cref="OsTimeSliceMode.WhenContended"/> (default) while
+    /// other processes keep the CPUs busy, the OS's own slice otherwise — on a machine the process has to itself the
+    /// short slice only adds involuntary switches (docs/scheduling.md, "The OS's slice"); or
+    /// <see cref="OsTimeSliceMode.Always"/>.
+    /// </summary>
+    public OsTimeSliceMode OsTimeSliceMode { get; init; } = OsTimeSliceMode.WhenContended;
+
+    /// <summary>Tests: the others' CPUs each sample reads (null: none this time), in place of the machine's.</summary>
+    internal Func<long, double?>? OthersCpuForTests { get; init; }
+
+    /// <summary>
     /// Detection of blocking that nobody announced (a plain Thread.Sleep, lock contention, synchronous I/O, a
     /// page fault): which detectors run and how. Default: see <see cref="DetectionOptions"/>.
     /// </summary>

@@ -35,6 +35,11 @@ public sealed unsafe partial class WorkerThread
     // BatchWorkerThreads: SCHED_BATCH for the thread's whole life, none of the steps above.
     private bool _batchForGood;
 
+    // The OS slice this thread last asked for (OsSliceGovernor.CurrentNs then): a step that finds the scheduler's slice
+    // changed since asks it again, class change or not. Written by the thread itself; a demotion's restoration (on
+    // another thread) asks the slice of its moment and leaves this alone, so at worst one needless ask follows.
+    private long _askedSliceNs;
+
     /// <summary>At thread start: SCHED_BATCH for good under <see cref="UmcgSchedulerOptions.BatchWorkerThreads"/>.</summary>
     private void ChooseInitialOsClass()
     {
@@ -44,7 +49,8 @@ public sealed unsafe partial class WorkerThread
         }
 
         // Also when the thread already was SCHED_BATCH (no change made); every class change below asks it again.
-        ThreadSlice.Ask(Scheduler.OsSliceNs);
+        _askedSliceNs = Scheduler.OsSliceNs;
+        ThreadSlice.Ask(_askedSliceNs);
     }
 
     /// <summary>B1: the class to wait in for the next arrival, by whether it will be quiet (read now, while we run).</summary>
@@ -61,12 +67,20 @@ public sealed unsafe partial class WorkerThread
     /// <summary>B1, second half: switch to SCHED_BATCH (<paramref name="batch"/>) or SCHED_OTHER if the thread is not there yet.</summary>
     internal void WaitInClass(bool batch)
     {
+        long slice = Scheduler.OsSliceNs;
         if (_batchForGood || batch == _runsAsBatch)
         {
+            if (slice != _askedSliceNs)
+            {
+                _askedSliceNs = slice;
+                ThreadSlice.Ask(slice);
+            }
+
             return;
         }
 
-        if (batch ? WorkerThreadPolicy.RunAsBatch(Scheduler.OsSliceNs) : WorkerThreadPolicy.RunAsNormal(Scheduler.OsSliceNs))
+        _askedSliceNs = slice;
+        if (batch ? WorkerThreadPolicy.RunAsBatch(slice) : WorkerThreadPolicy.RunAsNormal(slice))
         {
             _runsAsBatch = batch;
         }

@@ -74,6 +74,18 @@ public sealed class HostingOptionsTests
         Assert.Equal(expectedUs, hosting.ToSchedulerOptions().OsTimeSlice?.TotalMicroseconds);
     }
 
+    [Theory]
+    [InlineData(null, OsTimeSliceMode.WhenContended)]
+    [InlineData("Always", OsTimeSliceMode.Always)]
+    [InlineData("WhenContended", OsTimeSliceMode.WhenContended)]
+    public void When_the_OS_time_slice_is_asked_comes_from_configuration(string? configured, OsTimeSliceMode expected)
+    {
+        var settings = configured is null ? TestHosts.Settings() : TestHosts.Settings(("Umcg:OsTimeSliceMode", configured));
+        using var host = TestHosts.Build(settings);
+        var hosting = host.Services.GetRequiredService<IOptions<UmcgHostingOptions>>().Value;
+        Assert.Equal(expected, hosting.ToSchedulerOptions().OsTimeSliceMode);
+    }
+
     [Fact]
     public async Task An_OS_time_slice_outside_what_Linux_accepts_stops_the_host_at_start()
     {

@@ -25,6 +25,7 @@ public class CommandLineTests
         { ["bench", "--warmup", "-1"], "Option '--warmup' needs a number ≥ 0, got '-1'" },
         { ["bench", "--os-slice", "50"], "Option '--os-slice' needs 0 or a number of µs from 100 to 100000, got '50'" },
         { ["run", "--os-slice", "200000"], "Option '--os-slice' needs 0 or a number of µs from 100 to 100000, got '200000'" },
+        { ["run", "--os-slice-mode", "sometimes"], "Option '--os-slice-mode' needs 'contended' or 'always', got 'sometimes'." },
         { ["run", "--seconds"], "The last option has no value" }, // a missing value
         { ["--seconds"], "The last option has no value" },
         { ["stress", "--seed"], "The last option has no value" },

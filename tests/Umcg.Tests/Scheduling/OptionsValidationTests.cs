@@ -17,6 +17,7 @@ public sealed class OptionsValidationTests
         { "OsTimeSlice", new UmcgSchedulerOptions { OsTimeSlice = TimeSpan.FromMicroseconds(99) } },
         { "OsTimeSlice", new UmcgSchedulerOptions { OsTimeSlice = TimeSpan.FromMilliseconds(101) } },
         { "OsTimeSlice", new UmcgSchedulerOptions { OsTimeSlice = TimeSpan.FromTicks(-1) } },
+        { "OsTimeSliceMode", new UmcgSchedulerOptions { OsTimeSliceMode = (OsTimeSliceMode)7 } },
     };
 
     public static TheoryData<string, WorkerOptions> BadWorkerOptions => new()

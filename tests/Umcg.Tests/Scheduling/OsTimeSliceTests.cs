@@ -7,7 +7,8 @@ namespace Umcg.Tests.Scheduling;
 /// <summary>
 /// The OS time slice asked for the scheduler's threads (ThreadSlice.Linux.cs): servers and workers carry it from their
 /// start, through every class change (SCHED_BATCH while blocked, SCHED_OTHER to yield) and a demotion's restoration;
-/// without one asked they keep the OS's own. Read with sched_getattr, which reports slices from Linux 6.12 on: on an
+/// without one asked they keep the OS's own; under <see cref="OsTimeSliceMode.WhenContended"/> they ask it only while
+/// other processes keep the CPUs busy (here a fake sample says how busy). Read with sched_getattr, which reports slices from Linux 6.12 on: on an
 /// older kernel (it reports 0) the tests check only that every step still runs.
 /// </summary>
 public sealed class OsTimeSliceTests
@@ -26,7 +27,7 @@ public sealed class OsTimeSliceTests
     [Fact]
     public void Servers_and_workers_run_with_the_asked_slice_through_blocking_yielding_and_parking()
     {
-        using var scheduler = SchedulerFixture.Create(servers: 1, options: SchedulerFixture.Undetected with { OsTimeSlice = Asked });
+        using var scheduler = SchedulerFixture.Create(servers: 1, options: SchedulerFixture.Undetected with { OsTimeSlice = Asked, OsTimeSliceMode = OsTimeSliceMode.Always });
         var h = scheduler.Spawn(() =>
         {
             long atStart = SliceOf(0);
@@ -59,7 +60,7 @@ public sealed class OsTimeSliceTests
     [Fact]
     public void A_thread_a_body_starts_gets_the_OS_slice_not_the_workers()
     {
-        using var scheduler = SchedulerFixture.Create(servers: 1, options: SchedulerFixture.Undetected with { OsTimeSlice = Asked });
+        using var scheduler = SchedulerFixture.Create(servers: 1, options: SchedulerFixture.Undetected with { OsTimeSlice = Asked, OsTimeSliceMode = OsTimeSliceMode.Always });
         var h = scheduler.Spawn(() =>
         {
             long child = -1;
@@ -99,6 +100,7 @@ public sealed class OsTimeSliceTests
         {
             Policy = () => new PriorityPolicy(Timeout.InfiniteTimeSpan),
             OsTimeSlice = Asked,
+            OsTimeSliceMode = OsTimeSliceMode.Always,
         });
         if (scheduler.DemotionMode != DemotionMode.Restorable)
         {
@@ -116,5 +118,57 @@ public sealed class OsTimeSliceTests
         {
             Assert.Equal((long)Asked.TotalNanoseconds, SliceOf(spinnerTid));
         }
+    }
+
+    [Fact]
+    public void When_contended_a_worker_asks_the_slice_after_a_busy_sample_and_gives_it_up_after_a_quiet_second()
+    {
+        double others = 0; // the other processes' CPUs, as the fake sample reports them
+        using var scheduler = SchedulerFixture.Create(servers: 1, options: SchedulerFixture.Undetected with
+        {
+            OsTimeSlice = Asked,
+            OthersCpuForTests = _ => Volatile.Read(ref others),
+        });
+        long osOwn = SliceOf(0); // this test thread never asked for one
+        var h = scheduler.Spawn(() =>
+        {
+            long quiet = InRegion();
+
+            // Every region's entry may take the window's sample; the first one after the CPUs turn busy asks the slice.
+            Volatile.Write(ref others, 1.0);
+            Watchdog.Until(() => InRegion() >= 0 && scheduler.Stats.OsSliceChanges == 1, scheduler.Kernel, "a sample that finds the CPUs busy");
+            long busy = InRegion();
+
+            // Back to the OS's slice only after four quiet samples in a row (a second).
+            Volatile.Write(ref others, 0.0);
+            Watchdog.Until(() => InRegion() >= 0 && scheduler.Stats.OsSliceChanges == 2, scheduler.Kernel, "four quiet samples");
+            return (quiet, busy, quietAgain: InRegion());
+        });
+        SchedulerFixture.WaitAll(scheduler, h);
+        var (quiet, busy, quietAgain) = h.Join();
+        Assert.Equal(TimeSpan.Zero, scheduler.Stats.OsSliceNow);
+        if (KernelReportsSlices)
+        {
+            Assert.Equal([osOwn, (long)Asked.TotalNanoseconds, osOwn], [quiet, busy, quietAgain]);
+        }
+
+        // The slice a worker waits with in a blocking region: the one it asked on the region's way in.
+        static long InRegion()
+        {
+            using (Worker.Blocking())
+            {
+                return SliceOf(0);
+            }
+        }
+    }
+
+    [Fact]
+    public void Always_the_slice_is_fixed_whatever_a_sample_would_say()
+    {
+        using var scheduler = SchedulerFixture.Create(servers: 1, options: SchedulerFixture.Undetected with { OsTimeSlice = Asked, OsTimeSliceMode = OsTimeSliceMode.Always });
+        Assert.False(scheduler.OsSlice.Adapts);
+        scheduler.OsSlice.Decide(0);
+        Assert.Equal(Asked, scheduler.Stats.OsSliceNow);
+        Assert.Equal(0, scheduler.Stats.OsSliceChanges);
     }
 }

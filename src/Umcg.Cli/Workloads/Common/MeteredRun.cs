@@ -37,7 +37,7 @@ internal sealed class MeteredRun
     public void Measure(SystemSettings systemSettings, Action<double> tick, Action<TaskGroup, long> start)
     {
         ArgumentNullException.ThrowIfNull(start);
-        using var sys = SystemNames.Create(_system, systemSettings with { OsTimeSlice = _settings.OsTimeSlice });
+        using var sys = SystemNames.Create(_system, systemSettings with { OsTimeSlice = _settings.OsTimeSlice, OsTimeSliceMode = _settings.OsTimeSliceMode });
         var group = new TaskGroup(sys);
         Meter.Servers = sys as IServerView;
         var scope = RunScope.Start();

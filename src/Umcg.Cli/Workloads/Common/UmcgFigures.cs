@@ -30,6 +30,8 @@ internal static class UmcgFigures
         result.Extra["umcg_demotions_deferred"] = stats.DemotionsDeferred;
         result.Extra["umcg_adoptions"] = stats.Adoptions;
         result.Extra["umcg_restorations"] = stats.Restorations;
+        result.Extra["umcg_os_slice_changes"] = stats.OsSliceChanges;
+        result.Extra["umcg_os_slice_us_at_end"] = stats.OsSliceNow.TotalMicroseconds;
 
         // Per-server loop counters: internal to the library until Umcg.Diagnostics publishes them.
         var servers = Enumerable.Range(0, umcg.Scheduler.ServerCount).Select(umcg.Scheduler.CountersForTests).ToArray();

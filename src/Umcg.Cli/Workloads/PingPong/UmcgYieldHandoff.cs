@@ -11,11 +11,14 @@ internal sealed class UmcgYieldHandoff : Handoff
     /// <summary>The OS time slice of the scheduler's threads (<c>--os-slice</c>); null for the OS's own.</summary>
     public TimeSpan? OsTimeSlice { get; set; } = UmcgSchedulerOptions.DefaultOsTimeSlice;
 
+    /// <summary>When the scheduler's threads ask for <see cref="OsTimeSlice"/> (<c>--os-slice-mode</c>).</summary>
+    public OsTimeSliceMode OsTimeSliceMode { get; set; }
+
     public override string Describe => "two workers of server 0 alternating with Worker.Yield (each yield hands the CPU straight to the other: the direct successor)";
 
     public override long Run(int cpu, int servers, TimeSpan duration, LatencyHistogram latency)
     {
-        using var scheduler = new UmcgScheduler(new UmcgSchedulerOptions { Servers = servers, Name = "umcg-cli pingpong", OsTimeSlice = OsTimeSlice });
+        using var scheduler = new UmcgScheduler(new UmcgSchedulerOptions { Servers = servers, Name = "umcg-cli pingpong", OsTimeSlice = OsTimeSlice, OsTimeSliceMode = OsTimeSliceMode });
         var onServer0 = new WorkerOptions { ServerAffinity = 0, Name = "pingpong" };
         bool partnerUp = false;
         bool stop = false;

@@ -31,7 +31,7 @@ internal static class AliveRun
         long? native0 = NativeHeap.InUseBytes();
         long rss0 = ProcessMemory.RssBytes();
         long start = LinuxSyscalls.MonotonicNs();
-        var sys = SystemNames.Create(system, new SystemSettings(settings.Servers, Trace: settings.Trace) { OsTimeSlice = settings.OsTimeSlice });
+        var sys = SystemNames.Create(system, new SystemSettings(settings.Servers, Trace: settings.Trace) { OsTimeSlice = settings.OsTimeSlice, OsTimeSliceMode = settings.OsTimeSliceMode });
         double spawnSeconds, teardownSeconds;
         long rss1, managed1, committed1;
         long? native1;

@@ -17,9 +17,9 @@ internal static class WarmPools
     /// Makes <paramref name="system"/> ready: Umcg and the ThreadPool with <paramref name="threads"/> threads
     /// started beforehand; thread-per-task has no pool and creates one thread per body.
     /// </summary>
-    public static IWarmPool Create(string system, int servers, int threads, TimeSpan stallLimit, TimeSpan? osTimeSlice) => system switch
+    public static IWarmPool Create(string system, int servers, int threads, TimeSpan stallLimit, TimeSpan? osTimeSlice, OsTimeSliceMode osTimeSliceMode) => system switch
     {
-        SystemNames.Umcg => new UmcgWarmPool(servers, threads, stallLimit, osTimeSlice),
+        SystemNames.Umcg => new UmcgWarmPool(servers, threads, stallLimit, osTimeSlice, osTimeSliceMode),
         SystemNames.ThreadPool => new ThreadPoolWarmPool(threads, stallLimit),
         SystemNames.Threads => new ThreadPerBody(),
         _ => throw new ArgumentException($"The scale workload does not run on '{system}'.", nameof(system)),
@@ -36,12 +36,13 @@ internal static class WarmPools
         private readonly UmcgScheduler _scheduler;
         private readonly long _createdBefore;
 
-        public UmcgWarmPool(int servers, int threads, TimeSpan stallLimit, TimeSpan? osTimeSlice)
+        public UmcgWarmPool(int servers, int threads, TimeSpan stallLimit, TimeSpan? osTimeSlice, OsTimeSliceMode osTimeSliceMode)
         {
             _scheduler = new UmcgScheduler(new UmcgSchedulerOptions
             {
                 Servers = servers,
                 OsTimeSlice = osTimeSlice,
+                OsTimeSliceMode = osTimeSliceMode,
                 MaxWorkers = threads,
                 MaxIdleWorkers = threads,
                 Name = "umcg-cli-warm",

@@ -21,7 +21,7 @@ internal sealed class ThreadDemotion
 
     // Each counter is changed only by Interlocked.Increment, once per call that did (or failed) the thing it
     // counts, so that a reader after the calls returned sees exactly their number.
-    private readonly long _restoredSliceNs;
+    private readonly Func<long>? _restoredSliceNs;
     private long _demotions;
     private long _restorations;
     private long _demotionFailures;
@@ -32,8 +32,11 @@ internal sealed class ThreadDemotion
     /// <see cref="DemotionMechanism.SchedIdle"/>: SCHED_IDLE, nice 19 where SCHED_IDLE is refused;
     /// <see cref="DemotionMechanism.Nice19"/>: nice 19 only.
     /// </param>
-    /// <param name="restoredSliceNs">The OS time slice a restored SCHED_IDLE thread is given back (see <see cref="UmcgSchedulerOptions.OsTimeSlice"/>); 0: the OS's own.</param>
-    public ThreadDemotion(DemotionMechanism preferred = DemotionMechanism.SchedIdle, long restoredSliceNs = 0)
+    /// <param name="restoredSliceNs">
+    /// The OS time slice a restored SCHED_IDLE thread is given back, read at each restoration (the scheduler's slice of
+    /// the moment: see <see cref="OsSliceGovernor"/>); null: the OS's own.
+    /// </param>
+    public ThreadDemotion(DemotionMechanism preferred = DemotionMechanism.SchedIdle, Func<long>? restoredSliceNs = null)
     {
         _restoredSliceNs = restoredSliceNs;
         if (preferred == DemotionMechanism.None)
@@ -135,7 +138,7 @@ internal sealed class ThreadDemotion
     /// <returns>0 when restored, else the errno (ESRCH: the thread is gone; EINVAL: <paramref name="demoted"/> was not demoted); counted as a restoration or a failure.</returns>
     public int Restore(in DemotedThread demoted)
     {
-        int errno = Raise(demoted, _restoredSliceNs);
+        int errno = Raise(demoted, _restoredSliceNs?.Invoke() ?? 0);
         Interlocked.Increment(ref errno == 0 ? ref _restorations : ref _restorationFailures);
         return errno;
     }
