@@ -45,6 +45,9 @@ internal sealed class OthersCpu
         return true;
     }
 
+    /// <summary><see cref="TrySample"/> as the function <see cref="MachineContention"/> calls: null for no figure.</summary>
+    public double? TrySampleOrNull(long nowNs) => TrySample(nowNs, out double cpus) ? cpus : null;
+
     /// <summary>The first line of /proc/stat: user + nice + system + irq + softirq, all CPUs (idle, iowait and steal are not busy here; guest is in user).</summary>
     private static bool TryReadBusyTicks(out long busy)
     {

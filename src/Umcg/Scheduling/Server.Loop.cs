@@ -65,13 +65,9 @@ internal sealed unsafe partial class Server
     // The OS slice this thread last asked for (OsSliceGovernor.CurrentNs at the time). Server thread only.
     private long _askedSliceNs;
 
-    /// <summary>
-    /// The OS's slice: one server per window samples whether other processes keep the CPUs busy, and each server asks
-    /// its own slice again when the answer changed it (<see cref="OsSliceGovernor"/>).
-    /// </summary>
+    /// <summary>The OS's slice: asked again when it changed since this server last asked (<see cref="OsSliceGovernor"/>).</summary>
     private void FollowOsSlice()
     {
-        _scheduler.OsSlice.MaybeSample();
         long slice = _scheduler.OsSliceNs;
         if (slice != _askedSliceNs)
         {

@@ -108,6 +108,7 @@ public sealed partial class UmcgScheduler
 
         // No worker is left to watch; stop before the servers go, whose slots the detector reads.
         Detector?.Dispose();
+        OsSlice.Dispose();
 
         // Held as one more live server while we stop them: Stop sets a server's flag before it wakes it, so a server
         // that happens to be awake can leave its loop in between, and if it were the last one its exit would free
@@ -130,6 +131,7 @@ public sealed partial class UmcgScheduler
     {
         _accepting = false;
         Detector?.Dispose();
+        OsSlice.Dispose();
 
         // Only started servers call OnServerExited; the last of them frees every server's block. Written before
         // any of them is told to stop, so no exit can read the old count.

@@ -52,7 +52,6 @@ public sealed partial class UmcgScheduler : IDisposable, IAsyncDisposable
 
         // What the OS lets us do to an overstaying worker's thread, found by trying it once (docs/preemption.md).
         int[] cpus = OperatingSystem.IsLinux() ? LinuxSyscalls.GetAffinity(0) : [];
-        OsSlice = NewOsSliceGovernor(Options);
         Demotion = Options.Demotion.Enabled ? new ThreadDemotion(Options.Demotion.Mechanism, () => OsSliceNs) : null;
         int count = Options.Servers ?? Math.Max(1, cpus.Length == 0 ? Environment.ProcessorCount : cpus.Length);
 
@@ -70,6 +69,8 @@ public sealed partial class UmcgScheduler : IDisposable, IAsyncDisposable
             Servers[i] = new Server(this, i, cpu, policies[i]);
         }
 
+        // Its timer runs from here on: disposed by AbortStart if a server fails to start, else at shutdown.
+        OsSlice = NewOsSliceGovernor(Options);
         _liveServers = count;
         int started = 0;
         try
@@ -159,18 +160,19 @@ public sealed partial class UmcgScheduler : IDisposable, IAsyncDisposable
     private static OsSliceGovernor NewOsSliceGovernor(UmcgSchedulerOptions options)
     {
         long asked = options.OsTimeSlice is { } slice ? (long)slice.TotalNanoseconds : 0;
+        if (asked == 0 || options.OsTimeSliceMode != OsTimeSliceMode.WhenContended)
+        {
+            return new OsSliceGovernor(asked, contention: null, shared: false);
+        }
+
         if (options.OthersCpuForTests is { } fake)
         {
-            return new OsSliceGovernor(asked, Environment.ProcessorCount, fake);
+            return new OsSliceGovernor(asked, new MachineContention(Environment.ProcessorCount, fake), shared: false);
         }
 
-        if (options.OsTimeSliceMode != OsTimeSliceMode.WhenContended || !OperatingSystem.IsLinux())
-        {
-            return new OsSliceGovernor(asked, Environment.ProcessorCount, sample: null);
-        }
-
-        var others = new OthersCpu();
-        return new OsSliceGovernor(asked, Environment.ProcessorCount, now => others.TrySample(now, out double cpus) ? cpus : null);
+        return OperatingSystem.IsLinux()
+            ? new OsSliceGovernor(asked, MachineContention.Acquire(), shared: true)
+            : new OsSliceGovernor(asked, contention: null, shared: false);
     }
 
     internal Server[] Servers { get; }

@@ -145,7 +145,10 @@ public sealed record UmcgSchedulerOptions
     /// </summary>
     public OsTimeSliceMode OsTimeSliceMode { get; init; } = OsTimeSliceMode.WhenContended;
 
-    /// <summary>Tests: the others' CPUs each sample reads (null: none this time), in place of the machine's.</summary>
+    /// <summary>
+    /// Tests: the others' CPUs each sample reads (null: none this time), in place of the machine's: a contention of the
+    /// scheduler's own then, not the process's, sampled only when the test says so.
+    /// </summary>
     internal Func<long, double?>? OthersCpuForTests { get; init; }
 
     /// <summary>

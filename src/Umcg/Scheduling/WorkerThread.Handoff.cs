@@ -13,12 +13,6 @@ public sealed unsafe partial class WorkerThread
     /// <param name="region">A blocking region, whose end is an arrival: the thread waits for it in the class B1 picks.</param>
     internal Errno EnterBlocking(bool region = true)
     {
-        if (region)
-        {
-            // While we still hold the CPU: a due sample of the others' CPU time (OsSliceGovernor) is ours to take.
-            Scheduler.OsSlice.MaybeSample();
-        }
-
         bool batch = region && BatchSuitsNextArrival(); // B1, judged while we still run
         var successor = Server.TakeSuccessor(this, yielding: false);
         var next = successor.Next;

@@ -1,38 +1,43 @@
 namespace Umcg.Tests.Scheduling;
 
 /// <summary>
-/// The decision behind <see cref="OsTimeSliceMode.WhenContended"/>: the short slice from the first sample at or above
-/// the threshold, the OS's own again after four samples in a row below half of it; one sampler per window.
+/// The decision behind <see cref="OsTimeSliceMode.WhenContended"/> (<see cref="MachineContention"/>): contended from the
+/// start and from the first sample at or above the threshold, quiet after four samples in a row below half of it; a
+/// timer samples; the slice a scheduler asks follows it (<see cref="OsSliceGovernor"/>).
 /// </summary>
 public sealed class OsSliceGovernorTests
 {
     private const long Asked = 500_000;
 
     [Fact]
-    public void An_adapting_governor_starts_with_the_OS_slice_asks_the_short_one_at_once_and_gives_it_up_after_four_quiet_samples()
+    public void Contended_from_the_start_quiet_after_four_quiet_samples_and_contended_again_at_once()
     {
-        var g = new OsSliceGovernor(Asked, cpus: 2, sample: _ => null);
-        Assert.Equal(0.2, g.ContendedCpus, 6);
-        Assert.Equal(0, g.CurrentNs);
-
-        g.Decide(0.25);
+        var machine = new MachineContention(cpus: 2, _ => null);
+        var g = new OsSliceGovernor(Asked, machine, shared: false);
+        Assert.Equal(0.2, machine.ContendedCpus, 6);
         Assert.Equal(Asked, g.CurrentNs);
 
-        // Three quiet samples, one in the middle band (it restarts the count), then four quiet ones.
+        // Three quiet samples, one in the middle band (it restarts the count), three quiet ones: still short.
         foreach (double others in new[] { 0.01, 0.02, 0.03, 0.15, 0.0, 0.0, 0.0 })
         {
-            g.Decide(others);
+            machine.Decide(others);
             Assert.Equal(Asked, g.CurrentNs);
         }
 
-        g.Decide(0.0);
+        machine.Decide(0.0);
         Assert.Equal(0, g.CurrentNs);
+
+        // The middle band alone never changes the slice either way; one busy sample does.
+        machine.Decide(0.15);
+        Assert.Equal(0, g.CurrentNs);
+        machine.Decide(0.25);
+        Assert.Equal(Asked, g.CurrentNs);
         Assert.Equal(2, g.Changes);
 
-        // The middle band alone never changes the slice either way.
-        g.Decide(0.15);
-        Assert.Equal(0, g.CurrentNs);
-        Assert.Equal(2, g.Changes);
+        // A scheduler that starts now begins from what the machine is known to be, and counts only its own changes.
+        machine.Decide(0.0);
+        var later = new OsSliceGovernor(Asked, machine, shared: false);
+        Assert.Equal((Asked, 0L), (later.CurrentNs, later.Changes));
     }
 
     [Theory]
@@ -41,53 +46,54 @@ public sealed class OsSliceGovernorTests
     [InlineData(4, 0.4)]
     [InlineData(64, 0.5)]
     public void The_threshold_is_a_tenth_of_the_CPUs_and_at_most_half_a_CPU(int cpus, double threshold) =>
-        Assert.Equal(threshold, new OsSliceGovernor(Asked, cpus, _ => null).ContendedCpus, 6);
+        Assert.Equal(threshold, new MachineContention(cpus, _ => null).ContendedCpus, 6);
 
     [Fact]
-    public void Without_a_sample_or_a_slice_the_governor_is_fixed()
+    public void Without_contention_to_follow_or_a_slice_to_ask_the_slice_is_fixed()
     {
-        var fixedSlice = new OsSliceGovernor(Asked, 2, sample: null);
-        var none = new OsSliceGovernor(0, 2, _ => 1.0);
-        fixedSlice.Decide(0);
-        none.Decide(1.0);
+        var machine = new MachineContention(2, _ => null);
+        var fixedSlice = new OsSliceGovernor(Asked, contention: null, shared: false);
+        var none = new OsSliceGovernor(0, machine, shared: false);
+        for (int i = 0; i < MachineContention.QuietSamplesToRelax; i++)
+        {
+            machine.Decide(0);
+        }
+
         Assert.Equal((false, Asked, false, 0L), (fixedSlice.Adapts, fixedSlice.CurrentNs, none.Adapts, none.CurrentNs));
         Assert.Equal((0L, 0L), (fixedSlice.Changes, none.Changes));
     }
 
     [Fact]
-    public void One_sample_per_window_however_many_threads_ask_at_once()
+    public void A_timer_samples_with_no_thread_of_any_scheduler_running()
     {
         int samples = 0;
-        var g = new OsSliceGovernor(Asked, 2, _ =>
+        var machine = new MachineContention(2, _ =>
         {
             Interlocked.Increment(ref samples);
-            return 1.0;
+            return 0.0;
         });
         Assert.Equal(1, samples); // the baseline, at construction
-        g.MaybeSample();
-        Assert.Equal(1, samples); // not due yet
-
-        // Once the window is due, eight threads ask at the same moment: one of them samples. (Were the eight calls to
-        // straddle a whole further window, which takes 250 ms, a third sample would be right too.)
-        long due = Environment.TickCount64 + OsSliceGovernor.SampleIntervalMs + 1;
-        using var start = new Barrier(8);
-        var threads = Enumerable.Range(0, 8).Select(_ => new Thread(() =>
+        machine.StartTimer();
+        try
         {
-            start.SignalAndWait();
-            while (Environment.TickCount64 < due)
-            {
-                Thread.SpinWait(100);
-            }
-
-            g.MaybeSample();
-        })).ToArray();
-        foreach (var t in threads)
-        {
-            t.Start();
+            Watchdog.Until(() => !machine.Contended, UmcgKernel.Default, "four quiet samples taken by the timer");
+            Assert.True(Volatile.Read(ref samples) >= 1 + MachineContention.QuietSamplesToRelax);
         }
+        finally
+        {
+            machine.StopTimer();
+        }
+    }
 
-        Watchdog.Join(UmcgKernel.Default, threads);
-        Assert.InRange(samples, 2, 3);
-        Assert.Equal(Asked, g.CurrentNs);
+    [Fact]
+    public void The_process_shares_one_contention_whose_timer_runs_while_a_scheduler_holds_it()
+    {
+        var first = MachineContention.Acquire();
+        var second = MachineContention.Acquire();
+        Assert.Same(first, second);
+        MachineContention.Release(second);
+        MachineContention.Release(first);
+        Assert.Same(first, MachineContention.Acquire()); // the state outlives its holders: the next scheduler starts from it
+        MachineContention.Release(first);
     }
 }

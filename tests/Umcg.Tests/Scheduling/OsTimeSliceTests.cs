@@ -121,7 +121,7 @@ public sealed class OsTimeSliceTests
     }
 
     [Fact]
-    public void When_contended_a_worker_asks_the_slice_after_a_busy_sample_and_gives_it_up_after_a_quiet_second()
+    public void When_contended_a_worker_gives_the_slice_up_after_four_quiet_samples_and_asks_it_again_after_a_busy_one()
     {
         double others = 0; // the other processes' CPUs, as the fake sample reports them
         using var scheduler = SchedulerFixture.Create(servers: 1, options: SchedulerFixture.Undetected with
@@ -132,24 +132,25 @@ public sealed class OsTimeSliceTests
         long osOwn = SliceOf(0); // this test thread never asked for one
         var h = scheduler.Spawn(() =>
         {
+            long atStart = InRegion(); // the short slice until the machine is seen quiet
+
+            for (int i = 0; i < MachineContention.QuietSamplesToRelax; i++)
+            {
+                scheduler.OsSlice.Contention!.SampleNow();
+            }
+
             long quiet = InRegion();
-
-            // Every region's entry may take the window's sample; the first one after the CPUs turn busy asks the slice.
             Volatile.Write(ref others, 1.0);
-            Watchdog.Until(() => InRegion() >= 0 && scheduler.Stats.OsSliceChanges == 1, scheduler.Kernel, "a sample that finds the CPUs busy");
-            long busy = InRegion();
-
-            // Back to the OS's slice only after four quiet samples in a row (a second).
-            Volatile.Write(ref others, 0.0);
-            Watchdog.Until(() => InRegion() >= 0 && scheduler.Stats.OsSliceChanges == 2, scheduler.Kernel, "four quiet samples");
-            return (quiet, busy, quietAgain: InRegion());
+            scheduler.OsSlice.Contention!.SampleNow();
+            return (atStart, quiet, busy: InRegion());
         });
         SchedulerFixture.WaitAll(scheduler, h);
-        var (quiet, busy, quietAgain) = h.Join();
-        Assert.Equal(TimeSpan.Zero, scheduler.Stats.OsSliceNow);
+        var (atStart, quiet, busy) = h.Join();
+        Assert.Equal(2, scheduler.Stats.OsSliceChanges);
+        Assert.Equal(Asked, scheduler.Stats.OsSliceNow);
         if (KernelReportsSlices)
         {
-            Assert.Equal([osOwn, (long)Asked.TotalNanoseconds, osOwn], [quiet, busy, quietAgain]);
+            Assert.Equal([(long)Asked.TotalNanoseconds, osOwn, (long)Asked.TotalNanoseconds], [atStart, quiet, busy]);
         }
 
         // The slice a worker waits with in a blocking region: the one it asked on the region's way in.
@@ -167,7 +168,7 @@ public sealed class OsTimeSliceTests
     {
         using var scheduler = SchedulerFixture.Create(servers: 1, options: SchedulerFixture.Undetected with { OsTimeSlice = Asked, OsTimeSliceMode = OsTimeSliceMode.Always });
         Assert.False(scheduler.OsSlice.Adapts);
-        scheduler.OsSlice.Decide(0);
+        Assert.Null(scheduler.OsSlice.Contention);
         Assert.Equal(Asked, scheduler.Stats.OsSliceNow);
         Assert.Equal(0, scheduler.Stats.OsSliceChanges);
     }
