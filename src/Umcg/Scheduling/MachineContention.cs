@@ -1,5 +1,6 @@
 using Umcg.Abi;
 using Umcg.Kernel;
+using Umcg.Kernel.Native;
 
 namespace Umcg.Scheduling;
 
@@ -9,9 +10,12 @@ namespace Umcg.Scheduling;
 /// others' CPU time, quiet after <see cref="QuietSamplesToRelax"/> samples in a row below half that.
 /// <para>
 /// A fact of the machine, not of one scheduler: the process shares one (<see cref="Acquire"/>), so that a scheduler
-/// started after another begins from what the process already knows, and one timer samples for all. The timer samples
-/// every <see cref="SampleIntervalMs"/> on the thread pool — not on the servers or the workers, whose turns grow rare
-/// exactly when other processes take their CPUs — while at least one scheduler holds the shared instance. A process's
+/// started after another begins from what the process already knows, and one thread samples for all. That thread
+/// samples every <see cref="SampleIntervalMs"/> while at least one scheduler holds the shared instance, under
+/// <c>SCHED_BATCH</c> so that its wake-ups never preempt a worker — not the servers or the workers themselves, whose
+/// turns grow rare exactly when other processes take their CPUs, and not a thread-pool timer, whose callbacks cost
+/// quiet <c>mixed</c> 0.03–0.05 more involuntary switches per iteration (the pool's threads spin for work after each
+/// one, on the workers' CPUs). A process's
 /// first one starts contended, so that a process started on a busy machine never runs its hand-offs with the OS's
 /// slice: one that began that way beside two busy processes (<c>colocation</c> beside <c>stress-ng --cpu 2</c>)
 /// queued requests faster than it ran them, each on a thread still waiting with the OS's slice, and did not recover in
@@ -32,12 +36,15 @@ internal sealed class MachineContention
 
     private readonly Func<long, double?> _sample;
     private readonly Lock _decide = new();
-    private Timer? _timer;
+
+    // The sampling thread of the current holding period, and how it is told to stop: set and replaced under
+    // s_sharedLock (or by a private instance's owner); the thread reads its own stop event only.
+    private ManualResetEventSlim? _stop;
 
     // Read anywhere; written under _decide. A thread that reads the old value follows the new one at its next look.
     private volatile bool _contended = true;
 
-    // Under _decide (timer callbacks may overlap when one is slow).
+    // Under _decide (a sampling thread still leaving may overlap its successor for one sample).
     private int _quietSamples;
     private long _changes;
 
@@ -68,7 +75,7 @@ internal sealed class MachineContention
         }
     }
 
-    /// <summary>The process's shared instance, its timer running while anyone holds it; give it back with <see cref="Release"/>.</summary>
+    /// <summary>The process's shared instance, sampled while anyone holds it; give it back with <see cref="Release"/>.</summary>
     public static MachineContention Acquire()
     {
         lock (s_sharedLock)
@@ -76,48 +83,71 @@ internal sealed class MachineContention
             s_shared ??= new MachineContention(Environment.ProcessorCount, new OthersCpu().TrySampleOrNull);
             if (s_holders++ == 0)
             {
-                s_shared.StartTimer();
+                s_shared.StartSampling();
             }
 
             return s_shared;
         }
     }
 
-    /// <summary>Gives back what <see cref="Acquire"/> returned: the last holder stops the timer (the state stays for the next).</summary>
+    /// <summary>Gives back what <see cref="Acquire"/> returned: the last holder stops the sampling (the state stays for the next).</summary>
     public static void Release(MachineContention contention)
     {
         lock (s_sharedLock)
         {
             if (ReferenceEquals(contention, s_shared) && --s_holders == 0)
             {
-                s_shared.StopTimer();
+                s_shared.StopSampling();
             }
         }
     }
 
-    /// <summary>Starts sampling on a timer (a private instance's owner calls it; the shared one starts with its first holder).</summary>
-    public void StartTimer()
+    /// <summary>Starts a sampling thread (a private instance's owner calls it; the shared one starts with its first holder).</summary>
+    public void StartSampling()
     {
-        // No captured context: the callback belongs to the scheduler, not to whoever started it.
-        using (ExecutionContext.SuppressFlow())
+        if (_stop is not null)
         {
-            _timer ??= new Timer(static state => ((MachineContention)state!).SampleNow(), this, SampleIntervalMs, SampleIntervalMs);
+            return;
         }
+
+        var stop = new ManualResetEventSlim(false);
+        _stop = stop;
+        var thread = new Thread(() => Sample(stop)) { IsBackground = true, Name = "umcg contention" };
+        thread.UnsafeStart();
     }
 
-    /// <summary>Stops the timer; the state stays as it is.</summary>
-    public void StopTimer()
+    /// <summary>Tells the sampling thread to end (it does within a window; not joined); the state stays as it is.</summary>
+    public void StopSampling()
     {
-        _timer?.Dispose();
-        _timer = null;
+        _stop?.Set();
+        _stop = null;
     }
 
-    /// <summary>Takes a sample and decides on it (the timer's callback).</summary>
+    private void Sample(ManualResetEventSlim stop)
+    {
+        if (OperatingSystem.IsLinux())
+        {
+            LinuxSyscalls.SwitchFairClass(LinuxSyscalls.SchedOther, LinuxSyscalls.SchedBatch);
+        }
+
+        // The sampling interval of a background thread, not synchronisation: the stop event only ends it early.
+        while (!stop.Wait(SampleIntervalMs))
+        {
+            SampleNow();
+        }
+
+        stop.Dispose();
+    }
+
+    /// <summary>Takes a sample and decides on it (the sampling thread's step; the sample under the lock, since it keeps the last readings).</summary>
     internal void SampleNow()
     {
-        if (_sample(KernelClock.Now(ClockId.Monotonic)) is { } others)
+        lock (_decide)
         {
-            Decide(others);
+            if (_sample(KernelClock.Now(ClockId.Monotonic)) is { } others)
+            {
+                DecideLocked(others);
+            }
         }
     }
 
@@ -126,19 +156,24 @@ internal sealed class MachineContention
     {
         lock (_decide)
         {
-            if (othersCpus >= ContendedCpus)
-            {
-                _quietSamples = 0;
-                Set(contended: true);
-            }
-            else if (othersCpus >= ContendedCpus / 2)
-            {
-                _quietSamples = 0;
-            }
-            else if (++_quietSamples >= QuietSamplesToRelax)
-            {
-                Set(contended: false);
-            }
+            DecideLocked(othersCpus);
+        }
+    }
+
+    private void DecideLocked(double othersCpus)
+    {
+        if (othersCpus >= ContendedCpus)
+        {
+            _quietSamples = 0;
+            Set(contended: true);
+        }
+        else if (othersCpus >= ContendedCpus / 2)
+        {
+            _quietSamples = 0;
+        }
+        else if (++_quietSamples >= QuietSamplesToRelax)
+        {
+            Set(contended: false);
         }
     }
 

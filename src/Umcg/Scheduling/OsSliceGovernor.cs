@@ -49,7 +49,7 @@ internal sealed class OsSliceGovernor : IDisposable
     /// <summary>How many times the slice changed since this scheduler began.</summary>
     public long Changes => _contention is null ? 0 : _contention.Changes - _changesBefore;
 
-    /// <summary>Gives the process's contention back (its timer stops with the last holder); the slice stays as it is.</summary>
+    /// <summary>Gives the process's contention back (its sampling stops with the last holder); the slice stays as it is.</summary>
     public void Dispose()
     {
         if (_shared && _contention is not null && Interlocked.Exchange(ref _disposed, 1) == 0)

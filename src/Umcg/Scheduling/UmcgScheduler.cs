@@ -69,7 +69,8 @@ public sealed partial class UmcgScheduler : IDisposable, IAsyncDisposable
             Servers[i] = new Server(this, i, cpu, policies[i]);
         }
 
-        // Its timer runs from here on: disposed by AbortStart if a server fails to start, else at shutdown.
+        // Holds the process's contention (sampled while held) from here on: given back by AbortStart if a server fails
+        // to start, else at shutdown.
         OsSlice = NewOsSliceGovernor(Options);
         _liveServers = count;
         int started = 0;

@@ -35,7 +35,8 @@ public sealed record UmcgSchedulerOptions
     /// least 1; null (the default) for no bound. Past it a body waits in a queue (see <see cref="MaxQueuedBodies"/>)
     /// and starts when a worker thread finishes its body, the highest <see cref="WorkerOptions.Priority"/> first. Live
     /// threads the scheduler owns then stay within this bound plus <see cref="Servers"/> plus its helpers (the blocking
-    /// detector's thread when <see cref="Detection"/> is on, and the kernel half's exit watcher).
+    /// detector's thread when <see cref="Detection"/> is on, the kernel half's exit watcher, and one thread per process
+    /// that samples the machine's contention under <see cref="OsTimeSliceMode.WhenContended"/>).
     /// </summary>
     /// <remarks>
     /// Like any bounded pool, bodies that wait for each other (a body joining one queued behind it) can deadlock when

@@ -3,7 +3,7 @@ namespace Umcg.Tests.Scheduling;
 /// <summary>
 /// The decision behind <see cref="OsTimeSliceMode.WhenContended"/> (<see cref="MachineContention"/>): contended from the
 /// start and from the first sample at or above the threshold, quiet after four samples in a row below half of it; a
-/// timer samples; the slice a scheduler asks follows it (<see cref="OsSliceGovernor"/>).
+/// thread of its own samples; the slice a scheduler asks follows it (<see cref="OsSliceGovernor"/>).
 /// </summary>
 public sealed class OsSliceGovernorTests
 {
@@ -64,7 +64,7 @@ public sealed class OsSliceGovernorTests
     }
 
     [Fact]
-    public void A_timer_samples_with_no_thread_of_any_scheduler_running()
+    public void A_thread_of_its_own_samples_with_no_thread_of_any_scheduler_running()
     {
         int samples = 0;
         var machine = new MachineContention(2, _ =>
@@ -73,20 +73,20 @@ public sealed class OsSliceGovernorTests
             return 0.0;
         });
         Assert.Equal(1, samples); // the baseline, at construction
-        machine.StartTimer();
+        machine.StartSampling();
         try
         {
-            Watchdog.Until(() => !machine.Contended, UmcgKernel.Default, "four quiet samples taken by the timer");
+            Watchdog.Until(() => !machine.Contended, UmcgKernel.Default, "four quiet samples taken by the sampling thread");
             Assert.True(Volatile.Read(ref samples) >= 1 + MachineContention.QuietSamplesToRelax);
         }
         finally
         {
-            machine.StopTimer();
+            machine.StopSampling();
         }
     }
 
     [Fact]
-    public void The_process_shares_one_contention_whose_timer_runs_while_a_scheduler_holds_it()
+    public void The_process_shares_one_contention_sampled_while_a_scheduler_holds_it()
     {
         var first = MachineContention.Acquire();
         var second = MachineContention.Acquire();
