@@ -15,11 +15,10 @@ namespace Umcg.Scheduling;
 /// <c>SCHED_BATCH</c> so that its wake-ups never preempt a worker — not the servers or the workers themselves, whose
 /// turns grow rare exactly when other processes take their CPUs, and not a thread-pool timer, whose callbacks cost
 /// quiet <c>mixed</c> 0.03–0.05 more involuntary switches per iteration (the pool's threads spin for work after each
-/// one, on the workers' CPUs). A process's
-/// first one starts contended, so that a process started on a busy machine never runs its hand-offs with the OS's
-/// slice: one that began that way beside two busy processes (<c>colocation</c> beside <c>stress-ng --cpu 2</c>)
-/// queued requests faster than it ran them, each on a thread still waiting with the OS's slice, and did not recover in
-/// the run.
+/// one, on the workers' CPUs). A process's first one starts contended, so that a process started on a busy machine
+/// never runs its hand-offs with the OS's slice: one that began that way beside two busy processes (<c>colocation</c>
+/// beside <c>stress-ng --cpu 2</c>) queued requests faster than it ran them, each on a thread still waiting with the
+/// OS's slice, and did not recover in the run.
 /// </para>
 /// </summary>
 internal sealed class MachineContention

@@ -5,8 +5,10 @@ namespace Umcg.Scheduling;
 
 /// <summary>
 /// How much CPU other processes took since the last sample: the machine's busy time (<c>/proc/stat</c>) less this
-/// process's own CPU time (<c>getrusage</c>), in CPUs (busy seconds per second of the clock). One instance per scheduler,
-/// called by one thread at a time (<see cref="OsSliceGovernor"/>).
+/// process's own CPU time (<c>getrusage</c>), in CPUs (busy seconds per second of the clock). The process's
+/// <see cref="MachineContention"/> holds one and calls it under its lock: it keeps the last readings. All CPUs count,
+/// as <c>/proc/stat</c> shows them: where that is more than the process may use (a container's cpuset), others' work
+/// on the rest reads as contention, and the threads keep the short slice, as under <see cref="OsTimeSliceMode.Always"/>.
 /// </summary>
 internal sealed class OthersCpu
 {
@@ -59,15 +61,7 @@ internal sealed class OthersCpu
         }
 
         Span<byte> text = stackalloc byte[256];
-        int n;
-        try
-        {
-            n = LinuxSyscalls.ReadAtStart(fd, text);
-        }
-        finally
-        {
-            LinuxSyscalls.Close(fd);
-        }
+        int n = LinuxSyscalls.ReadAtStartAndClose(fd, text);
 
         // "cpu  user nice system idle iowait irq softirq steal guest guest_nice\n"
         if (n <= 0 || !text.StartsWith("cpu "u8))

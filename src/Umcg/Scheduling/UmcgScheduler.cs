@@ -51,8 +51,8 @@ public sealed partial class UmcgScheduler : IDisposable, IAsyncDisposable
         Telemetry = new SchedulerTelemetry(this);
 
         // What the OS lets us do to an overstaying worker's thread, found by trying it once (docs/preemption.md).
-        int[] cpus = OperatingSystem.IsLinux() ? LinuxSyscalls.GetAffinity(0) : [];
         Demotion = Options.Demotion.Enabled ? new ThreadDemotion(Options.Demotion.Mechanism, () => OsSliceNs) : null;
+        int[] cpus = OperatingSystem.IsLinux() ? LinuxSyscalls.GetAffinity(0) : [];
         int count = Options.Servers ?? Math.Max(1, cpus.Length == 0 ? Environment.ProcessorCount : cpus.Length);
 
         // Every policy before any server: a factory that returns null fails the constructor with nothing started.

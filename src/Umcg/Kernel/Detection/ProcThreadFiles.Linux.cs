@@ -114,19 +114,7 @@ internal sealed class ProcThreadFiles : IDisposable
         }
 
         int once = Open(_tid, file);
-        if (once < 0)
-        {
-            return once;
-        }
-
-        try
-        {
-            return LinuxSyscalls.ReadAtStart(once, buffer);
-        }
-        finally
-        {
-            LinuxSyscalls.Close(once);
-        }
+        return once < 0 ? once : LinuxSyscalls.ReadAtStartAndClose(once, buffer);
     }
 
     /// <summary>
@@ -143,16 +131,7 @@ internal sealed class ProcThreadFiles : IDisposable
         }
 
         Span<byte> text = stackalloc byte[256];
-        int n;
-        try
-        {
-            n = LinuxSyscalls.ReadAtStart(fd, text);
-        }
-        finally
-        {
-            LinuxSyscalls.Close(fd);
-        }
-
+        int n = LinuxSyscalls.ReadAtStartAndClose(fd, text);
         return n <= 0 ? null : text[0] != (byte)'r'; // "running" on a CPU or on a run queue
     }
 

@@ -81,6 +81,20 @@ internal static unsafe partial class LinuxSyscalls
         }
     }
 
+    /// <summary>One read from offset 0 of <paramref name="fd"/>, which is then closed: a look at a /proc file kept by nobody.</summary>
+    /// <returns>The byte count, or a negated errno (<paramref name="fd"/> is closed either way).</returns>
+    public static int ReadAtStartAndClose(int fd, Span<byte> buffer)
+    {
+        try
+        {
+            return ReadAtStart(fd, buffer);
+        }
+        finally
+        {
+            Close(fd);
+        }
+    }
+
     /// <summary>A pipe: (read end, write end), both close-on-exec.</summary>
     public static (int Read, int Write) Pipe()
     {
