@@ -68,7 +68,7 @@ internal sealed class RunCommand : Command<RunCommand.Settings>
             0 => null,
             double us => TimeSpan.FromMicroseconds(us),
         },
-        OsTimeSliceMode = options.OsSliceMode is { } mode ? Check.ParseOsSliceMode(mode) ?? OsTimeSliceMode.WhenContended : OsTimeSliceMode.WhenContended,
+        OsTimeSliceMode = (options.OsSliceMode is { } mode ? Check.ParseOsSliceMode(mode) : null) ?? OsTimeSliceMode.WhenContended,
     };
 
     private static Table Summary(WorkloadResult r)

@@ -5,9 +5,10 @@ public enum OsTimeSliceMode
 {
     /// <summary>
     /// Only while other processes keep the machine's CPUs busy; on a machine the process has to itself the threads keep
-    /// the OS's own slice. The scheduler samples the others' CPU time four times a second and asks the short slice
-    /// again as soon as a sample finds them at a tenth of the CPUs (at most half a CPU's worth); it goes back to the
-    /// OS's slice after a second below half that. Starts with the short slice.
+    /// the OS's own slice. One thread per process samples the others' CPU time four times a second while a scheduler
+    /// runs: the short slice again as soon as a sample finds them at a tenth of the CPUs (at most half a CPU's worth),
+    /// the OS's after a second below half that. A process's first scheduler starts with the short slice, later ones
+    /// from what the process has seen.
     /// </summary>
     WhenContended,
 

@@ -8,8 +8,8 @@ namespace Umcg.Tests.Scheduling;
 /// The OS time slice asked for the scheduler's threads (ThreadSlice.Linux.cs): servers and workers carry it from their
 /// start, through every class change (SCHED_BATCH while blocked, SCHED_OTHER to yield) and a demotion's restoration;
 /// without one asked they keep the OS's own; under <see cref="OsTimeSliceMode.WhenContended"/> they ask it only while
-/// other processes keep the CPUs busy (here a fake sample says how busy). Read with sched_getattr, which reports slices from Linux 6.12 on: on an
-/// older kernel (it reports 0) the tests check only that every step still runs.
+/// other processes keep the CPUs busy (here a fake sample says how busy). Read with sched_getattr, which reports
+/// slices from Linux 6.12 on: on an older kernel (it reports 0) the tests check only that every step still runs.
 /// </summary>
 public sealed class OsTimeSliceTests
 {
