@@ -24,6 +24,9 @@ internal sealed class OsSliceGovernor : IDisposable
     private readonly MachineContention? _contention;
     private readonly bool _shared;
     private readonly long _changesBefore;
+
+    // Set by the one Dispose that gives the shared contention back: each Acquire is matched by exactly one Release,
+    // or the process's sampling thread would stop while another scheduler still holds it (or never stop).
     private int _disposed;
 
     /// <param name="askedNs">The configured slice (0: none, the OS's own always).</param>

@@ -66,15 +66,7 @@ internal sealed unsafe partial class Server
     private long _askedSliceNs;
 
     /// <summary>The OS's slice: asked again when it changed since this server last asked (<see cref="OsSliceGovernor"/>).</summary>
-    private void FollowOsSlice()
-    {
-        long slice = _scheduler.OsSliceNs;
-        if (slice != _askedSliceNs)
-        {
-            _askedSliceNs = slice;
-            ThreadSlice.Ask(slice);
-        }
-    }
+    private void FollowOsSlice() => ThreadSlice.AskIfChanged(ref _askedSliceNs, _scheduler.OsSliceNs);
 
     private void Loop()
     {

@@ -38,4 +38,18 @@ internal static class ThreadSlice
 
         return LinuxSyscalls.SetSchedPolicy(0, policy, nice, 0, sliceNs) == 0;
     }
+
+    /// <summary>
+    /// Asks <paramref name="sliceNs"/> on the calling thread if it differs from <paramref name="askedNs"/>, the slice
+    /// the thread last asked (which it then becomes): the scheduler's slice changes with the machine's contention
+    /// (<see cref="OsSliceGovernor"/>), and a thread follows it where it already makes a scheduling call.
+    /// </summary>
+    public static void AskIfChanged(ref long askedNs, long sliceNs)
+    {
+        if (sliceNs != askedNs)
+        {
+            askedNs = sliceNs;
+            Ask(sliceNs);
+        }
+    }
 }

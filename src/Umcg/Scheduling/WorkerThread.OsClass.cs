@@ -70,12 +70,7 @@ public sealed unsafe partial class WorkerThread
         long slice = Scheduler.OsSliceNs;
         if (_batchForGood || batch == _runsAsBatch)
         {
-            if (slice != _askedSliceNs)
-            {
-                _askedSliceNs = slice;
-                ThreadSlice.Ask(slice);
-            }
-
+            ThreadSlice.AskIfChanged(ref _askedSliceNs, slice);
             return;
         }
 
