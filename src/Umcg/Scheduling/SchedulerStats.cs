@@ -156,6 +156,12 @@ public sealed class SchedulerStats
     public long DemotionsDeferred => Volatile.Read(ref _demotionsDeferred);
 
     /// <summary>
+    /// Times a give-way's grace period ran out before the worker reached a safepoint, and the grace alarm woke its server
+    /// to decide on demotion. A give-way in time wakes nobody. 0 without demotion.
+    /// </summary>
+    public long GraceAlarms => _scheduler.GraceAlarm?.Rings ?? 0;
+
+    /// <summary>
     /// How many times the OS time slice the threads ask for changed, between <see cref="UmcgSchedulerOptions.OsTimeSlice"/>
     /// and the OS's own (<see cref="UmcgSchedulerOptions.OsTimeSliceMode"/>).
     /// </summary>

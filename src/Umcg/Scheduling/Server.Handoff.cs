@@ -166,8 +166,11 @@ internal sealed unsafe partial class Server
             {
                 int tid = _drained[i];
 
-                // Its give-way has arrived, whoever drained it.
-                Interlocked.CompareExchange(ref _askedToGiveWay, 0, tid);
+                // Its give-way has arrived, whoever drained it: its grace alarm is not needed any more (G2).
+                if (Interlocked.CompareExchange(ref _askedToGiveWay, 0, tid) == tid)
+                {
+                    ClearGraceAlarm();
+                }
                 if (!_scheduler.TryGetWorker(tid, out var worker))
                 {
                     continue;

@@ -354,18 +354,20 @@ internal sealed unsafe partial class Server
         long deadline = Earliest(_timers.NextDeadline, GiveWayRecheck(now));
         if (running is null)
         {
+            ClearGraceAlarm();
             return Earliest(deadline, AdoptionDeadline());
         }
 
         ForegroundRuns();
 
-        // D1: look again when a pending give-way's grace ends.
-        long demotion = DemotionDeadline(running);
-        if (demotion != 0)
+        // D1: look again when a pending give-way's grace ends — rung by the grace alarm where there is one (G1).
+        long graceEnd = DemotionDeadline(running);
+        if (graceEnd != 0)
         {
             _sliceArmed = true;
-            deadline = Earliest(deadline, demotion);
         }
+
+        deadline = Earliest(deadline, SetGraceAlarm(running, graceEnd));
 
         TimeSpan? slice;
         lock (_queueLock)

@@ -106,8 +106,9 @@ public sealed partial class UmcgScheduler
             return;
         }
 
-        // No worker is left to watch; stop before the servers go, whose slots the detector reads.
+        // No worker is left to watch; stop before the servers go, whose slots the detector reads and whom the alarm wakes.
         Detector?.Dispose();
+        GraceAlarm?.Dispose();
         OsSlice.Dispose();
 
         // Held as one more live server while we stop them: Stop sets a server's flag before it wakes it, so a server
@@ -131,6 +132,7 @@ public sealed partial class UmcgScheduler
     {
         _accepting = false;
         Detector?.Dispose();
+        GraceAlarm?.Dispose();
         OsSlice.Dispose();
 
         // Only started servers call OnServerExited; the last of them frees every server's block. Written before

@@ -76,6 +76,12 @@ public sealed partial class UmcgScheduler : IDisposable, IAsyncDisposable
         int started = 0;
         try
         {
+            // D1's alarm before any server runs: a server sets it as soon as it asks a give-way (Server.GraceAlarm.cs).
+            if (Demotion is { Mode: not DemotionMode.Unavailable })
+            {
+                GraceAlarm = GraceAlarm.TryCreate(count, i => Servers[i].OnGraceAlarm());
+            }
+
             foreach (var server in Servers)
             {
                 server.Start();
@@ -151,6 +157,12 @@ public sealed partial class UmcgScheduler : IDisposable, IAsyncDisposable
 
     /// <summary>Demotes and restores worker threads; null when demotion is off.</summary>
     internal ThreadDemotion? Demotion { get; }
+
+    /// <summary>
+    /// Rings a server whose running worker's grace ran out (D1), so that the grace's end need not be in the server's
+    /// own Wait; null without demotion or where the OS has no timer descriptors (then it is).
+    /// </summary>
+    internal GraceAlarm? GraceAlarm { get; private set; }
 
     /// <summary>The OS time slice servers and workers ask for now, in ns (see <see cref="UmcgSchedulerOptions.OsTimeSlice"/>); 0 for the OS's own.</summary>
     internal long OsSliceNs => OsSlice.CurrentNs;

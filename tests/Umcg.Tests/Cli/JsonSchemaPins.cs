@@ -81,6 +81,7 @@ internal static class JsonSchemaPins
         "umcg_detector_polls: number",
         "umcg_direct_starts: number",
         "umcg_direct_switches: number",
+        "umcg_grace_alarms: number",
         "umcg_os_slice_changes: number",
         "umcg_os_slice_us_at_end: number",
         "umcg_preemptions: number",

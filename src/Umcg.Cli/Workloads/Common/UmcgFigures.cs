@@ -28,6 +28,7 @@ internal static class UmcgFigures
         result.Extra["umcg_detector_cpu_s"] = detection.DetectorCpu.TotalSeconds;
         result.Extra["umcg_demotions"] = stats.Demotions;
         result.Extra["umcg_demotions_deferred"] = stats.DemotionsDeferred;
+        result.Extra["umcg_grace_alarms"] = stats.GraceAlarms;
         result.Extra["umcg_adoptions"] = stats.Adoptions;
         result.Extra["umcg_restorations"] = stats.Restorations;
         result.Extra["umcg_os_slice_changes"] = stats.OsSliceChanges;
