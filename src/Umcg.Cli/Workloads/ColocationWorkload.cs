@@ -8,6 +8,12 @@ namespace Umcg.Cli.Workloads;
 /// <c>Worker.Safepoint()</c> every 50 µs — or, in the <c>colocation-nosafepoints</c> variant, never: legacy code the
 /// server can take its CPU back from only by demotion (compared with Umcg with demotion turned off in the same run).
 /// </summary>
+/// <remarks>
+/// The batch's CPU is counted in its own unit (chunks of the calibrated spin), which the calibration measures on one
+/// thread alone; with every CPU busy the same chunk takes longer here (5–10 % on a KVM guest). So before each run the
+/// batch's loop runs alone on plain threads for <see cref="CapacityProbe"/>: what the whole machine does in that
+/// unit, and what is left of it after the requests' own work is the batch's fair share (<c>batch_share_of_left</c>).
+/// </remarks>
 /// <param name="safepoints">Whether the batch loops call <c>Worker.Safepoint()</c>.</param>
 internal sealed class ColocationWorkload(bool safepoints = true) : IWorkload
 {
@@ -25,7 +31,10 @@ internal sealed class ColocationWorkload(bool safepoints = true) : IWorkload
         ? [SystemNames.Umcg, SystemNames.ThreadPool, SystemNames.Threads]
         : [SystemNames.Umcg, SystemNames.UmcgNice19, SystemNames.UmcgNoDemotion, SystemNames.ThreadPool, SystemNames.Threads];
 
-    public IReadOnlyList<string> ReportedExtras { get; } = ["batch_cpu_per_s"];
+    public IReadOnlyList<string> ReportedExtras { get; } = ["batch_cpu_per_s", "batch_share_of_left"];
+
+    /// <summary>How long the batch's loop runs alone before each run, to measure the machine in the batch's unit.</summary>
+    private static readonly TimeSpan CapacityProbe = TimeSpan.FromMilliseconds(500);
 
     public WorkloadResult Run(string system, WorkloadSettings settings, IProgressSink progress)
     {
@@ -35,6 +44,7 @@ internal sealed class ColocationWorkload(bool safepoints = true) : IWorkload
         var meter = run.Meter;
         long requestWork = Spin.IterationsFor(RequestUs);
         long chunkWork = Spin.IterationsFor(BatchChunkUs);
+        double capacity = BatchCapacity(batchWorkers, chunkWork);
         long requestsDone = 0;
         long requestsOffered = 0;
         long batchChunks = 0;
@@ -89,8 +99,47 @@ internal sealed class ColocationWorkload(bool safepoints = true) : IWorkload
         result.Extra["requests_done"] = requestsDone;
         result.Extra["offered_rate_per_s"] = RequestsPerSecond;
         result.Extra["request_compute_us"] = RequestUs;
-        result.Extra["batch_cpu_per_s"] = batchChunks * BatchChunkUs / 1e6 / result.WallSeconds;
+        double batchCpu = batchChunks * BatchChunkUs / 1e6 / result.WallSeconds;
+        double left = capacity - (requestsDone * RequestUs / 1e6 / result.WallSeconds);
+        result.Extra["batch_cpu_per_s"] = batchCpu;
+        result.Extra["batch_capacity_per_s"] = capacity;
+        result.Extra["batch_share_of_left"] = left > 0 ? Math.Round(batchCpu / left, 3) : 0;
         return result;
+
+        // The machine in the batch's unit: its loop alone on as many plain threads as there are batch workers, chunks per
+        // second times the chunk's calibrated length. Nothing else of the run exists yet.
+        static double BatchCapacity(int threads, long chunkWork)
+        {
+            long chunks = 0;
+            bool done = false;
+            var spinners = Enumerable.Range(0, threads).Select(_ => new Thread(() =>
+            {
+                while (!Volatile.Read(ref done))
+                {
+                    Spin.Run(chunkWork);
+                    Interlocked.Increment(ref chunks);
+                }
+            }) { IsBackground = true, Name = "umcg-cli capacity" }).ToArray();
+            foreach (var t in spinners)
+            {
+                t.UnsafeStart();
+            }
+
+            // Counted once every thread had time to start, for the probe's length.
+            LinuxSyscalls.SleepNs((long)CapacityProbe.TotalNanoseconds / 5);
+            long before = Interlocked.Read(ref chunks);
+            long start = LinuxSyscalls.MonotonicNs();
+            LinuxSyscalls.SleepNs((long)CapacityProbe.TotalNanoseconds);
+            long counted = Interlocked.Read(ref chunks) - before;
+            long elapsed = LinuxSyscalls.MonotonicNs() - start;
+            Volatile.Write(ref done, true);
+            foreach (var t in spinners)
+            {
+                t.Join();
+            }
+
+            return counted * BatchChunkUs * 1e3 / elapsed; // µs of work per ns elapsed, ×1e3: CPUs
+        }
 
         // At least one chunk per batch worker, however late it starts.
         void Batch()

@@ -117,7 +117,9 @@ internal static class JsonSchemaPins
     /// <summary>The colocation workload's own fields (and the types of the figures it may not have).</summary>
     private static readonly string[] Colocation =
     [
+        "batch_capacity_per_s: number",
         "batch_cpu_per_s: number",
+        "batch_share_of_left: number",
         "batch_workers: number",
         "max_running: number",
         "max_sections_open: number",

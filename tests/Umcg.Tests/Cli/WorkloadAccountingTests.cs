@@ -62,6 +62,13 @@ public class WorkloadAccountingTests
         string marks = $"max running {r.MaxRunning}, sections open at once {r.Extra["max_sections_open"]}, detector marks {r.Extra["umcg_detector_marks"]}";
         Assert.True(r.MaxRunning is >= 1 and <= 2, marks);
         Assert.True(r.Extra["batch_cpu_per_s"] > 0);
+
+        // The capacity is the machine's in the batch's unit (two CPUs' worth and under, give or take the calibration), and
+        // the share is the batch's over what the requests leave of it.
+        double capacity = r.Extra["batch_capacity_per_s"];
+        double left = capacity - (r.Extra["requests_done"] * r.Extra["request_compute_us"] / 1e6 / r.WallSeconds);
+        Assert.True(capacity > 0 && capacity < 1.5 * Environment.ProcessorCount, $"capacity {capacity}");
+        Assert.Equal(Math.Round(r.Extra["batch_cpu_per_s"] / left, 3), r.Extra["batch_share_of_left"]);
     }
 
     [Theory]
