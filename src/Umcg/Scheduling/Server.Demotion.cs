@@ -8,7 +8,7 @@ namespace Umcg.Scheduling;
 //
 // Steps (server thread, within a turn of the loop)
 //   D1 when: the running worker still has TF_PREEMPT, has run at least GracePeriod of CPU time since it was asked
-//      (the turn's deadline includes the moment it could have: DemotionDeadline), another worker is queued, and fewer
+//      (the grace alarm rings us by the moment it could have: DemotionDeadline, Server.GraceAlarm.cs), another worker is queued, and fewer
 //      than MaxDemotedPerServer workers of this server are in the background. The grace counts the worker's CPU time,
 //      not the clock's: a worker the OS did not run meanwhile — other processes held its CPU — had no chance to reach
 //      its safepoint, and lowered behind those processes it would barely run again, and stall every stop-the-world

@@ -25,7 +25,8 @@ namespace Umcg.Scheduling;
 //   S5 balance: runnable work this server cannot run now is handed to idle servers (inbox and Wake).
 //   S6 Wait (K1) until a worker gives the CPU back, something becomes runnable, or the nearest deadline (a
 //      timer, the running worker's slice end, or once its preemption is requested a look again one slice
-//      later: a direct switch before any safepoint clears the request and wakes nobody). With nothing to run the
+//      later: a direct switch before any safepoint clears the request and wakes nobody; a pending give-way's grace
+//      rings us through the grace alarm instead, Server.GraceAlarm.cs). With nothing to run the
 //      server sleeps open (O1, O2 in Server.OpenStart.cs): the first arrival starts itself, and the server sleeps on.
 //
 // Invariants
