@@ -10,9 +10,10 @@ namespace Umcg.Cli.Workloads;
 /// </summary>
 /// <remarks>
 /// The batch's CPU is counted in its own unit (chunks of the calibrated spin), which the calibration measures on one
-/// thread alone; with every CPU busy the same chunk takes longer here (5–10 % on a KVM guest). So before each run the
-/// batch's loop runs alone on plain threads for <see cref="CapacityProbe"/>: what the whole machine does in that
-/// unit, and what is left of it after the requests' own work is the batch's fair share (<c>batch_share_of_left</c>).
+/// thread alone; what the whole machine does in that unit is measured, not assumed to be one per CPU (1.93–1.98 for
+/// two CPUs on a KVM guest): before each run the batch's loop runs alone on plain threads for
+/// <see cref="CapacityProbe"/>, and what is left of that after the requests' own work is the batch's fair share
+/// (<c>batch_share_of_left</c>).
 /// </remarks>
 /// <param name="safepoints">Whether the batch loops call <c>Worker.Safepoint()</c>.</param>
 internal sealed class ColocationWorkload(bool safepoints = true) : IWorkload

@@ -77,10 +77,19 @@ internal sealed unsafe partial class Server
     /// <summary>The alarm rang for this server (on the alarm's thread): a turn, if a give-way is still asked for.</summary>
     internal void OnGraceAlarm()
     {
-        if (Volatile.Read(ref _askedToGiveWay) != 0)
+        try
         {
-            Wake();
+            if (Volatile.Read(ref _askedToGiveWay) != 0)
+            {
+                Wake();
+            }
         }
+#pragma warning disable CA1031 // On the alarm's thread, which every server shares: reported, and the alarm rings on.
+        catch (Exception e)
+        {
+            _scheduler.ReportFault(e);
+        }
+#pragma warning restore CA1031
     }
 
     /// <summary>Whether this server's grace alarm is set: for tests.</summary>

@@ -108,7 +108,7 @@ public sealed partial class UmcgScheduler
 
         // No worker is left to watch; stop before the servers go, whose slots the detector reads and whom the alarm wakes.
         Detector?.Dispose();
-        GraceAlarm?.Dispose();
+        GraceAlarm?.Stop(); // its descriptors stay until the last server has left (OnServerExited)
         OsSlice.Dispose();
 
         // Held as one more live server while we stop them: Stop sets a server's flag before it wakes it, so a server
@@ -132,7 +132,7 @@ public sealed partial class UmcgScheduler
     {
         _accepting = false;
         Detector?.Dispose();
-        GraceAlarm?.Dispose();
+        GraceAlarm?.Stop();
         OsSlice.Dispose();
 
         // Only started servers call OnServerExited; the last of them frees every server's block. Written before
@@ -161,6 +161,8 @@ public sealed partial class UmcgScheduler
                 server.FreeBlock();
             }
         }
+
+        GraceAlarm?.Dispose(); // every server joined
     }
 
     /// <summary>On each server's thread as its loop ends (unregistered, touching no block any more).</summary>
@@ -178,6 +180,7 @@ public sealed partial class UmcgScheduler
         }
 
         Blocks.FreeAll();
+        GraceAlarm?.Dispose();
 
         Telemetry.OnShutDown();
         _shutdownDone.TrySetResult();
