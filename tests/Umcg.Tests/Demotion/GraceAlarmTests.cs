@@ -5,7 +5,10 @@ namespace Umcg.Tests.Demotion;
 
 /// <summary>
 /// D1's grace on the alarm (Scheduling/Server.GraceAlarm.cs): a timer per server that any thread sets or clears, one
-/// thread that rings the server whose timer ran out; a give-way in time clears it from the drain that sees it.
+/// thread that rings the server whose timer ran out; a give-way in time clears it from the drain that sees it. That a
+/// grace that runs out still ends in a demotion is <see cref="PreemptionByDemotionTests"/>' (they run through the
+/// alarm); whether the ring or the server's backstop brings the server back first depends on which thread a loaded
+/// machine runs first, so no test asserts which.
 /// </summary>
 public sealed class GraceAlarmTests
 {
@@ -25,7 +28,8 @@ public sealed class GraceAlarmTests
         Assert.False(alarm.IsSetForTests(0));
         Assert.True(alarm.IsSetForTests(1));
 
-        Watchdog.Until(() => alarm.Rings >= 1, UmcgKernel.Default, "server 1's alarm rings");
+        // The callback's effect, not the count: the count goes up just before the callback runs.
+        Watchdog.Until(() => !rings.IsEmpty, UmcgKernel.Default, "server 1's alarm rings");
         Assert.Equal([1], rings.ToArray());
         Assert.Equal(1, alarm.Rings);
         Assert.False(alarm.IsSetForTests(1)); // one expiry: it does not ring again
@@ -91,21 +95,5 @@ public sealed class GraceAlarmTests
             SchedulerFixture.WaitAll(scheduler, low);
             Assert.Empty(scheduler.Faults);
         }
-    }
-
-    [Fact]
-    public void A_grace_that_runs_out_rings_its_server_which_demotes()
-    {
-        using var scheduler = SchedulerFixture.Create(servers: 1, options: SchedulerFixture.Undetected with
-        {
-            Policy = () => new PriorityPolicy(Timeout.InfiniteTimeSpan),
-            Demotion = new DemotionOptions(),
-        });
-        Assert.NotNull(scheduler.GraceAlarm);
-
-        // The spinner has no safepoint: only a ring (or, late, the Wait's backstop) brings its server back to demote it.
-        DemotionScenario.RunSpinnerReleasedByHigher(scheduler);
-        Assert.Equal(1, scheduler.Stats.Demotions);
-        Watchdog.Until(() => scheduler.Stats.GraceAlarms >= 1, scheduler.Kernel, "the grace alarm rang");
     }
 }
