@@ -41,11 +41,7 @@ internal sealed unsafe partial class Server
 
         if (graceEnd == 0)
         {
-            if (Interlocked.Exchange(ref _graceAlarmNs, 0) != 0)
-            {
-                alarm.Set(Index, 0);
-            }
-
+            ClearGraceAlarm();
             return 0;
         }
 
