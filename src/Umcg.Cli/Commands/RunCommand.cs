@@ -21,7 +21,7 @@ internal sealed class RunCommand : Command<RunCommand.Settings>
 
         // The measured run only: the recorder costs little (one slot per transition, see docs/diagnostics.md)
         // and stops keeping events once full, so a long run is traced from its start.
-        var recorder = options.NoTrace || system != Systems.SystemNames.Umcg ? null : new TraceRecorder();
+        var recorder = options.NoTrace || !workload.Traced || system != Systems.SystemNames.Umcg ? null : new TraceRecorder();
         var measured = settings with { Trace = recorder };
         var result = ui.WithProgress($"{workload.Name} on {system}", sink => workload.Run(system, measured, sink));
 

@@ -15,6 +15,9 @@ internal interface IWorkload
     /// <summary>Keys of <see cref="WorkloadResult.Extra"/> that the bench table shows as columns.</summary>
     IReadOnlyList<string> ReportedExtras => [];
 
+    /// <summary>Whether <c>umcg run</c> records a trace of the measured run (on Umcg, unless <c>--no-trace</c>).</summary>
+    bool Traced => true;
+
     /// <summary>A short run of the same code, unreported, so that the measured run starts with jitted code and warm pools.</summary>
     WorkloadSettings WarmUp(WorkloadSettings settings, TimeSpan duration) => settings with { Duration = duration };
 

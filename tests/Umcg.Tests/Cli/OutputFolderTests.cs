@@ -51,6 +51,19 @@ public class OutputFolderTests
     }
 
     [Fact]
+    public void Run_scale_attaches_no_trace_recorder()
+    {
+        // A recorder's buffer in the heap counted as the workers' memory (docs/cli.md): scale runs without one, and, having
+        // no utilization samples either, writes no trace.
+        using var scratch = new ScratchFolder();
+        string folder = scratch.Path;
+        var (code, _, error) = CliHarness.Run("run", "scale", "--workers", "40", "--seconds", "0.2", "--warmup", "0", "--no-plots", "--out", folder);
+        Assert.True(code == 0, error);
+        Assert.True(File.Exists(Path.Combine(folder, "summary.json")));
+        Assert.False(File.Exists(Path.Combine(folder, "trace.json")), "run scale attached a trace recorder");
+    }
+
+    [Fact]
     public void Run_json_prints_one_object_and_no_plots_when_asked()
     {
         using var scratch = new ScratchFolder();
