@@ -30,9 +30,9 @@ internal sealed class ScaleWorkload : IWorkload
     public IReadOnlyList<string> ReportedExtras { get; } =
         ["workers", "rss_per_worker_bytes", "managed_per_worker_bytes", "spawn_per_s", "teardown_per_s", "warm_threads_created"];
 
-    // Never traced: the recorder's 8 MB buffer lives in the process's heap, and the compacting collection before the
-    // alive part's second read moves it onto fresh pages, which counted as the workers' memory (2.3–2.7 KB per worker
-    // at 4,000 workers with a recorder made and never written).
+    // Never traced: a recorder's 8 MB buffer, even one made and never written, is touched between the alive part's two
+    // memory reads (most likely by the compacting collections before each) and counted as the workers' memory: 2.3–2.7 KB
+    // per worker at 4,000 workers.
     public bool Traced => false;
 
     public WorkloadSettings WarmUp(WorkloadSettings settings, TimeSpan duration) =>
