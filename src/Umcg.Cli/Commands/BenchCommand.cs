@@ -6,7 +6,8 @@ namespace Umcg.Cli.Commands;
 
 /// <summary>
 /// <c>umcg bench [workload]</c>: the workload on Umcg and on each baseline, in one process, alternating systems
-/// (the order rotates every repetition so that no system always goes first), then medians side by side.
+/// (the order rotates every repetition so that no system always goes first), then medians side by side. A part whose
+/// figures depend on what ran before it in the process runs in a child process (<see cref="WorkloadSettings.FreshProcesses"/>).
 /// </summary>
 internal sealed class BenchCommand : Command<BenchCommand.Settings>
 {
@@ -16,7 +17,7 @@ internal sealed class BenchCommand : Command<BenchCommand.Settings>
     {
         var ui = ConsoleUi.Of(context);
         var workload = options.Chosen;
-        var settings = RunCommand.SettingsOf(options, DefaultSeconds);
+        var settings = RunCommand.SettingsOf(options, DefaultSeconds) with { FreshProcesses = true };
         var systems = options.System is null || options.System == workload.Systems[0]
             ? workload.Systems
             : [workload.Systems[0], options.System];

@@ -35,8 +35,9 @@ internal sealed class ScaleWorkload : IWorkload
     // per worker at 4,000 workers.
     public bool Traced => false;
 
+    // The warm-up warms this process's code: its alive part runs here even when the measured one runs in a child.
     public WorkloadSettings WarmUp(WorkloadSettings settings, TimeSpan duration) =>
-        settings with { Duration = duration, Workers = Math.Min(settings.Workers ?? DefaultWorkers, 500) };
+        settings with { Duration = duration, Workers = Math.Min(settings.Workers ?? DefaultWorkers, 500), FreshProcesses = false };
 
     public WorkloadResult Run(string system, WorkloadSettings settings, IProgressSink progress)
     {
@@ -72,6 +73,17 @@ internal sealed class ScaleWorkload : IWorkload
     /// <summary>Plans the count against the machine's limits, raises vm.max_map_count if needed and allowed, and runs the alive part.</summary>
     private static void RunAlive(string system, WorkloadSettings settings, WorkloadResult result, IProgressSink progress)
     {
+        if (settings.FreshProcesses)
+        {
+            progress.Report(0, "alive part in a fresh process");
+            if (FreshProcess.TryMeasure(system, settings, result, ChildLimit))
+            {
+                return;
+            }
+
+            result.Notes.Add("alive part measured in this process: it could not start itself again");
+        }
+
         var limits = HostLimits.Read();
         var plan = ScalePlan.For(limits, settings.Workers ?? DefaultWorkers);
         result.Notes.Add($"limits: {limits.Describe()}");
@@ -93,6 +105,9 @@ internal sealed class ScaleWorkload : IWorkload
 
         AliveRun.Measure(system, settings, plan.Workers, result, progress);
     }
+
+    /// <summary>How long the child measuring an alive part may take: 25,000 Umcg workers spawn at ≈ 300/s on 2 CPUs.</summary>
+    private static readonly TimeSpan ChildLimit = TimeSpan.FromMinutes(15);
 
     /// <summary>Raises vm.max_map_count; when the write is refused after all, plans again as if unprivileged (a smaller count).</summary>
     private static RaisedSysctl? RaiseMapCount(long to, ref ScalePlan plan, HostLimits limits)

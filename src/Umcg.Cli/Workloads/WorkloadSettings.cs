@@ -24,6 +24,12 @@ internal sealed record WorkloadSettings
     /// <summary>When the Umcg system's threads ask for <see cref="OsTimeSlice"/> (<c>--os-slice-mode</c>). Other systems ignore it.</summary>
     public OsTimeSliceMode OsTimeSliceMode { get; init; }
 
+    /// <summary>
+    /// Whether a part whose figures depend on what ran before it in the process is measured in a process of its own
+    /// (scale's alive part; <c>umcg bench</c> sets it, so that no system pays for or profits from another).
+    /// </summary>
+    public bool FreshProcesses { get; init; }
+
     /// <summary>How long a run may take before it is reported as stalled: a liveness bound, not a speed limit.</summary>
     public TimeSpan StallLimit => Duration + TimeSpan.FromSeconds(120);
 
