@@ -53,18 +53,20 @@ internal static class FreshProcess
         try
         {
             using var child = Process.Start(start) ?? throw new InvalidOperationException($"scale on {system}: the child process did not start");
+            // Both streams read while it runs (a full pipe would stop it), the wait bounded: a stalled child is killed.
             var error = child.StandardError.ReadToEndAsync();
-            string output = child.StandardOutput.ReadToEnd();
+            var output = child.StandardOutput.ReadToEndAsync();
             if (!child.WaitForExit(limit))
             {
                 child.Kill(entireProcessTree: true);
                 throw new TimeoutException($"scale on {system}: the child process did not finish within {limit.TotalSeconds:0} s");
             }
 
-            string? line = output.Split('\n').LastOrDefault(l => l.TrimStart().StartsWith('{'));
+            string? line = output.GetAwaiter().GetResult().Split('\n').LastOrDefault(l => l.TrimStart().StartsWith('{'));
             if (child.ExitCode != 0 || line is null)
             {
-                throw new InvalidOperationException($"scale on {system}: the child process ended with {child.ExitCode}: {error.Result.Trim()}");
+                string[] said = error.GetAwaiter().GetResult().Trim().Split('\n');
+                throw new InvalidOperationException($"scale on {system}: the child process ended with {child.ExitCode}: {string.Join('\n', said.TakeLast(10))}");
             }
 
             Copy(line, result);
