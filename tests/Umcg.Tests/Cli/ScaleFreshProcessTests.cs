@@ -10,42 +10,16 @@ namespace Umcg.Tests.Cli;
 public class ScaleFreshProcessTests
 {
     [Fact]
-    public async Task Bench_scale_measures_each_alive_part_in_a_child_process()
+    public void Bench_scale_measures_each_alive_part_in_a_child_process()
     {
         // The tool as a process of its own (in-process, as the other CLI tests run it, it cannot start itself again).
-        var start = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        string[] args = ["exec", Path.Combine(AppContext.BaseDirectory, "Umcg.Cli.dll"), "bench", "scale", "--system", "threads",
-            "--workers", "30", "--seconds", "0.1", "--warmup", "0", "--reps", "1", "--json", "--no-plots"];
-        foreach (string arg in args)
-        {
-            start.ArgumentList.Add(arg);
-        }
-
-        using var tool = Process.Start(start) ?? throw new InvalidOperationException("umcg did not start");
-        var errorRead = tool.StandardError.ReadToEndAsync();
-        var outputRead = tool.StandardOutput.ReadToEndAsync();
-        using (var watchdog = new CancellationTokenSource(Watchdog.Limit))
-        {
-            try
-            {
-                await tool.WaitForExitAsync(watchdog.Token);
-            }
-            catch (OperationCanceledException)
-            {
-                tool.Kill(entireProcessTree: true);
-                Assert.Fail($"umcg bench scale did not finish within {Watchdog.Limit.TotalSeconds:0} s; stderr: {await errorRead}");
-            }
-        }
-
-        string error = await errorRead;
-        string output = await outputRead;
-        Assert.True(tool.ExitCode == 0, error);
-        var results = output.Split('\n').Where(l => l.TrimStart().StartsWith('{')).Select(l => JsonDocument.Parse(l)).ToArray();
+        var tool = ChildProcess.Run(
+            ChildProcess.DotnetHost,
+            ["exec", Path.Combine(AppContext.BaseDirectory, "Umcg.Cli.dll"), "bench", "scale", "--system", "threads",
+                "--workers", "30", "--seconds", "0.1", "--warmup", "0", "--reps", "1", "--json", "--no-plots"],
+            "umcg bench scale");
+        Assert.True(tool.ExitCode == 0, tool.Err);
+        var results = tool.Out.Split('\n').Where(l => l.TrimStart().StartsWith('{')).Select(l => JsonDocument.Parse(l)).ToArray();
         Assert.Equal(["umcg", "threads"], results.Select(r => r.RootElement.GetProperty("system").GetString()));
         const string Fresh = "alive part measured in a fresh process (pid ";
         var children = new List<int>();
@@ -70,7 +44,9 @@ public class ScaleFreshProcessTests
     {
         var (code, output, error) = CliHarness.Run("bench", "scale", "--system", "threads", "--workers", "20", "--seconds", "0.1", "--warmup", "0", "--reps", "1", "--json", "--no-plots");
         Assert.True(code == 0, error);
-        foreach (string line in output.Split('\n').Where(l => l.TrimStart().StartsWith('{')))
+        string[] lines = output.Split('\n').Where(l => l.TrimStart().StartsWith('{')).ToArray();
+        Assert.Equal(2, lines.Length); // umcg's and the threads'
+        foreach (string line in lines)
         {
             using var doc = JsonDocument.Parse(line);
             var notes = doc.RootElement.GetProperty("notes").EnumerateArray().Select(n => n.GetString()!).ToArray();

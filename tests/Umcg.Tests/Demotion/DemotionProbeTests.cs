@@ -62,35 +62,19 @@ public sealed class DemotionProbeTests(ITestOutputHelper output)
         }
 
         string limit = niceLimit.ToString(CultureInfo.InvariantCulture);
-        var start = new ProcessStartInfo("prlimit")
+        var child = ChildProcess.Run(
+            "prlimit",
+            [$"--nice={limit}:{limit}", "setpriv", "--bounding-set=-sys_nice", "--inh-caps=-sys_nice", "--", ChildProcess.DotnetHost, ProbePath()],
+            "the probe");
+        output.WriteLine(child.Out);
+        if (child.ExitCode != 0 && !required && child.Err.Contains("prlimit: failed to set the NICE resource limit", StringComparison.Ordinal))
         {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        foreach (string arg in (string[])[$"--nice={limit}:{limit}", "setpriv", "--bounding-set=-sys_nice", "--inh-caps=-sys_nice", "--", DotnetHost(), ProbePath()])
-        {
-            start.ArgumentList.Add(arg);
-        }
-
-        using var child = Process.Start(start) ?? throw new InvalidOperationException("the probe did not start");
-        var stdout = child.StandardOutput.ReadToEndAsync();
-        var stderr = child.StandardError.ReadToEndAsync();
-        if (!child.WaitForExit(Watchdog.Limit))
-        {
-            child.Kill(entireProcessTree: true);
-            Assert.Fail("the probe did not exit");
-        }
-
-        output.WriteLine(stdout.Result);
-        if (child.ExitCode != 0 && !required && stderr.Result.Contains("prlimit: failed to set the NICE resource limit", StringComparison.Ordinal))
-        {
-            output.WriteLine($"Not run: {stderr.Result}");
+            output.WriteLine($"Not run: {child.Err}");
             return null;
         }
 
-        Assert.True(child.ExitCode == 0, $"probe exit code {child.ExitCode}: {stdout.Result} {stderr.Result}");
-        return stdout.Result.Split('\n', StringSplitOptions.RemoveEmptyEntries)
+        Assert.True(child.ExitCode == 0, $"probe exit code {child.ExitCode}: {child.Out} {child.Err}");
+        return child.Out.Split('\n', StringSplitOptions.RemoveEmptyEntries)
             .Where(l => l.Contains('=', StringComparison.Ordinal) && !l.StartsWith("reason ", StringComparison.Ordinal))
             .Select(l => l.Split(' '))
             .ToDictionary(f => f[0], f => f.Skip(1).Select(kv => kv.Split('=', 2)).ToDictionary(kv => kv[0], kv => kv[1]));
@@ -113,9 +97,6 @@ public sealed class DemotionProbeTests(ITestOutputHelper output)
 
         return File.Exists(ProbePath()) ? null : $"the probe was not built at {ProbePath()}";
     }
-
-    private static string DotnetHost() =>
-        Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet";
 
     /// <summary>The probe's build output, beside this test assembly's (same configuration).</summary>
     private static string ProbePath()

@@ -139,7 +139,7 @@ public sealed class ThreadLimitTests(ITestOutputHelper output)
 
     private static Process StartProbe(string mode)
     {
-        var start = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet")
+        var start = new ProcessStartInfo(ChildProcess.DotnetHost)
         {
             RedirectStandardInput = true,
             RedirectStandardOutput = true,
