@@ -21,8 +21,16 @@ namespace Umcg.Scheduling;
 //      write: either it sees the idle mark, or the zeroing comes after its write.
 //   Q3 a switch to a successor moves the record before the kernel half looks at the list again (K2, K3s): an
 //      arrival compares its rank with whoever the record names when it reads it.
+//   Q4 Q2's zeroing outlives the idleness that caused it: the idle server is claimed or picks again, and our margin
+//      stays 0 until we next sleep (with direct successors, seldom). A worker choosing the OS class to wait in (B1)
+//      guesses by the margin the policy last gave us while no server is idle; the kernel half still judges by the
+//      published 0 and wakes us, and that turn publishes the margin again.
 internal sealed unsafe partial class Server
 {
+    // Q4: the policy's margin at our last publication for a running worker, whatever Q2 made us publish. Written by
+    // the server thread, read by workers choosing their OS class: a stale read costs a wrong guess, nothing more.
+    private byte _marginHint;
+
     /// <summary>
     /// Q1: publishes the margin for the coming sleep: for a running worker (<paramref name="forAWorker"/>), or for the
     /// one that may claim us while we sleep open (O1). False if something arrived meanwhile (the list is not empty):
@@ -37,6 +45,9 @@ internal sealed unsafe partial class Server
             {
                 margin = quiet.QuietMargin(_sliceArmed);
             }
+
+            // Q4: kept even when Q2 zeroes what we publish below.
+            Volatile.Write(ref _marginHint, margin);
         }
 
         // Q2's other side: an idle server wants every arrival seen, so that we hand it work. Read again after our
@@ -100,6 +111,20 @@ internal sealed unsafe partial class Server
 
     /// <summary>The margin this server published for its arrivals (Q1): 0 when every arrival wakes it.</summary>
     internal byte QuietMargin => StateWord.ArrivalOf(Self);
+
+    /// <summary>
+    /// Q4: the margin this server's arrivals will most likely be judged by — the published one, or, while Q2 holds it
+    /// at 0 although no other server is idle any more, the one the policy last gave for a running worker. A hint for
+    /// the OS class a worker waits in (B1), never for the kernel half, which judges by the published margin alone.
+    /// </summary>
+    internal byte ExpectedQuietMargin
+    {
+        get
+        {
+            byte published = QuietMargin;
+            return published != 0 || _scheduler.IdleServerBesides(this) is not null ? published : Volatile.Read(ref _marginHint);
+        }
+    }
 
     /// <summary>The rank <paramref name="worker"/>'s arrivals carry on this server (its policy's, 0 for a policy the library does not ship).</summary>
     internal byte RankOf(WorkerThread worker)

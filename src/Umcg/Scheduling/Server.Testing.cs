@@ -29,6 +29,9 @@ internal sealed unsafe partial class Server
         return text.ToString();
     }
 
+    /// <summary>Q2's zeroing of this server's margin, as an idle server does it from its own thread.</summary>
+    internal void RevokeMarginForTests() => StateWord.SetArrival(Self, 0);
+
     /// <summary>The server's next_tid now: whom it picked or runs, or whether it sleeps open.</summary>
     internal RunningSlot SlotForTests => Slot;
 

@@ -177,4 +177,63 @@ public sealed class BatchWhileBlockedTests
         Assert.Equal(LinuxSyscalls.SchedOther, PoliciesAroundAGiveWay(scheduler, secondPriority: 0).WhileWaiting);
         SchedulerFixture.Shutdown(scheduler);
     }
+
+    /// <summary>
+    /// Q4: a margin that Q2 zeroed while another server idled outlives that idleness. With no other server idle (here:
+    /// none at all) a region entered under the zeroed margin waits under SCHED_BATCH by the margin the policy last
+    /// gave; its arrival still wakes the server (the kernel half judges by the published 0), whose turn publishes the
+    /// margin again.
+    /// </summary>
+    [Fact]
+    public void A_margin_zeroed_for_a_server_no_longer_idle_still_lets_a_region_wait_under_SCHED_BATCH()
+    {
+        var scheduler = SchedulerFixture.Create(servers: 1, options: SchedulerFixture.Undetected);
+        var h = scheduler.Spawn(() =>
+        {
+            var server = Worker.Current!.Server;
+            AwaitServerAsleepWithMargin(scheduler);
+
+            // The server sleeps while we run, and nothing else runs to wake it: the zeroed margin holds at the region.
+            server.RevokeMarginForTests();
+            int marginAtEntry = server.QuietMargin;
+            using (Worker.Blocking())
+            {
+                return (marginAtEntry, PolicyOf(0));
+            }
+        });
+        SchedulerFixture.WaitAll(scheduler, h);
+        var (marginAtEntry, policy) = h.Join();
+        Assert.Equal(0, marginAtEntry);
+        Assert.Equal(LinuxSyscalls.SchedBatch, policy);
+        SchedulerFixture.Shutdown(scheduler);
+    }
+
+    /// <summary>
+    /// Q4's guess holds only while no other server idles: with one idle, the margin stays 0 for the region's choice
+    /// too, and the worker waits under SCHED_OTHER so that its arrival reaches its server at once and is handed on.
+    /// </summary>
+    [Fact]
+    public void A_region_waits_under_SCHED_OTHER_while_another_server_idles()
+    {
+        var scheduler = SchedulerFixture.Create(servers: 2, options: SchedulerFixture.Undetected);
+        Watchdog.Until(() => scheduler.Servers[1].IsIdle, scheduler.Kernel, "server 1 idles");
+        var h = scheduler.Spawn(
+            () =>
+            {
+                var policies = new List<int>();
+                for (int i = 0; i < 5; i++)
+                {
+                    using (Worker.Blocking())
+                    {
+                        policies.Add(PolicyOf(0));
+                    }
+                }
+
+                return policies;
+            },
+            new WorkerOptions { ServerAffinity = 0 });
+        SchedulerFixture.WaitAll(scheduler, h);
+        Assert.All(h.Join(), p => Assert.Equal(LinuxSyscalls.SchedOther, p));
+        SchedulerFixture.Shutdown(scheduler);
+    }
 }
