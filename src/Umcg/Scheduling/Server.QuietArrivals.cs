@@ -96,18 +96,7 @@ internal sealed unsafe partial class Server
         }
     }
 
-    private bool AnyOtherServerIdle()
-    {
-        foreach (var other in _scheduler.Servers)
-        {
-            if (!ReferenceEquals(other, this) && other.IsIdle)
-            {
-                return true;
-            }
-        }
-
-        return false;
-    }
+    private bool AnyOtherServerIdle() => _scheduler.IdleServerBesides(this) is not null;
 
     /// <summary>The margin this server published for its arrivals (Q1): 0 when every arrival wakes it.</summary>
     internal byte QuietMargin => StateWord.ArrivalOf(Self);
@@ -122,7 +111,7 @@ internal sealed unsafe partial class Server
         get
         {
             byte published = QuietMargin;
-            return published != 0 || _scheduler.IdleServerBesides(this) is not null ? published : Volatile.Read(ref _marginHint);
+            return published != 0 || AnyOtherServerIdle() ? published : Volatile.Read(ref _marginHint);
         }
     }
 
