@@ -21,10 +21,11 @@ namespace Umcg.Scheduling;
 //      write: either it sees the idle mark, or the zeroing comes after its write.
 //   Q3 a switch to a successor moves the record before the kernel half looks at the list again (K2, K3s): an
 //      arrival compares its rank with whoever the record names when it reads it.
-//   Q4 Q2's zeroing outlives the idleness that caused it: the idle server is claimed or picks again, and our margin
-//      stays 0 until we next sleep (with direct successors, seldom). A worker choosing the OS class to wait in (B1)
-//      guesses by the margin the policy last gave us while no server is idle; the kernel half still judges by the
-//      published 0 and wakes us, and that turn publishes the margin again.
+//   Q4 Q2's zeroing speaks of this moment, and an arrival comes a blocking call later: by then the idle server has
+//      most often been claimed or picked again, and our margin stays 0 until we next sleep (with direct successors,
+//      seldom). A worker choosing the OS class to wait in (B1) guesses by the margin the policy last gave us, idle
+//      server or not; the kernel half still judges by the published 0 and wakes us, and that turn publishes the
+//      margin again (or hands the arrival to a server still idle).
 internal sealed unsafe partial class Server
 {
     // Q4: the policy's margin at our last publication for a running worker, whatever Q2 made us publish. Written by
@@ -103,15 +104,22 @@ internal sealed unsafe partial class Server
 
     /// <summary>
     /// Q4: the margin this server's arrivals will most likely be judged by — the published one, or, while Q2 holds it
-    /// at 0 although no other server is idle any more, the one the policy last gave for a running worker. A hint for
-    /// the OS class a worker waits in (B1), never for the kernel half, which judges by the published margin alone.
+    /// at 0, the one the policy last gave for a running worker: a blocking call later the server that idled has most
+    /// likely found work again. A hint for the OS class a worker waits in (B1), never for the kernel half, which
+    /// judges by the published margin alone.
     /// </summary>
+    /// <remarks>
+    /// Reading Q2's zero as a forecast (SCHED_OTHER while another server idles) made one region in a hundred of
+    /// <c>umcg run mixed</c> wait under SCHED_OTHER, and each such arrival preempted the worker running on its CPU
+    /// to queue itself; docs/scheduling.md, Q4. A wrong guess the other way makes an arrival meant for a server
+    /// still idle wait for the running worker's next switch or for the OS's preemption.
+    /// </remarks>
     internal byte ExpectedQuietMargin
     {
         get
         {
             byte published = QuietMargin;
-            return published != 0 || AnyOtherServerIdle() ? published : Volatile.Read(ref _marginHint);
+            return published != 0 ? published : Volatile.Read(ref _marginHint);
         }
     }
 

@@ -92,8 +92,8 @@ public sealed unsafe partial class WorkerThread
 
     /// <summary>
     /// Whether K4q would let our arrival on our server be quiet whatever worker runs there: our rank is below the lowest
-    /// rank's bar (rank 0 + margin − 1). Read from the margin the kernel half judges by, or, while Q2's zeroing outlives
-    /// the idle server that caused it, from the one the policy last gave (Q4, Server.QuietArrivals.cs); a hint, since
+    /// rank's bar (rank 0 + margin − 1). Read from the margin the kernel half judges by, or, while Q2 holds it at 0 for
+    /// an idle server, from the one the policy last gave (Q4, Server.QuietArrivals.cs); a hint, since
     /// the margin changes when the server sleeps: a wrong guess costs a preemption (SCHED_OTHER) or a wait for the
     /// running worker's next switch (SCHED_BATCH), never a lost arrival.
     /// </summary>
