@@ -11,8 +11,9 @@ namespace Umcg.Scheduling;
 //
 //   B1 entering a blocking region (or taking the next body straight from the queue): SCHED_BATCH when the arrival
 //      that follows will be quiet against any running worker (the server's margin lets the lowest rank through), else
-//      SCHED_OTHER — an arrival that must reach its server (a higher priority, a slice to arm, an idle server to hand
-//      it to) has to run at once. Judged before the block, while the server's margin describes a running worker.
+//      SCHED_OTHER — an arrival that must reach its server (a higher priority, a slice to arm) has to run at once. A
+//      server idle now does not count (Q4): the arrival comes a blocking call later. Judged before the block, while
+//      the server's margin describes a running worker.
 //   B2 before a yield or a park (a Umcg primitive, Worker.Sleep): SCHED_OTHER. The switcher sleeps in its own Wait at
 //      once, so a successor that preempts it saves the switcher's futex wait (docs/scheduling.md, "The OS's part").
 //   B2g a give-way (a yield at a safepoint, asked for by a higher rank's arrival or a spent slice) to a successor that
