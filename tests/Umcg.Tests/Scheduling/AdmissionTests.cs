@@ -72,8 +72,8 @@ public sealed class AdmissionTests
         // Live OS threads of this scheduler: its workers and servers (its helpers have other names). A thread the
         // runtime starts from a worker (a thread-pool thread, for a handle's continuation) carries the worker's name
         // from its creation until it names itself: one seen so, and renamed since, was never ours.
-        var clones = osSamples.SelectMany(tids => tids).Distinct().Where(RenamedSince(name)).ToHashSet();
-        int peakOsThreads = osSamples.Max(tids => tids.Count(tid => !clones.Contains(tid)));
+        var clones = osSamples.SelectMany(sample => sample).Distinct().Where(RenamedSince(name)).ToHashSet();
+        int peakOsThreads = osSamples.Max(sample => sample.Count(tid => !clones.Contains(tid)));
         Assert.InRange(peakOsThreads, 1, MaxWorkers + scheduler.ServerCount);
 
         // Threads were reused, never replaced: over the whole run no more distinct threads than the bound.
@@ -338,7 +338,6 @@ public sealed class AdmissionTests
         Assert.Throws<ArgumentException>(() => new UmcgScheduler(new UmcgSchedulerOptions { MaxWorkers = -3 }));
     }
 
-    /// <summary>Live threads of this process whose OS name starts with <paramref name="prefix"/>.</summary>
     /// <summary>The TIDs of the process's threads whose OS name starts with <paramref name="prefix"/> and a space.</summary>
     private static int[] OsThreadsNamed(string prefix)
     {
