@@ -32,6 +32,9 @@ internal sealed unsafe partial class Server
     /// <summary>Q2's zeroing of this server's margin, as an idle server does it from its own thread.</summary>
     internal void RevokeMarginForTests() => StateWord.SetArrival(Self, 0);
 
+    /// <summary>Q4's hint: the margin this server last published for a running worker (0 until it first did).</summary>
+    internal byte MarginHintForTests => Volatile.Read(ref _marginHint);
+
     /// <summary>The server's next_tid now: whom it picked or runs, or whether it sleeps open.</summary>
     internal RunningSlot SlotForTests => Slot;
 

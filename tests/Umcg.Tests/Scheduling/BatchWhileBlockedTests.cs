@@ -179,10 +179,10 @@ public sealed class BatchWhileBlockedTests
     }
 
     /// <summary>
-    /// Q4: a margin that Q2 zeroed while another server idled outlives that idleness. With no other server idle (here:
-    /// none at all) a region entered under the zeroed margin waits under SCHED_BATCH by the margin the policy last
-    /// gave; its arrival still wakes the server (the kernel half judges by the published 0), whose turn publishes the
-    /// margin again.
+    /// Q4: a margin that Q2 zeroed while another server idled outlives that idleness. With no other server idle any
+    /// more (here: none at all) a region entered under the zeroed margin waits under SCHED_BATCH by the margin the
+    /// policy last gave; its arrival still wakes the server (the kernel half judges by the published 0), whose turn
+    /// publishes the margin again.
     /// </summary>
     [Fact]
     public void A_margin_zeroed_for_a_server_no_longer_idle_still_lets_a_region_wait_under_SCHED_BATCH()
@@ -223,6 +223,10 @@ public sealed class BatchWhileBlockedTests
             () =>
             {
                 var server = Worker.Current!.Server;
+
+                // Q4 guesses by the margin published for a running worker: wait until our server has slept once while
+                // we run (it may not have yet when we start), or the first region would rightly wait under SCHED_OTHER.
+                Watchdog.Until(() => server.MarginHintForTests != 0, scheduler.Kernel, "the server publishes a margin for us");
                 var entries = new List<(int Margin, bool OtherIdle, int Policy)>();
                 for (int i = 0; i < 5; i++)
                 {
