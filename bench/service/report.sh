@@ -71,8 +71,8 @@ probe_table() {
   done <"$results"
 }
 
-# Loaded or quiet by what other processes took during the measured runs (the "others' CPU" column); the load average
-# alone cannot tell: PostgreSQL's backends, the benchmark's own, keep it high. Without steady runs (--only burst or
+# Loaded or quiet by what other processes took during the measured runs (the "others' CPU" column): loaded when they
+# took more than 10 % of the CPUs in any steady or capped run. The load average alone cannot tell: PostgreSQL's backends, the benchmark's own, keep it high. Without steady runs (--only burst or
 # probe), by the load average.
 others_max="$(awk -F'\t' '($1 == "steady" || $1 == "capped") && $15 ~ /^[0-9]+$/ { if ($15 + 0 > m) m = $15 + 0; n++ }
   END { if (n) print m }' "$results")"
